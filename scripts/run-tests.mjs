@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// Runs the node:test suite through tsx. Node 20's --test takes no globs, so the
+// files are listed here. Arguments narrow the run: `npm test -- test/formats`.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function collect(path) {
+  if (statSync(path).isFile()) return path.endsWith('.test.ts') ? [path] : [];
+  return readdirSync(path).sort().flatMap((name) => (name === 'support' ? [] : collect(join(path, name))));
+}
+
+const roots = process.argv.slice(2);
+const files = (roots.length > 0 ? roots : ['test']).flatMap(collect);
+if (files.length === 0) {
+  console.error('no test files found under', roots.join(' ') || 'test');
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...files],
+  { stdio: 'inherit', env: { ...process.env, AUDITSTREAM_LOG_LEVEL: process.env.AUDITSTREAM_LOG_LEVEL ?? 'warn' } },
+);
+process.exit(result.status ?? 1);

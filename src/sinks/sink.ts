@@ -1,0 +1,70 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ZodType } from 'zod';
+import type { AuditEvent } from '../core/event.js';
+
+/**
+ * The per-event result of one `send`. Kinesis PutRecords, Kafka and bulk stores
+ * succeed or fail per record, so a sink reports each one and the emitter
+ * resends only what failed (never the whole batch: that duplicates).
+ */
+export type DeliveryOutcome =
+  | { status: 'delivered' }
+  /** Transient for this event (throttled, internal failure): resend it, after backoff. */
+  | { status: 'retry'; reason: string }
+  /** This event can never be delivered as it is (over the size limit, rejected by schema): dead-letter it. */
+  | { status: 'rejected'; reason: string };
+
+/** How the emitter should cut batches for this sink. */
+export interface BatchLimits {
+  maxEvents: number;
+  maxBytes: number;
+  /**
+   * How long the oldest queued event may wait for a batch to fill. 0 sends at
+   * once; the S3 sink uses rollEverySec so an object is written about once a minute.
+   */
+  lingerMs: number;
+}
+
+export interface CheckStep {
+  /** Plain words: "assume role arn:aws:iam::…", "describe stream audit". */
+  step: string;
+  ok: boolean;
+  /** On failure, what is missing or wrong (the permission, the value). */
+  detail: string;
+}
+
+export interface Sink {
+  readonly batch: BatchLimits;
+  /**
+   * Deliver a batch. Resolves with one outcome per event, same order.
+   * Throws RetriableError when the whole call failed transiently, FatalError
+   * when the destination is unusable (credentials, missing stream): the events
+   * stay queued either way.
+   */
+  send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]>;
+  /** "Test & Add" (seed 000): prove credentials and destination work without sending events. */
+  check(signal: AbortSignal): Promise<CheckStep[]>;
+  /** Events with the same key are delivered in queue order. Undefined: no ordering constraint. */
+  partitionKeyOf?(event: AuditEvent): string;
+  close(): Promise<void>;
+}
+
+export interface SinkContext {
+  emitterName: string;
+  /** Root data dir; a sink keeps its own files under `${dataDir}/emitters/${emitterName}`. */
+  dataDir: string;
+  logger: Logger;
+  metrics: Registry;
+}
+
+/**
+ * What a sink module exports. `schema` validates the sink's own keys (the
+ * common emitter keys — type, name, enabled, include, exclude, queue, retry,
+ * batch — are removed before it runs), strictly: unknown keys are errors.
+ */
+export interface SinkDefinition<C = unknown> {
+  type: string;
+  schema: ZodType<C>;
+  create(config: C, ctx: SinkContext): Sink;
+}

@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ZodType } from 'zod';
+import type { AuditEvent } from '../core/event.js';
+
+export interface PublishResult {
+  /** True when the delivery policy holds for every event (see README "What acknowledged means"). */
+  ok: boolean;
+  /** Emitters that did not confirm, with why. */
+  failed: { emitter: string; reason: string }[];
+  /** Set when a queue is full (whenFull: block): try again after this many seconds. */
+  retryAfterSec?: number;
+}
+
+/**
+ * What sources hand events to. The promise resolves when the delivery policy
+ * holds (ack: buffered — durably queued; ack: delivered — confirmed by sinks),
+ * so a source checkpoints only after `ok`.
+ */
+export interface Publisher {
+  publish(events: AuditEvent[], signal?: AbortSignal): Promise<PublishResult>;
+}
+
+export interface Source {
+  readonly name: string;
+  start(publisher: Publisher): Promise<void>;
+  /** Stop reading, finish or abandon in-flight publishes, persist checkpoints. */
+  stop(): Promise<void>;
+  /** For GET /v1/sources: free-form state (shards held, lag, last error). */
+  status(): Record<string, unknown>;
+}
+
+export interface SourceContext {
+  dataDir: string;
+  logger: Logger;
+  metrics: Registry;
+}
+
+export interface SourceDefinition<C = unknown> {
+  type: string;
+  /** Validates the source's keys except `type` and `name`, strictly. */
+  schema: ZodType<C>;
+  create(name: string, config: C, ctx: SourceContext): Source;
+}
