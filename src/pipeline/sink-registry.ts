@@ -1,0 +1,6 @@
+import type { SinkDefinition } from '../sinks/sink.js';
+
+/** Every emitter `type` the config accepts, mapped to the sink that implements it. */
+const definitions: SinkDefinition<any>[] = [];
+
+export const SINKS: ReadonlyMap<string, SinkDefinition<any>> = new Map(definitions.map((d) => [d.type, d]));
