@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+/** Kinesis allows 5 GetRecords calls per second per shard; a faster poll only earns throttling. */
+export const MIN_POLL_INTERVAL_MS = 200;
+/** Kinesis' own ceiling for GetRecords' Limit. */
+export const MAX_RECORDS_PER_CALL = 10_000;
+
+const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:([a-z0-9-]+):\d{12}:stream\/[A-Za-z0-9_.-]+$/;
+
+const leaseTableSchema = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('sqlite'),
+    /** Defaults to `${dataDir}/kinesis-leases.sqlite`. */
+    path: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('postgres'),
+    url: z.string().min(1),
+  }),
+]);
+
+export const kinesisSourceSchema = z
+  .strictObject({
+    streamName: z.string().min(1).max(128).optional(),
+    streamArn: z.string().regex(STREAM_ARN, 'expected arn:aws:kinesis:<region>:<account>:stream/<name>').optional(),
+    region: z.string().min(1).optional(),
+    /** Seed 001 reads one stream name in several regions: one set of readers per region. */
+    regions: z.array(z.string().min(1)).min(1).optional(),
+    endpoint: z.url().optional(),
+    roleArn: z.string().min(1).optional(),
+    externalId: z.string().min(1).optional(),
+    credentials: z
+      .strictObject({
+        accessKeyId: z.string().min(1),
+        secretAccessKey: z.string().min(1),
+        sessionToken: z.string().min(1).optional(),
+      })
+      .optional(),
+    startingPosition: z.enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).default('TRIM_HORIZON'),
+    startingTimestamp: z.iso.datetime({ offset: true }).optional(),
+    decode: z.enum(['auto', 'ndjson', 'cloudwatch-logs', 'text']).default('auto'),
+    parse: z.string().min(1).default('auto'),
+    leaseTable: leaseTableSchema.default({ type: 'sqlite' }),
+    /** Lease table namespace: workers with the same name share the stream's shards. Defaults to the source name. */
+    applicationName: z.string().min(1).optional(),
+    /** Defaults to hostname, pid and a random suffix. */
+    workerId: z.string().min(1).optional(),
+    leaseDurationSec: z.number().positive().default(10),
+    pollIntervalMs: z.number().int().min(MIN_POLL_INTERVAL_MS).default(MIN_POLL_INTERVAL_MS),
+    idlePollIntervalMs: z.number().int().min(MIN_POLL_INTERVAL_MS).default(1000),
+    maxRecordsPerCall: z.number().int().min(1).max(MAX_RECORDS_PER_CALL).default(MAX_RECORDS_PER_CALL),
+    shardSyncIntervalSec: z.number().positive().default(60),
+    /** Events handed to the publisher at once; a checkpoint follows each acknowledged batch. */
+    maxEventsPerPublish: z.number().int().min(1).default(1000),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.streamName === undefined) === (c.streamArn === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['streamName'], message: 'set exactly one of streamName or streamArn' });
+    }
+    if (c.region !== undefined && c.regions !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['regions'], message: 'set region or regions, not both' });
+    }
+    const arnRegion = c.streamArn ? STREAM_ARN.exec(c.streamArn)?.[1] : undefined;
+    const regions = c.regions ?? (c.region ? [c.region] : []);
+    if (arnRegion !== undefined && regions.some((r) => r !== arnRegion)) {
+      ctx.addIssue({ code: 'custom', path: ['regions'], message: `streamArn names region ${arnRegion}; use streamName to read several regions` });
+    }
+    if (arnRegion === undefined && regions.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['region'], message: 'set region (or regions) or a streamArn' });
+    }
+    if (new Set(regions).size !== regions.length) {
+      ctx.addIssue({ code: 'custom', path: ['regions'], message: 'a region is listed twice' });
+    }
+    if (c.startingPosition === 'AT_TIMESTAMP' && c.startingTimestamp === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['startingTimestamp'], message: 'required when startingPosition is AT_TIMESTAMP' });
+    }
+    if (c.externalId !== undefined && c.roleArn === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['externalId'], message: 'only meaningful with roleArn' });
+    }
+  })
+  .transform(({ region, regions, ...c }) => {
+    const arnRegion = c.streamArn ? STREAM_ARN.exec(c.streamArn)![1]! : undefined;
+    return { ...c, regions: regions ?? (region ? [region] : [arnRegion!]) };
+  });
+
+export type KinesisSourceConfig = z.output<typeof kinesisSourceSchema>;
