@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { awsConnectionShape } from '../../aws/client.js';
+import { KEY_PLACEHOLDERS } from './object-key.js';
+
+const MiB = 1024 * 1024;
+
+/** The default object key. `{ext}` is `.jsonl.gz` with gzip, `.jsonl` without (`.log…` for codec raw). */
+export const DEFAULT_KEY_TEMPLATE = '{prefix}/{yyyy}/{MM}/{dd}/{HH}/{emitter}-{firstEventTime}-{batchId}{ext}';
+
+/** Where the objects go; the AWS identity keys come from the shared AWS connection shape. */
+export const s3LocationShape = {
+  ...awsConnectionShape,
+  bucket: z.string().min(3).max(63),
+  /** Key prefix; leading and trailing slashes are ignored. */
+  prefix: z.string().default(''),
+  /** Path-style URLs (http://host/bucket/key), needed by most S3-compatible servers and emulators. */
+  forcePathStyle: z.boolean().default(false),
+};
+
+export const s3SinkSchema = z
+  .strictObject({
+    ...s3LocationShape,
+    rollEverySec: z.number().positive().default(60),
+    maxObjectBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(5 * 1024 * 1024 * MiB)
+      .default(64 * MiB),
+    compression: z.enum(['gzip', 'none']).default('gzip'),
+    keyTemplate: z
+      .string()
+      .default(DEFAULT_KEY_TEMPLATE)
+      .superRefine((tpl, ctx) => {
+        for (const m of tpl.matchAll(/\{([^}]*)\}/g)) {
+          if (!KEY_PLACEHOLDERS.includes(m[1]!)) {
+            ctx.addIssue({ code: 'custom', message: `unknown placeholder {${m[1]}}; known: ${KEY_PLACEHOLDERS.map((p) => `{${p}}`).join(' ')}` });
+          }
+        }
+        // Without it two batches starting in the same millisecond would overwrite each other's object.
+        if (!tpl.includes('{batchId}')) ctx.addIssue({ code: 'custom', message: 'must contain {batchId} so that two batches never share a key' });
+      }),
+    codec: z.enum(['json', 'raw']).default('json'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.externalId && !c.roleArn) ctx.addIssue({ code: 'custom', path: ['externalId'], message: 'externalId needs roleArn' });
+  });
+
+export type S3SinkConfig = z.infer<typeof s3SinkSchema>;
