@@ -1,0 +1,61 @@
+import type { AuditEvent } from '../core/event.js';
+
+export interface InsertResult {
+  /** Events newly stored. */
+  inserted: number;
+  /** Events whose id was already stored (a replay), or repeated inside the batch. */
+  duplicates: number;
+}
+
+/**
+ * Search filters as the HTTP API receives them. Every filter is optional and
+ * an empty string counts as absent, so a form with empty fields still works.
+ */
+export interface SearchQuery {
+  type?: string;
+  actor?: string;
+  outcome?: string;
+  source?: string;
+  sessionId?: string;
+  clientIp?: string;
+  /** Inclusive lower bound: ISO 8601, or epoch seconds / milliseconds. */
+  from?: string;
+  /** Exclusive upper bound, same notations as `from`. */
+  to?: string;
+  /** Case-insensitive substring of `message`. */
+  q?: string;
+  /** Page size, 1 … 1000, default 100. A string is accepted (query strings). */
+  limit?: number | string;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface SearchPage {
+  /** Newest first: time descending, then id descending. */
+  events: AuditEvent[];
+  /** Present when more events match; pass it back as `cursor` for the next page. */
+  nextCursor?: string;
+}
+
+/**
+ * Where audit events are kept for search (the seed-002 "audit-store"
+ * receiver). Inserts are idempotent on event id, so at-least-once replays
+ * leave each event stored once.
+ *
+ * Errors: RetriableError when the database is unreachable or busy,
+ * FatalError when it is unusable as configured (missing database, bad
+ * credentials, newer schema), InvalidEventError when an event's content is
+ * refused (the caller may retry the events one by one to find it),
+ * QueryError for a bad search parameter.
+ */
+export interface AuditStore {
+  /** Where the store is, for messages; passwords are redacted. */
+  readonly location: string;
+  insert(events: readonly AuditEvent[]): Promise<InsertResult>;
+  search(query: SearchQuery): Promise<SearchPage>;
+  get(id: string): Promise<AuditEvent | undefined>;
+  count(): Promise<number>;
+  /** Connects, applies pending schema migrations and runs a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

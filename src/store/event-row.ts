@@ -1,0 +1,77 @@
+import { InvalidEventError } from '../core/errors.js';
+import type { AuditEvent, Outcome } from '../core/event.js';
+
+/** An event as both backends store it; JSON columns as text, time in UTC. */
+export interface EventRow {
+  id: string;
+  /** ISO 8601 UTC with milliseconds: one notation, so equal instants compare equal. */
+  time: string;
+  timeMs: number;
+  type: string;
+  source: string;
+  service: string | null;
+  outcome: string;
+  actor: string | null;
+  client_ip: string | null;
+  session_id: string | null;
+  tenant: string | null;
+  message: string | null;
+  details: string;
+  origin: string | null;
+  raw: string;
+}
+
+/** Checks what the columns require; a refused event names its id and the field. */
+export function toRow(event: AuditEvent): EventRow {
+  const id = event.id;
+  if (typeof id !== 'string' || id === '') throw new InvalidEventError(`event without an id cannot be stored`);
+  const timeMs = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  if (Number.isNaN(timeMs)) throw new InvalidEventError(`event ${id}: time ${JSON.stringify(event.time)} is not a timestamp`);
+  return {
+    id,
+    time: new Date(timeMs).toISOString(),
+    timeMs,
+    type: event.type,
+    source: event.source,
+    service: event.service ?? null,
+    outcome: event.outcome,
+    actor: event.actor ?? null,
+    client_ip: event.clientIp ?? null,
+    session_id: event.sessionId ?? null,
+    tenant: event.tenant ?? null,
+    message: event.message ?? null,
+    details: json(id, 'details', event.details ?? {}),
+    origin: event.origin === undefined ? null : json(id, 'origin', event.origin),
+    raw: event.raw,
+  };
+}
+
+function json(id: string, field: string, value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch (err) {
+    // BigInt or a cycle: the event can never be stored as it is.
+    throw new InvalidEventError(`event ${id}: ${field} is not JSON (${(err as Error).message})`);
+  }
+}
+
+/** The stored columns back into an event; NULL columns become absent fields. */
+export function fromRow(row: Omit<EventRow, 'timeMs'>): AuditEvent {
+  const event: AuditEvent = {
+    id: row.id,
+    time: row.time,
+    type: row.type,
+    source: row.source,
+    outcome: row.outcome as Outcome,
+    details: JSON.parse(row.details) as Record<string, unknown>,
+    raw: row.raw,
+  };
+  if (row.service !== null) event.service = row.service;
+  if (row.actor !== null) event.actor = row.actor;
+  if (row.client_ip !== null) event.clientIp = row.client_ip;
+  if (row.session_id !== null) event.sessionId = row.session_id;
+  if (row.tenant !== null) event.tenant = row.tenant;
+  if (row.message !== null) event.message = row.message;
+  if (row.origin !== null) event.origin = JSON.parse(row.origin) as Record<string, string>;
+  return event;
+}

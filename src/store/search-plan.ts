@@ -1,0 +1,105 @@
+import { InvalidEventError } from '../core/errors.js';
+import { OUTCOMES, type Outcome } from '../core/event.js';
+import { parseTime } from '../core/time.js';
+import type { SearchQuery } from './audit-store.js';
+import { decodeCursor, type CursorPosition } from './cursor.js';
+import { QueryError } from './query-error.js';
+
+export const DEFAULT_SEARCH_LIMIT = 100;
+export const MAX_SEARCH_LIMIT = 1000;
+
+/** Search parameters that are an exact match on one column. */
+const EQUALITY_COLUMNS = {
+  type: 'type',
+  actor: 'actor',
+  outcome: 'outcome',
+  source: 'source',
+  sessionId: 'session_id',
+  clientIp: 'client_ip',
+} as const satisfies Partial<Record<keyof SearchQuery, string>>;
+
+export type FilterColumn = (typeof EQUALITY_COLUMNS)[keyof typeof EQUALITY_COLUMNS];
+
+/** A validated search, independent of SQL dialect. */
+export interface SearchPlan {
+  equals: { column: FilterColumn; value: string }[];
+  /** Inclusive. */
+  fromMs?: number;
+  /** Exclusive. */
+  toMs?: number;
+  /** Substring of message, matched case-insensitively. */
+  text?: string;
+  limit: number;
+  after?: CursorPosition;
+}
+
+const KNOWN_PARAMETERS: ReadonlySet<string> = new Set([
+  ...Object.keys(EQUALITY_COLUMNS),
+  'from',
+  'to',
+  'q',
+  'limit',
+  'cursor',
+]);
+
+/**
+ * Validates a search. Unknown parameters are errors: a misspelt filter
+ * (`actr=bob`) must not silently return every event.
+ */
+export function planSearch(query: SearchQuery): SearchPlan {
+  for (const key of Object.keys(query)) {
+    if (!KNOWN_PARAMETERS.has(key)) {
+      throw new QueryError(key, `unknown search parameter (known: ${[...KNOWN_PARAMETERS].join(', ')})`);
+    }
+  }
+  const plan: SearchPlan = { equals: [], limit: parseLimit(query.limit) };
+  for (const [parameter, column] of Object.entries(EQUALITY_COLUMNS) as [keyof typeof EQUALITY_COLUMNS, FilterColumn][]) {
+    const value = text(query, parameter);
+    if (value === undefined) continue;
+    if (parameter === 'outcome' && !OUTCOMES.includes(value as Outcome)) {
+      throw new QueryError('outcome', `must be one of ${OUTCOMES.join(', ')}, got ${JSON.stringify(value)}`);
+    }
+    plan.equals.push({ column, value });
+  }
+  const from = text(query, 'from');
+  if (from !== undefined) plan.fromMs = parseBound(from, 'from');
+  const to = text(query, 'to');
+  if (to !== undefined) plan.toMs = parseBound(to, 'to');
+  const q = text(query, 'q');
+  if (q !== undefined) plan.text = q;
+  const cursor = text(query, 'cursor');
+  if (cursor !== undefined) plan.after = decodeCursor(cursor);
+  return plan;
+}
+
+function text(query: SearchQuery, parameter: keyof SearchQuery): string | undefined {
+  const value: unknown = query[parameter];
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new QueryError(parameter, `expected a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function parseBound(value: string, parameter: 'from' | 'to'): number {
+  try {
+    return Date.parse(parseTime(value, parameter));
+  } catch (err) {
+    if (err instanceof InvalidEventError) {
+      throw new QueryError(parameter, `cannot read ${JSON.stringify(value)} as a time (use ISO 8601, e.g. 2024-05-01T00:00:00Z)`);
+    }
+    throw err;
+  }
+}
+
+function parseLimit(value: unknown): number {
+  if (value === undefined || value === null || value === '') return DEFAULT_SEARCH_LIMIT;
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_SEARCH_LIMIT) {
+    throw new QueryError('limit', `must be an integer from 1 to ${MAX_SEARCH_LIMIT}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Escapes LIKE wildcards so `q` is matched literally (with ESCAPE '\'). */
+export function likePattern(substring: string): string {
+  return `%${substring.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
