@@ -1,0 +1,58 @@
+import { appendFileSync, closeSync, fdatasyncSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface DeadLetter {
+  reason: string;
+  attempts: number;
+  /** The queued payload as it was: the event JSON, or the bytes that could not be read. */
+  payload: Buffer;
+  eventId: string;
+}
+
+/**
+ * An emitter's dead-letter file: NDJSON, one line per event that can never be
+ * delivered as it is, with the reason. Written and fsync'd before the event
+ * leaves the queue, so a dead-lettered event is moved, never lost.
+ */
+export class DeadLetterFile {
+  private count = 0;
+  constructor(
+    readonly file: string,
+    private readonly emitter: string,
+  ) {}
+
+  write(entries: readonly DeadLetter[]): void {
+    if (entries.length === 0) return;
+    mkdirSync(dirname(this.file), { recursive: true });
+    const time = new Date().toISOString();
+    const lines = entries.map((e) => {
+      const text = e.payload.toString('utf8');
+      let event: unknown;
+      try {
+        event = JSON.parse(text);
+      } catch {
+        event = undefined;
+      }
+      return JSON.stringify({
+        time,
+        emitter: this.emitter,
+        eventId: e.eventId,
+        reason: e.reason,
+        attempts: e.attempts,
+        ...(event !== undefined ? { event } : { payloadBase64: e.payload.toString('base64') }),
+      });
+    });
+    const fd = openSync(this.file, 'a', 0o600);
+    try {
+      appendFileSync(fd, lines.join('\n') + '\n');
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.count += entries.length;
+  }
+
+  get written(): number {
+    return this.count;
+  }
+}
