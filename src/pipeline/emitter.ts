@@ -1,0 +1,298 @@
+import type { Logger } from 'pino';
+import type { AuditEvent } from '../core/event.js';
+import { FatalError, RetriableError, errorMessage, isProgrammingError } from '../core/errors.js';
+import type { DeadLetter, DeadLetterFile } from '../queue/dead-letter-file.js';
+import type { DiskQueue, QueueEntry } from '../queue/disk-queue.js';
+import type { BatchLimits, DeliveryOutcome, Sink } from '../sinks/sink.js';
+import { backoffDelayMs, sleep } from './backoff.js';
+import type { PipelineMetrics } from './metrics.js';
+
+export type EmitterState = 'idle' | 'sending' | 'retrying' | 'failing' | 'stopped';
+const STATE_CODES: Record<EmitterState, number> = { idle: 0, sending: 1, retrying: 2, failing: 3, stopped: 4 };
+
+export interface EmitterOptions {
+  name: string;
+  type: string;
+  sink: Sink;
+  queue: DiskQueue;
+  deadLetter: DeadLetterFile;
+  accepts: (type: string) => boolean;
+  retry: { initialBackoffMs: number; maxBackoffMs: number };
+  batch: BatchLimits;
+  logger: Logger;
+  metrics: PipelineMetrics;
+}
+
+/** What became of one event at one emitter. */
+export interface DeliveryReport {
+  delivered: boolean;
+  reason?: string;
+}
+
+type QueuedDeadLetter = DeadLetter & { seq: number };
+
+interface InFlight {
+  entry: QueueEntry;
+  event: AuditEvent;
+}
+
+/**
+ * An emitter at run time: its durable queue, its sink and the delivery loop
+ * between them. Events leave the queue only when the sink confirmed them or
+ * they were written to the dead-letter file; everything else is retried.
+ */
+export class Emitter {
+  readonly name: string;
+  readonly type: string;
+  readonly sink: Sink;
+  private readonly opts: EmitterOptions;
+  private state: EmitterState = 'idle';
+  private lastError: { message: string; at: string } | undefined;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private draining = false;
+  private readonly abort = new AbortController();
+  private readonly waiters = new Map<number, (r: DeliveryReport) => void>();
+  private delivered = 0;
+  private deadLettered = 0;
+
+  constructor(opts: EmitterOptions) {
+    this.opts = opts;
+    this.name = opts.name;
+    this.type = opts.type;
+    this.sink = opts.sink;
+    opts.metrics.addEmitter({
+      name: this.name,
+      type: this.type,
+      queueDepth: () => opts.queue.depth,
+      queueBytes: () => opts.queue.bytes,
+      oldestAgeMs: () => opts.queue.oldestAgeMs(),
+      stateCode: () => STATE_CODES[this.state],
+    });
+  }
+
+  accepts(event: AuditEvent): boolean {
+    return this.opts.accepts(event.type);
+  }
+
+  /**
+   * Durably queues the events; resolves once they are fsync'd. With
+   * `trackDelivery`, also returns one promise per event that settles when it
+   * was delivered or dead-lettered (registered before the loop can see them).
+   */
+  async enqueue(events: readonly AuditEvent[], trackDelivery = false): Promise<{ seqs: number[]; deliveries: Promise<DeliveryReport>[] }> {
+    const sink = this.sink;
+    const seqs = await this.opts.queue.append(
+      events.map((e) => ({
+        eventId: e.id,
+        partitionKey: sink.partitionKeyOf ? sink.partitionKeyOf(e) : null,
+        payload: Buffer.from(JSON.stringify(e)),
+      })),
+    );
+    const deliveries = trackDelivery
+      ? seqs.map((seq) => new Promise<DeliveryReport>((resolve) => this.waiters.set(seq, resolve)))
+      : [];
+    this.opts.metrics.received.inc(this.opts.metrics.emitterLabels(this), events.length);
+    this.wake?.();
+    return { seqs, deliveries };
+  }
+
+  /** Stops waiting for these (the publisher timed out); delivery itself goes on. */
+  forget(seqs: readonly number[]): void {
+    for (const s of seqs) this.waiters.delete(s);
+  }
+
+  start(): void {
+    this.loop ??= this.run().catch((err) => {
+      this.opts.logger.fatal({ emitter: this.name, err: errorMessage(err) }, 'emitter loop crashed');
+      this.state = 'stopped';
+    });
+  }
+
+  /**
+   * Delivers what is queued until the queue is empty or `deadline`; then
+   * abandons the in-flight send. What is left stays queued for the next start.
+   */
+  async stop(deadline: number): Promise<void> {
+    this.draining = true;
+    this.wake?.();
+    const timer = setTimeout(() => this.abort.abort(), Math.max(0, deadline - Date.now()));
+    try {
+      await this.loop;
+    } finally {
+      clearTimeout(timer);
+      this.abort.abort();
+      this.state = 'stopped';
+      for (const resolve of this.waiters.values()) resolve({ delivered: false, reason: 'emitter stopped' });
+      this.waiters.clear();
+    }
+  }
+
+  closeQueue(): void {
+    this.opts.queue.close();
+  }
+
+  status() {
+    const q = this.opts.queue;
+    return {
+      name: this.name,
+      type: this.type,
+      enabled: true,
+      state: this.state,
+      depth: q.depth,
+      bytes: q.bytes,
+      maxBytes: q.maxBytes,
+      oldestEventAgeSec: q.oldestAgeMs() / 1000,
+      delivered: this.delivered,
+      deadLettered: this.deadLettered,
+      deadLetterFile: this.opts.deadLetter.file,
+      lastError: this.lastError ?? null,
+    };
+  }
+
+  private async run(): Promise<void> {
+    const { queue, batch } = this.opts;
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      if (queue.depth === 0) {
+        if (this.draining) return;
+        this.state = 'idle';
+        await this.nextWake();
+        continue;
+      }
+      if (batch.lingerMs > 0 && !this.draining) {
+        const age = queue.oldestAgeMs();
+        const full = queue.depth >= batch.maxEvents || queue.bytes >= batch.maxBytes;
+        if (!full && age < batch.lingerMs) {
+          await this.nextWake(batch.lingerMs - age);
+          continue;
+        }
+      }
+      const entries = queue.read(0, batch.maxEvents, batch.maxBytes);
+      if (entries.length === 0) continue;
+      await this.deliver(entries, signal);
+    }
+  }
+
+  private nextWake(timeoutMs?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = timeoutMs !== undefined ? setTimeout(done, timeoutMs) : undefined;
+      this.wake = done;
+      if (this.abort.signal.aborted) done();
+    });
+  }
+
+  /** Sends one batch until every event in it is delivered or dead-lettered (or we stop). */
+  private async deliver(entries: QueueEntry[], signal: AbortSignal): Promise<void> {
+    const unreadable: QueuedDeadLetter[] = [];
+    let pending: InFlight[] = [];
+    for (const entry of entries) {
+      try {
+        pending.push({ entry, event: JSON.parse(entry.payload.toString('utf8')) as AuditEvent });
+      } catch (err) {
+        unreadable.push({ seq: entry.seq, eventId: entry.eventId, payload: entry.payload, attempts: entry.attempts, reason: `queue entry unreadable: ${errorMessage(err)}` });
+      }
+    }
+    if (unreadable.length > 0) this.deadLetter(unreadable);
+
+    const { retry, metrics, logger } = this.opts;
+    const labels = metrics.emitterLabels(this);
+    let attempt = 0;
+    while (pending.length > 0 && !signal.aborted) {
+      this.state = attempt === 0 ? 'sending' : this.state;
+      let outcomes: DeliveryOutcome[];
+      try {
+        outcomes = await abortable(this.sink.send(pending.map((p) => p.event), signal), signal);
+        if (outcomes.length !== pending.length) {
+          throw new FatalError(`sink returned ${outcomes.length} outcomes for ${pending.length} events`);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        const fatal = !(err instanceof RetriableError);
+        this.lastError = { message: errorMessage(err), at: new Date().toISOString() };
+        this.state = fatal ? 'failing' : 'retrying';
+        metrics.errors.inc({ ...labels, error_type: fatal ? 'fatal' : 'retriable' });
+        this.opts.queue.recordAttempt(pending.map((p) => p.entry.seq));
+        if (isProgrammingError(err)) logger.error({ emitter: this.name, err }, 'sink failed with a programming error; events stay queued');
+        else logger.warn({ emitter: this.name, err: this.lastError.message, attempt, state: this.state }, 'send failed; events stay queued');
+        // Fatal (misconfigured destination): keep the events and retry at the longest backoff, so fixing it resumes delivery.
+        const delay = fatal
+          ? retry.maxBackoffMs
+          : backoffDelayMs(attempt++, retry.initialBackoffMs, retry.maxBackoffMs, (err as RetriableError).retryAfterMs);
+        await sleep(delay, signal);
+        continue;
+      }
+      const done: number[] = [];
+      const rejected: QueuedDeadLetter[] = [];
+      const again: InFlight[] = [];
+      let firstRetryReason = '';
+      outcomes.forEach((o, i) => {
+        const p = pending[i]!;
+        if (o.status === 'delivered') done.push(p.entry.seq);
+        else if (o.status === 'rejected') rejected.push({ seq: p.entry.seq, eventId: p.entry.eventId, payload: p.entry.payload, attempts: p.entry.attempts + attempt + 1, reason: o.reason });
+        else {
+          again.push(p);
+          firstRetryReason ||= o.reason;
+        }
+      });
+      this.opts.queue.remove(done);
+      this.notify(done, { delivered: true });
+      this.delivered += done.length;
+      metrics.sent.inc(labels, done.length);
+      if (rejected.length > 0) this.deadLetter(rejected);
+      pending = again;
+      if (again.length > 0) {
+        this.state = 'retrying';
+        this.lastError = { message: firstRetryReason, at: new Date().toISOString() };
+        metrics.retries.inc({ component_id: this.name }, again.length);
+        this.opts.queue.recordAttempt(again.map((p) => p.entry.seq));
+        await sleep(backoffDelayMs(attempt++, retry.initialBackoffMs, retry.maxBackoffMs), signal);
+      } else if (this.state !== 'sending') {
+        this.state = 'sending';
+      }
+    }
+  }
+
+  private deadLetter(items: QueuedDeadLetter[]): void {
+    this.opts.deadLetter.write(items);
+    this.opts.queue.remove(items.map((d) => d.seq));
+    this.deadLettered += items.length;
+    this.opts.metrics.discarded.inc({ ...this.opts.metrics.emitterLabels(this), reason: 'dead_letter' }, items.length);
+    this.opts.logger.error({ emitter: this.name, count: items.length, reason: items[0]?.reason, file: this.opts.deadLetter.file }, 'events dead-lettered');
+    for (const d of items) this.notify([d.seq], { delivered: false, reason: d.reason });
+  }
+
+  private notify(seqs: readonly number[], report: DeliveryReport): void {
+    for (const seq of seqs) {
+      const resolve = this.waiters.get(seq);
+      if (resolve) {
+        this.waiters.delete(seq);
+        resolve(report);
+      }
+    }
+  }
+}
+
+/** Races a send against the abort signal: at the shutdown deadline we stop waiting for it. */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new RetriableError('aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new RetriableError('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

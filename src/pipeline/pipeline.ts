@@ -1,0 +1,109 @@
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { AuditstreamConfig } from '../config/schema.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { DeadLetterFile } from '../queue/dead-letter-file.js';
+import { DiskQueue } from '../queue/disk-queue.js';
+import type { Source } from '../sources/source.js';
+import { parseConfig } from '../config/validate.js';
+import { DeliveryPolicy } from './delivery-policy.js';
+import { Emitter } from './emitter.js';
+import { resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
+import { eventTypeFilter } from './event-filter.js';
+import { PipelineMetrics } from './metrics.js';
+import { Router } from './router.js';
+import { SINKS } from './sink-registry.js';
+import { SOURCES } from './source-registry.js';
+
+/** The running engine: sources → router → per-emitter durable queues → sinks. */
+export class Pipeline {
+  private constructor(
+    readonly config: AuditstreamConfig,
+    readonly dataDir: string,
+    readonly router: Router,
+    readonly emitters: Emitter[],
+    /** Configured but `enabled: false`: listed, never fed. */
+    readonly disabled: ResolvedEmitter[],
+    readonly sources: Source[],
+    readonly metrics: PipelineMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Validates the config against the sinks and sources without starting anything. */
+  static validate(config: AuditstreamConfig): ResolvedEmitter[] {
+    const resolved = resolveEmitters(config.audit, SINKS);
+    config.sources.forEach((s, i) => {
+      const def = SOURCES.get(s.type);
+      if (!def) throw new ConfigError(`sources[${i}].type`, `unknown source type "${s.type}" (known: ${[...SOURCES.keys()].sort().join(', ') || 'none'}; HTTP ingest is always on)`);
+      const { type: _t, name: _n, ...rest } = s;
+      parseConfig(def.schema, rest, `sources[${i}]`);
+    });
+    return resolved;
+  }
+
+  static async start(config: AuditstreamConfig, logger: Logger, metrics = new PipelineMetrics()): Promise<Pipeline> {
+    const resolved = Pipeline.validate(config);
+    const dataDir = resolve(config.dataDir);
+    const emitters: Emitter[] = [];
+    const disabled: ResolvedEmitter[] = [];
+    for (const r of resolved) {
+      if (!r.common.enabled) {
+        disabled.push(r);
+        continue;
+      }
+      const sink = r.definition.create(r.sinkConfig, { emitterName: r.name, dataDir, logger: logger.child({ emitter: r.name }), metrics: metrics.registry });
+      const queue = new DiskQueue({
+        name: r.name,
+        file: join(dataDir, 'queues', `${r.name}.db`),
+        maxBytes: r.common.queue.maxBytes,
+        whenFull: r.common.queue.whenFull,
+        logger,
+        onDrop: (n) => metrics.discarded.inc({ ...metrics.emitterLabels({ name: r.name, type: r.common.type }), reason: 'dropped_oldest' }, n),
+      });
+      emitters.push(
+        new Emitter({
+          name: r.name,
+          type: r.common.type,
+          sink,
+          queue,
+          deadLetter: new DeadLetterFile(join(dataDir, 'dead-letter', `${r.name}.ndjson`), r.name),
+          accepts: eventTypeFilter(r.common.include, r.common.exclude),
+          retry: r.common.retry,
+          batch: { ...sink.batch, ...definedOnly(r.common.batch ?? {}) },
+          logger,
+          metrics,
+        }),
+      );
+    }
+    const policy = new DeliveryPolicy(config.audit);
+    const router = new Router({ emitters, policy, ack: config.audit.ack, timeoutMs: config.audit.emitTimeoutInSec * 1000, logger, metrics });
+    for (const e of emitters) e.start();
+    const sources = config.sources.map((s, i) => {
+      const def = SOURCES.get(s.type)!;
+      const { type: _t, name, ...rest } = s;
+      return def.create(name ?? `${s.type}-${i}`, parseConfig(def.schema, rest, `sources[${i}]`), { dataDir, logger: logger.child({ source: name ?? s.type }), metrics: metrics.registry });
+    });
+    const pipeline = new Pipeline(config, dataDir, router, emitters, disabled, sources, metrics, logger);
+    for (const s of sources) await s.start(router);
+    return pipeline;
+  }
+
+  emitter(name: string): Emitter | undefined {
+    return this.emitters.find((e) => e.name === name);
+  }
+
+  /** Stops sources first (they checkpoint), then drains emitters until the deadline. */
+  async stop(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all(this.sources.map((s) => s.stop().catch((err) => this.logger.error({ source: s.name, err: errorMessage(err) }, 'source stop failed'))));
+    await Promise.all(this.emitters.map((e) => e.stop(deadline)));
+    for (const e of this.emitters) {
+      await e.sink.close().catch((err) => this.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
+    }
+    for (const e of this.emitters) e.closeQueue();
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
