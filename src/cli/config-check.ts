@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+
+export function registerConfigCommand(program: Command): void {
+  program
+    .command('config')
+    .description('configuration tools')
+    .command('check')
+    .description('validate a config file (and the embedded default without one); exits 1 naming the bad key')
+    .option('-c, --config <file>', 'config file')
+    .action((opts: { config?: string }) => {
+      const { config } = loadConfig(opts.config ? { file: opts.config } : {});
+      const emitters = Pipeline.validate(config);
+      process.stdout.write(`config ok: ${emitters.length} emitter(s) (${emitters.map((e) => `${e.name}:${e.common.type}`).join(', ')}), ${config.sources.length} source(s), ack ${config.audit.ack}\n`);
+    });
+}

@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../core/logger.js';
+import { errorMessage } from '../core/errors.js';
+import { resolveEmitters } from '../pipeline/emitter-config.js';
+import { SINKS } from '../pipeline/sink-registry.js';
+import { Registry } from 'prom-client';
+import { resolve } from 'node:path';
+
+export function registerEmittersCommand(program: Command): void {
+  const emitters = program.command('emitters').description('list and test the configured emitters');
+  emitters
+    .command('list')
+    .description('list emitters from the config (or a running server with --url)')
+    .option('-c, --config <file>', 'config file')
+    .option('--url <url>', 'a running server, e.g. http://127.0.0.1:8080')
+    .action(async (opts: { config?: string; url?: string }) => {
+      if (opts.url) {
+        const res = await fetch(new URL('/v1/emitters', opts.url), { headers: authHeaders() });
+        process.stdout.write(JSON.stringify(await res.json(), null, 2) + '\n');
+        return;
+      }
+      const { config } = loadConfig(opts.config ? { file: opts.config } : {});
+      for (const e of resolveEmitters(config.audit, SINKS)) {
+        const filters = [e.common.include ? `include ${e.common.include.join(',')}` : '', e.common.exclude ? `exclude ${e.common.exclude.join(',')}` : ''].filter(Boolean).join('; ');
+        process.stdout.write(`${e.name}\t${e.common.type}\t${e.common.enabled ? 'enabled' : 'disabled'}\t${filters || 'all events'}\n`);
+      }
+    });
+  emitters
+    .command('test')
+    .description('"Test & Add": prove an emitter\'s credentials and destination work, without sending events')
+    .argument('<name>', 'emitter name')
+    .option('-c, --config <file>', 'config file')
+    .action(async (name: string, opts: { config?: string }) => {
+      const { config } = loadConfig(opts.config ? { file: opts.config } : {});
+      const found = resolveEmitters(config.audit, SINKS).find((e) => e.name === name);
+      if (!found) throw new Error(`no emitter named "${name}" in the config`);
+      const logger = createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? 'warn');
+      const sink = found.definition.create(found.sinkConfig, { emitterName: name, dataDir: resolve(config.dataDir), logger, metrics: new Registry() });
+      let ok = false;
+      try {
+        const steps = await sink.check(AbortSignal.timeout(30_000));
+        for (const s of steps) process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'}  ${s.step}${s.detail ? ` — ${s.detail}` : ''}\n`);
+        ok = steps.every((s) => s.ok);
+      } catch (err) {
+        process.stdout.write(`FAIL  check — ${errorMessage(err)}\n`);
+      } finally {
+        await sink.close().catch(() => undefined);
+      }
+      process.stdout.write(ok ? `emitter "${name}" is ready\n` : `emitter "${name}" is not ready\n`);
+      process.exitCode = ok ? 0 : 1;
+    });
+}
+
+function authHeaders(): Record<string, string> {
+  const key = process.env.AUDITSTREAM_API_KEY;
+  return key ? { authorization: `Bearer ${key}` } : {};
+}

@@ -1,0 +1,24 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { registerConfigCommand } from './config-check.js';
+import { registerEmittersCommand } from './emitters.js';
+import { registerSendCommand } from './send.js';
+import { registerServeCommand } from './serve.js';
+
+const program = new Command('auditstream')
+  .description('Stream security audit logs: sources → router → durable per-emitter queues → sinks')
+  .version('0.1.0')
+  .showHelpAfterError();
+registerServeCommand(program);
+registerSendCommand(program);
+registerEmittersCommand(program);
+registerConfigCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  const prefix = err instanceof ConfigError ? 'config error: ' : 'error: ';
+  process.stderr.write(`auditstream: ${prefix}${errorMessage(err)}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+}
