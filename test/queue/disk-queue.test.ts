@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { DiskQueue } from '../../src/queue/disk-queue.js';
+import { QueueFullError } from '../../src/queue/errors.js';
+import { tempDir } from '../support/temp.js';
+
+const logger = pino({ level: 'silent' });
+const item = (id: string, size = 10) => ({ eventId: id, partitionKey: null, payload: Buffer.alloc(size, 97) });
+
+test('appends survive closing and reopening, in order; removed entries are gone', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'q.db');
+  const q = new DiskQueue({ name: 'q', file, maxBytes: 1e6, whenFull: 'block', logger });
+  const seqs = await q.append([item('a'), item('b'), item('c')]);
+  assert.equal(seqs.length, 3);
+  q.remove([seqs[0]!]);
+  q.close();
+  const again = new DiskQueue({ name: 'q', file, maxBytes: 1e6, whenFull: 'block', logger });
+  t.after(() => again.close());
+  assert.equal(again.depth, 2);
+  assert.equal(again.bytes, 20);
+  assert.deepEqual(again.read(0, 10, 1e6).map((e) => e.eventId), ['b', 'c']);
+});
+
+test('concurrent appends in one event-loop turn share one transaction (group commit) and all resolve', async (t) => {
+  const dir = await tempDir(t);
+  const q = new DiskQueue({ name: 'q', file: join(dir, 'q.db'), maxBytes: 1e7, whenFull: 'block', logger });
+  t.after(() => q.close());
+  const results = await Promise.all(Array.from({ length: 200 }, (_, i) => q.append([item(`e${i}`)])));
+  const all = results.flat();
+  assert.equal(new Set(all).size, 200);
+  assert.equal(q.depth, 200);
+  assert.deepEqual(q.read(0, 1000, 1e9).map((e) => e.eventId), Array.from({ length: 200 }, (_, i) => `e${i}`));
+});
+
+test('whenFull: block refuses what does not fit and accepts again once drained', async (t) => {
+  const dir = await tempDir(t);
+  const q = new DiskQueue({ name: 'small', file: join(dir, 'q.db'), maxBytes: 100, whenFull: 'block', logger });
+  t.after(() => q.close());
+  const seqs = await q.append([item('a', 60)]);
+  await assert.rejects(q.append([item('b', 60)]), (err: unknown) => err instanceof QueueFullError && err.retryAfterSec >= 1 && /small/.test(err.message));
+  assert.equal(q.depth, 1, 'nothing partial was kept');
+  q.remove(seqs);
+  await q.append([item('b', 60)]);
+  assert.equal(q.depth, 1);
+});
+
+test('whenFull: dropOldest drops the oldest entries and reports how many', async (t) => {
+  const dir = await tempDir(t);
+  let dropped = 0;
+  const q = new DiskQueue({ name: 'd', file: join(dir, 'q.db'), maxBytes: 100, whenFull: 'dropOldest', logger, onDrop: (n) => (dropped += n) });
+  t.after(() => q.close());
+  await q.append([item('a', 40), item('b', 40)]);
+  await q.append([item('c', 40)]);
+  assert.equal(dropped, 1);
+  assert.deepEqual(q.read(0, 10, 1e6).map((e) => e.eventId), ['b', 'c']);
+});
+
+test('a corrupt queue file is moved aside and an empty queue starts: start-up never blocks', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'q.db');
+  writeFileSync(file, Buffer.alloc(8192, 0x5a));
+  const q = new DiskQueue({ name: 'c', file, maxBytes: 1e6, whenFull: 'block', logger });
+  t.after(() => q.close());
+  assert.ok(q.recoveredFrom && existsSync(q.recoveredFrom), 'the unreadable file is kept for inspection');
+  assert.ok(readdirSync(dir).some((f) => f.startsWith('q.db.corrupt-')));
+  await q.append([item('x')]);
+  assert.equal(q.depth, 1);
+});
+
+test('read stops at maxBytes but always returns at least one entry', async (t) => {
+  const dir = await tempDir(t);
+  const q = new DiskQueue({ name: 'r', file: join(dir, 'q.db'), maxBytes: 1e6, whenFull: 'block', logger });
+  t.after(() => q.close());
+  await q.append([item('a', 500), item('b', 500), item('c', 500)]);
+  assert.equal(q.read(0, 10, 1200).length, 2);
+  assert.equal(q.read(0, 10, 10).length, 1);
+});
