@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { pino } from 'pino';
+import type { AuditEvent } from '../../src/core/event.js';
+import { FatalError, RetriableError } from '../../src/core/errors.js';
+import { Emitter } from '../../src/pipeline/emitter.js';
+import { PipelineMetrics } from '../../src/pipeline/metrics.js';
+import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
+import { DiskQueue } from '../../src/queue/disk-queue.js';
+import type { DeliveryOutcome, Sink } from '../../src/sinks/sink.js';
+import { tempDir, waitFor } from '../support/temp.js';
+
+/*
+ * Test double: a scripted sink. The real sinks are tested against real
+ * destinations elsewhere; here the point is the emitter's own logic (which
+ * events are resent, dead-lettered, kept), which needs failures on demand.
+ */
+class ScriptedSink implements Sink {
+  readonly batch = { maxEvents: 10, maxBytes: 1e6, lingerMs: 0 };
+  readonly received: string[][] = [];
+  readonly delivered: string[] = [];
+  script: ((events: readonly AuditEvent[], call: number) => DeliveryOutcome[] | Error)[] = [];
+  async send(events: readonly AuditEvent[]): Promise<DeliveryOutcome[]> {
+    const call = this.received.length;
+    this.received.push(events.map((e) => e.id));
+    const step = this.script[call] ?? ((evs) => evs.map(() => ({ status: 'delivered' as const })));
+    const out = step(events, call);
+    if (out instanceof Error) throw out;
+    out.forEach((o, i) => o.status === 'delivered' && this.delivered.push(events[i]!.id));
+    return out;
+  }
+  async check() {
+    return [];
+  }
+  async close() {}
+}
+
+const event = (id: string): AuditEvent => ({ id, time: '2024-01-01T00:00:00.000Z', type: 'login', source: 'generic', outcome: 'success', details: {}, raw: '{}' });
+
+async function setup(t: TestContext, sink: ScriptedSink) {
+  const dir = await tempDir(t);
+  const logger = pino({ level: 'silent' });
+  const queue = new DiskQueue({ name: 'e', file: join(dir, 'q.db'), maxBytes: 1e7, whenFull: 'block', logger });
+  const deadLetter = new DeadLetterFile(join(dir, 'dead.ndjson'), 'e');
+  const emitter = new Emitter({ name: 'e', type: 'test', sink, queue, deadLetter, accepts: () => true, retry: { initialBackoffMs: 5, maxBackoffMs: 40 }, batch: sink.batch, logger, metrics: new PipelineMetrics() });
+  emitter.start();
+  t.after(async () => {
+    await emitter.stop(Date.now());
+    emitter.closeQueue();
+  });
+  return { emitter, queue, deadLetter };
+}
+
+test('a partial failure resends only the failed events; delivered ones are never sent twice', async (t) => {
+  const sink = new ScriptedSink();
+  sink.script[0] = (evs) => evs.map((_, i) => (i % 2 === 0 ? { status: 'delivered' } : { status: 'retry', reason: 'ProvisionedThroughputExceededException' }));
+  const { emitter, queue } = await setup(t, sink);
+  await emitter.enqueue(['a', 'b', 'c', 'd'].map(event));
+  await waitFor(() => queue.depth === 0, 'queue drained');
+  assert.deepEqual(sink.received[0], ['a', 'b', 'c', 'd']);
+  assert.deepEqual(sink.received[1], ['b', 'd']);
+  assert.deepEqual([...sink.delivered].sort(), ['a', 'b', 'c', 'd']);
+});
+
+test('a rejected event goes to the dead-letter file with its reason; the others are delivered', async (t) => {
+  const sink = new ScriptedSink();
+  sink.script[0] = (evs) => evs.map((e) => (e.id === 'big' ? { status: 'rejected', reason: 'record is 1100000 bytes, over the 1 MiB limit' } : { status: 'delivered' }));
+  const { emitter, queue, deadLetter } = await setup(t, sink);
+  const { deliveries } = await emitter.enqueue(['a', 'big', 'c'].map(event), true);
+  const reports = await Promise.all(deliveries);
+  assert.deepEqual(reports.map((r) => r.delivered), [true, false, true]);
+  assert.equal(queue.depth, 0);
+  const lines = readFileSync(deadLetter.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].eventId, 'big');
+  assert.match(lines[0].reason, /over the 1 MiB limit/);
+  assert.equal(lines[0].event.id, 'big');
+});
+
+test('a retriable whole-call error retries the same events; a fatal one keeps them queued in state failing', async (t) => {
+  const sink = new ScriptedSink();
+  sink.script[0] = () => new RetriableError('connection refused');
+  sink.script[1] = () => new FatalError('ResourceNotFoundException: stream audit not found');
+  const { emitter, queue } = await setup(t, sink);
+  await emitter.enqueue(['a', 'b'].map(event));
+  await waitFor(() => emitter.status().state === 'failing', 'state failing');
+  assert.equal(queue.depth, 2, 'nothing is dropped while the destination is unusable');
+  assert.match(String(emitter.status().lastError?.message), /stream audit not found/);
+  // Fatal errors retry at maxBackoffMs (40 ms here): fixing the destination resumes delivery.
+  await waitFor(() => queue.depth === 0, 'delivered after the destination came back');
+  assert.deepEqual(sink.received.slice(0, 3), [['a', 'b'], ['a', 'b'], ['a', 'b']]);
+});
+
+test('queue order is kept across batches', async (t) => {
+  const sink = new ScriptedSink();
+  const { emitter, queue } = await setup(t, sink);
+  const ids = Array.from({ length: 35 }, (_, i) => `e${String(i).padStart(2, '0')}`);
+  for (const id of ids) await emitter.enqueue([event(id)]);
+  await waitFor(() => queue.depth === 0, 'drained');
+  assert.deepEqual(sink.delivered, ids);
+});
+
+test('stop drains what is queued before the deadline', async (t) => {
+  const sink = new ScriptedSink();
+  const { emitter, queue } = await setup(t, sink);
+  await emitter.enqueue(Array.from({ length: 25 }, (_, i) => event(`s${i}`)));
+  await emitter.stop(Date.now() + 5_000);
+  assert.equal(queue.depth, 0);
+  assert.equal(sink.delivered.length, 25);
+});
