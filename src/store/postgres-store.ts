@@ -1,0 +1,317 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { AuditstreamError, FatalError, InvalidEventError, RetriableError, errorMessage } from '../core/errors.js';
+import type { AuditEvent } from '../core/event.js';
+import type { AuditStore, InsertResult, SearchPage, SearchQuery } from './audit-store.js';
+import { encodeCursor } from './cursor.js';
+import { fromRow, toRow, type EventRow } from './event-row.js';
+import { likePattern, planSearch } from './search-plan.js';
+
+export interface PostgresStoreOptions {
+  /** postgres:// or postgresql:// connection URL. */
+  url: string;
+  /** Connections kept at most. */
+  poolSize?: number;
+  logger?: Logger;
+  connectTimeoutMs?: number;
+}
+
+interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** Append only: a released migration is never edited, a change is a new version. */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'audit_events table and search indexes',
+    // ids compare bytewise (COLLATE "C"): cheaper than a linguistic collation, and the same order everywhere.
+    sql: `
+      CREATE TABLE audit_events (
+        id          text COLLATE "C" PRIMARY KEY,
+        time        timestamptz NOT NULL,
+        type        text NOT NULL,
+        source      text NOT NULL,
+        service     text,
+        outcome     text NOT NULL,
+        actor       text,
+        client_ip   text,
+        session_id  text,
+        tenant      text,
+        message     text,
+        details     jsonb NOT NULL,
+        origin      jsonb,
+        raw         text NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX audit_events_time ON audit_events (time DESC, id DESC);
+      CREATE INDEX audit_events_type_time ON audit_events (type, time DESC, id DESC);
+      CREATE INDEX audit_events_actor_time ON audit_events (actor, time DESC, id DESC);
+      CREATE INDEX audit_events_session_time ON audit_events (session_id, time DESC, id DESC);
+    `,
+  },
+];
+
+/** Any constant works as long as every auditstream uses the same one. */
+const MIGRATION_LOCK_KEY = "hashtext('auditstream.schema_migrations')";
+
+/** Rows per INSERT: arrays travel as 14 parameters whatever the count, so this only bounds statement size. */
+const INSERT_CHUNK = 1000;
+
+const INSERT_SQL = `
+  INSERT INTO audit_events (id, time, type, source, service, outcome, actor, client_ip, session_id, tenant, message, details, origin, raw)
+  SELECT id, time, type, source, service, outcome, actor, client_ip, session_id, tenant, message, details::jsonb, origin::jsonb, raw
+  FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+              $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+    AS u(id, time, type, source, service, outcome, actor, client_ip, session_id, tenant, message, details, origin, raw)
+  ON CONFLICT (id) DO NOTHING`;
+
+// jsonb goes out as text so both backends share one row decoder (and jsonb's own parse is skipped).
+const SELECT_COLUMNS =
+  'id, time, type, source, service, outcome, actor, client_ip, session_id, tenant, message, details::text AS details, origin::text AS origin, raw';
+
+interface SelectedRow extends Omit<EventRow, 'timeMs' | 'time'> {
+  time: Date;
+}
+
+/**
+ * The audit store in PostgreSQL. The pool connects on first use and the
+ * schema is migrated then, so a database that is down at start-up only
+ * delays delivery (RetriableError) instead of failing the process.
+ */
+export class PostgresAuditStore implements AuditStore {
+  readonly location: string;
+  private readonly pool: pg.Pool;
+  private ready: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: PostgresStoreOptions) {
+    this.location = redactUrl(options.url);
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      // A connection that silently died must not hang delivery forever.
+      query_timeout: 60_000,
+      keepAlive: true,
+    });
+    // An idle connection dropped by the server emits 'error' on the pool; unhandled it would crash the process.
+    this.pool.on('error', (err) => options.logger?.warn({ err, store: this.location }, 'idle audit store connection lost'));
+  }
+
+  async insert(events: readonly AuditEvent[]): Promise<InsertResult> {
+    if (events.length === 0) return { inserted: 0, duplicates: 0 };
+    const rows = events.map(toRow);
+    return this.withClient(async (client) => {
+      let inserted = 0;
+      await client.query('BEGIN');
+      try {
+        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+          const res = await client.query({ name: 'audit_events_insert', text: INSERT_SQL, values: columnArrays(rows.slice(i, i + INSERT_CHUNK)) });
+          inserted += res.rowCount ?? 0;
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+      return { inserted, duplicates: rows.length - inserted };
+    });
+  }
+
+  async search(query: SearchQuery): Promise<SearchPage> {
+    const plan = planSearch(query);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    for (const { column, value } of plan.equals) where.push(`${column} = ${param(value)}`);
+    if (plan.fromMs !== undefined) where.push(`time >= ${param(new Date(plan.fromMs).toISOString())}::timestamptz`);
+    if (plan.toMs !== undefined) where.push(`time < ${param(new Date(plan.toMs).toISOString())}::timestamptz`);
+    if (plan.after) {
+      where.push(`(time, id) < (${param(new Date(plan.after.timeMs).toISOString())}::timestamptz, ${param(plan.after.id)})`);
+    }
+    if (plan.text !== undefined) where.push(`message ILIKE ${param(likePattern(plan.text))} ESCAPE '\\'`);
+    const sql =
+      `SELECT ${SELECT_COLUMNS} FROM audit_events` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY time DESC, id DESC LIMIT ${param(plan.limit + 1)}`;
+    const rows = await this.withClient(async (client) => (await client.query<SelectedRow>(sql, params)).rows);
+    const page = rows.slice(0, plan.limit);
+    const last = page[page.length - 1];
+    const result: SearchPage = { events: page.map(eventOf) };
+    if (rows.length > plan.limit && last) result.nextCursor = encodeCursor({ timeMs: last.time.getTime(), id: last.id });
+    return result;
+  }
+
+  async get(id: string): Promise<AuditEvent | undefined> {
+    const rows = await this.withClient(
+      async (client) => (await client.query<SelectedRow>(`SELECT ${SELECT_COLUMNS} FROM audit_events WHERE id = $1`, [id])).rows,
+    );
+    return rows[0] ? eventOf(rows[0]) : undefined;
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.withClient(
+      async (client) => (await client.query<{ n: string }>('SELECT count(*) AS n FROM audit_events')).rows,
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async ping(): Promise<void> {
+    await this.withClient((client) => client.query('SELECT 1'));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.closed) throw new FatalError(`audit store ${this.location} is closed`, { code: 'STORE_CLOSED' });
+    try {
+      await this.migrated();
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        return await work(client);
+      } catch (err) {
+        // A connection-level failure must not go back to the pool for reuse.
+        if (isConnectionLoss(err)) broken = err as Error;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    } catch (err) {
+      throw classifyPgError(err, this.location);
+    }
+  }
+
+  /** Memoised; a failed attempt (database down) is forgotten so the next call tries again. */
+  private migrated(): Promise<void> {
+    this.ready ??= this.migrate().catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  /**
+   * One transaction under an advisory lock: a second process opening the same
+   * database waits for the first to finish, then finds nothing left to do.
+   */
+  private async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      try {
+        await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+        await client.query(
+          'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+        );
+        const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+        const current = rows[0]?.v ?? 0;
+        const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+        if (current > latest) {
+          throw new FatalError(
+            `audit store ${this.location} has schema version ${current}, newer than this auditstream knows (${latest}); upgrade auditstream`,
+            { code: 'STORE_SCHEMA_NEWER' },
+          );
+        }
+        for (const m of MIGRATIONS) {
+          if (m.version <= current) continue;
+          await client.query(m.sql);
+          await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [m.version, m.description]);
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } catch (err) {
+      if (isConnectionLoss(err)) broken = err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+function columnArrays(rows: readonly EventRow[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: 14 }, () => new Array<unknown>(rows.length));
+  rows.forEach((r, i) => {
+    const values = [r.id, r.time, r.type, r.source, r.service, r.outcome, r.actor, r.client_ip, r.session_id, r.tenant, r.message, r.details, r.origin, r.raw];
+    values.forEach((v, c) => (columns[c]![i] = v));
+  });
+  return columns;
+}
+
+function eventOf(row: SelectedRow): AuditEvent {
+  return fromRow({ ...row, time: row.time.toISOString() });
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable URL)';
+  }
+}
+
+/** Node socket errors meaning the server is not reachable right now. */
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+/** pg reports these without a code. */
+const NETWORK_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connection error|Client was closed/i;
+
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !NETWORK_CODES.has(code) ? code : undefined;
+}
+
+function isConnectionLoss(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  const state = sqlState(err);
+  if (state) return state.startsWith('08') || state.startsWith('57P');
+  return err instanceof Error && NETWORK_MESSAGES.test(err.message);
+}
+
+/**
+ * Sorts a PostgreSQL failure into what the emitter does about it:
+ * unreachable, shutting down, out of resources, lock conflicts → retry;
+ * data the column refuses (class 22, 23) → InvalidEventError so the caller can
+ * find the bad event; everything else (auth, missing database, privileges,
+ * broken schema) → FatalError: events stay queued until someone fixes it.
+ */
+export function classifyPgError(err: unknown, location: string): unknown {
+  if (err instanceof AuditstreamError) return err;
+  const message = `audit store ${location}: ${errorMessage(err)}`;
+  if (isConnectionLoss(err)) return new RetriableError(message, { cause: err, code: 'STORE_UNAVAILABLE' });
+  const state = sqlState(err);
+  if (state === undefined) return err;
+  if (state.startsWith('53') || state === '40001' || state === '40P01' || state === '55P03' || state === '57014') {
+    return new RetriableError(message, { cause: err, code: `SQLSTATE_${state}` });
+  }
+  if (state.startsWith('22') || state.startsWith('23')) return new InvalidEventError(message, { cause: err });
+  return new FatalError(message, { cause: err, code: `SQLSTATE_${state}` });
+}
