@@ -1,0 +1,49 @@
+import type { AuditEvent } from '../core/event.js';
+import { parseTime } from '../core/time.js';
+import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredBoolean, requiredString } from './fields.js';
+import type { Parser, RecordInput } from './parser.js';
+import { eventId } from './record-id.js';
+
+/**
+ * Foxpass LDAP bind / RADIUS authorize records (seed 000). The type is
+ * `service.method` (ldap.bind, radius.authorize), so both fields are held by
+ * `type` and `service`; `bind_dn` and `user_type` stay in details.
+ */
+export const foxpassParser: Parser = {
+  name: 'foxpass',
+
+  detect(value) {
+    return isObject(value) && value.service !== undefined && value.method !== undefined && value.timestamp !== undefined && value.success !== undefined;
+  },
+
+  parse(input: RecordInput, value: unknown): AuditEvent[] {
+    const rec = expectObject(value, 'Foxpass');
+    const service = requiredString(rec, 'service');
+    const method = requiredString(rec, 'method');
+    const success = requiredBoolean(rec, 'success');
+    const time = parseTime(rec.timestamp, 'timestamp');
+    const username = optionalString(rec, 'username');
+    const bindDn = optionalString(rec, 'bind_dn');
+    const ipAddress = optionalString(rec, 'ipAddress');
+    const consumed = ['service', 'method', 'message', 'timestamp', 'success'];
+    // A null username means "user not found": it stays in details so that fact survives.
+    if (username !== undefined) consumed.push('username');
+    if (ipAddress !== undefined) consumed.push('ipAddress');
+    return [
+      makeEvent({
+        id: eventId(undefined, input.idHint),
+        time,
+        type: `${service}.${method}`,
+        source: 'foxpass',
+        service,
+        outcome: success ? 'success' : 'failure',
+        actor: username ?? bindDn,
+        clientIp: ipAddress,
+        message: optionalString(rec, 'message'),
+        details: detailsExcept(rec, consumed),
+        origin: input.origin,
+        raw: input.text,
+      }),
+    ];
+  },
+};

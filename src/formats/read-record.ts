@@ -1,0 +1,172 @@
+import { gunzipSync } from 'node:zlib';
+import type { AuditEvent } from '../core/event.js';
+import { errorMessage } from '../core/errors.js';
+import { decodeCloudWatchExport, decodeCloudWatchLogs, isCloudWatchEnvelope } from './cloudwatch-logs.js';
+import { decodeNdjson, splitLines, type DecodedLine, type Line } from './ndjson.js';
+import { parseRecordSettled, type ParseMode } from './parse.js';
+import type { RecordInput } from './parser.js';
+import { childHint } from './record-id.js';
+import { unparsedEvent } from './unparsed.js';
+
+export const DECODE_MODES = ['auto', 'ndjson', 'cloudwatch-logs', 'cloudwatch-logs-export', 'text'] as const;
+export type DecodeMode = (typeof DECODE_MODES)[number];
+
+export interface ReadOptions {
+  decode: DecodeMode;
+  parse: ParseMode;
+  /** Where the data came from (stream, shard, bucket/key …); copied onto every event. */
+  origin?: Record<string, string>;
+  /** Deterministic id base for records without their own id (e.g. shard + sequence number). */
+  idHint?: string;
+  /** The transport's time for the data (Kinesis arrival, S3 LastModified), epoch ms; used for unparsed events. */
+  timestampMs?: number;
+  /** Collector mode: keep records no parser accepts as `unparsed` / `cloudwatch.log` events instead of reporting errors. */
+  keepUnparsed?: boolean;
+}
+
+export interface ReadError {
+  /** 0-based position of the record in the data: line number - 1, or the logEvents index. */
+  index: number;
+  /** What is wrong, naming the line / log event and the field. */
+  error: string;
+}
+
+export interface ReadResult {
+  events: AuditEvent[];
+  /** Records rejected (only without keepUnparsed; with it they are among `events`). */
+  errors: ReadError[];
+  /** CloudWatch Logs CONTROL_MESSAGE envelopes: expected, carry no log data. */
+  skipped: number;
+  /** Events of type unparsed / cloudwatch.log among `events`. */
+  unparsed: number;
+}
+
+const GZIP_MAGIC_0 = 0x1f;
+const GZIP_MAGIC_1 = 0x8b;
+
+/**
+ * Turns one transport unit (a Kinesis record's data after KPL deaggregation,
+ * a Kafka message, an S3 object) into canonical events. gzip is undone first
+ * whatever the mode. `decode: auto` picks CloudWatch Logs for an envelope,
+ * NDJSON for JSON, text lines otherwise.
+ */
+export function readRecord(data: Uint8Array, opts: ReadOptions): ReadResult {
+  const reader = new Reader(opts);
+  let buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  if (buf.length >= 2 && buf[0] === GZIP_MAGIC_0 && buf[1] === GZIP_MAGIC_1) {
+    try {
+      buf = gunzipSync(buf);
+    } catch (err) {
+      // Not valid UTF-8 text: raw keeps the bytes as base64 so nothing is lost.
+      reader.reject(0, reader.input(buf.toString('base64'), opts.idHint), `data: corrupt gzip (${errorMessage(err)}); raw holds the data base64-encoded`, false);
+      return reader.result;
+    }
+  }
+  const text = buf.toString('utf8');
+  switch (opts.decode) {
+    case 'cloudwatch-logs':
+      reader.cloudWatch(text, undefined);
+      break;
+    case 'cloudwatch-logs-export':
+      reader.cloudWatchExport(text);
+      break;
+    case 'ndjson':
+      reader.jsonLines(decodeNdjson(text));
+      break;
+    case 'text':
+      reader.textLines(splitLines(text));
+      break;
+    case 'auto': {
+      if (!startsLikeJson(text)) {
+        reader.textLines(splitLines(text));
+        break;
+      }
+      const lines = decodeNdjson(text);
+      const only = lines.length === 1 ? lines[0]! : undefined;
+      if (only !== undefined && only.error === undefined && isCloudWatchEnvelope(only.value)) reader.cloudWatch(only.text, only.value);
+      else reader.jsonLines(lines);
+      break;
+    }
+  }
+  return reader.result;
+}
+
+class Reader {
+  readonly result: ReadResult = { events: [], errors: [], skipped: 0, unparsed: 0 };
+  constructor(private readonly opts: ReadOptions) {}
+
+  input(text: string, idHint: string | undefined, value?: unknown): RecordInput {
+    const r: RecordInput = { text };
+    if (value !== undefined) r.value = value;
+    if (this.opts.origin !== undefined) r.origin = this.opts.origin;
+    if (this.opts.timestampMs !== undefined) r.timestampMs = this.opts.timestampMs;
+    if (idHint !== undefined) r.idHint = idHint;
+    return r;
+  }
+
+  /** A hint per line only when the data holds several records, so a one-record unit keeps the plain hint. */
+  private lineHint(lines: readonly Line[], line: number): string | undefined {
+    return lines.length === 1 ? this.opts.idHint : childHint(this.opts.idHint, line);
+  }
+
+  jsonLines(lines: DecodedLine[]): void {
+    for (const l of lines) {
+      const input = this.input(l.text, this.lineHint(lines, l.line), l.value);
+      if (l.error !== undefined) this.reject(l.line - 1, input, l.error, false);
+      else this.parse(l.line - 1, `line ${l.line}: `, input, false);
+    }
+  }
+
+  textLines(lines: Line[]): void {
+    for (const l of lines) this.parse(l.line - 1, `line ${l.line}: `, this.input(l.text, this.lineHint(lines, l.line)), false);
+  }
+
+  cloudWatch(text: string, parsed: unknown): void {
+    let decoded;
+    try {
+      decoded = decodeCloudWatchLogs(parsed === undefined ? JSON.parse(text) : parsed, this.opts.origin);
+    } catch (err) {
+      this.reject(0, this.input(text, this.opts.idHint), `CloudWatch Logs data: ${errorMessage(err)}`, true);
+      return;
+    }
+    if (decoded.control) this.result.skipped++;
+    for (let i = 0; i < decoded.records.length; i++) {
+      const input = decoded.records[i]!;
+      input.idHint ??= childHint(this.opts.idHint, i);
+      this.parse(i, `logEvents[${i}]: `, input, true);
+    }
+  }
+
+  cloudWatchExport(text: string): void {
+    const lines = decodeCloudWatchExport(text);
+    for (const l of lines) {
+      const input = this.input(l.text, this.lineHint(lines, l.line));
+      if (l.timestampMs !== undefined) input.timestampMs = l.timestampMs;
+      this.parse(l.line - 1, `line ${l.line}: `, input, true);
+    }
+  }
+
+  private parse(index: number, where: string, input: RecordInput, fromCloudWatch: boolean): void {
+    const { events, failures } = parseRecordSettled(input, this.opts.parse);
+    for (const e of events) this.result.events.push(e);
+    for (const f of failures) this.reject(index, f.input, where + f.error.message, fromCloudWatch);
+  }
+
+  reject(index: number, input: RecordInput, reason: string, fromCloudWatch: boolean): void {
+    if (this.opts.keepUnparsed === true) {
+      this.result.events.push(unparsedEvent(input, reason, fromCloudWatch));
+      this.result.unparsed++;
+    } else {
+      this.result.errors.push({ index, error: reason });
+    }
+  }
+}
+
+function startsLikeJson(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13 || c === 0xfeff) continue;
+    return c === 123 /* { */ || c === 91 /* [ */;
+  }
+  return false;
+}
