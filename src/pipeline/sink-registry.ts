@@ -1,6 +1,7 @@
+import { logSink } from '../sinks/log/sink.js';
 import type { SinkDefinition } from '../sinks/sink.js';
 
 /** Every emitter `type` the config accepts, mapped to the sink that implements it. */
-const definitions: SinkDefinition<any>[] = [];
+const definitions: SinkDefinition<any>[] = [logSink];
 
 export const SINKS: ReadonlyMap<string, SinkDefinition<any>> = new Map(definitions.map((d) => [d.type, d]));

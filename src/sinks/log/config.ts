@@ -1,0 +1,109 @@
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../../core/errors.js';
+import { parseArchivePattern } from './archive-pattern.js';
+import { BLITZ_PATTERN, compilePattern } from './layout.js';
+
+const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/** logback FileSize: a number of bytes, or a number with KB / MB / GB (powers of 1024). */
+export function parseFileSize(value: number | string): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  const m = /^\s*(\d+)\s*(|b|kb|mb|gb|tb)s?\s*$/i.exec(value);
+  if (!m) return undefined;
+  const unit = m[2]!.toLowerCase();
+  const factor = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 }[unit]!;
+  return Number(m[1]) * factor;
+}
+
+/**
+ * Keys of a `type: log` emitter (seed 002). type, name, enabled, include and
+ * exclude are the pipeline's and are removed before this schema runs.
+ */
+export const logSinkSchema = z
+  .strictObject({
+    logger: z.string().min(1).default('AUDIT'),
+    file: z.string().min(1).optional(),
+    archivePattern: z.string().min(1).optional(),
+    maxHistory: z.number().int().min(0).default(90),
+    totalSizeCap: z.union([z.number(), z.string()]).default('5GB'),
+    layout: z.enum(['json', 'pattern']).optional(),
+    pattern: z.string().min(1).optional(),
+    message: z.enum(['event', 'raw']).default('event'),
+    level: z
+      .string()
+      .transform((s) => s.toUpperCase())
+      .pipe(z.enum(LEVELS))
+      .default('INFO'),
+    fsync: z.boolean().default(true),
+  })
+  .superRefine((c, ctx) => {
+    if (parseFileSize(c.totalSizeCap) === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['totalSizeCap'], message: `expected bytes or a size such as "5GB" or "500MB", got ${JSON.stringify(c.totalSizeCap)}` });
+    }
+    const layout = c.layout ?? (c.pattern === undefined ? 'json' : 'pattern');
+    if (layout === 'json' && c.pattern !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'applies only to layout: pattern' });
+    }
+    if (layout === 'json' && c.message !== 'event') {
+      ctx.addIssue({ code: 'custom', path: ['message'], message: 'applies only to layout: pattern (layout json writes the canonical event)' });
+    }
+    const problems = [
+      layout === 'pattern'
+        ? configProblem(() => compilePattern(c.pattern ?? BLITZ_PATTERN, { message: c.message, level: c.level, logger: c.logger, emitterName: '' }))
+        : undefined,
+      c.archivePattern === undefined ? undefined : configProblem(() => parseArchivePattern(resolve('/', c.archivePattern!))),
+    ];
+    for (const p of problems) if (p) ctx.addIssue({ code: 'custom', path: [p.path], message: p.problem });
+  });
+
+function configProblem(compile: () => unknown): ConfigError | undefined {
+  try {
+    compile();
+    return undefined;
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+}
+
+export type LogSinkConfig = z.output<typeof logSinkSchema>;
+
+/** The config with defaults that depend on the data dir or on other keys filled in. */
+export interface ResolvedLogSinkConfig {
+  logger: string;
+  file: string;
+  archivePattern: string;
+  maxHistory: number;
+  /** Bytes; 0 means no cap. */
+  totalSizeCap: number;
+  layout: 'json' | 'pattern';
+  pattern: string;
+  message: 'event' | 'raw';
+  level: string;
+  fsync: boolean;
+}
+
+export function resolveLogSinkConfig(c: LogSinkConfig, dataDir: string): ResolvedLogSinkConfig {
+  // Each logger gets its own file by default (AUDIT → audit.log, AUDITADMIN → auditadmin.log),
+  // so seed 002's users-log and admins-log never roll the same file from two emitters.
+  const file = resolve(dataDir, c.file ?? join('logs', `${c.logger.toLowerCase()}.log`));
+  const archivePattern = resolve(
+    dataDir,
+    c.archivePattern ?? join(dirname(file), 'archive', `${basename(file, extname(file))}.%d{yyyy-MM-dd}.log.gz`),
+  );
+  const totalSizeCap = parseFileSize(c.totalSizeCap);
+  if (totalSizeCap === undefined) throw new ConfigError('totalSizeCap', `cannot read ${JSON.stringify(c.totalSizeCap)} as a size`);
+  return {
+    logger: c.logger,
+    file,
+    archivePattern,
+    maxHistory: c.maxHistory,
+    totalSizeCap,
+    layout: c.layout ?? (c.pattern === undefined ? 'json' : 'pattern'),
+    pattern: c.pattern ?? BLITZ_PATTERN,
+    message: c.message,
+    level: c.level,
+    fsync: c.fsync,
+  };
+}

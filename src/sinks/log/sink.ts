@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { AuditEvent } from '../../core/event.js';
+import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
+import { parseArchivePattern } from './archive-pattern.js';
+import { logSinkSchema, resolveLogSinkConfig, type LogSinkConfig } from './config.js';
+import { describeFsError } from './file-error.js';
+import { compileLayout } from './layout.js';
+import { LOG_FILE_MODE, RollingFile } from './rolling-file.js';
+
+export interface LogSinkOptions {
+  /** The clock that decides timestamps and the rollover day. Tests inject one to cross midnight. */
+  now?: () => Date;
+}
+
+/**
+ * Seed 002's `log` emitter: each event becomes one line in a rolling audit
+ * file, the way Blitz writes to its logback AUDIT logger.
+ */
+export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: LogSinkOptions = {}): Sink {
+  const c = resolveLogSinkConfig(config, ctx.dataDir);
+  const now = options.now ?? (() => new Date());
+  const archive = parseArchivePattern(c.archivePattern);
+  const layout = compileLayout({ ...c, emitterName: ctx.emitterName });
+  const file = new RollingFile({
+    file: c.file,
+    archive,
+    retention: { maxHistory: c.maxHistory, totalSizeCap: c.totalSizeCap },
+    fsync: c.fsync,
+    now,
+    logger: ctx.logger.child({ emitter: ctx.emitterName, sink: 'log' }),
+  });
+
+  return {
+    batch: { maxEvents: 1000, maxBytes: 4 * 1024 * 1024, lingerMs: 0 },
+
+    async send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
+      signal.throwIfAborted();
+      const at = now();
+      // One write for the whole batch: it lands (and is fdatasync'd) as a unit.
+      await file.append(Buffer.from(batch.map((e) => layout(e, at)).join('')));
+      return batch.map(() => ({ status: 'delivered' }));
+    },
+
+    async check(): Promise<CheckStep[]> {
+      const archiveProbe = join(archive.dir, `.auditstream-check-${randomUUID()}.tmp`);
+      return [
+        await step(`create directory ${dirname(c.file)}`, () => mkdir(dirname(c.file), { recursive: true })),
+        await step(`open ${c.file} for append`, async () => {
+          const handle = await open(c.file, 'a', LOG_FILE_MODE);
+          try {
+            if (!(await handle.stat()).isFile()) throw new Error('not a regular file');
+          } finally {
+            await handle.close();
+          }
+        }),
+        await step(`write to archive directory ${archive.dir}`, async () => {
+          await mkdir(archive.dir, { recursive: true });
+          await (await open(archiveProbe, 'wx')).close();
+          await rm(archiveProbe);
+        }),
+      ];
+    },
+
+    close: () => file.close(),
+  };
+}
+
+async function step(name: string, run: () => Promise<unknown>): Promise<CheckStep> {
+  try {
+    await run();
+    return { step: name, ok: true, detail: '' };
+  } catch (err) {
+    return { step: name, ok: false, detail: describeFsError(err) };
+  }
+}
+
+export const logSink: SinkDefinition<LogSinkConfig> = {
+  type: 'log',
+  schema: logSinkSchema,
+  create: (config, ctx) => createLogSink(config, ctx),
+};
