@@ -1,8 +1,7 @@
 import type { AuditEvent } from '../core/event.js';
 import { InvalidEventError, errorMessage } from '../core/errors.js';
 import { BLITZ_EVENT_TYPES, BLITZ_FAILURE_TYPES } from '../core/event-types.js';
-import { parseTime } from '../core/time.js';
-import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, type JsonObject } from './fields.js';
+import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from './fields.js';
 import type { Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
@@ -28,7 +27,7 @@ export const blitzParser: Parser = {
   parse(input: RecordInput, value: unknown): AuditEvent[] {
     const rec = expectObject(value === undefined ? fromLogbackLine(input.text) : value, 'Blitz');
     const type = requiredString(rec, 'type');
-    const time = parseTime(rec.timestamp, 'timestamp');
+    const time = requiredTime(rec, 'timestamp');
     const subjectId = optionalString(rec, 'subject_id');
     const usedLogin = optionalString(rec, 'used_login');
     const ip = optionalString(rec, 'ip');

@@ -1,8 +1,7 @@
 import { isIP } from 'node:net';
 import type { AuditEvent, Outcome } from '../core/event.js';
 import { InvalidEventError } from '../core/errors.js';
-import { parseTime } from '../core/time.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, type JsonObject } from './fields.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from './fields.js';
 import type { Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
@@ -20,7 +19,7 @@ export const cloudtrailParser: Parser = {
   parse(input: RecordInput, value: unknown): AuditEvent[] {
     const rec = expectObject(value, 'CloudTrail');
     const eventName = requiredString(rec, 'eventName');
-    const time = parseTime(rec.eventTime, 'eventTime');
+    const time = requiredTime(rec, 'eventTime');
     const id = optionalString(rec, 'eventID');
     const service = optionalString(rec, 'eventSource');
     const tenant = optionalString(rec, 'recipientAccountId');

@@ -1,5 +1,6 @@
 import type { AuditEvent, Outcome } from '../core/event.js';
 import { InvalidEventError } from '../core/errors.js';
+import { parseTime } from '../core/time.js';
 
 /**
  * Small readers shared by the parsers. They throw InvalidEventError whose
@@ -38,6 +39,13 @@ export function requiredBoolean(obj: JsonObject, field: string): boolean {
   if (typeof v === 'boolean') return v;
   if (v === undefined) throw new InvalidEventError(`${field}: missing`);
   throw new InvalidEventError(`${field}: expected true or false, got ${describe(v)}`);
+}
+
+/** The field's time as ISO 8601 UTC; every notation parseTime reads is accepted. */
+export function requiredTime(obj: JsonObject, field: string): string {
+  const v = obj[field];
+  if (v === undefined || v === null) throw new InvalidEventError(`${field}: missing`);
+  return parseTime(v, field);
 }
 
 /** Every field of `obj` except the ones a canonical slot holds verbatim, in the record's own order. */

@@ -1,6 +1,5 @@
 import type { AuditEvent } from '../core/event.js';
-import { parseTime } from '../core/time.js';
-import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredBoolean, requiredString } from './fields.js';
+import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredBoolean, requiredString, requiredTime } from './fields.js';
 import type { Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
@@ -21,7 +20,7 @@ export const foxpassParser: Parser = {
     const service = requiredString(rec, 'service');
     const method = requiredString(rec, 'method');
     const success = requiredBoolean(rec, 'success');
-    const time = parseTime(rec.timestamp, 'timestamp');
+    const time = requiredTime(rec, 'timestamp');
     const username = optionalString(rec, 'username');
     const bindDn = optionalString(rec, 'bind_dn');
     const ipAddress = optionalString(rec, 'ipAddress');

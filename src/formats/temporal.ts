@@ -1,7 +1,6 @@
 import type { AuditEvent, Outcome } from '../core/event.js';
 import { InvalidEventError } from '../core/errors.js';
-import { parseTime } from '../core/time.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString } from './fields.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime } from './fields.js';
 import type { Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
@@ -21,7 +20,7 @@ export const temporalParser: Parser = {
   parse(input: RecordInput, value: unknown): AuditEvent[] {
     const rec = expectObject(value, 'Temporal');
     const operation = requiredString(rec, 'operation');
-    const time = parseTime(rec.emit_time, 'emit_time');
+    const time = requiredTime(rec, 'emit_time');
     const logId = optionalString(rec, 'log_id');
     const callers = optionalString(rec, 'caller_ip_address');
     const userEmail = optionalString(rec, 'user_email');
