@@ -1,7 +1,8 @@
 import { logSink } from '../sinks/log/sink.js';
+import { kinesisSinkDefinition } from '../sinks/kinesis/sink.js';
 import type { SinkDefinition } from '../sinks/sink.js';
 
 /** Every emitter `type` the config accepts, mapped to the sink that implements it. */
-const definitions: SinkDefinition<any>[] = [logSink];
+const definitions: SinkDefinition<any>[] = [logSink, kinesisSinkDefinition];
 
 export const SINKS: ReadonlyMap<string, SinkDefinition<any>> = new Map(definitions.map((d) => [d.type, d]));
