@@ -1,8 +1,9 @@
 import { logSink } from '../sinks/log/sink.js';
 import { kinesisSinkDefinition } from '../sinks/kinesis/sink.js';
 import type { SinkDefinition } from '../sinks/sink.js';
+import { auditStoreSink } from '../sinks/audit-store.js';
 
 /** Every emitter `type` the config accepts, mapped to the sink that implements it. */
-const definitions: SinkDefinition<any>[] = [logSink, kinesisSinkDefinition];
+const definitions: SinkDefinition<any>[] = [logSink, kinesisSinkDefinition, auditStoreSink];
 
 export const SINKS: ReadonlyMap<string, SinkDefinition<any>> = new Map(definitions.map((d) => [d.type, d]));

@@ -98,7 +98,10 @@ export class PostgresAuditStore implements AuditStore {
       keepAlive: true,
     });
     // An idle connection dropped by the server emits 'error' on the pool; unhandled it would crash the process.
-    this.pool.on('error', (err) => options.logger?.warn({ err, store: this.location }, 'idle audit store connection lost'));
+    // Logged as text: the error object drags the whole pg client (and its connection parameters) along.
+    this.pool.on('error', (err) =>
+      options.logger?.warn({ store: this.location, reason: errorMessage(err) }, 'idle audit store connection lost'),
+    );
   }
 
   async insert(events: readonly AuditEvent[]): Promise<InsertResult> {

@@ -7,12 +7,28 @@ import pg from 'pg';
 
 const SERVER = process.env.AUDITSTREAM_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432';
 
-export async function createPgDatabase(t: TestContext): Promise<string> {
+export interface PgDatabase {
+  url: string;
+  /** Registers a store to close before the database is dropped, so no connection is cut while in use. */
+  own<T extends { close(): Promise<void> }>(closable: T): T;
+}
+
+export async function createPgDatabase(t: TestContext): Promise<PgDatabase> {
   const name = `auditstream_test_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   await admin(`CREATE DATABASE ${name}`);
-  // FORCE: a store the test left open must not keep the database alive.
-  t.after(() => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  return `${SERVER}/${name}`;
+  const owned: { close(): Promise<void> }[] = [];
+  t.after(async () => {
+    await Promise.allSettled(owned.map((c) => c.close()));
+    // FORCE: a connection the test left open must not keep the database alive.
+    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  });
+  return {
+    url: `${SERVER}/${name}`,
+    own(closable) {
+      owned.push(closable);
+      return closable;
+    },
+  };
 }
 
 /** Runs one statement on the database `url` (the test's independent view of the store). */

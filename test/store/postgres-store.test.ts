@@ -9,12 +9,11 @@ import { createPgDatabase, queryPg } from './pg-database.js';
 import { storeBehaviour } from './store-behaviour.js';
 
 storeBehaviour('postgres', async (t) => {
-  const url = await createPgDatabase(t);
+  const db = await createPgDatabase(t);
+  const url = db.url;
   return {
     open() {
-      const store = new PostgresAuditStore({ url, poolSize: 3 });
-      t.after(() => store.close());
-      return store;
+      return db.own(new PostgresAuditStore({ url, poolSize: 3 }));
     },
     async schemaVersions() {
       return (await queryPg<{ version: number }>(url, 'SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version);
@@ -23,9 +22,8 @@ storeBehaviour('postgres', async (t) => {
 });
 
 test('postgres: several stores (separate connections, as separate processes would have) migrate a new database once', async (t) => {
-  const url = await createPgDatabase(t);
-  const stores = Array.from({ length: 6 }, () => new PostgresAuditStore({ url, poolSize: 2 }));
-  t.after(() => Promise.all(stores.map((s) => s.close())));
+  const { url, own } = await createPgDatabase(t);
+  const stores = Array.from({ length: 6 }, () => own(new PostgresAuditStore({ url, poolSize: 2 })));
   await Promise.all(stores.map((s) => s.ping()));
   const rows = await queryPg<{ version: number }>(url, 'SELECT version FROM schema_migrations');
   assert.deepEqual(rows.map((r) => r.version), [1]);
@@ -57,18 +55,16 @@ test('postgres: a missing database is a fatal error naming the store, password r
 });
 
 test('postgres: text PostgreSQL cannot hold (a NUL byte) refuses the event as invalid', async (t) => {
-  const url = await createPgDatabase(t);
-  const store = new PostgresAuditStore({ url });
-  t.after(() => store.close());
+  const { url, own } = await createPgDatabase(t);
+  const store = own(new PostgresAuditStore({ url }));
   await assert.rejects(store.insert([makeEvent({ id: 'ok' }), makeEvent({ raw: 'a\u0000b' })]), InvalidEventError);
   await assert.rejects(store.insert([makeEvent({ details: { k: 'a\u0000b' } })]), InvalidEventError);
   assert.equal(await store.count(), 0);
 });
 
 test('postgres: a batch larger than one INSERT chunk is stored whole, replay deduped', async (t) => {
-  const url = await createPgDatabase(t);
-  const store = new PostgresAuditStore({ url });
-  t.after(() => store.close());
+  const { url, own } = await createPgDatabase(t);
+  const store = own(new PostgresAuditStore({ url }));
   const batch = Array.from({ length: 2500 }, () => makeEvent());
   assert.deepEqual(await store.insert(batch), { inserted: 2500, duplicates: 0 });
   assert.deepEqual(await store.insert(batch), { inserted: 0, duplicates: 2500 });
@@ -76,9 +72,8 @@ test('postgres: a batch larger than one INSERT chunk is stored whole, replay ded
 });
 
 test('postgres: newest-first search with a filter is served by an index', async (t) => {
-  const url = await createPgDatabase(t);
-  const store = new PostgresAuditStore({ url });
-  t.after(() => store.close());
+  const { url, own } = await createPgDatabase(t);
+  const store = own(new PostgresAuditStore({ url }));
   await store.ping();
   // Without statistics the planner picks a sequential scan on a small table; forbid it to see the index is usable.
   const client = new pg.Client({ connectionString: url });

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { InvalidEventError, errorMessage } from '../core/errors.js';
+import type { AuditEvent } from '../core/event.js';
+import type { AuditStore } from '../store/audit-store.js';
+import { openAuditStore, storeUrlProblem } from '../store/open-store.js';
+import type { BatchLimits, CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from './sink.js';
+
+const schema = z.strictObject({
+  /** Absent: SQLite at `${dataDir}/audit.db`. `sqlite:PATH`, a file path, or postgres://… */
+  url: z
+    .string()
+    .min(1)
+    .superRefine((url, ctx) => {
+      const problem = storeUrlProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
+  /** PostgreSQL connections this emitter keeps at most. */
+  poolSize: z.number().int().min(1).max(100).default(5),
+  /** Events per insert transaction. */
+  batchSize: z.number().int().min(1).max(10_000).default(500),
+});
+
+export type AuditStoreSinkConfig = z.infer<typeof schema>;
+
+const DELIVERED: DeliveryOutcome = { status: 'delivered' };
+
+/**
+ * Stores events for search. Public `store` lets the HTTP server search what
+ * this emitter wrote. Inserts dedupe on event id, so a replayed event counts
+ * as delivered without being stored twice.
+ */
+export class AuditStoreSink implements Sink {
+  readonly batch: BatchLimits;
+
+  constructor(
+    readonly store: AuditStore,
+    batchSize: number,
+  ) {
+    // Rows are small and the insert is one local transaction: sending at once keeps search fresh.
+    this.batch = { maxEvents: batchSize, maxBytes: 16 * 1024 * 1024, lingerMs: 0 };
+  }
+
+  async send(batch: readonly AuditEvent[]): Promise<DeliveryOutcome[]> {
+    try {
+      await this.store.insert(batch);
+      return batch.map(() => DELIVERED);
+    } catch (err) {
+      // Unreachable or unusable store: the whole batch waits in the queue.
+      if (!(err instanceof InvalidEventError)) throw err;
+    }
+    // Some event's content was refused and the batch rolled back: find it by
+    // inserting one at a time, so only the bad event is dead-lettered.
+    const outcomes: DeliveryOutcome[] = [];
+    for (const event of batch) {
+      try {
+        await this.store.insert([event]);
+        outcomes.push(DELIVERED);
+      } catch (err) {
+        if (!(err instanceof InvalidEventError)) throw err;
+        outcomes.push({ status: 'rejected', reason: err.message });
+      }
+    }
+    return outcomes;
+  }
+
+  async check(): Promise<CheckStep[]> {
+    const steps: CheckStep[] = [];
+    const step = async (name: string, work: () => Promise<string>) => {
+      try {
+        steps.push({ step: name, ok: true, detail: await work() });
+        return true;
+      } catch (err) {
+        steps.push({ step: name, ok: false, detail: errorMessage(err) });
+        return false;
+      }
+    };
+    const reachable = await step(`connect to ${this.store.location} and apply schema migrations`, async () => {
+      await this.store.ping();
+      return 'reachable, schema up to date';
+    });
+    if (reachable) await step('read the audit_events table', async () => `${await this.store.count()} events stored`);
+    return steps;
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+export const auditStoreSink: SinkDefinition<AuditStoreSinkConfig> = {
+  type: 'audit-store',
+  schema,
+  create(config: AuditStoreSinkConfig, ctx: SinkContext): Sink {
+    const store = openAuditStore(config.url, { dataDir: ctx.dataDir, poolSize: config.poolSize, logger: ctx.logger });
+    return new AuditStoreSink(store, config.batchSize);
+  },
+};

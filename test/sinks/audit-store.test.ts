@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { Registry } from 'prom-client';
+import { configSchema } from '../../src/config/schema.js';
+import { parseConfig } from '../../src/config/validate.js';
+import { ConfigError, RetriableError } from '../../src/core/errors.js';
+import { createLogger } from '../../src/core/logger.js';
+import { resolveEmitters } from '../../src/pipeline/emitter-config.js';
+import { AuditStoreSink, auditStoreSink } from '../../src/sinks/audit-store.js';
+import type { SinkContext } from '../../src/sinks/sink.js';
+import { freePort } from '../support/free-port.js';
+import { tempDir } from '../support/temp.js';
+import { eventSeries, makeEvent } from '../store/events.js';
+import { createPgDatabase } from '../store/pg-database.js';
+
+const PATH = 'audit.emitters[0]';
+
+function context(dataDir: string): SinkContext {
+  return { emitterName: 'audit-store', dataDir, logger: createLogger('warn'), metrics: new Registry() };
+}
+
+/** A sink from the keys a user writes in the emitter block (the common keys removed, as the pipeline does). */
+function createSink(t: TestContext, keys: Record<string, unknown>, dataDir: string): AuditStoreSink {
+  const sink = auditStoreSink.create(parseConfig(auditStoreSink.schema, keys, PATH), context(dataDir));
+  assert.ok(sink instanceof AuditStoreSink);
+  t.after(() => sink.close());
+  return sink;
+}
+
+const signal = () => new AbortController().signal;
+
+test('audit-store: the seed-002 block {"type":"audit-store","enabled":true} stores events in ${dataDir}/audit.db', async (t) => {
+  const dataDir = await tempDir(t);
+  const config = configSchema.parse({ dataDir, audit: { emitters: [{ type: 'audit-store', enabled: true }] } });
+  const [resolved] = resolveEmitters(config.audit, new Map([['audit-store', auditStoreSink]]));
+  const sink = resolved!.definition.create(resolved!.sinkConfig, context(dataDir));
+  t.after(() => sink.close());
+  assert.ok(sink instanceof AuditStoreSink);
+  assert.equal(sink.batch.maxEvents, 500);
+
+  const batch = eventSeries(3);
+  assert.deepEqual(await sink.send(batch, signal()), batch.map(() => ({ status: 'delivered' })));
+  assert.ok(existsSync(join(dataDir, 'audit.db')));
+  // What the HTTP server does: search the store of the audit-store emitter.
+  const page = await sink.store.search({ limit: 10 });
+  assert.deepEqual(page.events.map((e) => e.id), batch.map((e) => e.id).reverse());
+});
+
+test('audit-store: a replayed batch is delivered again but stored once', async (t) => {
+  const sink = createSink(t, {}, await tempDir(t));
+  const batch = eventSeries(5);
+  await sink.send(batch, signal());
+  const again = await sink.send([...batch, makeEvent({ id: 'new-one' })], signal());
+  assert.ok(again.every((o) => o.status === 'delivered'));
+  assert.equal(await sink.store.count(), 6);
+});
+
+test('audit-store: url forms choose the backend and place', async (t) => {
+  const dataDir = await tempDir(t);
+  const relative = createSink(t, { url: 'sqlite:stores/relative.db' }, dataDir);
+  const bare = createSink(t, { url: join(dataDir, 'bare.db') }, dataDir);
+  await relative.send([makeEvent()], signal());
+  await bare.send([makeEvent()], signal());
+  assert.ok(existsSync(join(dataDir, 'stores', 'relative.db')));
+  assert.ok(existsSync(join(dataDir, 'bare.db')));
+  assert.match(createSink(t, { url: 'postgresql://postgres@127.0.0.1:5432/x' }, dataDir).store.location, /^postgresql:\/\//);
+});
+
+test('audit-store: bad keys fail at start-up naming the key', () => {
+  const refused = (keys: Record<string, unknown>, path: string, message: RegExp) =>
+    assert.throws(
+      () => parseConfig(auditStoreSink.schema, keys, PATH),
+      (err: unknown) => err instanceof ConfigError && err.path === path && message.test(err.problem),
+    );
+  refused({ url: 'mysql://db/audit' }, `${PATH}.url`, /unsupported scheme/);
+  refused({ url: 'sqlite:' }, `${PATH}.url`, /file path/);
+  refused({ url: '' }, `${PATH}.url`, /.+/);
+  refused({ batchSize: 0 }, `${PATH}.batchSize`, /.+/);
+  refused({ poolSize: 'ten' }, `${PATH}.poolSize`, /.+/);
+  refused({ batchsize: 10 }, `${PATH}.batchsize`, /unknown key/);
+});
+
+test('audit-store: check() on a reachable PostgreSQL passes every step', async (t) => {
+  const { url, own } = await createPgDatabase(t);
+  const sink = own(createSink(t, { url, poolSize: 2, batchSize: 100 }, await tempDir(t)));
+  assert.equal(sink.batch.maxEvents, 100);
+  const steps = await sink.check(signal());
+  assert.ok(steps.length >= 2);
+  assert.ok(steps.every((s) => s.ok), JSON.stringify(steps));
+});
+
+test('audit-store: PostgreSQL down at start-up: create succeeds, send throws RetriableError, check explains', async (t) => {
+  const port = await freePort();
+  const sink = createSink(t, { url: `postgres://postgres@127.0.0.1:${port}/audit` }, await tempDir(t));
+  await assert.rejects(sink.send([makeEvent()], signal()), RetriableError);
+  const steps = await sink.check(signal());
+  assert.equal(steps[0]?.ok, false);
+  assert.match(steps[0]!.detail, /ECONNREFUSED|connect/i);
+});
+
+test('audit-store: a row PostgreSQL refuses is rejected alone; the rest of the batch is delivered', async (t) => {
+  const { url, own } = await createPgDatabase(t);
+  const sink = own(createSink(t, { url }, await tempDir(t)));
+  const batch = [makeEvent({ id: 'fine-1' }), makeEvent({ id: 'nul', raw: 'a\u0000b' }), makeEvent({ id: 'fine-2' })];
+  const outcomes = await sink.send(batch, signal());
+  assert.deepEqual(outcomes[0], { status: 'delivered' });
+  assert.equal(outcomes[1]?.status, 'rejected');
+  assert.match(outcomes[1]?.status === 'rejected' ? outcomes[1].reason : '', /0x00|invalid byte sequence/);
+  assert.deepEqual(outcomes[2], { status: 'delivered' });
+  assert.deepEqual((await sink.store.search({})).events.map((e) => e.id).sort(), ['fine-1', 'fine-2']);
+});
+
+test('audit-store: an event with an unreadable time is rejected with its id (SQLite)', async (t) => {
+  const sink = createSink(t, {}, await tempDir(t));
+  const outcomes = await sink.send([makeEvent({ id: 'bad-time', time: 'soon' }), makeEvent({ id: 'good' })], signal());
+  assert.equal(outcomes[0]?.status, 'rejected');
+  assert.match(outcomes[0]?.status === 'rejected' ? outcomes[0].reason : '', /bad-time/);
+  assert.deepEqual(outcomes[1], { status: 'delivered' });
+});
