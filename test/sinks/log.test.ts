@@ -117,6 +117,24 @@ test('a file last written on an earlier day is archived under that day before th
   assert.deepEqual(lines(await readFile(join(logs, 'audit.log'), 'utf8')).map((l) => JSON.parse(l)), fresh);
 });
 
+test('a rollover interrupted by a crash (half-written temporary archive) is redone from the intact source', async (t) => {
+  const dir = await tempDir(t);
+  const logs = join(dir, 'logs');
+  await mkdir(join(logs, 'archive'), { recursive: true });
+  const old = events(3);
+  await writeFile(join(logs, 'audit.log'), old.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  const lastWrite = new Date('2026-11-23T23:59:59.000Z');
+  await utimes(join(logs, 'audit.log'), lastWrite, lastWrite);
+  await writeFile(join(logs, 'archive', '.audit.2026-11-23.log.gz.tmp'), gzipSync(JSON.stringify(old[0])).subarray(0, 20));
+
+  const sink = open(t, dir, {}, clock('2026-11-24T00:05:00.000Z').now);
+  await send(sink, events(1, 3));
+
+  assert.deepEqual(await readdir(join(logs, 'archive')), ['audit.2026-11-23.log.gz']);
+  const archived = gunzipSync(await readFile(join(logs, 'archive', 'audit.2026-11-23.log.gz'))).toString('utf8');
+  assert.deepEqual(lines(archived).map((l) => JSON.parse(l)), old);
+});
+
 test('rolling a day that already has an archive appends to it instead of overwriting it', async (t) => {
   const dir = await tempDir(t);
   const archiveDir = join(dir, 'logs', 'archive');

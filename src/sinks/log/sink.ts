@@ -37,6 +37,7 @@ export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: 
 
     async send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
       signal.throwIfAborted();
+      if (batch.length === 0) return [];
       const at = now();
       // One write for the whole batch: it lands (and is fdatasync'd) as a unit.
       await file.append(Buffer.from(batch.map((e) => layout(e, at)).join('')));

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { awsConnectionShape } from '../../aws/client.js';
+import { PARSER_NAMES } from '../../formats/parser.js';
 
 /** Kinesis allows 5 GetRecords calls per second per shard; a faster poll only earns throttling. */
 export const MIN_POLL_INTERVAL_MS = 200;
@@ -23,23 +25,15 @@ export const kinesisSourceSchema = z
   .strictObject({
     streamName: z.string().min(1).max(128).optional(),
     streamArn: z.string().regex(STREAM_ARN, 'expected arn:aws:kinesis:<region>:<account>:stream/<name>').optional(),
-    region: z.string().min(1).optional(),
+    ...awsConnectionShape,
     /** Seed 001 reads one stream name in several regions: one set of readers per region. */
     regions: z.array(z.string().min(1)).min(1).optional(),
-    endpoint: z.url().optional(),
-    roleArn: z.string().min(1).optional(),
-    externalId: z.string().min(1).optional(),
-    credentials: z
-      .strictObject({
-        accessKeyId: z.string().min(1),
-        secretAccessKey: z.string().min(1),
-        sessionToken: z.string().min(1).optional(),
-      })
-      .optional(),
     startingPosition: z.enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).default('TRIM_HORIZON'),
     startingTimestamp: z.iso.datetime({ offset: true }).optional(),
     decode: z.enum(['auto', 'ndjson', 'cloudwatch-logs', 'text']).default('auto'),
-    parse: z.string().min(1).default('auto'),
+    parse: z.enum(['auto', ...PARSER_NAMES]).default('auto'),
+    /** Records no parser accepts become `unparsed` events (kept, searchable) instead of being dropped with a warning. */
+    keepUnparsed: z.boolean().default(true),
     leaseTable: leaseTableSchema.default({ type: 'sqlite' }),
     /** Lease table namespace: workers with the same name share the stream's shards. Defaults to the source name. */
     applicationName: z.string().min(1).optional(),

@@ -1,0 +1,298 @@
+import {
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  InvalidArgumentException,
+  ProvisionedThroughputExceededException,
+  type KinesisClient,
+  type _Record,
+} from '@aws-sdk/client-kinesis';
+import type { Logger } from 'pino';
+import type { AuditEvent } from '../../core/event.js';
+import { errorMessage } from '../../core/errors.js';
+import { deaggregate } from '../../formats/kpl.js';
+import type { ParseMode } from '../../formats/parse.js';
+import { readRecord, type DecodeMode } from '../../formats/read-record.js';
+import { backoffDelayMs, sleep } from '../../pipeline/backoff.js';
+import type { Publisher } from '../source.js';
+import { alreadyDone, iteratorRequest, type Position } from './checkpoint.js';
+import type { HeldLease } from './held-lease.js';
+import { SHARD_END } from './lease-table.js';
+import type { KinesisMetrics } from './metrics.js';
+
+/** Kinesis serves at most 2 MiB per second per shard to GetRecords. */
+const READ_BYTES_PER_SEC = 2 * 1024 * 1024;
+
+export type ReaderEnd = 'shard-end' | 'lost' | 'stopped';
+
+export interface ShardReaderOptions {
+  client: KinesisClient;
+  /** StreamName or StreamARN, as the API calls take it. */
+  streamRef: { StreamName?: string; StreamARN?: string };
+  /** Names the stream in events' origin. */
+  streamLabel: string;
+  region: string;
+  lease: HeldLease;
+  publisher: Publisher;
+  decode: DecodeMode;
+  parse: ParseMode;
+  keepUnparsed: boolean;
+  sourceName: string;
+  /** The `shard` label of the lag gauge. */
+  shardLabel: string;
+  startingTimestamp: Date | undefined;
+  pollIntervalMs: number;
+  idlePollIntervalMs: number;
+  maxRecordsPerCall: number;
+  maxEventsPerPublish: number;
+  metrics: KinesisMetrics;
+  logger: Logger;
+}
+
+class Stopped extends Error {}
+
+interface Chunk {
+  events: AuditEvent[];
+  /** Position after the chunk's last user record. */
+  end: Position;
+}
+
+/**
+ * Reads one leased shard: GetRecords → deaggregate → readRecord → publish,
+ * checkpointing only after the publisher acknowledged. Never reads a shard it
+ * no longer holds: a refused checkpoint (lease lost) ends the reader at once.
+ */
+export class ShardReader {
+  readonly done: Promise<ReaderEnd>;
+  private readonly pollAbort = new AbortController();
+  private readonly publishAbort = new AbortController();
+  private position: Position;
+  private millisBehind: number | undefined;
+  private lastError: string | undefined;
+  private readonly labels: { source: string; shard: string };
+
+  constructor(private readonly o: ShardReaderOptions) {
+    this.position = { checkpoint: o.lease.checkpoint, subSequenceNumber: o.lease.subSequenceNumber };
+    this.labels = { source: o.sourceName, shard: o.shardLabel };
+    this.done = this.run().finally(() => this.o.metrics.millisBehindLatest.remove(this.labels));
+  }
+
+  get shardId(): string {
+    return this.o.lease.shardId;
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      shardId: this.shardId,
+      checkpoint: this.position.checkpoint,
+      subSequenceNumber: this.position.subSequenceNumber,
+      millisBehindLatest: this.millisBehind,
+      lastError: this.lastError,
+    };
+  }
+
+  /**
+   * Stops polling. An in-flight publish gets `drainMs` to be acknowledged (and
+   * checkpointed); after that it is abandoned — its records are read again by
+   * whoever holds the shard next. `drainMs` 0: the lease is lost, stop now.
+   */
+  async stop(drainMs: number): Promise<ReaderEnd> {
+    this.pollAbort.abort();
+    if (drainMs <= 0) this.publishAbort.abort();
+    const timer = setTimeout(() => this.publishAbort.abort(), drainMs);
+    try {
+      return await this.done;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async run(): Promise<ReaderEnd> {
+    try {
+      if (this.position.checkpoint === SHARD_END) return 'shard-end';
+      let iterator = await this.newIterator();
+      let lastCallAt = 0;
+      let minGapMs = 0;
+      let failures = 0;
+      for (;;) {
+        this.throwIfStopping();
+        const wait = lastCallAt + minGapMs - performance.now();
+        if (wait > 0) await sleep(wait, this.pollAbort.signal);
+        this.throwIfStopping();
+        lastCallAt = performance.now();
+        let res;
+        try {
+          res = await this.o.client.send(
+            new GetRecordsCommand({ ShardIterator: iterator, Limit: this.o.maxRecordsPerCall }),
+            { abortSignal: this.pollAbort.signal },
+          );
+          failures = 0;
+        } catch (err) {
+          this.throwIfStopping();
+          this.lastError = errorMessage(err);
+          if (err instanceof ProvisionedThroughputExceededException) {
+            // Another consumer of the shard (or a big previous read) used the shard's read budget.
+            this.o.metrics.throttled.inc({ source: this.o.sourceName });
+            minGapMs = backoffDelayMs(failures++, 500, 10_000);
+          } else if (err instanceof ExpiredIteratorException) {
+            // Iterators live 5 minutes; a long wait for an acknowledgement outlives one. Resume from the checkpoint.
+            iterator = await this.newIterator();
+            minGapMs = 0;
+          } else if (err instanceof InvalidArgumentException) {
+            this.o.logger.warn({ shard: this.shardId, err: this.lastError }, 'GetRecords refused the iterator; getting a new one');
+            iterator = await this.newIterator();
+            minGapMs = backoffDelayMs(failures++, 1_000, 30_000);
+          } else {
+            this.o.logger.warn({ shard: this.shardId, err: this.lastError }, 'GetRecords failed; retrying');
+            minGapMs = backoffDelayMs(failures++, 1_000, 30_000);
+          }
+          continue;
+        }
+        const records = res.Records ?? [];
+        this.millisBehind = res.MillisBehindLatest;
+        if (res.MillisBehindLatest !== undefined) this.o.metrics.millisBehindLatest.set(this.labels, res.MillisBehindLatest);
+        const bytes = records.reduce((n, r) => n + (r.Data?.byteLength ?? 0), 0);
+        await this.process(records);
+        if (!res.NextShardIterator) {
+          await this.saveCheckpoint({ checkpoint: SHARD_END, subSequenceNumber: 0 });
+          return 'shard-end';
+        }
+        iterator = res.NextShardIterator;
+        const idle = records.length === 0 && (res.MillisBehindLatest ?? 0) === 0;
+        // Spread reads so that this reader alone never exceeds the shard's 2 MiB/s.
+        minGapMs = Math.max(idle ? this.o.idlePollIntervalMs : this.o.pollIntervalMs, (bytes / READ_BYTES_PER_SEC) * 1000);
+      }
+    } catch (err) {
+      if (err instanceof Stopped) return this.o.lease.lost ? 'lost' : 'stopped';
+      if (err instanceof LeaseLost) return 'lost';
+      throw err;
+    }
+  }
+
+  private async newIterator(): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      this.throwIfStopping();
+      try {
+        const res = await this.o.client.send(
+          new GetShardIteratorCommand({
+            ...this.o.streamRef,
+            ShardId: this.shardId,
+            ...iteratorRequest(this.position, this.o.startingTimestamp),
+          }),
+          { abortSignal: this.pollAbort.signal },
+        );
+        if (res.ShardIterator) return res.ShardIterator;
+        this.lastError = 'GetShardIterator returned no iterator';
+      } catch (err) {
+        this.throwIfStopping();
+        this.lastError = errorMessage(err);
+        this.o.logger.warn({ shard: this.shardId, err: this.lastError }, 'GetShardIterator failed; retrying');
+      }
+      await sleep(backoffDelayMs(attempt, 500, 30_000), this.pollAbort.signal);
+    }
+  }
+
+  /** Turns one GetRecords page into events, publishing and checkpointing every `maxEventsPerPublish` events. */
+  private async process(records: _Record[]): Promise<void> {
+    let chunk: Chunk | undefined;
+    for (const record of records) {
+      const seq = record.SequenceNumber!;
+      const data = Buffer.from(record.Data ?? new Uint8Array());
+      this.o.metrics.recordsRead.inc({ source: this.o.sourceName });
+      let users: { data: Buffer; partitionKey: string }[];
+      try {
+        users = deaggregate(data) ?? [{ data, partitionKey: record.PartitionKey ?? '' }];
+      } catch (err) {
+        // A damaged aggregated record cannot become events; it must not stop the shard either.
+        this.o.metrics.unparsedRecords.inc({ source: this.o.sourceName });
+        this.o.logger.warn({ shard: this.shardId, sequenceNumber: seq, err: errorMessage(err) }, 'unreadable KPL record skipped');
+        users = [];
+      }
+      for (let sub = 0; sub < users.length; sub++) {
+        if (alreadyDone(this.position, seq, sub)) continue;
+        const user = users[sub]!;
+        const out = readRecord(user.data, {
+          decode: this.o.decode,
+          parse: this.o.parse,
+          keepUnparsed: this.o.keepUnparsed,
+          origin: {
+            region: this.o.region,
+            stream: this.o.streamLabel,
+            shardId: this.shardId,
+            sequenceNumber: seq,
+            subSequenceNumber: String(sub),
+            partitionKey: user.partitionKey,
+          },
+          idHint: `${this.shardId}:${seq}:${sub}`,
+          ...(record.ApproximateArrivalTimestamp ? { timestampMs: record.ApproximateArrivalTimestamp.getTime() } : {}),
+        });
+        this.o.metrics.eventsRead.inc({ source: this.o.sourceName }, out.events.length);
+        const unparsed = out.errors.length + out.unparsed;
+        if (unparsed > 0) this.o.metrics.unparsedRecords.inc({ source: this.o.sourceName }, unparsed);
+        if (out.errors.length > 0) {
+          this.o.logger.warn({ shard: this.shardId, sequenceNumber: seq, errors: out.errors.slice(0, 3) }, 'records dropped: no parser accepts them');
+        }
+        if (out.skipped > 0) this.o.metrics.controlMessages.inc({ source: this.o.sourceName }, out.skipped);
+        chunk ??= { events: [], end: this.position };
+        chunk.events.push(...out.events);
+        chunk.end = { checkpoint: seq, subSequenceNumber: sub };
+        if (chunk.events.length >= this.o.maxEventsPerPublish) {
+          await this.flush(chunk);
+          chunk = undefined;
+        }
+      }
+      if (users.length === 0) {
+        chunk ??= { events: [], end: this.position };
+        chunk.end = { checkpoint: seq, subSequenceNumber: 0 };
+      }
+    }
+    if (chunk) await this.flush(chunk);
+  }
+
+  private async flush(chunk: Chunk): Promise<void> {
+    if (chunk.events.length > 0) await this.publishUntilAcknowledged(chunk.events);
+    await this.saveCheckpoint(chunk.end);
+  }
+
+  /** Publishes the same events (same ids) until the delivery policy holds; a replay dedupes in the store. */
+  private async publishUntilAcknowledged(events: AuditEvent[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      // Once stopping, nothing new is published; an unacknowledged batch is read again by the shard's next holder.
+      if (this.pollAbort.signal.aborted) throw new Stopped();
+      let retryAfterMs: number | undefined;
+      try {
+        const res = await this.o.publisher.publish(events, this.publishAbort.signal);
+        if (res.ok) return;
+        this.lastError = `publish not acknowledged: ${res.failed.map((f) => `${f.emitter}: ${f.reason}`).join('; ') || 'no reason given'}`;
+        retryAfterMs = res.retryAfterSec !== undefined ? res.retryAfterSec * 1000 : undefined;
+      } catch (err) {
+        if (this.publishAbort.signal.aborted) throw new Stopped();
+        this.lastError = `publish failed: ${errorMessage(err)}`;
+      }
+      await sleep(backoffDelayMs(attempt, 200, 30_000, retryAfterMs), this.pollAbort.signal);
+    }
+  }
+
+  private async saveCheckpoint(position: Position): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (!(await this.o.lease.saveCheckpoint(position.checkpoint, position.subSequenceNumber))) throw new LeaseLost();
+        this.position = position;
+        return;
+      } catch (err) {
+        if (err instanceof LeaseLost) throw err;
+        if (this.o.lease.lost) throw new LeaseLost();
+        this.lastError = `checkpoint failed: ${errorMessage(err)}`;
+        this.o.logger.warn({ shard: this.shardId, err: this.lastError }, 'checkpoint failed; retrying');
+      }
+      if (this.publishAbort.signal.aborted) throw new Stopped();
+      await sleep(backoffDelayMs(attempt, 200, 5_000), this.publishAbort.signal);
+    }
+  }
+
+  private throwIfStopping(): void {
+    if (this.pollAbort.signal.aborted) throw new Stopped();
+  }
+}
+
+class LeaseLost extends Error {}

@@ -1,0 +1,254 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { Registry } from 'prom-client';
+import agg from 'aws-kinesis-agg';
+import type { AuditEvent } from '../../src/core/event.js';
+import { createLogger } from '../../src/core/logger.js';
+import { parseConfig } from '../../src/config/validate.js';
+import type { Publisher, PublishResult } from '../../src/sources/source.js';
+import { kinesisSourceDefinition, type KinesisSource } from '../../src/sources/kinesis/source.js';
+import { SqliteLeaseTable } from '../../src/sources/kinesis/lease-table-sqlite.js';
+import { EMULATOR_CREDENTIALS, startKinesalite, type KinesisEmulator } from '../support/kinesis-emulators.js';
+import { randomName, tempDir, waitFor } from '../support/temp.js';
+
+/**
+ * A test double for the publisher: it keeps every publish call and answers
+ * ok or not-ok on command. The real router and audit store are tested in
+ * test/pipeline and test/store; here the test must control acknowledgement
+ * and see each call, which the real pipeline does not expose.
+ */
+class RecordingPublisher implements Publisher {
+  readonly received = new Map<string, AuditEvent>();
+  readonly calls: AuditEvent[][] = [];
+  acknowledge = true;
+
+  async publish(events: AuditEvent[]): Promise<PublishResult> {
+    this.calls.push(events);
+    if (!this.acknowledge) return { ok: false, failed: [{ emitter: 'store', reason: 'test: store unavailable' }] };
+    for (const e of events) this.received.set(e.id, e);
+    return { ok: true, failed: [] };
+  }
+}
+
+interface Setup {
+  emulator: KinesisEmulator;
+  stream: string;
+  dataDir: string;
+  metrics: Registry;
+}
+
+async function setup(t: TestContext, shards = 1): Promise<Setup> {
+  const emulator = await startKinesalite(t);
+  const stream = randomName('audit');
+  await emulator.createStream(stream, shards);
+  return { emulator, stream, dataDir: await tempDir(t), metrics: new Registry() };
+}
+
+/** A kinesis source as the config loader would build it: through the definition's schema. */
+async function startSource(t: TestContext, s: Setup, publisher: Publisher, extra: Record<string, unknown> = {}): Promise<KinesisSource> {
+  const config = parseConfig(
+    kinesisSourceDefinition.schema,
+    {
+      streamName: s.stream,
+      region: 'us-east-1',
+      endpoint: s.emulator.endpoint,
+      credentials: EMULATOR_CREDENTIALS,
+      applicationName: 'collector',
+      leaseDurationSec: 2,
+      idlePollIntervalMs: 200,
+      ...extra,
+    },
+    'sources[0]',
+  );
+  const source = kinesisSourceDefinition.create('kinesis-test', config, {
+    dataDir: s.dataDir,
+    logger: createLogger('warn'),
+    metrics: s.metrics,
+  }) as KinesisSource;
+  await source.start(publisher);
+  let stopped = false;
+  t.after(() => (stopped ? undefined : source.stop()));
+  const stop = source.stop.bind(source);
+  source.stop = async () => {
+    stopped = true;
+    await stop();
+  };
+  return source;
+}
+
+const event = (n: number) => JSON.stringify({ type: 'login', time: '2024-05-01T10:00:00.000Z', actor: `user-${n}`, n });
+
+async function putLines(s: Setup, from: number, count: number): Promise<void> {
+  const entries = Array.from({ length: count }, (_, i) => ({ Data: Buffer.from(event(from + i)), PartitionKey: `pk-${from + i}` }));
+  for (let i = 0; i < entries.length; i += 500) {
+    const res = await s.emulator.client.send(new PutRecordsCommand({ StreamName: s.stream, Records: entries.slice(i, i + 500) }));
+    assert.equal(res.FailedRecordCount ?? 0, 0);
+  }
+}
+
+async function leaseRows(s: Setup) {
+  const table = new SqliteLeaseTable(join(s.dataDir, 'kinesis-leases.sqlite'), 'collector');
+  await table.open();
+  try {
+    return await table.list(`us-east-1/${s.stream}`);
+  } finally {
+    await table.close();
+  }
+}
+
+const ns = (events: Iterable<AuditEvent>) => [...events].map((e) => e.details.n as number).sort((a, b) => a - b);
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+test('the checkpoint advances only past acknowledged events; a restart reads the unacknowledged ones again, with the same ids', async (t) => {
+  const s = await setup(t);
+  const first = new RecordingPublisher();
+  const source = await startSource(t, s, first);
+  await putLines(s, 0, 20);
+  await waitFor(() => first.received.size === 20, '20 acknowledged events');
+  const acked = await waitFor(async () => {
+    const [l] = await leaseRows(s);
+    return /^\d+$/.test(l!.checkpoint) ? l : undefined;
+  }, 'a sequence-number checkpoint');
+
+  // The store goes away: the same events are offered again and again, the checkpoint stays.
+  first.acknowledge = false;
+  const callsBefore = first.calls.length;
+  await putLines(s, 20, 30);
+  await waitFor(() => first.calls.length >= callsBefore + 3, 'three publish attempts of the unacknowledged batch');
+  const attempts = first.calls.slice(callsBefore);
+  const ids = attempts[0]!.map((e) => e.id);
+  assert.deepEqual(ns(attempts[0]!), range(20, 50));
+  for (const a of attempts) assert.deepEqual(a.map((e) => e.id), ids, 'a retry republishes the same events with the same ids');
+  const [during] = await leaseRows(s);
+  assert.equal(during!.checkpoint, acked.checkpoint);
+
+  await source.stop();
+  const [afterStop] = await leaseRows(s);
+  assert.equal(afterStop!.checkpoint, acked.checkpoint, 'stop does not checkpoint unacknowledged events');
+  assert.equal(afterStop!.leaseOwner, null, 'stop releases the lease');
+
+  // Restart (another worker of the same application): exactly the unacknowledged records come again.
+  const second = new RecordingPublisher();
+  await startSource(t, s, second);
+  await waitFor(() => second.received.size === 30, 'the 30 unacknowledged events after restart');
+  assert.deepEqual(ns(second.received.values()), range(20, 50));
+  assert.deepEqual([...second.received.keys()].sort(), [...ids].sort());
+  await waitFor(async () => (await leaseRows(s))[0]!.checkpoint !== acked.checkpoint, 'the checkpoint to advance');
+});
+
+test('KPL aggregated records and gzip’d CloudWatch Logs envelopes become the right events; CONTROL messages are counted, not stored', async (t) => {
+  const s = await setup(t);
+  const put = (data: Buffer, key = 'k') => s.emulator.client.send(new PutRecordCommand({ StreamName: s.stream, PartitionKey: key, Data: data }));
+
+  // An aggregated record built by the reference implementation (aws-kinesis-agg), not by our own encoder.
+  const aggregated = await new Promise<Buffer>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    agg.aggregate(
+      [0, 1, 2].map((i) => ({ partitionKey: `user-${i}`, data: Buffer.from(event(100 + i)) })),
+      (encoded, done) => {
+        parts.push(encoded.data);
+        done();
+      },
+      () => (parts.length === 1 ? resolve(parts[0]!) : reject(new Error(`expected one aggregated record, got ${parts.length}`))),
+      reject,
+    );
+  });
+  await put(aggregated);
+  await put(Buffer.from(`${event(200)}\n${event(201)}\n`));
+  const cwl = (body: object) => gzipSync(Buffer.from(JSON.stringify(body)));
+  await put(
+    cwl({
+      messageType: 'CONTROL_MESSAGE',
+      owner: 'CloudwatchLogs',
+      logGroup: '',
+      logStream: '',
+      subscriptionFilters: [],
+      logEvents: [{ id: '', timestamp: 1714557600000, message: 'CWL CONTROL MESSAGE: Checking health of destination Kinesis stream.' }],
+    }),
+  );
+  await put(
+    cwl({
+      messageType: 'DATA_MESSAGE',
+      owner: '123456789012',
+      logGroup: 'idp-audit',
+      logStream: 'node-1',
+      subscriptionFilters: ['to-kinesis'],
+      logEvents: [
+        { id: '36000000000000000000000000000000000000000000000000000001', timestamp: 1714557600000, message: event(300) },
+        { id: '36000000000000000000000000000000000000000000000000000002', timestamp: 1714557600001, message: event(301) },
+      ],
+    }),
+  );
+
+  const publisher = new RecordingPublisher();
+  await startSource(t, s, publisher);
+  await waitFor(() => publisher.received.size === 7, 'seven events');
+  const events = [...publisher.received.values()];
+  assert.deepEqual(ns(events), [100, 101, 102, 200, 201, 300, 301]);
+  const kpl = events.filter((e) => (e.details.n as number) < 200).sort((a, b) => (a.details.n as number) - (b.details.n as number));
+  assert.deepEqual(kpl.map((e) => e.origin?.subSequenceNumber), ['0', '1', '2']);
+  assert.deepEqual(kpl.map((e) => e.origin?.partitionKey), ['user-0', 'user-1', 'user-2']);
+  assert.ok(events.every((e) => e.type === 'login' && e.origin?.stream === s.stream && e.origin?.shardId === 'shardId-000000000000'));
+  const fromCwl = events.filter((e) => (e.details.n as number) >= 300);
+  assert.deepEqual(fromCwl.map((e) => e.origin?.logGroup), ['idp-audit', 'idp-audit']);
+
+  const metric = async (name: string) => (await s.metrics.getSingleMetric(name)!.get()).values.reduce((n, v) => n + v.value, 0);
+  await waitFor(async () => (await metric('auditstream_source_records_read_total')) === 4, 'four records counted');
+  assert.equal(await metric('auditstream_source_events_read_total'), 7);
+  assert.equal(await metric('auditstream_source_control_messages_total'), 1);
+  assert.equal(await metric('auditstream_source_unparsed_records_total'), 0);
+  const lag = await s.metrics.getSingleMetric('auditstream_source_millis_behind_latest')!.get();
+  assert.deepEqual(lag.values.map((v) => v.labels), [{ source: 'kinesis-test', shard: 'shardId-000000000000' }]);
+});
+
+test('a restart inside a KPL aggregated record resumes after the last acknowledged user record (subsequence checkpoint)', async (t) => {
+  const s = await setup(t);
+  const aggregated = await new Promise<Buffer>((resolve, reject) => {
+    agg.aggregate(
+      range(0, 6).map((i) => ({ partitionKey: `user-${i}`, data: Buffer.from(event(i)) })),
+      (encoded, done) => {
+        resolve(encoded.data);
+        done();
+      },
+      () => {},
+      reject,
+    );
+  });
+  await s.emulator.client.send(new PutRecordCommand({ StreamName: s.stream, PartitionKey: 'k', Data: aggregated }));
+
+  // One event per publish: acknowledge the first two user records, then refuse.
+  const first = new RecordingPublisher();
+  const publish = first.publish.bind(first);
+  first.publish = async (events) => {
+    if (first.received.size >= 2) first.acknowledge = false;
+    return publish(events);
+  };
+  const source = await startSource(t, s, first, { maxEventsPerPublish: 1 });
+  await waitFor(() => !first.acknowledge && first.calls.length >= 4, 'the third user record to be refused twice');
+  await source.stop();
+  const [lease] = await leaseRows(s);
+  assert.equal(lease!.checkpointSubSequenceNumber, 1);
+  assert.deepEqual(ns(first.received.values()), [0, 1]);
+
+  const second = new RecordingPublisher();
+  await startSource(t, s, second, { maxEventsPerPublish: 1 });
+  await waitFor(() => second.received.size === 4, 'the remaining four user records');
+  assert.deepEqual(ns(second.received.values()), [2, 3, 4, 5]);
+  assert.deepEqual(ns(second.calls.flat()), [2, 3, 4, 5], 'no acknowledged user record is published again');
+});
+
+test('config: unknown keys, a poll faster than 5 calls/s and a missing stream are refused with the key path', () => {
+  const parse = (c: Record<string, unknown>) => parseConfig(kinesisSourceDefinition.schema, c, 'sources[0]');
+  assert.throws(() => parse({ streamName: 'a', region: 'us-east-1', pollIntervalMs: 100 }), /sources\[0\]\.pollIntervalMs/);
+  assert.throws(() => parse({ streamName: 'a', region: 'us-east-1', shardz: 1 }), /sources\[0\]\.shardz: unknown key/);
+  assert.throws(() => parse({ region: 'us-east-1' }), /sources\[0\]\.streamName/);
+  assert.throws(() => parse({ streamName: 'a', region: 'us-east-1', maxRecordsPerCall: 10_001 }), /maxRecordsPerCall/);
+  assert.throws(() => parse({ streamName: 'a', region: 'us-east-1', startingPosition: 'AT_TIMESTAMP' }), /startingTimestamp/);
+  const c = parse({ streamArn: 'arn:aws:kinesis:eu-west-1:123456789012:stream/audit' });
+  assert.deepEqual(c.regions, ['eu-west-1']);
+  assert.deepEqual(c.leaseTable, { type: 'sqlite' });
+  assert.deepEqual(parse({ streamName: 'a', regions: ['us-east-1', 'us-west-2'] }).regions, ['us-east-1', 'us-west-2']);
+});
