@@ -70,7 +70,7 @@ function fieldsOf(text: string): string[] {
   let f = text.trim().split(' ');
   if (f.includes('')) f = f.filter((x) => x !== '');
   // FortiSIEM shows "<receive time> [FSM-AWSKinesis] <record>".
-  if (f.length === FIELDS.length + 2 && f[1]!.startsWith('[') && f[1]!.endsWith(']')) f = f.slice(2);
+  if (f.length > 2 && !isDigits(f[0]!) && f[1]!.startsWith('[') && f[1]!.endsWith(']')) f = f.slice(2);
   return f;
 }
 
