@@ -1,0 +1,215 @@
+import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type LogEntry, type Message, type Producer, type SASLOptions } from 'kafkajs';
+import type { ConnectionOptions } from 'node:tls';
+import type { AuditEvent } from '../../core/event.js';
+import { ConfigError, RetriableError, errorMessage } from '../../core/errors.js';
+import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
+import { kafkaSinkSchema, saslCredentials, type KafkaSinkConfig } from './config.js';
+import { classifyKafkaError } from './errors.js';
+import { loadTlsOptions, TlsSettingError } from './tls.js';
+import { mapTuning, type ProducerTuning } from './tuning.js';
+
+/** The emitter retries with its durable queue and backoff; kafkajs only bridges a leader election. */
+const CLIENT_RETRIES = 2;
+
+/**
+ * Sends events to a Kafka topic, one message per event. An event counts as
+ * delivered only when the broker acknowledged it with acks=all by default
+ * (FIELD-NOTES 6): a message in the client's memory is not delivered.
+ */
+export class KafkaSink implements Sink {
+  readonly batch;
+  /** With `key`, events of one key keep their queue order, as Kafka keeps them within a partition. */
+  readonly partitionKeyOf: ((event: AuditEvent) => string) | undefined;
+  private readonly kafka: Kafka;
+  private readonly tuning: ProducerTuning;
+  private producer: Producer | undefined;
+  private connecting: Promise<Producer> | undefined;
+
+  constructor(
+    private readonly config: KafkaSinkConfig,
+    private readonly ctx: SinkContext,
+  ) {
+    this.tuning = mapTuning(config.tuning);
+    this.partitionKeyOf = config.key ? (event) => this.keyOf(event) ?? '' : undefined;
+    this.batch = { maxEvents: 1000, maxBytes: this.tuning.batchBytes ?? 512 * 1024, lingerMs: this.tuning.lingerMs ?? 0 };
+    const protocol = config.securityProtocol ?? (config.sasl ? 'SASL_SSL' : config.ssl ? 'SSL' : 'PLAINTEXT');
+    let ssl: ConnectionOptions | boolean = false;
+    if (protocol.endsWith('SSL')) {
+      try {
+        ssl = config.ssl ? loadTlsOptions(config.ssl) : true;
+      } catch (err) {
+        if (err instanceof TlsSettingError) throw new ConfigError(`ssl.${err.key}`, `emitter "${ctx.emitterName}": ${err.message}`);
+        throw err;
+      }
+    }
+    const t = this.tuning;
+    this.kafka = new Kafka({
+      clientId: t.clientId ?? `auditstream-${ctx.emitterName}`,
+      brokers: config.bootstrapServers.flatMap((b) => b.split(',')).map((b) => b.trim()),
+      ssl,
+      ...(config.sasl ? { sasl: this.saslOptions(config.sasl) } : {}),
+      ...(t.connectionTimeoutMs ? { connectionTimeout: t.connectionTimeoutMs } : {}),
+      ...(t.requestTimeoutMs ? { requestTimeout: t.requestTimeoutMs } : {}),
+      retry: { retries: t.retries ?? CLIENT_RETRIES, initialRetryTime: t.retryBackoffMs ?? 250, maxRetryTime: t.retryBackoffMaxMs ?? 5000 },
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry: LogEntry) => this.log(entry),
+    });
+  }
+
+  private saslOptions(sasl: NonNullable<KafkaSinkConfig['sasl']>): SASLOptions {
+    const { username, password } = saslCredentials(sasl);
+    switch (sasl.mechanism) {
+      case 'PLAIN':
+        return { mechanism: 'plain', username, password };
+      case 'SCRAM-SHA-256':
+        return { mechanism: 'scram-sha-256', username, password };
+      case 'SCRAM-SHA-512':
+        return { mechanism: 'scram-sha-512', username, password };
+    }
+  }
+
+  private log({ level, log }: LogEntry): void {
+    const { message, ...fields } = log;
+    const bound = { emitter: this.ctx.emitterName, kafka: fields };
+    // kafkajs logs every failed connection attempt as an error; the emitter reports the failure that matters once.
+    if (level === logLevel.ERROR || level === logLevel.WARN) this.ctx.logger.warn(bound, message);
+    else this.ctx.logger.debug(bound, message);
+  }
+
+  private async connected(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    this.connecting ??= (async () => {
+      const t = this.tuning;
+      const producer = this.kafka.producer({
+        // Java's murmur2 partitioner: the same key lands on the same partition as with Java producers.
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: t.allowAutoTopicCreation,
+        idempotent: t.idempotent,
+        ...(t.maxInFlightRequests ? { maxInFlightRequests: t.maxInFlightRequests } : {}),
+        ...(t.metadataMaxAgeMs ? { metadataMaxAge: t.metadataMaxAgeMs } : {}),
+        retry: { retries: t.retries ?? CLIENT_RETRIES, initialRetryTime: t.retryBackoffMs ?? 250, maxRetryTime: t.retryBackoffMaxMs ?? 5000 },
+      });
+      try {
+        await producer.connect();
+      } catch (err) {
+        await producer.disconnect().catch(() => undefined);
+        throw err;
+      }
+      this.producer = producer;
+      return producer;
+    })().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private keyOf(event: AuditEvent): string | undefined {
+    let v: unknown = event;
+    for (const part of this.config.key!.split('.')) {
+      if (v === null || typeof v !== 'object') return undefined;
+      v = (v as Record<string, unknown>)[part];
+    }
+    if (v === undefined || v === null) return undefined;
+    return typeof v === 'string' ? v : JSON.stringify(v);
+  }
+
+  async send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
+    const outcomes: DeliveryOutcome[] = [];
+    const messages: Message[] = [];
+    for (const event of batch) {
+      const value = this.config.codec === 'json' ? JSON.stringify(event) : event.raw;
+      const key = this.config.key ? this.keyOf(event) : undefined;
+      // Record overhead is small; a message near max.request.size would be refused by the broker for the whole batch.
+      if (Buffer.byteLength(value) + (key ? Buffer.byteLength(key) : 0) + 512 > this.tuning.maxRequestBytes) {
+        outcomes.push({ status: 'rejected', reason: `message larger than max.request.size (${this.tuning.maxRequestBytes} bytes)` });
+        continue;
+      }
+      messages.push({ key: key ?? null, value, headers: { 'auditstream.id': event.id } });
+      outcomes.push({ status: 'delivered' });
+    }
+    if (messages.length === 0) return outcomes;
+
+    try {
+      const producer = await abortable(this.connected(), signal);
+      await abortable(
+        producer.send({
+          topic: this.config.topic,
+          messages,
+          acks: this.tuning.acks,
+          compression: this.tuning.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+          ...(this.tuning.requestTimeoutMs ? { timeout: this.tuning.requestTimeoutMs } : {}),
+        }),
+        signal,
+      );
+    } catch (err) {
+      throw classifyKafkaError(err, `produce to ${this.config.topic}`);
+    }
+    return outcomes;
+  }
+
+  async check(signal: AbortSignal): Promise<CheckStep[]> {
+    const steps: CheckStep[] = [];
+    const brokers = this.config.bootstrapServers.join(',');
+    const admin: Admin = this.kafka.admin({ retry: { retries: 1 } });
+    try {
+      try {
+        await abortable(admin.connect(), signal);
+        steps.push({ step: `connect to ${brokers}`, ok: true, detail: '' });
+      } catch (err) {
+        steps.push({ step: `connect to ${brokers}`, ok: false, detail: classifyKafkaError(err, 'connect').message });
+        return steps;
+      }
+      // listTopics asks for every topic's metadata, which never auto-creates the one we are looking for.
+      const topics = await abortable(admin.listTopics(), signal).catch((err: unknown) => err as Error);
+      if (topics instanceof Error) {
+        steps.push({ step: `find topic ${this.config.topic}`, ok: false, detail: classifyKafkaError(topics, 'list topics').message });
+        return steps;
+      }
+      if (!topics.includes(this.config.topic)) {
+        const known = topics.filter((t) => !t.startsWith('__')).sort();
+        steps.push({
+          step: `find topic ${this.config.topic}`,
+          ok: false,
+          detail: `topic "${this.config.topic}" does not exist (topics: ${known.slice(0, 20).join(', ') || 'none'}${known.length > 20 ? ', …' : ''})`,
+        });
+        return steps;
+      }
+      steps.push({ step: `find topic ${this.config.topic}`, ok: true, detail: '' });
+      try {
+        const meta = await abortable(admin.fetchTopicMetadata({ topics: [this.config.topic] }), signal);
+        const partitions = meta.topics[0]?.partitions ?? [];
+        const leaderless = partitions.filter((p) => p.leader < 0).map((p) => p.partitionId);
+        steps.push({
+          step: `partitions of ${this.config.topic} have leaders`,
+          ok: leaderless.length === 0,
+          detail: leaderless.length ? `no leader for partition(s) ${leaderless.join(', ')}` : `${partitions.length} partition(s)`,
+        });
+      } catch (err) {
+        steps.push({ step: `partitions of ${this.config.topic} have leaders`, ok: false, detail: classifyKafkaError(err, 'describe topic').message });
+      }
+      return steps;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    const producer = this.producer ?? (await this.connecting?.catch(() => undefined));
+    this.producer = undefined;
+    await producer?.disconnect();
+  }
+}
+
+/** kafkajs calls take no AbortSignal; stop waiting on abort (the outcome is then unknown and the events stay queued). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new RetriableError('aborted before the broker answered'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new RetriableError(`aborted before the broker answered: ${errorMessage(signal.reason)}`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+export const kafkaSinkDefinition: SinkDefinition<KafkaSinkConfig> = {
+  type: 'kafka',
+  schema: kafkaSinkSchema,
+  create: (config, ctx) => new KafkaSink(config, ctx),
+};
