@@ -1,7 +1,7 @@
 import { OUTCOMES, type AuditEvent, type Outcome } from '../core/event.js';
 import { InvalidEventError } from '../core/errors.js';
 import { parseTime } from '../core/time.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, type JsonObject } from './fields.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, type JsonObject } from './fields.js';
 import type { Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
@@ -25,8 +25,7 @@ export const genericParser: Parser = {
     if (typeKey === undefined) throw new InvalidEventError('type: missing (give "type" or "eventType")');
     const timeKey = rec.time !== undefined ? 'time' : rec.timestamp !== undefined ? 'timestamp' : undefined;
     if (timeKey === undefined) throw new InvalidEventError('time: missing (give "time" or "timestamp")');
-    const type = optionalString(rec, typeKey);
-    if (type === undefined) throw new InvalidEventError(`${typeKey}: expected a non-empty string, got ${describe(rec[typeKey])}`);
+    const type = requiredString(rec, typeKey);
     const time = parseTime(rec[timeKey], timeKey);
     const id = idOf(rec);
     const consumed: string[] = [typeKey, timeKey];

@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseRecord } from '../../src/formats/parse.js';
+
+test('generic record: canonical names fill canonical slots, everything else goes to details', () => {
+  const rec = {
+    id: 'evt-1',
+    type: 'user.created',
+    time: '2024-03-01T12:00:00+01:00',
+    outcome: 'success',
+    actor: 'admin@example.com',
+    clientIp: '192.0.2.4',
+    sessionId: 's-9',
+    tenant: 'acme',
+    message: 'created user bob',
+    service: 'console',
+    target: 'bob',
+    details: { roles: ['viewer'] },
+  };
+  const text = JSON.stringify(rec);
+  const [e] = parseRecord({ text, origin: { source: 'http' } }, 'generic');
+  assert.deepEqual(e, {
+    id: 'evt-1',
+    time: '2024-03-01T11:00:00.000Z',
+    type: 'user.created',
+    source: 'generic',
+    service: 'console',
+    outcome: 'success',
+    actor: 'admin@example.com',
+    clientIp: '192.0.2.4',
+    sessionId: 's-9',
+    tenant: 'acme',
+    message: 'created user bob',
+    details: { target: 'bob', details: { roles: ['viewer'] } },
+    origin: { source: 'http' },
+    raw: text,
+  });
+});
+
+test('generic record: eventType and timestamp are accepted, outcome defaults to unknown, the hint is the id', () => {
+  const [e] = parseRecord({ text: JSON.stringify({ eventType: 'door.opened', timestamp: 1700476187069, door: 3 }), idHint: 'kafka:audit:0:17' }, 'generic');
+  assert.equal(e!.type, 'door.opened');
+  assert.equal(e!.time, '2023-11-20T10:29:47.069Z');
+  assert.equal(e!.outcome, 'unknown');
+  assert.equal(e!.id, 'kafka:audit:0:17');
+  assert.deepEqual(e!.details, { door: 3 });
+});
+
+test('generic errors name the missing or bad field', () => {
+  assert.throws(() => parseRecord({ text: '{"time":"2024-01-01T00:00:00Z"}' }, 'generic'), { message: 'type: missing (give "type" or "eventType")' });
+  assert.throws(() => parseRecord({ text: '{"type":"x"}' }, 'generic'), { message: 'time: missing (give "time" or "timestamp")' });
+  assert.throws(() => parseRecord({ text: '{"type":"x","time":"never"}' }, 'generic'), { message: 'time: cannot read "never" as a timestamp' });
+  assert.throws(() => parseRecord({ text: '{"eventType":3,"time":1}' }, 'generic'), { message: 'eventType: expected a non-empty string, got 3' });
+  assert.throws(() => parseRecord({ text: '{"type":"x","time":1700476187069,"outcome":"ok"}' }, 'generic'), { message: 'outcome: expected one of success, failure, unknown, got "ok"' });
+  assert.throws(() => parseRecord({ text: '{"type":"x","time":1700476187069,"actor":{"id":1}}' }, 'generic'), { message: 'actor: expected a string, got an object' });
+  assert.throws(() => parseRecord({ text: '[1,2]' }, 'generic'), { message: 'record: expected a generic JSON object, got an array' });
+  assert.throws(() => parseRecord({ text: '{"type":' }, 'generic'), { message: /^record: not valid JSON: / });
+});
