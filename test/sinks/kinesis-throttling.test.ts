@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import type { AuditEvent } from '../../src/core/event.js';
+import { kinesisSinkDefinition } from '../../src/sinks/kinesis/sink.js';
+import { randomName } from '../support/temp.js';
+import { EMULATOR_CREDENTIALS, auditEvents, readAllRecords, sendUntilDelivered, startKinesalite, testSinkContext } from '../support/kinesis-emulators.js';
+import { startThrottlingProxy } from '../support/throttling-proxy.js';
+
+// No emulator enforces Kinesis' per-shard quotas, so these tests put
+// test/support/throttling-proxy.ts (a quota-enforcing proxy, the only test
+// double here) in front of a real kinesalite. The quota is lowered to 50
+// records/s/shard so throttling happens within a few hundred events.
+
+const QUOTA = 50;
+
+async function setup(t: TestContext, shards: number, sinkExtra: Record<string, unknown>) {
+  const emu = await startKinesalite(t);
+  const stream = randomName('throttle');
+  await emu.createStream(stream, shards);
+  const proxy = await startThrottlingProxy(t, { upstream: emu.endpoint, recordsPerSecPerShard: QUOTA });
+  const config = kinesisSinkDefinition.schema.parse({
+    streamName: stream,
+    region: 'us-east-1',
+    endpoint: proxy.endpoint,
+    credentials: EMULATOR_CREDENTIALS,
+    ...sinkExtra,
+  });
+  const sink = kinesisSinkDefinition.create(config, testSinkContext());
+  t.after(() => sink.close());
+  return { emu, stream, proxy, sink };
+}
+
+function assertExactlyOnce(read: { data: Buffer }[], sent: AuditEvent[]): void {
+  const ids = read.map((r) => (JSON.parse(r.data.toString('utf8')) as AuditEvent).id);
+  const dupes = ids.filter((id, i) => ids.indexOf(id) !== i);
+  assert.deepEqual(dupes, [], 'no record that Kinesis accepted is sent again');
+  assert.deepEqual([...ids].sort(), sent.map((e) => e.id).sort(), 'every event arrives');
+}
+
+test('throttled entries come back as retry and only they are resent: every event arrives exactly once', async (t) => {
+  // The sink believes the real 1000/s quota, so the proxy's 50/s throttles it.
+  const { emu, stream, proxy, sink } = await setup(t, 2, {});
+  const events = auditEvents(250);
+  const report = await sendUntilDelivered(sink, events);
+  assert.ok(proxy.throttled > 0, 'the proxy throttled some entries');
+  assert.ok(report.retries > 0, 'the sink reported them as retry');
+  assert.equal(report.rejected.length, 0);
+  assertExactlyOnce(await readAllRecords(emu.client, stream), events);
+  assert.equal(proxy.forwarded, events.length, 'the emulator received each event once');
+});
+
+test('with rateLimit under the shard quota the sink waits instead of being throttled', async (t) => {
+  const { emu, stream, proxy, sink } = await setup(t, 2, { rateLimit: { recordsPerSecPerShard: QUOTA * 0.8 } });
+  const events = auditEvents(150);
+  const report = await sendUntilDelivered(sink, events);
+  assert.equal(proxy.throttled, 0, 'no entry was throttled');
+  assert.equal(report.retries, 0);
+  assertExactlyOnce(await readAllRecords(emu.client, stream), events);
+});
