@@ -87,7 +87,9 @@ export interface ResolvedLogSinkConfig {
 export function resolveLogSinkConfig(c: LogSinkConfig, dataDir: string): ResolvedLogSinkConfig {
   // Each logger gets its own file by default (AUDIT → audit.log, AUDITADMIN → auditadmin.log),
   // so seed 002's users-log and admins-log never roll the same file from two emitters.
-  const file = resolve(dataDir, c.file ?? join('logs', `${c.logger.toLowerCase()}.log`));
+  // A logger name is not a path: characters that could leave logs/ become "_".
+  const fromLogger = `${c.logger.toLowerCase().replace(/[^a-z0-9._-]/g, '_').replace(/^\.+/, '_')}.log`;
+  const file = resolve(dataDir, c.file ?? join('logs', fromLogger));
   const archivePattern = resolve(
     dataDir,
     c.archivePattern ?? join(dirname(file), 'archive', `${basename(file, extname(file))}.%d{yyyy-MM-dd}.log.gz`),
