@@ -61,6 +61,8 @@ const COLUMNS = 'id, time, type, source, service, outcome, actor, client_ip, ses
 interface Opened {
   db: Database.Database;
   insertBatch: (rows: EventRow[], receivedAt: string) => number;
+  getById: Database.Statement;
+  countAll: Database.Statement;
   searches: Map<string, Database.Statement>;
 }
 
@@ -134,14 +136,14 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async get(id: string): Promise<AuditEvent | undefined> {
-    return this.run(({ db }) => {
-      const row = db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE id = ?`).get(id) as Omit<EventRow, 'timeMs'> | undefined;
+    return this.run(({ getById }) => {
+      const row = getById.get(id) as Omit<EventRow, 'timeMs'> | undefined;
       return row ? fromRow(row) : undefined;
     });
   }
 
   async count(): Promise<number> {
-    return this.run(({ db }) => (db.prepare('SELECT count(*) AS n FROM audit_events').get() as { n: number }).n);
+    return this.run(({ countAll }) => (countAll.get() as { n: number }).n);
   }
 
   async ping(): Promise<void> {
@@ -183,7 +185,13 @@ export class SqliteAuditStore implements AuditStore {
         for (const row of rows) inserted += insertOne.run({ ...row, receivedAt }).changes;
         return inserted;
       });
-      return { db, insertBatch: (rows, receivedAt) => insertBatch.immediate(rows, receivedAt), searches: new Map() };
+      return {
+        db,
+        insertBatch: (rows, receivedAt) => insertBatch.immediate(rows, receivedAt),
+        getById: db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE id = ?`),
+        countAll: db.prepare('SELECT count(*) AS n FROM audit_events'),
+        searches: new Map(),
+      };
     } catch (err) {
       db.close();
       throw err;
