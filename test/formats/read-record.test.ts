@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { readRecord } from '../../src/formats/read-record.js';
+import { fixture, record } from './fixtures.js';
+
+test('decode auto: a gzip\'d NDJSON object (Foxpass S3 archive, seed 000) is unzipped and read line by line', () => {
+  const text = `${record('foxpass-ldap-bind.json')}\n${record('foxpass-ldap-bind-unknown-user.json')}\n${record('foxpass-radius-authorize.json')}\n`;
+  const { events, errors } = readRecord(gzipSync(text), { decode: 'auto', parse: 'auto', idHint: 'foxpass/2024/05/01/10/obj-1' });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(events.map((e) => [e.type, e.outcome, e.id]), [
+    ['ldap.bind', 'success', 'foxpass/2024/05/01/10/obj-1:1'],
+    ['ldap.bind', 'failure', 'foxpass/2024/05/01/10/obj-1:2'],
+    ['radius.authorize', 'success', 'foxpass/2024/05/01/10/obj-1:3'],
+  ]);
+});
+
+test('decode auto: text that is not JSON is read as lines (VPC flow records, a Blitz logback file)', () => {
+  const vpc = readRecord(Buffer.from(fixture('vpc-flow.log')), { decode: 'auto', parse: 'auto' });
+  assert.deepEqual(vpc.errors, []);
+  assert.deepEqual(vpc.events.map((e) => e.type), ['vpc.flow', 'vpc.flow', 'vpc.nodata', 'vpc.skipdata']);
+
+  const logback = readRecord(Buffer.from(`${fixture('blitz-logback.log')}${fixture('blitz-logback.log')}`), { decode: 'auto', parse: 'blitz' });
+  assert.deepEqual(logback.errors, []);
+  assert.equal(logback.events.length, 2);
+  assert.equal(logback.events[0]!.raw, record('blitz-logback.log'));
+});
+
+test('decode text: every line goes to the parser, JSON lines included', () => {
+  const text = `${fixture('vpc-flow.log').split('\n')[0]}\n${record('foxpass-ldap-bind.json')}\n`;
+  const { events } = readRecord(Buffer.from(text), { decode: 'text', parse: 'auto' });
+  assert.deepEqual(events.map((e) => e.source), ['vpc-flow', 'foxpass']);
+});
+
+test('the same data read twice yields the same ids, so a replay after a crash dedupes in the store', () => {
+  const data = gzipSync(fixture('vpc-flow.log'));
+  const opts = { decode: 'auto', parse: 'auto', idHint: 'shardId-000000000002:49650000000000000000000000000000000000000000000000000002' } as const;
+  const first = readRecord(data, opts).events.map((e) => e.id);
+  assert.equal(new Set(first).size, 4);
+  assert.deepEqual(readRecord(data, opts).events.map((e) => e.id), first);
+});
+
+test('a Uint8Array view (as the AWS SDK returns record data) is read without copying the wrong bytes', () => {
+  const backing = Buffer.from(`xxxx${record('foxpass-ldap-bind.json')}\nyyyy`);
+  const view = new Uint8Array(backing.buffer, backing.byteOffset + 4, backing.length - 8);
+  const { events, errors } = readRecord(view, { decode: 'auto', parse: 'auto' });
+  assert.deepEqual(errors, []);
+  assert.equal(events[0]!.raw, record('foxpass-ldap-bind.json'));
+});
+
+test('corrupt gzip: reported, or in collector mode kept as an unparsed event holding the bytes in base64', () => {
+  const good = gzipSync(fixture('vpc-flow.log'));
+  const corrupt = Buffer.concat([good.subarray(0, 12), Buffer.alloc(20, 0xff)]);
+  const strict = readRecord(corrupt, { decode: 'auto', parse: 'auto' });
+  assert.equal(strict.events.length, 0);
+  assert.equal(strict.errors.length, 1);
+  assert.match(strict.errors[0]!.error, /^data: corrupt gzip \(/);
+
+  const kept = readRecord(corrupt, { decode: 'auto', parse: 'auto', keepUnparsed: true, timestampMs: 1714557600000, idHint: 'shard:seq' });
+  assert.equal(kept.unparsed, 1);
+  const [e] = kept.events;
+  assert.equal(e!.type, 'unparsed');
+  assert.equal(e!.id, 'shard:seq');
+  assert.equal(e!.time, '2024-05-01T10:00:00.000Z');
+  assert.deepEqual(Buffer.from(e!.raw, 'base64'), corrupt);
+});
+
+test('empty data yields nothing and no error', () => {
+  assert.deepEqual(readRecord(Buffer.alloc(0), { decode: 'auto', parse: 'auto' }), { events: [], errors: [], skipped: 0, unparsed: 0 });
+  assert.deepEqual(readRecord(Buffer.from('\n\n'), { decode: 'ndjson', parse: 'auto' }), { events: [], errors: [], skipped: 0, unparsed: 0 });
+});
