@@ -1,5 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, request, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
@@ -65,7 +67,8 @@ async function startSource(t: TestContext, s: Setup, publisher: Publisher, extra
   );
   const source = kinesisSourceDefinition.create('kinesis-test', config, {
     dataDir: s.dataDir,
-    logger: createLogger('warn'),
+    // 'error': the emulator stops before the source in t.after, and the readers' retry warnings would only be noise.
+    logger: createLogger('error'),
     metrics: s.metrics,
   }) as KinesisSource;
   await source.start(publisher);
@@ -238,6 +241,62 @@ test('a restart inside a KPL aggregated record resumes after the last acknowledg
   await waitFor(() => second.received.size === 4, 'the remaining four user records');
   assert.deepEqual(ns(second.received.values()), [2, 3, 4, 5]);
   assert.deepEqual(ns(second.calls.flat()), [2, 3, 4, 5], 'no acknowledged user record is published again');
+});
+
+/**
+ * An HTTP proxy in front of kinesalite that answers chosen GetRecords calls
+ * with Kinesis errors. Neither emulator throttles or expires iterators on
+ * demand, so this is the only way to make them happen; everything else is
+ * forwarded to the real emulator.
+ */
+async function faultyProxy(t: TestContext, target: string, fault: (getRecordsCall: number) => string | undefined) {
+  const forwardedAt: number[] = [];
+  let calls = 0;
+  const server = createServer((req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (req.headers['x-amz-target'] === 'Kinesis_20131202.GetRecords') {
+        const error = fault(++calls);
+        if (error) {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1' });
+          res.end(JSON.stringify({ __type: error, message: `test: ${error}` }));
+          return;
+        }
+        forwardedAt.push(performance.now());
+      }
+      const up = new URL(target);
+      const fwd = request({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers: req.headers }, (upRes) => {
+        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+        upRes.pipe(res);
+      });
+      fwd.on('error', () => res.destroy());
+      fwd.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, forwardedAt, calls: () => calls };
+}
+
+test('throttling and expired iterators are ridden out without losing or repeating a record; calls stay under 5/s per shard', async (t) => {
+  const s = await setup(t);
+  await putLines(s, 0, 30);
+  // Calls 2–4 throttled, call 6 finds its iterator expired.
+  const proxy = await faultyProxy(t, s.emulator.endpoint, (n) =>
+    n >= 2 && n <= 4 ? 'ProvisionedThroughputExceededException' : n === 6 ? 'ExpiredIteratorException' : undefined,
+  );
+  const publisher = new RecordingPublisher();
+  await startSource(t, { ...s, emulator: { ...s.emulator, endpoint: proxy.endpoint } }, publisher, { maxRecordsPerCall: 5 });
+  await waitFor(() => publisher.received.size === 30, 'all 30 events');
+  await waitFor(() => proxy.calls() > 8, 'reading to continue past the faults');
+  assert.deepEqual(ns(publisher.calls.flat()), range(0, 30), 'each record published once');
+  const throttled = (await s.metrics.getSingleMetric('auditstream_source_throttled_total')!.get()).values[0]?.value ?? 0;
+  assert.equal(throttled, 3, 'each throttled call counted');
+  // One reader per shard, at least pollIntervalMs (200 ms) between GetRecords calls: under Kinesis' 5 calls/s.
+  const gaps = proxy.forwardedAt.slice(1).map((at, i) => at - proxy.forwardedAt[i]!);
+  assert.ok(gaps.every((g) => g >= 199), `GetRecords gaps ${gaps.map(Math.round).join(', ')} ms`);
 });
 
 test('config: unknown keys, a poll faster than 5 calls/s and a missing stream are refused with the key path', () => {

@@ -102,6 +102,9 @@ export class ShardReader {
     const timer = setTimeout(() => this.publishAbort.abort(), drainMs);
     try {
       return await this.done;
+    } catch (err) {
+      this.o.logger.error({ shard: this.shardId, err: errorMessage(err) }, 'shard reader failed');
+      return 'stopped';
     } finally {
       clearTimeout(timer);
     }
@@ -111,23 +114,25 @@ export class ShardReader {
     try {
       if (this.position.checkpoint === SHARD_END) return 'shard-end';
       let iterator = await this.newIterator();
-      let lastCallAt = 0;
+      // Measured from the previous answer, so the service sees the calls at least minGapMs apart whatever the network does.
+      let lastAnswerAt = 0;
       let minGapMs = 0;
       let failures = 0;
       for (;;) {
         this.throwIfStopping();
-        const wait = lastCallAt + minGapMs - performance.now();
+        const wait = lastAnswerAt + Math.max(minGapMs, this.o.pollIntervalMs) - performance.now();
         if (wait > 0) await sleep(wait, this.pollAbort.signal);
         this.throwIfStopping();
-        lastCallAt = performance.now();
         let res;
         try {
           res = await this.o.client.send(
             new GetRecordsCommand({ ShardIterator: iterator, Limit: this.o.maxRecordsPerCall }),
             { abortSignal: this.pollAbort.signal },
           );
+          lastAnswerAt = performance.now();
           failures = 0;
         } catch (err) {
+          lastAnswerAt = performance.now();
           this.throwIfStopping();
           this.lastError = errorMessage(err);
           if (err instanceof ProvisionedThroughputExceededException) {
@@ -137,7 +142,7 @@ export class ShardReader {
           } else if (err instanceof ExpiredIteratorException) {
             // Iterators live 5 minutes; a long wait for an acknowledgement outlives one. Resume from the checkpoint.
             iterator = await this.newIterator();
-            minGapMs = 0;
+            minGapMs = this.o.pollIntervalMs;
           } else if (err instanceof InvalidArgumentException) {
             this.o.logger.warn({ shard: this.shardId, err: this.lastError }, 'GetRecords refused the iterator; getting a new one');
             iterator = await this.newIterator();

@@ -66,6 +66,8 @@ export class KinesisSource implements Source {
           ...(c.externalId ? { externalId: c.externalId } : {}),
           ...(c.sessionName ? { sessionName: c.sessionName } : {}),
           ...(c.stsEndpoint ? { stsEndpoint: c.stsEndpoint } : {}),
+          // The readers and the lease pass retry with their own pacing; an SDK retry would be an unpaced extra GetRecords call.
+          maxAttempts: 1,
         }),
       );
       const streamLabel = c.streamArn ?? c.streamName!;
