@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { awsConnectionShape } from '../../aws/client.js';
+import { PARSER_NAMES } from '../../formats/parser.js';
+import { DECODE_MODES } from '../../formats/read-record.js';
+
+export const s3SourceSchema = z.strictObject({
+  ...awsConnectionShape,
+  bucket: z.string().min(3).max(63),
+  /** Only keys starting with this are read, e.g. `AWSLogs/123456789012/CloudTrail/us-east-1/`. */
+  prefix: z.string().default(''),
+  forcePathStyle: z.boolean().default(false),
+  pollIntervalSec: z.number().positive().default(60),
+  /** Seed 003: delete an object once every event read from it was acknowledged. */
+  deleteAfterRead: z.boolean().default(false),
+  decode: z.enum(DECODE_MODES).default('auto'),
+  parse: z.enum(['auto', ...PARSER_NAMES]).default('auto'),
+  /** Keep records no parser accepts as `unparsed` events (raw text kept) instead of only logging them. */
+  keepUnparsed: z.boolean().default(true),
+  /** Events handed to the pipeline per publish; progress inside an object advances per acknowledged chunk. */
+  publishChunk: z.number().int().min(1).max(10_000).default(500),
+});
+
+export type S3SourceConfig = z.infer<typeof s3SourceSchema>;

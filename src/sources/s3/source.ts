@@ -1,0 +1,190 @@
+import { join } from 'node:path';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type _Object } from '@aws-sdk/client-s3';
+import { awsClientConfig } from '../../aws/client.js';
+import { classifyAwsError } from '../../aws/errors.js';
+import { errorMessage } from '../../core/errors.js';
+import { readRecord } from '../../formats/read-record.js';
+import type { Publisher, Source, SourceContext, SourceDefinition } from '../source.js';
+import { s3SourceSchema, type S3SourceConfig } from './config.js';
+import { readProgress, writeProgress, type S3Progress } from './progress.js';
+
+/**
+ * Objects that are not log data: CloudWatch Logs writes `aws-logs-write-test`
+ * when an export task checks the bucket; the S3 emitter's check() writes
+ * `.auditstream-check`; keys ending in `/` are console "folders".
+ */
+function isMarker(key: string): boolean {
+  const base = key.slice(key.lastIndexOf('/') + 1);
+  return key.endsWith('/') || base === 'aws-logs-write-test' || base === '.auditstream-check';
+}
+
+/**
+ * Reads log objects from a bucket prefix in key order and publishes their
+ * events. An object counts as read only when every chunk of its events was
+ * acknowledged; then the progress file moves past it (and the object is
+ * deleted with deleteAfterRead, seed 003). Events get deterministic ids
+ * (bucket, key, ETag, position) so an object replayed after a crash dedupes.
+ */
+export class S3Source implements Source {
+  private readonly client: S3Client;
+  private readonly progressFile: string;
+  private progress: S3Progress;
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private stats = { polls: 0, objectsRead: 0, eventsPublished: 0, recordErrors: 0, deleteFailures: 0 };
+  private lastError: { message: string; at: string } | undefined;
+  private waitMs: number | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly config: S3SourceConfig,
+    private readonly ctx: SourceContext,
+  ) {
+    this.client = new S3Client({
+      ...awsClientConfig({
+        ...config,
+        region: config.region ?? process.env.AWS_REGION ?? 'us-east-1',
+        // A copy: the SDK tags the credentials object it is given, which would alter the parsed config.
+        ...(config.credentials ? { credentials: { ...config.credentials } } : {}),
+      }),
+      forcePathStyle: config.forcePathStyle,
+      followRegionRedirects: true,
+    });
+    this.progressFile = join(ctx.dataDir, 'sources', name, 'progress.json');
+    this.progress = readProgress(this.progressFile);
+  }
+
+  async start(publisher: Publisher): Promise<void> {
+    this.loop ??= this.run(publisher);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    this.client.destroy();
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      bucket: this.config.bucket,
+      prefix: this.config.prefix,
+      lastKey: this.progress.lastKey ?? null,
+      partial: this.progress.partial ?? null,
+      ...this.stats,
+      lastError: this.lastError ?? null,
+    };
+  }
+
+  private async run(publisher: Publisher): Promise<void> {
+    const signal = this.abort.signal;
+    while (!signal.aborted) {
+      this.waitMs = undefined;
+      try {
+        await this.poll(publisher, signal);
+        this.stats.polls++;
+      } catch (err) {
+        if (signal.aborted) break;
+        const e = classifyAwsError(err, `read s3://${this.config.bucket}/${this.config.prefix}`);
+        this.lastError = { message: e.message, at: new Date().toISOString() };
+        this.ctx.logger.warn({ source: this.name, err: e.message }, 'S3 source poll failed; retrying at the next poll');
+      }
+      await sleep(this.waitMs ?? this.config.pollIntervalSec * 1000, signal);
+    }
+  }
+
+  private async poll(publisher: Publisher, signal: AbortSignal): Promise<void> {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.config.bucket,
+          Prefix: this.config.prefix || undefined,
+          ContinuationToken: token,
+          // With deleteAfterRead what was read is gone, so listing starts at the top: keys that sort
+          // before the last one read (a new CloudWatch export task id) are still found.
+          StartAfter: token || this.config.deleteAfterRead ? undefined : this.progress.lastKey,
+        }),
+        { abortSignal: signal },
+      );
+      for (const obj of page.Contents ?? []) {
+        if (!obj.Key || isMarker(obj.Key)) continue;
+        if (!(await this.readObject(obj, publisher, signal))) return;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token && !signal.aborted);
+  }
+
+  /** Publishes one object's events; true once all were acknowledged and the progress moved past it. */
+  private async readObject(obj: _Object, publisher: Publisher, signal: AbortSignal): Promise<boolean> {
+    const key = obj.Key!;
+    const etag = (obj.ETag ?? '').replace(/"/g, '');
+    const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key, ...(obj.ETag ? { IfMatch: obj.ETag } : {}) }), {
+      abortSignal: signal,
+    });
+    const body = await res.Body!.transformToByteArray();
+    const read = readRecord(body, {
+      decode: this.config.decode,
+      parse: this.config.parse,
+      origin: { bucket: this.config.bucket, key },
+      idHint: `s3://${this.config.bucket}/${key}#${etag}`,
+      ...(obj.LastModified ? { timestampMs: obj.LastModified.getTime() } : {}),
+      keepUnparsed: this.config.keepUnparsed,
+    });
+    for (const e of read.errors) this.ctx.logger.warn({ source: this.name, key, record: e.index, err: e.error }, 'record skipped');
+    this.stats.recordErrors += read.errors.length;
+
+    const partial = this.progress.partial;
+    let acked = partial?.key === key && partial.etag === etag ? partial.acked : 0;
+    while (acked < read.events.length) {
+      const chunk = read.events.slice(acked, acked + this.config.publishChunk);
+      const result = await publisher.publish(chunk, signal);
+      if (!result.ok) {
+        if (result.retryAfterSec !== undefined) this.waitMs = result.retryAfterSec * 1000;
+        const reasons = result.failed.map((f) => `${f.emitter}: ${f.reason}`).join('; ');
+        this.lastError = { message: `s3://${this.config.bucket}/${key}: not acknowledged (${reasons || 'queue full'})`, at: new Date().toISOString() };
+        return false;
+      }
+      acked += chunk.length;
+      this.stats.eventsPublished += chunk.length;
+      if (acked < read.events.length) this.save({ ...this.progress, partial: { key, etag, acked } });
+    }
+
+    if (this.config.deleteAfterRead) {
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
+      } catch (err) {
+        // The events are acknowledged: re-publishing them is worse than an object left behind.
+        this.stats.deleteFailures++;
+        this.lastError = { message: classifyAwsError(err, `delete s3://${this.config.bucket}/${key}`).message, at: new Date().toISOString() };
+        this.ctx.logger.warn({ source: this.name, key, err: errorMessage(err) }, 'cannot delete a read object (s3:DeleteObject)');
+      }
+    }
+    this.save({ lastKey: key });
+    this.stats.objectsRead++;
+    return true;
+  }
+
+  private save(progress: S3Progress): void {
+    writeProgress(this.progressFile, progress);
+    this.progress = progress;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export const s3SourceDefinition: SourceDefinition<S3SourceConfig> = {
+  type: 's3',
+  schema: s3SourceSchema,
+  create: (name, config, ctx) => new S3Source(name, config, ctx),
+};

@@ -1,0 +1,184 @@
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { Registry } from 'prom-client';
+import { parseConfig } from '../../src/config/validate.js';
+import type { AuditEvent } from '../../src/core/event.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { Publisher, PublishResult } from '../../src/sources/source.js';
+import { s3SourceDefinition } from '../../src/sources/s3/source.js';
+import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.js';
+import { tempDir, waitFor } from '../support/temp.js';
+
+/**
+ * A publisher double that records what it was handed and answers as told.
+ * The router and queues behind the real Publisher are tested in test/pipeline;
+ * here the subject is what the source hands over and when it advances.
+ */
+class RecordingPublisher implements Publisher {
+  readonly published: AuditEvent[] = [];
+  readonly attempts: AuditEvent[][] = [];
+  answer: () => Promise<PublishResult> = async () => ({ ok: true, failed: [] });
+  async publish(events: AuditEvent[]): Promise<PublishResult> {
+    this.attempts.push(events);
+    const result = await this.answer();
+    if (result.ok) this.published.push(...events);
+    return result;
+  }
+}
+
+const blitz = (n: number, tag: string) =>
+  Array.from({ length: n }, (_, i) => JSON.stringify({ id: `${tag}-${i}`, type: 'login', timestamp: 1700476187069 + i, subject_id: `BIP-${i}`, ip: '10.0.0.1' })).join('\n') + '\n';
+
+const cloudTrailFile = JSON.stringify({
+  Records: [0, 1, 2].map((i) => ({
+    eventVersion: '1.08',
+    eventID: `ct-${i}`,
+    eventTime: '2024-03-01T10:00:0' + i + 'Z',
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'DeleteUser',
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '198.51.100.7',
+    userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/alice', userName: 'alice' },
+  })),
+});
+
+async function startSource(t: TestContext, s3: S3rver, dataDir: string, publisher: Publisher, overrides: Record<string, unknown> = {}) {
+  const config = parseConfig(
+    s3SourceDefinition.schema,
+    { bucket: 'logs', prefix: 'in/', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, pollIntervalSec: 0.1, ...overrides },
+    'sources[0]',
+  );
+  const source = s3SourceDefinition.create('archive', config, { dataDir, logger: createLogger('fatal'), metrics: new Registry() });
+  await source.start(publisher);
+  t.after(() => source.stop());
+  return source;
+}
+
+const ids = (events: AuditEvent[]) => events.map((e) => e.id).sort();
+
+test('plain, gzip and CloudTrail objects are published once each, with their key as origin', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  await s3.put('logs', 'in/2024/01/a.jsonl', blitz(3, 'a'));
+  await s3.put('logs', 'in/2024/01/b.jsonl.gz', gzipSync(blitz(700, 'b')));
+  await s3.put('logs', 'in/2024/02/ct.json.gz', gzipSync(cloudTrailFile));
+  await s3.put('logs', 'in/aws-logs-write-test', 'Permission Check Successful');
+  await s3.put('logs', 'elsewhere/x.jsonl', blitz(1, 'x'));
+  const publisher = new RecordingPublisher();
+  const source = await startSource(t, s3, await tempDir(t), publisher);
+
+  await waitFor(() => (source.status().objectsRead as number) === 3, 'three objects read');
+
+  const expected = [...[0, 1, 2].map((i) => `a-${i}`), ...Array.from({ length: 700 }, (_, i) => `b-${i}`), 'ct-0', 'ct-1', 'ct-2'].sort();
+  assert.deepEqual(ids(publisher.published), expected);
+  const ct = publisher.published.find((e) => e.id === 'ct-1')!;
+  assert.equal(ct.type, 'cloudtrail.DeleteUser');
+  assert.deepEqual(ct.origin, { bucket: 'logs', key: 'in/2024/02/ct.json.gz' });
+  assert.ok(publisher.attempts.every((a) => a.length <= 500), 'published in chunks');
+});
+
+test('a CloudWatch Logs export file (seed 003) is read line by line with decode: cloudwatch-logs-export', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  const exported = [0, 1].map((i) => `2024-03-01T10:00:0${i}.000Z ${JSON.stringify({ id: `cw-${i}`, type: 'login', timestamp: 1709287200000 + i, subject_id: 'BIP-1' })}`).join('\n');
+  await s3.put('logs', 'in/0f1e2d3c-task/app-stream/000000.gz', gzipSync(exported + '\n'));
+  await s3.put('logs', 'in/aws-logs-write-test', 'Permission Check Successful');
+  const publisher = new RecordingPublisher();
+  await startSource(t, s3, await tempDir(t), publisher, { decode: 'cloudwatch-logs-export', deleteAfterRead: true });
+
+  await waitFor(async () => (await s3.keys('logs')).join() === 'in/aws-logs-write-test', 'the export file to be read and deleted');
+  assert.deepEqual(ids(publisher.published), ['cw-0', 'cw-1']);
+  assert.equal(publisher.published[0]!.type, 'login');
+});
+
+test('progress survives a restart: a second source reads nothing old and picks up a new object', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  await s3.put('logs', 'in/2024/01/01.jsonl', blitz(5, 'old1'));
+  await s3.put('logs', 'in/2024/01/02.jsonl', blitz(5, 'old2'));
+  const dataDir = await tempDir(t);
+  const first = new RecordingPublisher();
+  const one = await startSource(t, s3, dataDir, first);
+  await waitFor(() => first.published.length === 10, 'the first instance to read both objects');
+  await one.stop();
+
+  const second = new RecordingPublisher();
+  const two = await startSource(t, s3, dataDir, second);
+  await waitFor(() => (two.status().polls as number) >= 2, 'the second instance to poll');
+  await s3.put('logs', 'in/2024/01/03.jsonl', blitz(4, 'new'));
+  await waitFor(() => second.published.length >= 4, 'the new object');
+
+  assert.deepEqual(ids(second.published), ['new-0', 'new-1', 'new-2', 'new-3']);
+  assert.equal(two.status().lastKey, 'in/2024/01/03.jsonl');
+});
+
+test('deleteAfterRead deletes an object only after all its events were acknowledged', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  await s3.put('logs', 'in/export/task-b/stream/000000.gz', gzipSync(blitz(3, 'b')));
+  const publisher = new RecordingPublisher();
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  publisher.answer = async () => {
+    await held;
+    return { ok: true, failed: [] };
+  };
+  const source = await startSource(t, s3, await tempDir(t), publisher, { deleteAfterRead: true });
+
+  await waitFor(() => publisher.attempts.length === 1, 'the publish to start');
+  assert.deepEqual(await s3.keys('logs'), ['in/export/task-b/stream/000000.gz'], 'not deleted while unacknowledged');
+  release();
+  await waitFor(async () => (await s3.keys('logs')).length === 0, 'the object to be deleted');
+  assert.deepEqual(ids(publisher.published), ['b-0', 'b-1', 'b-2']);
+
+  // With deletion, an object whose key sorts before the last one read is still found.
+  await s3.put('logs', 'in/export/task-a/stream/000000.gz', gzipSync(blitz(2, 'a')));
+  await waitFor(async () => (await s3.keys('logs')).length === 0 && publisher.published.length === 5, 'the earlier-sorting object');
+  assert.equal(source.status().deleteFailures, 0);
+});
+
+test('a publish that is not acknowledged does not advance: the object is retried with the same event ids', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  // Records without ids of their own: the source gives them deterministic ones.
+  const lines = Array.from({ length: 6 }, (_, i) => JSON.stringify({ type: 'login', user: `u${i}`, time: '2024-03-01T00:00:00Z' })).join('\n');
+  await s3.put('logs', 'in/a.jsonl', lines);
+  const dataDir = await tempDir(t);
+  const publisher = new RecordingPublisher();
+  publisher.answer = async () => ({ ok: false, failed: [{ emitter: 'store', reason: 'queue full' }], retryAfterSec: 0.1 });
+  const first = await startSource(t, s3, dataDir, publisher, { deleteAfterRead: true });
+
+  await waitFor(() => publisher.attempts.length >= 3, 'repeated attempts');
+  assert.deepEqual(await s3.keys('logs'), ['in/a.jsonl'], 'not deleted');
+  assert.equal(first.status().objectsRead, 0);
+  assert.match(String((first.status().lastError as { message: string }).message), /not acknowledged \(store: queue full\)/);
+  const attemptIds = publisher.attempts.map((a) => a.map((e) => e.id).join(','));
+  assert.equal(new Set(attemptIds).size, 1, 'every attempt carries the same ids');
+  await first.stop();
+
+  // A restart re-reads the unacknowledged object and produces the same ids again.
+  const second = new RecordingPublisher();
+  await startSource(t, s3, dataDir, second, { deleteAfterRead: true });
+  await waitFor(async () => second.published.length === 6 && (await s3.keys('logs')).length === 0, 'the object after acknowledgement');
+  assert.equal(second.published.map((e) => e.id).join(','), attemptIds[0]);
+});
+
+test('a partly acknowledged object resumes after the acknowledged chunks on restart', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  await s3.put('logs', 'in/big.jsonl', blitz(25, 'p'));
+  const dataDir = await tempDir(t);
+  const publisher = new RecordingPublisher();
+  let calls = 0;
+  publisher.answer = async () => (++calls <= 2 ? { ok: true, failed: [] } : { ok: false, failed: [{ emitter: 'kafka', reason: 'timeout' }] });
+  const first = await startSource(t, s3, dataDir, publisher, { publishChunk: 10 });
+  await waitFor(() => calls >= 3, 'the third chunk to be refused');
+  await first.stop();
+  assert.deepEqual(ids(publisher.published), Array.from({ length: 20 }, (_, i) => `p-${i}`).sort());
+
+  const second = new RecordingPublisher();
+  const again = await startSource(t, s3, dataDir, second, { publishChunk: 10 });
+  await waitFor(() => (again.status().objectsRead as number) === 1, 'the rest of the object');
+  assert.deepEqual(ids(second.published), ['p-20', 'p-21', 'p-22', 'p-23', 'p-24']);
+});
