@@ -66,7 +66,18 @@ export const vpcFlowParser: Parser = {
   },
 };
 
+// parse: auto splits a line to detect it, then again to parse it: remember the last split.
+let lastText: string | undefined;
+let lastFields: string[] = [];
+
 function fieldsOf(text: string): string[] {
+  if (text === lastText) return lastFields;
+  lastFields = splitFields(text);
+  lastText = text;
+  return lastFields;
+}
+
+function splitFields(text: string): string[] {
   let f = text.trim().split(' ');
   if (f.includes('')) f = f.filter((x) => x !== '');
   // FortiSIEM shows "<receive time> [FSM-AWSKinesis] <record>".
