@@ -102,6 +102,10 @@ export class PostgresAuditStore implements AuditStore {
     this.pool.on('error', (err) =>
       options.logger?.warn({ store: this.location, reason: errorMessage(err) }, 'idle audit store connection lost'),
     );
+    // A checked-out client whose connection drops emits 'error' besides failing
+    // the query in flight; unheard, that event would crash the process. The
+    // failed query already carries the error, so the event itself is dropped.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async insert(events: readonly AuditEvent[]): Promise<InsertResult> {
