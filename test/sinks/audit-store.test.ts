@@ -9,6 +9,7 @@ import { parseConfig } from '../../src/config/validate.js';
 import { ConfigError, RetriableError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
 import { resolveEmitters } from '../../src/pipeline/emitter-config.js';
+import { SINKS } from '../../src/pipeline/sink-registry.js';
 import { AuditStoreSink, auditStoreSink } from '../../src/sinks/audit-store.js';
 import type { SinkContext } from '../../src/sinks/sink.js';
 import { freePort } from '../support/free-port.js';
@@ -35,7 +36,8 @@ const signal = () => new AbortController().signal;
 test('audit-store: the seed-002 block {"type":"audit-store","enabled":true} stores events in ${dataDir}/audit.db', async (t) => {
   const dataDir = await tempDir(t);
   const config = configSchema.parse({ dataDir, audit: { emitters: [{ type: 'audit-store', enabled: true }] } });
-  const [resolved] = resolveEmitters(config.audit, new Map([['audit-store', auditStoreSink]]));
+  assert.equal(SINKS.get('audit-store'), auditStoreSink);
+  const [resolved] = resolveEmitters(config.audit, SINKS);
   const sink = resolved!.definition.create(resolved!.sinkConfig, context(dataDir));
   t.after(() => sink.close());
   assert.ok(sink instanceof AuditStoreSink);
