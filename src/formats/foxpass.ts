@@ -24,7 +24,9 @@ export const foxpassParser: Parser = {
     const username = optionalString(rec, 'username');
     const bindDn = optionalString(rec, 'bind_dn');
     const ipAddress = optionalString(rec, 'ipAddress');
-    const consumed = ['service', 'method', 'message', 'timestamp', 'success'];
+    const message = optionalString(rec, 'message');
+    const consumed = ['service', 'method', 'timestamp', 'success'];
+    if (message !== undefined) consumed.push('message');
     // A null username means "user not found": it stays in details so that fact survives.
     if (username !== undefined) consumed.push('username');
     if (ipAddress !== undefined) consumed.push('ipAddress');
@@ -38,7 +40,7 @@ export const foxpassParser: Parser = {
         outcome: success ? 'success' : 'failure',
         actor: username ?? bindDn,
         clientIp: ipAddress,
-        message: optionalString(rec, 'message'),
+        message,
         details: detailsExcept(rec, consumed),
         origin: input.origin,
         raw: input.text,

@@ -27,22 +27,26 @@ export const genericParser: Parser = {
     if (timeKey === undefined) throw new InvalidEventError('time: missing (give "time" or "timestamp")');
     const type = requiredString(rec, typeKey);
     const time = parseTime(rec[timeKey], timeKey);
-    const id = idOf(rec);
+    const slots = {
+      id: idOf(rec),
+      outcome: outcomeOf(rec.outcome),
+      service: optionalString(rec, 'service'),
+      actor: optionalString(rec, 'actor'),
+      clientIp: optionalString(rec, 'clientIp'),
+      sessionId: optionalString(rec, 'sessionId'),
+      tenant: optionalString(rec, 'tenant'),
+      message: optionalString(rec, 'message'),
+    };
     const consumed: string[] = [typeKey, timeKey];
-    for (const slot of SLOTS) if (rec[slot] !== undefined && rec[slot] !== null) consumed.push(slot);
+    for (const slot of SLOTS) if (slots[slot] !== undefined) consumed.push(slot);
     return [
       makeEvent({
-        id: eventId(id, input.idHint),
+        ...slots,
+        id: eventId(slots.id, input.idHint),
+        outcome: slots.outcome ?? 'unknown',
         time,
         type,
         source: 'generic',
-        service: optionalString(rec, 'service'),
-        outcome: outcomeOf(rec.outcome),
-        actor: optionalString(rec, 'actor'),
-        clientIp: optionalString(rec, 'clientIp'),
-        sessionId: optionalString(rec, 'sessionId'),
-        tenant: optionalString(rec, 'tenant'),
-        message: optionalString(rec, 'message'),
         details: detailsExcept(rec, consumed),
         origin: input.origin,
         raw: input.text,
@@ -56,8 +60,8 @@ function idOf(rec: JsonObject): string | undefined {
   return optionalString(rec, 'id');
 }
 
-function outcomeOf(v: unknown): Outcome {
-  if (v === undefined || v === null) return 'unknown';
+function outcomeOf(v: unknown): Outcome | undefined {
+  if (v === undefined || v === null) return undefined;
   if (typeof v === 'string' && (OUTCOMES as readonly string[]).includes(v)) return v as Outcome;
   throw new InvalidEventError(`outcome: expected one of ${OUTCOMES.join(', ')}, got ${describe(v)}`);
 }

@@ -56,3 +56,9 @@ test('generic errors name the missing or bad field', () => {
   assert.throws(() => parseRecord({ text: '[1,2]' }, 'generic'), { message: 'record: expected a generic JSON object, got an array' });
   assert.throws(() => parseRecord({ text: '{"type":' }, 'generic'), { message: /^record: not valid JSON: / });
 });
+
+test('a canonical field present but empty fills no slot and is kept in details', () => {
+  const [e] = parseRecord({ text: JSON.stringify({ type: 'x', time: 1700476187069, actor: '', tenant: null }) }, 'generic');
+  assert.equal(e!.actor, undefined);
+  assert.deepEqual(e!.details, { actor: '', tenant: null });
+});
