@@ -2,6 +2,7 @@ import type { AuditEvent } from '../core/event.js';
 import { InvalidEventError, errorMessage } from '../core/errors.js';
 import { blitzParser } from './blitz.js';
 import { cloudtrailFileRecords, cloudtrailParser } from './cloudtrail.js';
+import { describe } from './fields.js';
 import { foxpassParser } from './foxpass.js';
 import { genericParser } from './generic.js';
 import type { Parser, ParserName, RecordInput } from './parser.js';
@@ -65,7 +66,7 @@ export function parseRecordSettled(input: RecordInput, parser: ParseMode): Settl
   for (let i = 0; i < elements.length; i++) {
     const el = elements[i];
     // A file's element has no text of its own: its JSON is re-serialised, key order kept.
-    const part: RecordInput = { text: JSON.stringify(el) ?? 'null', value: el, idHint: childHint(input.idHint, i) };
+    const part: RecordInput = { text: JSON.stringify(el), value: el, idHint: childHint(input.idHint, i) };
     if (input.origin !== undefined) part.origin = input.origin;
     if (input.timestampMs !== undefined) part.timestampMs = input.timestampMs;
     try {
@@ -86,7 +87,7 @@ function parserNamed(name: string): Parser {
 function detect(value: unknown, text: string): Parser {
   for (const p of DETECT_ORDER) if (p.detect(value, text)) return p;
   if (value === undefined) throw new InvalidEventError('record: neither JSON nor a known text format (VPC flow log line, Blitz logback line)');
-  throw new InvalidEventError(`record: expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}`);
+  throw new InvalidEventError(`record: expected a JSON object, got ${describe(value)}`);
 }
 
 /** The record's JSON when it is JSON; text formats (VPC lines, logback lines) give undefined. */

@@ -52,5 +52,6 @@ test('records no parser accepts fail with what was expected', () => {
     message: 'record: neither JSON nor a known text format (VPC flow log line, Blitz logback line)',
   });
   assert.throws(() => parseRecord({ text: '["a"]' }, 'auto'), { message: 'record: expected a JSON object, got an array' });
+  assert.throws(() => parseRecord({ text: 'null', value: null }, 'auto'), { message: 'record: expected a JSON object, got null' });
   assert.throws(() => parseRecord({ text: '{}' }, 'nope' as ParserName), { message: 'parse: unknown parser "nope" (known: auto, foxpass, temporal, cloudtrail, blitz, vpc-flow, generic)' });
 });
