@@ -4,7 +4,8 @@ import { createServer, request, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Registry } from 'prom-client';
 import agg from 'aws-kinesis-agg';
 import type { AuditEvent } from '../../src/core/event.js';
@@ -13,7 +14,9 @@ import { parseConfig } from '../../src/config/validate.js';
 import type { Publisher, PublishResult } from '../../src/sources/source.js';
 import { kinesisSourceDefinition, type KinesisSource } from '../../src/sources/kinesis/source.js';
 import { SqliteLeaseTable } from '../../src/sources/kinesis/lease-table-sqlite.js';
-import { EMULATOR_CREDENTIALS, startKinesalite, type KinesisEmulator } from '../support/kinesis-emulators.js';
+import { leasesToCreate } from '../../src/sources/kinesis/shard-sync.js';
+import type { Lease } from '../../src/sources/kinesis/lease-table.js';
+import { EMULATOR_CREDENTIALS, startKinesalite, startKinesisLocal, type KinesisEmulator } from '../support/kinesis-emulators.js';
 import { randomName, tempDir, waitFor } from '../support/temp.js';
 
 /**
@@ -297,6 +300,45 @@ test('throttling and expired iterators are ridden out without losing or repeatin
   // One reader per shard, at least pollIntervalMs (200 ms) between GetRecords calls: under Kinesis' 5 calls/s.
   const gaps = proxy.forwardedAt.slice(1).map((at, i) => at - proxy.forwardedAt[i]!);
   assert.ok(gaps.every((g) => g >= 199), `GetRecords gaps ${gaps.map(Math.round).join(', ')} ms`);
+});
+
+test('seed 001: one stream name in several regions is read in each region, with its own leases and lag series', async (t) => {
+  // kinesis-local keeps streams per region (by the request's signing region), like AWS.
+  // (The SDK writes into a credentials object it is given, hence the copy below.)
+  const emulator = await startKinesisLocal(t);
+  const stream = randomName('fortisiem');
+  const west = new KinesisClient({ endpoint: emulator.endpoint, region: 'us-west-2', credentials: { ...EMULATOR_CREDENTIALS }, requestHandler: new NodeHttpHandler() });
+  t.after(() => west.destroy());
+  await emulator.createStream(stream, 1);
+  await west.send(new CreateStreamCommand({ StreamName: stream, ShardCount: 1 }));
+  await waitFor(async () => (await west.send(new DescribeStreamSummaryCommand({ StreamName: stream }))).StreamDescriptionSummary?.StreamStatus === 'ACTIVE', 'the us-west-2 stream');
+  await emulator.client.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: Buffer.from(event(1)) }));
+  await west.send(new PutRecordCommand({ StreamName: stream, PartitionKey: 'k', Data: Buffer.from(event(2)) }));
+
+  const s: Setup = { emulator, stream, dataDir: await tempDir(t), metrics: new Registry() };
+  const publisher = new RecordingPublisher();
+  const source = await startSource(t, s, publisher, { region: undefined, regions: ['us-east-1', 'us-west-2'] });
+  await waitFor(() => publisher.received.size === 2, 'one event from each region');
+  const events = [...publisher.received.values()].sort((a, b) => (a.details.n as number) - (b.details.n as number));
+  assert.deepEqual(events.map((e) => [e.details.n, e.origin?.region]), [[1, 'us-east-1'], [2, 'us-west-2']]);
+  const lag = await s.metrics.getSingleMetric('auditstream_source_millis_behind_latest')!.get();
+  assert.deepEqual(lag.values.map((v) => v.labels.shard).sort(), ['us-east-1/shardId-000000000000', 'us-west-2/shardId-000000000000']);
+  const status = source.status() as { regions: { region: string; held: unknown[] }[] };
+  assert.deepEqual(status.regions.map((r) => [r.region, r.held.length]), [['us-east-1', 1], ['us-west-2', 1]]);
+});
+
+test('shard sync: the first sync starts at startingPosition (LATEST skips closed shards); shards found later start at TRIM_HORIZON', () => {
+  const shards = [
+    { shardId: 'shardId-0', parentShardIds: [], closed: true },
+    { shardId: 'shardId-1', parentShardIds: ['shardId-0'], closed: false },
+  ];
+  const plan = (existing: Lease[], position: 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP') =>
+    leasesToCreate(shards, existing, position).map((l) => [l.leaseKey, l.checkpoint, l.parentShardIds]);
+  assert.deepEqual(plan([], 'LATEST'), [['shardId-0', 'SHARD_END', []], ['shardId-1', 'LATEST', ['shardId-0']]]);
+  assert.deepEqual(plan([], 'TRIM_HORIZON'), [['shardId-0', 'TRIM_HORIZON', []], ['shardId-1', 'TRIM_HORIZON', ['shardId-0']]]);
+  assert.deepEqual(plan([], 'AT_TIMESTAMP'), [['shardId-0', 'AT_TIMESTAMP', []], ['shardId-1', 'AT_TIMESTAMP', ['shardId-0']]]);
+  const known = { leaseKey: 'shardId-0', checkpoint: 'SHARD_END' } as Lease;
+  assert.deepEqual(plan([known], 'LATEST'), [['shardId-1', 'TRIM_HORIZON', ['shardId-0']]]);
 });
 
 test('config: unknown keys, a poll faster than 5 calls/s and a missing stream are refused with the key path', () => {

@@ -169,7 +169,8 @@ function defineTests(): void {
         leaseTable: { type: 'postgres', url },
         leaseDurationSec: 3,
         idlePollIntervalMs: 250,
-        shardSyncIntervalSec: 5,
+        // Long on purpose: children must be found because their parent ended, not by the periodic sync.
+        shardSyncIntervalSec: 600,
       },
     };
 

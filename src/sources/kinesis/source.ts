@@ -61,7 +61,8 @@ export class KinesisSource implements Source {
         awsClientConfig({
           region,
           ...(c.endpoint ? { endpoint: c.endpoint } : {}),
-          ...(c.credentials ? { credentials: c.credentials } : {}),
+          // A copy: the SDK writes bookkeeping ($source) into the credentials object it is given.
+          ...(c.credentials ? { credentials: { ...c.credentials } } : {}),
           ...(c.roleArn ? { roleArn: c.roleArn } : {}),
           ...(c.externalId ? { externalId: c.externalId } : {}),
           ...(c.sessionName ? { sessionName: c.sessionName } : {}),
