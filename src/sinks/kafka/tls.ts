@@ -88,15 +88,22 @@ function keyStorePfx(store: KeyStore, keyPassword: string | undefined): { buf: B
     // A fresh password for the throwaway PKCS12 copy; keytool wants at least 6 characters.
     const out = randomBytes(18).toString('base64url');
     const target = join(dir, 'keystore.p12');
-    keytool(
-      'keyStore',
-      ['-importkeystore', '-noprompt', '-srckeystore', store.path, '-srcstoretype', 'JKS', '-srcstorepass:env', 'SRC_PASS', '-destkeystore', target, '-deststoretype', 'PKCS12', '-deststorepass:env', 'DEST_PASS', ...(keyPassword ? ['-srckeypass:env', 'KEY_PASS'] : [])],
-      { SRC_PASS: store.password ?? '', DEST_PASS: out, ...(keyPassword ? { KEY_PASS: keyPassword } : {}) },
-    );
+    const secrets = { SRC_PASS: store.password ?? '', DEST_PASS: out, KEY_PASS: keyPassword ?? '' };
+    const args = ['-importkeystore', '-noprompt', '-srckeystore', store.path, '-srcstoretype', 'JKS', '-srcstorepass:env', 'SRC_PASS', '-destkeystore', target, '-deststoretype', 'PKCS12', '-deststorepass:env', 'DEST_PASS'];
+    // A key password of its own can only be given for one named entry: take the store's key entry.
+    if (keyPassword && keyPassword !== store.password) args.push('-srcalias', keyAlias(store), '-srckeypass:env', 'KEY_PASS');
+    keytool('keyStore', args, secrets);
     return { buf: readFileSync(target), passphrase: out };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function keyAlias(store: KeyStore): string {
+  const listing = keytool('keyStore', ['-list', '-keystore', store.path, '-storetype', 'JKS', '-storepass:env', 'STORE_PASS'], { STORE_PASS: store.password ?? '' });
+  const aliases = [...listing.matchAll(/^(.+?),[^\n]*,\s*PrivateKeyEntry,?\s*$/gm)].map((m) => m[1]!);
+  if (aliases.length !== 1) throw new TlsSettingError('keyStore.path', `expected one private key entry in ${store.path}, found ${aliases.length}`);
+  return aliases[0]!;
 }
 
 function trustedCertificates(store: KeyStore): string[] {
