@@ -100,6 +100,20 @@ test('an unreachable cluster is a failed connect step in check and a RetriableEr
   await assert.rejects(sink.send(events(1), AbortSignal.timeout(30_000)), (err) => err instanceof RetriableError && !(err instanceof FatalError));
 });
 
+test('SASL settings reach the wire: the mock broker, which offers no SASL, fails check and send fatally', async (t) => {
+  // The librdkafka mock cluster implements neither SaslHandshake nor SaslAuthenticate, so a real SASL
+  // exchange cannot be tested here; the JAAS reading is tested below at the option level.
+  const kafka = await startKafkaMock(t, { topics: { blitz_audit: 1 } });
+  const sink = await createSink(t, kafka, {
+    securityProtocol: 'SASL_PLAINTEXT',
+    sasl: { mechanism: 'PLAIN', jaasConfig: 'org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="${pswd}";', secureParams: { pswd: 'x' } },
+  });
+  const [step] = await sink.check(AbortSignal.timeout(30_000));
+  assert.equal(step!.ok, false);
+  assert.match(step!.detail, /does not support/);
+  await assert.rejects(sink.send(events(1), AbortSignal.timeout(30_000)), (err) => err instanceof FatalError);
+});
+
 test('seed 002 shapes paste in: jaasConfig with ${pswd} from secureParams, SSL block with one comma-joined protocol string', () => {
   const config = parseConfig(
     kafkaSinkDefinition.schema,

@@ -16,6 +16,9 @@ const FATAL_TYPES = new Set([
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
 ]);
 
+/** kafkajs's own errors for the same: bad credentials; SASL (or another API) the broker does not offer. */
+const FATAL_NAMES = new Set(['KafkaJSSASLAuthenticationError', 'KafkaJSServerDoesNotSupportApiKey']);
+
 interface KafkaJsErrorLike {
   name?: string;
   type?: string;
@@ -40,9 +43,9 @@ function chain(err: unknown, seen = new Set<unknown>()): KafkaJsErrorLike[] {
 export function classifyKafkaError(err: unknown, what: string): Error {
   if (isProgrammingError(err)) return err as Error;
   const all = chain(err);
-  const fatal = all.find((e) => (e.type && FATAL_TYPES.has(e.type)) || e.name === 'KafkaJSSASLAuthenticationError');
-  const detail = all.map((e) => e.type ?? errorMessage(e)).filter((m, i, a) => a.indexOf(m) === i).join(' ← ');
+  const fatal = all.find((e) => (e.type && FATAL_TYPES.has(e.type)) || (e.name && FATAL_NAMES.has(e.name)));
+  const detail = all.map((e) => e.type ?? `${e.name}: ${errorMessage(e)}`).filter((m, i, a) => a.indexOf(m) === i).join(' ← ');
   const message = `${what}: ${detail || errorMessage(err)}`;
-  if (fatal) return new FatalError(message, { cause: err, code: `KAFKA_${fatal.type ?? 'SASL_AUTHENTICATION_FAILED'}` });
+  if (fatal) return new FatalError(message, { cause: err, code: `KAFKA_${fatal.type ?? fatal.name}` });
   return new RetriableError(message, { cause: err, code: `KAFKA_${all.find((e) => e.type)?.type ?? 'UNAVAILABLE'}` });
 }
