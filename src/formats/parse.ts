@@ -43,37 +43,54 @@ export function parseRecord(input: RecordInput, parser: ParseMode): AuditEvent[]
 
 /**
  * Like parseRecord, but reports failures instead of throwing, so that one bad
- * element of a CloudTrail log file does not cost the others (collector mode).
+ * element of a JSON array or a CloudTrail log file does not cost the others.
  */
 export function parseRecordSettled(input: RecordInput, parser: ParseMode): SettledParse {
   let value: unknown;
-  let chosen: Parser;
   try {
     value = valueOf(input);
+  } catch (err) {
+    return { events: [], failures: [{ input, error: asInvalid(err) }] };
+  }
+  // A JSON array (an exported batch of events) is a list of records, each detected on its own.
+  if (Array.isArray(value)) return settleEach(input, value, '', (part) => parseValue(part, part.value, parser));
+  return parseValue(input, value, parser);
+}
+
+function parseValue(input: RecordInput, value: unknown, parser: ParseMode): SettledParse {
+  let chosen: Parser;
+  try {
     chosen = parser === 'auto' ? detect(value, input.text) : parserNamed(parser);
   } catch (err) {
     return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }
-  const elements = chosen === cloudtrailParser ? cloudtrailFileRecords(value) : undefined;
-  if (elements === undefined) {
-    try {
-      return { events: chosen.parse(input, value), failures: [] };
-    } catch (err) {
-      return { events: [], failures: [{ input, error: asInvalid(err) }] };
-    }
+  const records = chosen === cloudtrailParser ? cloudtrailFileRecords(value) : undefined;
+  if (records !== undefined) return settleEach(input, records, 'Records', (part) => parseWith(chosen, part, part.value));
+  return parseWith(chosen, input, value);
+}
+
+function parseWith(parser: Parser, input: RecordInput, value: unknown): SettledParse {
+  try {
+    return { events: parser.parse(input, value), failures: [] };
+  } catch (err) {
+    return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }
+}
+
+/** Parses each element of a container; failures are prefixed with the element's path, e.g. `Records[3]: `. */
+function settleEach(input: RecordInput, elements: readonly unknown[], name: string, parse: (part: RecordInput) => SettledParse): SettledParse {
   const settled: SettledParse = { events: [], failures: [] };
   for (let i = 0; i < elements.length; i++) {
     const el = elements[i];
-    // A file's element has no text of its own: its JSON is re-serialised, key order kept.
-    const part: RecordInput = { text: JSON.stringify(el), value: el, idHint: childHint(input.idHint, i) };
+    // An element has no text of its own: its JSON is re-serialised, key order kept.
+    const part: RecordInput = { text: JSON.stringify(el), value: el };
+    const hint = childHint(input.idHint, i);
+    if (hint !== undefined) part.idHint = hint;
     if (input.origin !== undefined) part.origin = input.origin;
     if (input.timestampMs !== undefined) part.timestampMs = input.timestampMs;
-    try {
-      settled.events.push(...chosen.parse(part, el));
-    } catch (err) {
-      settled.failures.push({ input: part, error: new InvalidEventError(`Records[${i}]: ${asInvalid(err).message}`) });
-    }
+    const r = parse(part);
+    for (const e of r.events) settled.events.push(e);
+    for (const f of r.failures) settled.failures.push({ input: f.input, error: new InvalidEventError(`${name}[${i}]: ${f.error.message}`) });
   }
   return settled;
 }

@@ -53,7 +53,7 @@ test('generic errors name the missing or bad field', () => {
   assert.throws(() => parseRecord({ text: '{"eventType":3,"time":1}' }, 'generic'), { message: 'eventType: expected a non-empty string, got 3' });
   assert.throws(() => parseRecord({ text: '{"type":"x","time":1700476187069,"outcome":"ok"}' }, 'generic'), { message: 'outcome: expected one of success, failure, unknown, got "ok"' });
   assert.throws(() => parseRecord({ text: '{"type":"x","time":1700476187069,"actor":{"id":1}}' }, 'generic'), { message: 'actor: expected a string, got an object' });
-  assert.throws(() => parseRecord({ text: '[1,2]' }, 'generic'), { message: 'record: expected a generic JSON object, got an array' });
+  assert.throws(() => parseRecord({ text: '[1,2]' }, 'generic'), { message: '[0]: record: expected a generic JSON object, got 1' });
   assert.throws(() => parseRecord({ text: '{"type":' }, 'generic'), { message: /^record: not valid JSON: / });
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRecord } from '../../src/formats/parse.js';
+import { parseRecord, parseRecordSettled } from '../../src/formats/parse.js';
 import type { ParserName } from '../../src/formats/parser.js';
 import { fixture, record } from './fixtures.js';
 
@@ -51,7 +51,21 @@ test('records no parser accepts fail with what was expected', () => {
   assert.throws(() => parseRecord({ text: 'Nov 20 13:29:47 host sshd[1]: Accepted publickey' }, 'auto'), {
     message: 'record: neither JSON nor a known text format (VPC flow log line, Blitz logback line)',
   });
-  assert.throws(() => parseRecord({ text: '["a"]' }, 'auto'), { message: 'record: expected a JSON object, got an array' });
+  assert.throws(() => parseRecord({ text: '[["a"]]' }, 'auto'), { message: '[0]: record: expected a JSON object, got an array' });
   assert.throws(() => parseRecord({ text: 'null', value: null }, 'auto'), { message: 'record: expected a JSON object, got null' });
   assert.throws(() => parseRecord({ text: '{}' }, 'nope' as ParserName), { message: 'parse: unknown parser "nope" (known: auto, foxpass, temporal, cloudtrail, blitz, vpc-flow, generic)' });
+});
+
+test('a JSON array is a list of records, each detected on its own; a bad element costs only itself', () => {
+  const text = `[${record('foxpass-ldap-bind.json')},${record('blitz-login.json')},{"type":"x"}]`;
+  const { events, failures } = parseRecordSettled({ text, idHint: 'batch' }, 'auto');
+  assert.deepEqual(events.map((e) => [e.source, e.id]), [
+    ['foxpass', 'batch:0'],
+    ['blitz', '6056828858453673-600312119'],
+  ]);
+  assert.deepEqual(JSON.parse(events[0]!.raw), JSON.parse(record('foxpass-ldap-bind.json')));
+  assert.equal(failures.length, 1);
+  assert.equal(failures[0]!.error.message, '[2]: time: missing (give "time" or "timestamp")');
+  assert.equal(failures[0]!.input.text, '{"type":"x"}');
+  assert.deepEqual(parseRecordSettled({ text: '[]' }, 'auto'), { events: [], failures: [] });
 });

@@ -69,3 +69,13 @@ test('empty data yields nothing and no error', () => {
   assert.deepEqual(readRecord(Buffer.alloc(0), { decode: 'auto', parse: 'auto' }), { events: [], errors: [], skipped: 0, unparsed: 0 });
   assert.deepEqual(readRecord(Buffer.from('\n\n'), { decode: 'ndjson', parse: 'auto' }), { events: [], errors: [], skipped: 0, unparsed: 0 });
 });
+
+test('a pretty-printed JSON array of events (an exported batch) yields one event per element', () => {
+  const records = [JSON.parse(record('foxpass-ldap-bind.json')), JSON.parse(fixture('temporal-delete-user.json'))];
+  const { events, errors } = readRecord(gzipSync(JSON.stringify(records, null, 2)), { decode: 'auto', parse: 'auto', idHint: 's3://b/export.json#etag' });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(events.map((e) => [e.type, e.id]), [
+    ['ldap.bind', 's3://b/export.json#etag:0'],
+    ['temporal.DeleteUser', '0mc69c0323b871293ce231dd1c7fb639'],
+  ]);
+});
