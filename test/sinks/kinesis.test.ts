@@ -127,3 +127,18 @@ for (const [name, start, count] of [
     assertPerActorOrder(read, events);
   });
 }
+
+test('kinesis-local: streamArn instead of streamName — check() passes and events arrive', async (t) => {
+  const emu = await startKinesisLocal(t);
+  const stream = randomName('byarn');
+  const arn = await emu.createStream(stream, 2);
+  const config = kinesisSinkDefinition.schema.parse({ streamArn: arn, endpoint: emu.endpoint, credentials: EMULATOR_CREDENTIALS });
+  const sink = kinesisSinkDefinition.create(config, testSinkContext());
+  t.after(() => sink.close());
+  const steps = await sink.check(new AbortController().signal);
+  assert.ok(steps.every((s) => s.ok), JSON.stringify(steps));
+  assert.equal(steps[0]!.step, `describe stream ${stream} in us-east-1`);
+  const events = auditEvents(30);
+  await sendUntilDelivered(sink, events);
+  assertSameEvents(userRecords(await readAllRecords(emu.client, stream)), events);
+});
