@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { steadyLoad } from '../support/load.js';
+import { allStoredEvents, emitterStatus } from '../support/search.js';
+import { startServer } from '../support/server-process.js';
+import { tempDir, waitFor } from '../support/temp.js';
+
+test('SIGKILL at random moments under load loses no acknowledged event; the store holds each once', async (t) => {
+  const dataDir = await tempDir(t);
+  const acked: string[] = [];
+  const kills = 4;
+  for (let round = 0; round < kills; round++) {
+    const server = await startServer(t, { dataDir });
+    const load = steadyLoad(server.url, { prefix: `r${round}`, concurrency: 4, batchSize: 25 });
+    await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200));
+    server.child.kill('SIGKILL');
+    await server.exited;
+    await load.stop();
+    assert.ok(load.acked.length > 0, `round ${round}: some events were acknowledged before the kill`);
+    acked.push(...load.acked);
+  }
+
+  const server = await startServer(t, { dataDir });
+  await waitFor(async () => {
+    const s = await emitterStatus(server.url);
+    return s.log!.depth === 0 && s['audit-store']!.depth === 0;
+  }, 'queues drained after restart', 60_000);
+
+  const stored = await allStoredEvents(server.url);
+  const storedIds = stored.map((e) => e.id);
+  assert.equal(new Set(storedIds).size, storedIds.length, 'no duplicates in the audit store');
+  const inStore = new Set(storedIds);
+  const missingFromStore = acked.filter((id) => !inStore.has(id));
+  assert.deepEqual(missingFromStore, [], 'every acknowledged event is in the audit store');
+
+  const logIds = new Set(
+    readFileSync(join(dataDir, 'logs', 'audit.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { id: string }).id),
+  );
+  const missingFromLog = acked.filter((id) => !logIds.has(id));
+  assert.deepEqual(missingFromLog, [], 'every acknowledged event is in the log file');
+  t.diagnostic(`${kills} SIGKILLs, ${acked.length} acknowledged events, ${stored.length} stored`);
+});
