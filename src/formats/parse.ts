@@ -20,7 +20,7 @@ const DETECT_ORDER: readonly Parser[] = [foxpassParser, temporalParser, cloudtra
 const BY_NAME: ReadonlyMap<string, Parser> = new Map(DETECT_ORDER.map((p) => [p.name, p]));
 
 export interface RecordFailure {
-  /** The part that failed: the record, or one element of a CloudTrail log file. */
+  /** The part that failed: the record, or one element of a JSON array or CloudTrail log file. */
   input: RecordInput;
   error: InvalidEventError;
 }
@@ -31,7 +31,7 @@ export interface SettledParse {
 }
 
 /**
- * Parses one record into canonical events (a CloudTrail log file yields one
+ * Parses one record into canonical events (a JSON array or a CloudTrail log file yields one
  * per element). Throws InvalidEventError, naming the field, when any part
  * cannot be read — the HTTP ingest contract.
  */

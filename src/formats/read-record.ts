@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import type { AuditEvent } from '../core/event.js';
 import { errorMessage } from '../core/errors.js';
-import { decodeCloudWatchExport, decodeCloudWatchLogs, isCloudWatchEnvelope } from './cloudwatch-logs.js';
+import { decodeCloudWatchExport, decodeCloudWatchLogs, isCloudWatchEnvelope, type CloudWatchRecords } from './cloudwatch-logs.js';
 import { decodeNdjson, splitLines, type DecodedLine, type Line } from './ndjson.js';
 import { parseRecordSettled, type ParseMode } from './parse.js';
 import type { RecordInput } from './parser.js';
@@ -122,7 +122,7 @@ class Reader {
   }
 
   cloudWatch(text: string, parsed: unknown): void {
-    let decoded;
+    let decoded: CloudWatchRecords;
     try {
       decoded = decodeCloudWatchLogs(parsed === undefined ? JSON.parse(text) : parsed, this.opts.origin);
     } catch (err) {
