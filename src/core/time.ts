@@ -25,6 +25,9 @@ export function parseTime(value: unknown, field = 'time'): string {
   if (/^\d{10,13}(\.\d+)?$/.test(s)) return parseTime(Number(s), field);
   // Foxpass: "2018-01-15 14:29:38.175" — documented as UTC.
   if (/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)?$/.test(s)) s = `${s.replace(' ', 'T')}Z`;
+  // No offset at all: read as UTC. Date.parse would use the server's time zone, so the
+  // same record would get a different time on each collector.
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(s)) s = `${s}Z`;
   // Offsets written as +0300 (Java's default) are not accepted by Date.parse.
   s = s.replace(/([+-])(\d{2})(\d{2})$/, '$1$2:$3');
   return checked(new Date(s), value, field);
