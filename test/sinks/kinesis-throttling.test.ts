@@ -58,3 +58,20 @@ test('with rateLimit under the shard quota the sink waits instead of being throt
   assert.equal(report.retries, 0);
   assertExactlyOnce(await readAllRecords(emu.client, stream), events);
 });
+
+test('partitionKey actor under throttling: records behind a throttled one wait for it, so each actor stays in order', async (t) => {
+  // Small requests make one send() span several PutRecords calls: without
+  // holding back, a later call would overtake the throttled records.
+  const { emu, stream, proxy, sink } = await setup(t, 2, { partitionKey: 'actor', maxRecordsPerRequest: 20 });
+  const events = auditEvents(200, 6);
+  const report = await sendUntilDelivered(sink, events);
+  assert.ok(proxy.throttled > 0 && report.retries > 0);
+  const read = await readAllRecords(emu.client, stream);
+  assertExactlyOnce(read, events);
+  const seen = new Map<string, string[]>();
+  for (const r of read) {
+    const e = JSON.parse(r.data.toString('utf8')) as AuditEvent;
+    seen.set(e.actor!, [...(seen.get(e.actor!) ?? []), e.id]);
+  }
+  for (const [actor, ids] of seen) assert.deepEqual(ids, events.filter((e) => e.actor === actor).map((e) => e.id), `${actor} in order`);
+});

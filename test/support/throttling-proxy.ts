@@ -52,8 +52,8 @@ export async function startThrottlingProxy(t: TestContext, opts: ThrottlingProxy
   let throttled = 0;
   let forwarded = 0;
 
-  const admit = (shardId: string): boolean => {
-    const now = Date.now();
+  /** `now` is the request's arrival: Kinesis judges a whole PutRecords against the quota at one instant. */
+  const admit = (shardId: string, now: number): boolean => {
     const rate = opts.recordsPerSecPerShard;
     const b = buckets.get(shardId) ?? { tokens: rate, last: now };
     b.tokens = Math.min(rate, b.tokens + ((now - b.last) / 1000) * rate);
@@ -113,7 +113,8 @@ export async function startThrottlingProxy(t: TestContext, opts: ThrottlingProxy
       if (operation === 'PutRecords') {
         const input = JSON.parse(body.toString('utf8')) as { StreamName: string; Records: PutEntry[] };
         const admitted: number[] = [];
-        for (const [i, e] of input.Records.entries()) if (admit(await shardOf(input.StreamName, e))) admitted.push(i);
+        const arrival = Date.now();
+        for (const [i, e] of input.Records.entries()) if (admit(await shardOf(input.StreamName, e), arrival)) admitted.push(i);
         throttled += input.Records.length - admitted.length;
         forwarded += admitted.length;
         const results: unknown[] = input.Records.map(() => THROTTLED);
@@ -129,7 +130,7 @@ export async function startThrottlingProxy(t: TestContext, opts: ThrottlingProxy
       }
       if (operation === 'PutRecord') {
         const input = JSON.parse(body.toString('utf8')) as PutEntry & { StreamName: string };
-        if (!admit(await shardOf(input.StreamName, input))) {
+        if (!admit(await shardOf(input.StreamName, input), Date.now())) {
           throttled++;
           return json(400, { __type: 'ProvisionedThroughputExceededException', message: THROTTLED.ErrorMessage });
         }

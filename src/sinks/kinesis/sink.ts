@@ -92,8 +92,8 @@ export class KinesisSink implements Sink {
         break;
       }
       wrote = true;
-      this.settleResults(request, results, settle, map);
-      pending = rest;
+      const failed = this.settleResults(request, results, settle, map);
+      pending = this.builder.keyed ? this.holdBack(rest, failed, settle) : rest;
     }
     return outcomes;
   }
@@ -141,21 +141,41 @@ export class KinesisSink implements Sink {
     return { request, rest, waitMs: Number.isFinite(waitMs) ? Math.max(waitMs, 1) : 0 };
   }
 
+  /**
+   * Keyed streams: once a record failed, later records of the same shard (or
+   * key, without a map) are not sent in this call — they would overtake the
+   * failed one. They go back to the emitter as `retry`, behind it.
+   */
+  private holdBack(
+    rest: PutUnit[],
+    failed: ReadonlySet<string>,
+    settle: (units: readonly PutUnit[], outcome: DeliveryOutcome) => void,
+  ): PutUnit[] {
+    if (failed.size === 0) return rest;
+    const [held, go] = [rest.filter((u) => failed.has(orderKey(u))), rest.filter((u) => !failed.has(orderKey(u)))];
+    settle(held, { status: 'retry', reason: 'held back behind a failed record of the same partition key, to keep their order' });
+    return go;
+  }
+
+  /** Settles each record from its own result; returns the order keys (see orderKey) of the records that failed. */
   private settleResults(
     request: readonly PutUnit[],
     results: readonly PutRecordsResultEntry[],
     settle: (units: readonly PutUnit[], outcome: DeliveryOutcome) => void,
     map: ShardMap | null,
-  ): void {
+  ): Set<string> {
+    const failed = new Set<string>();
     let throttled = 0;
     let resharded = false;
     request.forEach((unit, i) => {
       const r = results[i];
       if (!r) {
+        failed.add(orderKey(unit));
         settle([unit], { status: 'retry', reason: `PutRecords returned ${results.length} results for ${request.length} records` });
         return;
       }
       if (r.ErrorCode) {
+        failed.add(orderKey(unit));
         if (r.ErrorCode === 'ProvisionedThroughputExceededException') {
           throttled++;
           if (unit.shardId) this.limiter.throttled(unit.shardId);
@@ -170,7 +190,13 @@ export class KinesisSink implements Sink {
     if (throttled > 0) this.logger.debug({ throttled, sent: request.length }, 'PutRecords: records throttled; they will be resent');
     // A record landed on a shard we do not know: the stream was resharded.
     if (resharded) this.shardMaps.invalidate();
+    return failed;
   }
+}
+
+/** What a keyed unit's order depends on: its shard, or its partition key when there is no shard map. */
+function orderKey(u: PutUnit): string {
+  return u.shardId ?? `key:${u.partitionKey}`;
 }
 
 function toEntry(u: PutUnit): PutRecordsRequestEntry {
