@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { AuditEvent } from '../../src/core/event.js';
+import { deaggregate } from '../../src/formats/kpl.js';
 import { kinesisSinkDefinition } from '../../src/sinks/kinesis/sink.js';
 import { randomName } from '../support/temp.js';
 import { EMULATOR_CREDENTIALS, auditEvents, readAllRecords, sendUntilDelivered, startKinesalite, testSinkContext } from '../support/kinesis-emulators.js';
@@ -14,11 +15,11 @@ import { startThrottlingProxy } from '../support/throttling-proxy.js';
 
 const QUOTA = 50;
 
-async function setup(t: TestContext, shards: number, sinkExtra: Record<string, unknown>) {
+async function setup(t: TestContext, shards: number, sinkExtra: Record<string, unknown>, quota = QUOTA) {
   const emu = await startKinesalite(t);
   const stream = randomName('throttle');
   await emu.createStream(stream, shards);
-  const proxy = await startThrottlingProxy(t, { upstream: emu.endpoint, recordsPerSecPerShard: QUOTA });
+  const proxy = await startThrottlingProxy(t, { upstream: emu.endpoint, recordsPerSecPerShard: quota });
   const config = kinesisSinkDefinition.schema.parse({
     streamName: stream,
     region: 'us-east-1',
@@ -74,4 +75,19 @@ test('partitionKey actor under throttling: records behind a throttled one wait f
     seen.set(e.actor!, [...(seen.get(e.actor!) ?? []), e.id]);
   }
   for (const [actor, ids] of seen) assert.deepEqual(ids, events.filter((e) => e.actor === actor).map((e) => e.id), `${actor} in order`);
+});
+
+test('aggregation under throttling: a throttled aggregate is retried as a unit and its events arrive exactly once', async (t) => {
+  // ~1.1 KB events pack ~900 to an aggregate of ~1 MiB, so 3,000 events make two aggregates per shard. The
+  // sink's own bytes/s pacing sends one per shard and second; a proxy quota of 0.3 records/s throttles that.
+  const { emu, stream, proxy, sink } = await setup(t, 2, { aggregation: true }, 0.3);
+  const events = auditEvents(3000).map((e) => ({ ...e, details: { pad: 'p'.repeat(1000) } }));
+  const report = await sendUntilDelivered(sink, events);
+  assert.equal(report.rejected.length, 0);
+  assert.ok(proxy.throttled > 0 && report.retries > 0, 'some aggregates were throttled and retried');
+  const read = await readAllRecords(emu.client, stream);
+  assert.equal(proxy.forwarded, read.length, 'only aggregates the proxy admitted reached the stream');
+  const ids = read.flatMap((r) => deaggregate(r.data)!.map((u) => (JSON.parse(u.data.toString()) as AuditEvent).id));
+  assert.equal(new Set(ids).size, ids.length, 'no duplicates');
+  assert.deepEqual([...ids].sort(), events.map((e) => e.id).sort());
 });

@@ -18,7 +18,7 @@ import { emulatorClient, listAllShards } from './kinesis-emulators.js';
 export interface ThrottlingProxyOptions {
   /** The emulator to forward to, e.g. http://127.0.0.1:4567 */
   upstream: string;
-  /** Per shard; Kinesis' real quota is 1000. */
+  /** Per shard; Kinesis' real quota is 1000. May be fractional (0.5 = one record every 2 s). */
   recordsPerSecPerShard: number;
 }
 
@@ -55,8 +55,10 @@ export async function startThrottlingProxy(t: TestContext, opts: ThrottlingProxy
   /** `now` is the request's arrival: Kinesis judges a whole PutRecords against the quota at one instant. */
   const admit = (shardId: string, now: number): boolean => {
     const rate = opts.recordsPerSecPerShard;
-    const b = buckets.get(shardId) ?? { tokens: rate, last: now };
-    b.tokens = Math.min(rate, b.tokens + ((now - b.last) / 1000) * rate);
+    // A quota under 1 record/s still lets one record through now and then.
+    const burst = Math.max(rate, 1);
+    const b = buckets.get(shardId) ?? { tokens: burst, last: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.last) / 1000) * rate);
     b.last = now;
     buckets.set(shardId, b);
     if (b.tokens < 1) return false;
