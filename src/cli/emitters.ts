@@ -4,6 +4,7 @@ import { createLogger } from '../core/logger.js';
 import { errorMessage } from '../core/errors.js';
 import { resolveEmitters } from '../pipeline/emitter-config.js';
 import { SINKS } from '../pipeline/sink-registry.js';
+import { createSink } from '../pipeline/pipeline.js';
 import { Registry } from 'prom-client';
 import { resolve } from 'node:path';
 
@@ -36,7 +37,7 @@ export function registerEmittersCommand(program: Command): void {
       const found = resolveEmitters(config.audit, SINKS).find((e) => e.name === name);
       if (!found) throw new Error(`no emitter named "${name}" in the config`);
       const logger = createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? 'warn');
-      const sink = found.definition.create(found.sinkConfig, { emitterName: name, dataDir: resolve(config.dataDir), logger, metrics: new Registry() });
+      const sink = createSink(found, { emitterName: name, dataDir: resolve(config.dataDir), logger, metrics: new Registry() });
       let ok = false;
       try {
         const steps = await sink.check(AbortSignal.timeout(30_000));

@@ -4,6 +4,7 @@ import type { AuditstreamConfig } from '../config/schema.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { DeadLetterFile } from '../queue/dead-letter-file.js';
 import { DiskQueue } from '../queue/disk-queue.js';
+import type { Sink, SinkContext } from '../sinks/sink.js';
 import type { Source } from '../sources/source.js';
 import { parseConfig } from '../config/validate.js';
 import { DeliveryPolicy } from './delivery-policy.js';
@@ -51,7 +52,7 @@ export class Pipeline {
         disabled.push(r);
         continue;
       }
-      const sink = r.definition.create(r.sinkConfig, { emitterName: r.name, dataDir, logger: logger.child({ emitter: r.name }), metrics: metrics.registry });
+      const sink = createSink(r, { emitterName: r.name, dataDir, logger: logger.child({ emitter: r.name }), metrics: metrics.registry });
       const queue = new DiskQueue({
         name: r.name,
         file: join(dataDir, 'queues', `${r.name}.db`),
@@ -101,6 +102,16 @@ export class Pipeline {
       await e.sink.close().catch((err) => this.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
     }
     for (const e of this.emitters) e.closeQueue();
+  }
+}
+
+/** Creates the sink; a ConfigError found only at creation (a keystore, a file) gets the emitter's path. */
+export function createSink(r: ResolvedEmitter, ctx: SinkContext): Sink {
+  try {
+    return r.definition.create(r.sinkConfig, ctx);
+  } catch (err) {
+    if (err instanceof ConfigError && !err.path.startsWith('audit.')) throw new ConfigError(err.path ? `${r.path}.${err.path}` : r.path, err.problem);
+    throw err;
   }
 }
 

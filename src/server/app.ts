@@ -5,7 +5,7 @@ import type { AuditstreamConfig } from '../config/schema.js';
 import type { AuditEvent } from '../core/event.js';
 import { AuditstreamError, InvalidEventError, errorMessage } from '../core/errors.js';
 import { parseRecord } from '../formats/parse.js';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import { createSink, type Pipeline } from '../pipeline/pipeline.js';
 import type { AuditStore } from '../store/audit-store.js';
 import { QueryError } from '../store/query-error.js';
 import { bearerChecker } from './auth.js';
@@ -25,8 +25,8 @@ export interface AppOptions {
 export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInstance {
   const limits = config.server.limits;
   const app = Fastify({
-    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines at info would drown the pipeline's own logs at ingest rates; errors still show.
+    loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: limits.maxBodyBytes,
   });
   let ready = true;
@@ -49,7 +49,9 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if (encoding === 'identity') return payload;
     if (encoding === 'gzip' || encoding === 'x-gzip') {
-      const gunzip = createGunzip();
+      // Fastify checks Content-Length against receivedEncodedLength: the compressed bytes that came in.
+      const gunzip = Object.assign(createGunzip(), { receivedEncodedLength: 0 });
+      payload.on('data', (chunk: Buffer) => (gunzip.receivedEncodedLength += chunk.length));
       payload.pipe(gunzip);
       payload.on('error', (err) => gunzip.destroy(err));
       return gunzip;
@@ -64,6 +66,8 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     }
     if (err instanceof QueryError) return reply.code(400).send({ error: err.message, code: err.code, parameter: err.parameter });
     const code = (err as FastifyError).code;
+    // A refused body may be left unread on the socket: close it so a kept-alive client cannot reuse it mid-body.
+    if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') void reply.header('Connection', 'close');
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       return reply.code(413).send({ error: `request body is larger than server.limits.maxBodyBytes (${limits.maxBodyBytes} bytes)`, code: 'BODY_TOO_LARGE' });
     }
@@ -176,7 +180,7 @@ export async function testEmitter(pipeline: Pipeline, name: string, logger: Logg
   if (!running && !disabled) throw new HttpError(404, 'NOT_FOUND', `no emitter named "${name}"`);
   const sink = running
     ? running.sink
-    : disabled!.definition.create(disabled!.sinkConfig, { emitterName: name, dataDir: pipeline.dataDir, logger, metrics: pipeline.metrics.registry });
+    : createSink(disabled!, { emitterName: name, dataDir: pipeline.dataDir, logger, metrics: pipeline.metrics.registry });
   const signal = AbortSignal.timeout(30_000);
   try {
     const steps = await sink.check(signal);

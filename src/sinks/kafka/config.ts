@@ -72,8 +72,8 @@ export const kafkaSinkSchema = z
       mapTuning(c.tuning);
     } catch (err) {
       if (!(err instanceof TuningError)) throw err;
-      // Property names contain dots; rendered as tuning["linger.ms"] so the path names one key.
-      ctx.addIssue({ code: 'custom', path: [`tuning["${err.property}"]`], message: err.message });
+      // keyPath renders a dotted property as tuning["linger.ms"], one key.
+      ctx.addIssue({ code: 'custom', path: ['tuning', err.property], message: err.message });
     }
   });
 
