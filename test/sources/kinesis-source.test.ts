@@ -145,6 +145,27 @@ test('the checkpoint advances only past acknowledged events; a restart reads the
   await waitFor(async () => (await leaseRows(s))[0]!.checkpoint !== acked.checkpoint, 'the checkpoint to advance');
 });
 
+test('stop is bounded: a publish that never answers is abandoned after stopDrainSec, unacknowledged, and read again later', async (t) => {
+  const s = await setup(t);
+  await putLines(s, 0, 10);
+  const first = new RecordingPublisher();
+  let hung = 0;
+  first.publish = async () => {
+    hung++;
+    return new Promise<PublishResult>(() => {});
+  };
+  const source = await startSource(t, s, first, { stopDrainSec: 0.5 });
+  await waitFor(() => hung === 1, 'the publish to hang');
+  await source.stop();
+  const [lease] = await leaseRows(s);
+  assert.equal(lease!.checkpoint, 'TRIM_HORIZON');
+  assert.equal(lease!.leaseOwner, null);
+
+  const second = new RecordingPublisher();
+  await startSource(t, s, second);
+  await waitFor(() => second.received.size === 10, 'the ten records read again');
+});
+
 test('KPL aggregated records and gzip’d CloudWatch Logs envelopes become the right events; CONTROL messages are counted, not stored', async (t) => {
   const s = await setup(t);
   const put = (data: Buffer, key = 'k') => s.emulator.client.send(new PutRecordCommand({ StreamName: s.stream, PartitionKey: key, Data: data }));
@@ -303,7 +324,8 @@ test('throttling and expired iterators are ridden out without losing or repeatin
 });
 
 test('seed 001: one stream name in several regions is read in each region, with its own leases and lag series', async (t) => {
-  // kinesis-local keeps streams per region (by the request's signing region), like AWS.
+  // kinesis-local keeps streams per region (by the request's signing region), like AWS. Streams created
+  // together in two regions often get equal sequence numbers there: event ids must still differ.
   // (The SDK writes into a credentials object it is given, hence the copy below.)
   const emulator = await startKinesisLocal(t);
   const stream = randomName('fortisiem');
@@ -321,6 +343,7 @@ test('seed 001: one stream name in several regions is read in each region, with 
   await waitFor(() => publisher.received.size === 2, 'one event from each region');
   const events = [...publisher.received.values()].sort((a, b) => (a.details.n as number) - (b.details.n as number));
   assert.deepEqual(events.map((e) => [e.details.n, e.origin?.region]), [[1, 'us-east-1'], [2, 'us-west-2']]);
+  assert.ok(events[0]!.id.startsWith('us-east-1/shardId-000000000000:') && events[1]!.id.startsWith('us-west-2/shardId-000000000000:'));
   const lag = await s.metrics.getSingleMetric('auditstream_source_millis_behind_latest')!.get();
   assert.deepEqual(lag.values.map((v) => v.labels.shard).sort(), ['us-east-1/shardId-000000000000', 'us-west-2/shardId-000000000000']);
   const status = source.status() as { regions: { region: string; held: unknown[] }[] };

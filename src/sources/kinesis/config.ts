@@ -44,6 +44,8 @@ export const kinesisSourceSchema = z
     idlePollIntervalMs: z.number().int().min(MIN_POLL_INTERVAL_MS).default(1000),
     maxRecordsPerCall: z.number().int().min(1).max(MAX_RECORDS_PER_CALL).default(MAX_RECORDS_PER_CALL),
     shardSyncIntervalSec: z.number().positive().default(60),
+    /** On stop, how long an in-flight publish may take to be acknowledged (and checkpointed) before it is abandoned. */
+    stopDrainSec: z.number().min(0).default(10),
     /** Events handed to the publisher at once; a checkpoint follows each acknowledged batch. */
     maxEventsPerPublish: z.number().int().min(1).default(1000),
   })

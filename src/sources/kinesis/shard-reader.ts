@@ -38,7 +38,7 @@ export interface ShardReaderOptions {
   parse: ParseMode;
   keepUnparsed: boolean;
   sourceName: string;
-  /** The `shard` label of the lag gauge. */
+  /** The shard as metrics and event ids name it: the shard id, prefixed with the region when there are several. */
   shardLabel: string;
   startingTimestamp: Date | undefined;
   pollIntervalMs: number;
@@ -228,7 +228,9 @@ export class ShardReader {
             subSequenceNumber: String(sub),
             partitionKey: user.partitionKey,
           },
-          idHint: `${this.shardId}:${seq}:${sub}`,
+          // Deterministic, so a replay dedupes. With several regions the label carries the region: the
+          // same stream name in two regions has equal shard ids and may hand out equal sequence numbers.
+          idHint: `${this.o.shardLabel}:${seq}:${sub}`,
           ...(record.ApproximateArrivalTimestamp ? { timestampMs: record.ApproximateArrivalTimestamp.getTime() } : {}),
         });
         this.o.metrics.eventsRead.inc({ source: this.o.sourceName }, out.events.length);
@@ -266,7 +268,7 @@ export class ShardReader {
       if (this.pollAbort.signal.aborted) throw new Stopped();
       let retryAfterMs: number | undefined;
       try {
-        const res = await this.o.publisher.publish(events, this.publishAbort.signal);
+        const res = await untilAborted(this.o.publisher.publish(events, this.publishAbort.signal), this.publishAbort.signal);
         if (res.ok) return;
         this.lastError = `publish not acknowledged: ${res.failed.map((f) => `${f.emitter}: ${f.reason}`).join('; ') || 'no reason given'}`;
         retryAfterMs = res.retryAfterSec !== undefined ? res.retryAfterSec * 1000 : undefined;
@@ -301,3 +303,13 @@ export class ShardReader {
 }
 
 class LeaseLost extends Error {}
+
+/** Bounds stop(): a publisher that does not honour the abort signal is not waited for past the drain time. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Stopped());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Stopped());
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -13,9 +13,6 @@ import { kinesisMetrics, type KinesisMetrics } from './metrics.js';
 import { ShardReader } from './shard-reader.js';
 import { listShards } from './shard-sync.js';
 
-/** How long stop() lets an in-flight publish finish so its checkpoint can be saved. */
-const STOP_DRAIN_MS = 10_000;
-
 interface RegionReaders {
   region: string;
   client: KinesisClient;
@@ -113,7 +110,7 @@ export class KinesisSource implements Source {
   async stop(): Promise<void> {
     const regions = this.regions;
     this.regions = [];
-    await Promise.all(regions.map((r) => r.coordinator.stop(STOP_DRAIN_MS)));
+    await Promise.all(regions.map((r) => r.coordinator.stop(this.config.stopDrainSec * 1000)));
     for (const r of regions) r.client.destroy();
     await this.table?.close();
     this.table = undefined;
