@@ -101,19 +101,28 @@ export class LeaseCoordinator {
 
   private async pass(): Promise<void> {
     await this.renewAll();
+    let syncError: unknown;
     if (this.syncWanted || performance.now() - this.lastSyncAt >= this.o.shardSyncIntervalMs) {
-      const shards = await this.o.listShards(this.abort.signal);
-      const existing = await this.o.table.list(this.o.stream);
-      const fresh = leasesToCreate(shards, existing, this.o.startingPosition);
-      if (fresh.length > 0) {
-        await this.o.table.createIfAbsent(this.o.stream, fresh);
-        this.o.logger.info({ stream: this.o.stream, shards: fresh.map((l) => l.leaseKey) }, 'new shards found');
-      }
-      this.lastSyncAt = performance.now();
-      this.syncWanted = false;
+      // A failed ListShards (throttled, unreachable) must not keep this worker from taking over expired leases.
+      await this.syncShards().catch((err: unknown) => {
+        syncError = err;
+      });
     }
     if (this.abort.signal.aborted) return;
     await this.balance(await this.o.table.list(this.o.stream));
+    if (syncError !== undefined) throw syncError;
+  }
+
+  private async syncShards(): Promise<void> {
+    const shards = await this.o.listShards(this.abort.signal);
+    const existing = await this.o.table.list(this.o.stream);
+    const fresh = leasesToCreate(shards, existing, this.o.startingPosition);
+    if (fresh.length > 0) {
+      await this.o.table.createIfAbsent(this.o.stream, fresh);
+      this.o.logger.info({ stream: this.o.stream, shards: fresh.map((l) => l.leaseKey) }, 'new shards found');
+    }
+    this.lastSyncAt = performance.now();
+    this.syncWanted = false;
   }
 
   private async renewAll(): Promise<void> {
