@@ -15,11 +15,13 @@ import { startThrottlingProxy } from '../support/throttling-proxy.js';
 
 const QUOTA = 50;
 
-async function setup(t: TestContext, shards: number, sinkExtra: Record<string, unknown>, quota = QUOTA) {
+async function setup(t: TestContext, shards: number, sinkExtra: Record<string, unknown>, proxyOpts: { quota?: number; throttleFirstPerShard?: number } = {}) {
   const emu = await startKinesalite(t);
   const stream = randomName('throttle');
   await emu.createStream(stream, shards);
-  const proxy = await startThrottlingProxy(t, { upstream: emu.endpoint, recordsPerSecPerShard: quota });
+  const proxy = await startThrottlingProxy(t, { upstream: emu.endpoint, recordsPerSecPerShard: proxyOpts.quota ?? QUOTA,
+    ...(proxyOpts.throttleFirstPerShard ? { throttleFirstPerShard: proxyOpts.throttleFirstPerShard } : {}),
+  });
   const config = kinesisSinkDefinition.schema.parse({
     streamName: stream,
     region: 'us-east-1',
@@ -52,8 +54,10 @@ test('throttled entries come back as retry and only they are resent: every event
 });
 
 test('with rateLimit under the shard quota the sink waits instead of being throttled', async (t) => {
-  const { emu, stream, proxy, sink } = await setup(t, 2, { rateLimit: { recordsPerSecPerShard: QUOTA * 0.8 } });
-  const events = auditEvents(150);
+  // Sink 40/s against a proxy quota of 100/s: unpaced, 250 events (~125 a shard) would exceed the proxy's
+  // one-second burst; the margin absorbs request latency of up to ~1.5 s on a loaded machine.
+  const { emu, stream, proxy, sink } = await setup(t, 2, { rateLimit: { recordsPerSecPerShard: 40 } }, { quota: 100 });
+  const events = auditEvents(250);
   const report = await sendUntilDelivered(sink, events);
   assert.equal(proxy.throttled, 0, 'no entry was throttled');
   assert.equal(report.retries, 0);
@@ -61,10 +65,10 @@ test('with rateLimit under the shard quota the sink waits instead of being throt
 });
 
 test('partitionKey actor under throttling: records behind a throttled one wait for it, so each actor stays in order', async (t) => {
-  // Small requests make one send() span several PutRecords calls: without
-  // holding back, a later call would overtake the throttled records.
-  const { emu, stream, proxy, sink } = await setup(t, 2, { partitionKey: 'actor', maxRecordsPerRequest: 20 });
-  const events = auditEvents(200, 6);
+  // One send() spans several PutRecords calls of 100 records; the first puts 50 or more on one shard, over
+  // the proxy's burst of 20. Without holding back, a later call would overtake the throttled records.
+  const { emu, stream, proxy, sink } = await setup(t, 2, { partitionKey: 'actor', maxRecordsPerRequest: 100 }, { quota: 20 });
+  const events = auditEvents(150, 6);
   const report = await sendUntilDelivered(sink, events);
   assert.ok(proxy.throttled > 0 && report.retries > 0);
   const read = await readAllRecords(emu.client, stream);
@@ -78,9 +82,9 @@ test('partitionKey actor under throttling: records behind a throttled one wait f
 });
 
 test('aggregation under throttling: a throttled aggregate is retried as a unit and its events arrive exactly once', async (t) => {
-  // ~1.1 KB events pack ~900 to an aggregate of ~1 MiB, so 3,000 events make two aggregates per shard. The
-  // sink's own bytes/s pacing sends one per shard and second; a proxy quota of 0.3 records/s throttles that.
-  const { emu, stream, proxy, sink } = await setup(t, 2, { aggregation: true }, 0.3);
+  // The sink's bytes/s pacing keeps ~1 MiB aggregates under any quota this test could race against, so the
+  // proxy throttles each shard's first aggregate outright. ~1.1 KB events make two aggregates per shard.
+  const { emu, stream, proxy, sink } = await setup(t, 2, { aggregation: true }, { throttleFirstPerShard: 1 });
   const events = auditEvents(3000).map((e) => ({ ...e, details: { pad: 'p'.repeat(1000) } }));
   const report = await sendUntilDelivered(sink, events);
   assert.equal(report.rejected.length, 0);

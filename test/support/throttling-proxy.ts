@@ -20,6 +20,12 @@ export interface ThrottlingProxyOptions {
   upstream: string;
   /** Per shard; Kinesis' real quota is 1000. May be fractional (0.5 = one record every 2 s). */
   recordsPerSecPerShard: number;
+  /**
+   * Throttle the first N entries each shard receives whatever the quota: a
+   * deterministic failure for tests whose sender paces itself below any
+   * quota a test could set in real time.
+   */
+  throttleFirstPerShard?: number;
 }
 
 export interface ThrottlingProxy {
@@ -53,7 +59,11 @@ export async function startThrottlingProxy(t: TestContext, opts: ThrottlingProxy
   let forwarded = 0;
 
   /** `now` is the request's arrival: Kinesis judges a whole PutRecords against the quota at one instant. */
+  const seenPerShard = new Map<string, number>();
   const admit = (shardId: string, now: number): boolean => {
+    const seen = (seenPerShard.get(shardId) ?? 0) + 1;
+    seenPerShard.set(shardId, seen);
+    if (seen <= (opts.throttleFirstPerShard ?? 0)) return false;
     const rate = opts.recordsPerSecPerShard;
     // A quota under 1 record/s still lets one record through now and then.
     const burst = Math.max(rate, 1);

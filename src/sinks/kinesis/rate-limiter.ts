@@ -18,6 +18,8 @@ class TokenBucket {
   }
 
   private refill(now: number): void {
+    // A drained bucket starts refilling at the end of its pause, which may lie ahead.
+    if (now <= this.last) return;
     this.tokens = Math.min(this.perSec, this.tokens + ((now - this.last) / 1000) * this.perSec);
     this.last = now;
   }
@@ -36,7 +38,9 @@ class TokenBucket {
     this.tokens -= cost;
   }
 
-  drain(): void {
+  /** Empties the bucket; it refills from now. */
+  drain(now: number): void {
+    this.refill(now);
     this.tokens = Math.min(this.tokens, 0);
   }
 }
@@ -46,19 +50,33 @@ export interface ShardQuota {
   bytesPerSecPerShard: number;
 }
 
+/** Kinesis measures the quota per second: after a throttle, the shard is left alone for one. */
+const THROTTLE_PAUSE_MS = 1000;
+
+interface ShardBuckets {
+  records: TokenBucket;
+  bytes: TokenBucket;
+  /** Epoch ms before which nothing is sent to the shard (after Kinesis throttled it). */
+  pausedUntil: number;
+}
+
 export class ShardRateLimiter {
-  private readonly buckets = new Map<string, { records: TokenBucket; bytes: TokenBucket }>();
+  private readonly buckets = new Map<string, ShardBuckets>();
 
   constructor(
     private readonly quota: ShardQuota,
     private readonly now: () => number = Date.now,
   ) {}
 
-  private bucketsOf(shardId: string): { records: TokenBucket; bytes: TokenBucket } {
+  private bucketsOf(shardId: string): ShardBuckets {
     let b = this.buckets.get(shardId);
     if (!b) {
       const now = this.now();
-      b = { records: new TokenBucket(this.quota.recordsPerSecPerShard, now), bytes: new TokenBucket(this.quota.bytesPerSecPerShard, now) };
+      b = {
+        records: new TokenBucket(this.quota.recordsPerSecPerShard, now),
+        bytes: new TokenBucket(this.quota.bytesPerSecPerShard, now),
+        pausedUntil: 0,
+      };
       this.buckets.set(shardId, b);
     }
     return b;
@@ -68,7 +86,7 @@ export class ShardRateLimiter {
   msUntilAvailable(shardId: string, records: number, bytes: number): number {
     const b = this.bucketsOf(shardId);
     const now = this.now();
-    return Math.max(b.records.msUntil(records, now), b.bytes.msUntil(bytes, now));
+    return Math.max(b.pausedUntil - now, b.records.msUntil(records, now), b.bytes.msUntil(bytes, now));
   }
 
   /** Takes the quota for one unit if it is available now. */
@@ -80,11 +98,17 @@ export class ShardRateLimiter {
     return true;
   }
 
-  /** Kinesis throttled this shard anyway (another writer shares it): spend what is left of this second. */
+  /**
+   * Kinesis throttled this shard anyway (another writer shares it, or the
+   * quota is lower than configured): pause it for a second, then start from
+   * empty buckets.
+   */
   throttled(shardId: string): void {
     const b = this.bucketsOf(shardId);
-    b.records.drain();
-    b.bytes.drain();
+    const now = this.now();
+    b.pausedUntil = now + THROTTLE_PAUSE_MS;
+    b.records.drain(now + THROTTLE_PAUSE_MS);
+    b.bytes.drain(now + THROTTLE_PAUSE_MS);
   }
 
   /** Forgets shards that closed (resharding), so the map of buckets stays bounded. */
