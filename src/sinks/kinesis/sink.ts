@@ -56,7 +56,7 @@ export class KinesisSink implements Sink {
    */
   async send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = new Array(batch.length);
-    const map = await this.mapOrThrow(signal);
+    const map = await this.currentShardMap(signal);
     const plan = this.builder.plan(batch, map);
     for (const r of plan.rejected) outcomes[r.index] = { status: 'rejected', reason: r.reason };
 
@@ -106,7 +106,7 @@ export class KinesisSink implements Sink {
     this.client.destroy();
   }
 
-  private async mapOrThrow(signal: AbortSignal): Promise<ShardMap | null> {
+  private async currentShardMap(signal: AbortSignal): Promise<ShardMap | null> {
     const map = await this.shardMaps.get(signal);
     if (map) this.limiter.retain(new Set(map.shards.map((s) => s.shardId)));
     return map;
