@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { registerConfigCommand } from './config-check.js';
+import { registerDemoCommand } from './demo.js';
 import { registerEmittersCommand } from './emitters.js';
 import { registerSendCommand } from './send.js';
 import { registerServeCommand } from './serve.js';
@@ -13,6 +14,7 @@ registerServeCommand(program);
 registerSendCommand(program);
 registerEmittersCommand(program);
 registerConfigCommand(program);
+registerDemoCommand(program);
 
 try {
   await program.parseAsync(process.argv);

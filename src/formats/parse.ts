@@ -1,5 +1,6 @@
 import type { AuditEvent } from '../core/event.js';
 import { InvalidEventError, errorMessage } from '../core/errors.js';
+import { auditstreamParser } from './auditstream.js';
 import { blitzParser } from './blitz.js';
 import { cloudtrailFileRecords, cloudtrailParser } from './cloudtrail.js';
 import { describe } from './fields.js';
@@ -13,10 +14,11 @@ import { vpcFlowParser } from './vpc-flow.js';
 export type ParseMode = 'auto' | ParserName;
 
 /**
- * Detection order for `parse: auto`: the formats with the most specific
- * field sets first, generic (any object) last.
+ * Detection order for `parse: auto`: auditstream's own events first (they
+ * already are canonical), then the formats with the most specific field sets,
+ * generic (any object) last.
  */
-const DETECT_ORDER: readonly Parser[] = [foxpassParser, temporalParser, cloudtrailParser, blitzParser, vpcFlowParser, genericParser];
+const DETECT_ORDER: readonly Parser[] = [auditstreamParser, foxpassParser, temporalParser, cloudtrailParser, blitzParser, vpcFlowParser, genericParser];
 const BY_NAME: ReadonlyMap<string, Parser> = new Map(DETECT_ORDER.map((p) => [p.name, p]));
 
 export interface RecordFailure {

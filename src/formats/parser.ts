@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../core/event.js';
 
 /** The formats `parse:` can name; each is also the `source` of the events it produces. */
-export const PARSER_NAMES = ['foxpass', 'blitz', 'temporal', 'cloudtrail', 'vpc-flow', 'generic'] as const;
+export const PARSER_NAMES = ['auditstream', 'foxpass', 'blitz', 'temporal', 'cloudtrail', 'vpc-flow', 'generic'] as const;
 export type ParserName = (typeof PARSER_NAMES)[number];
 
 /** One record as a decoder hands it over. */

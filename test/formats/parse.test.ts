@@ -53,7 +53,7 @@ test('records no parser accepts fail with what was expected', () => {
   });
   assert.throws(() => parseRecord({ text: '[["a"]]' }, 'auto'), { message: '[0]: record: expected a JSON object, got an array' });
   assert.throws(() => parseRecord({ text: 'null', value: null }, 'auto'), { message: 'record: expected a JSON object, got null' });
-  assert.throws(() => parseRecord({ text: '{}' }, 'nope' as ParserName), { message: 'parse: unknown parser "nope" (known: auto, foxpass, temporal, cloudtrail, blitz, vpc-flow, generic)' });
+  assert.throws(() => parseRecord({ text: '{}' }, 'nope' as ParserName), { message: 'parse: unknown parser "nope" (known: auto, auditstream, foxpass, temporal, cloudtrail, blitz, vpc-flow, generic)' });
 });
 
 test('a JSON array is a list of records, each detected on its own; a bad element costs only itself', () => {
@@ -68,4 +68,12 @@ test('a JSON array is a list of records, each detected on its own; a bad element
   assert.equal(failures[0]!.error.message, '[2]: time: missing (give "time" or "timestamp")');
   assert.equal(failures[0]!.input.text, '{"type":"x"}');
   assert.deepEqual(parseRecordSettled({ text: '[]' }, 'auto'), { events: [], failures: [] });
+});
+
+test('auditstream events (what its emitters write) are recognised and kept as they are', () => {
+  const original = parseRecord({ text: '{"service":"ldap","method":"bind","message":"ok","timestamp":"2018-01-15 14:29:38.175","success":true,"bind_dn":"uid=a","user_type":"user","username":"a"}' }, 'auto')[0]!;
+  const text = JSON.stringify(original) + '\n';
+  const [again] = parseRecord({ text }, 'auto');
+  assert.deepEqual(again, original, 'same id, source, raw and fields after a hop through a stream');
+  assert.equal(again!.source, 'foxpass');
 });
