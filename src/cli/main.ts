@@ -5,6 +5,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerEmittersCommand } from './emitters.js';
 import { registerSendCommand } from './send.js';
 import { registerServeCommand } from './serve.js';
+import { registerTailCommand } from './tail.js';
 
 const program = new Command('auditstream')
   .description('Stream security audit logs: sources → router → durable per-emitter queues → sinks')
@@ -15,6 +16,7 @@ registerSendCommand(program);
 registerEmittersCommand(program);
 registerConfigCommand(program);
 registerDemoCommand(program);
+registerTailCommand(program);
 
 try {
   await program.parseAsync(process.argv);
