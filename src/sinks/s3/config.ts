@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { byteSize } from '../../config/byte-size.js';
 import { awsConnectionShape } from '../../aws/client.js';
 import { KEY_PLACEHOLDERS } from './object-key.js';
 
@@ -21,11 +22,9 @@ export const s3SinkSchema = z
   .strictObject({
     ...s3LocationShape,
     rollEverySec: z.number().positive().default(60),
-    maxObjectBytes: z
-      .number()
-      .int()
-      .min(1024)
-      .max(5 * 1024 * 1024 * MiB)
+    // Written as bytes or "64MiB", like every size key.
+    maxObjectBytes: byteSize
+      .pipe(z.number().int().min(1024).max(5 * 1024 * 1024 * MiB))
       .default(64 * MiB),
     compression: z.enum(['gzip', 'none']).default('gzip'),
     keyTemplate: z
