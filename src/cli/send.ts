@@ -36,7 +36,10 @@ export function registerSendCommand(program: Command): void {
         const headers: Record<string, string> = { 'content-type': 'application/x-ndjson' };
         if (apiKey) headers.authorization = `Bearer ${apiKey}`;
         if (opts.gzip) headers['content-encoding'] = 'gzip';
-        const res = await fetch(opts.url, { method: 'POST', headers, body: opts.gzip ? gzipSync(body) : body });
+        const res = await fetch(opts.url, { method: 'POST', headers, body: opts.gzip ? gzipSync(body) : body }).catch((err: Error) => {
+          const cause = (err.cause as { code?: string; message?: string } | undefined) ?? {};
+          throw new Error(`cannot reach ${opts.url}: ${cause.code ?? cause.message ?? err.message}`);
+        });
         const answer = (await res.json().catch(() => ({}))) as { accepted?: number; rejected?: { index: number; error: string }[]; error?: string };
         accepted += answer.accepted ?? 0;
         for (const r of answer.rejected ?? []) {
