@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
+import { freePort } from '../support/free-port.js';
 import { startServer } from '../support/server-process.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
@@ -32,9 +33,10 @@ test('auditstream send posts NDJSON from a file or stdin, reports rejected recor
   assert.match(fromStdin.stdout, /accepted 1, rejected 0/);
 
   await waitFor(() => readFileSync(join(dataDir, 'logs', 'audit.log'), 'utf8').trim().split('\n').length === 4, 'four events in the log');
-  const down = cli(['send', '--url', 'http://127.0.0.1:9/v1/events'], '{"type":"login","time":"2024-01-01T00:00:02Z"}\n');
+  const closed = await freePort();
+  const down = cli(['send', '--url', `http://127.0.0.1:${closed}/v1/events`], '{"type":"login","time":"2024-01-01T00:00:02Z"}\n');
   assert.notEqual(down.status, 0);
-  assert.match(down.stderr, /cannot reach http:\/\/127.0.0.1:9\/v1\/events: ECONNREFUSED/);
+  assert.match(down.stderr, new RegExp(`cannot reach http://127.0.0.1:${closed}/v1/events: ECONNREFUSED`));
 });
 
 test('--help describes every command and its options', () => {
