@@ -2,8 +2,8 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { DeleteObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { awsClientConfig } from '../../aws/client.js';
 import { awsHttpStatus, classifyAwsError } from '../../aws/errors.js';
+import { createS3Client } from '../../aws/s3-client.js';
 import type { AuditEvent } from '../../core/event.js';
 import { errorMessage } from '../../core/errors.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
@@ -162,19 +162,6 @@ function headBucketProblem(bucket: string, err: unknown): string {
   return classifyAwsError(err, `HeadBucket ${bucket}`).message;
 }
 
-function createS3Client(config: S3SinkConfig): S3Client {
-  return new S3Client({
-    ...awsClientConfig({
-      ...config,
-      region: config.region ?? process.env.AWS_REGION ?? 'us-east-1',
-      // A copy: the SDK tags the credentials object it is given, which would alter the parsed config.
-      ...(config.credentials ? { credentials: { ...config.credentials } } : {}),
-    }),
-    forcePathStyle: config.forcePathStyle,
-    // A bucket in another region than configured is found instead of failing with PermanentRedirect.
-    followRegionRedirects: true,
-  });
-}
 
 export const s3SinkDefinition: SinkDefinition<S3SinkConfig> = {
   type: 's3',

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type _Object } from '@aws-sdk/client-s3';
-import { awsClientConfig } from '../../aws/client.js';
+import { createS3Client } from '../../aws/s3-client.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { errorMessage } from '../../core/errors.js';
 import { readRecord } from '../../formats/read-record.js';
@@ -40,16 +40,7 @@ export class S3Source implements Source {
     private readonly config: S3SourceConfig,
     private readonly ctx: SourceContext,
   ) {
-    this.client = new S3Client({
-      ...awsClientConfig({
-        ...config,
-        region: config.region ?? process.env.AWS_REGION ?? 'us-east-1',
-        // A copy: the SDK tags the credentials object it is given, which would alter the parsed config.
-        ...(config.credentials ? { credentials: { ...config.credentials } } : {}),
-      }),
-      forcePathStyle: config.forcePathStyle,
-      followRegionRedirects: true,
-    });
+    this.client = createS3Client(config);
     this.progressFile = join(ctx.dataDir, 'sources', name, 'progress.json');
     this.progress = readProgress(this.progressFile);
   }
