@@ -26,7 +26,8 @@ type Confirmation = { ok: true } | { ok: false; reason: string; retryAfterSec?: 
 export class Router implements Publisher {
   constructor(private readonly opts: RouterOptions) {}
 
-  async publish(events: AuditEvent[]): Promise<PublishResult> {
+  /** `signal` (a source stopping) ends the wait early: the answer is then not ok, the events stay queued. */
+  async publish(events: AuditEvent[], signal?: AbortSignal): Promise<PublishResult> {
     const { emitters, policy, metrics, logger } = this.opts;
     const routes = events.map((e) => emitters.filter((em) => em.accepts(e)));
     const unrouted = routes.filter((r) => r.length === 0).length;
@@ -41,7 +42,7 @@ export class Router implements Publisher {
         const indexes: number[] = [];
         routes.forEach((r, i) => r.includes(em) && indexes.push(i));
         if (indexes.length === 0) return { em, indexes, results: [] as Confirmation[] };
-        const results = await this.confirm(em, indexes.map((i) => events[i]!), track, deadline);
+        const results = await this.confirm(em, indexes.map((i) => events[i]!), track, deadline, signal);
         return { em, indexes, results };
       }),
     );
@@ -79,17 +80,17 @@ export class Router implements Publisher {
     };
   }
 
-  private async confirm(em: Emitter, events: AuditEvent[], track: boolean, deadline: number): Promise<Confirmation[]> {
+  private async confirm(em: Emitter, events: AuditEvent[], track: boolean, deadline: number, signal?: AbortSignal): Promise<Confirmation[]> {
     let queued: { seqs: number[]; deliveries: Promise<DeliveryReport>[] };
     try {
-      queued = await withDeadline(em.enqueue(events, track), deadline, `not queued within emitTimeoutInSec`);
+      queued = await withDeadline(em.enqueue(events, track), deadline, `not queued within emitTimeoutInSec`, signal);
     } catch (err) {
       const retryAfterSec = err instanceof QueueFullError ? err.retryAfterSec : undefined;
       return events.map(() => ({ ok: false as const, reason: errorMessage(err), ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) }));
     }
     if (!track) return events.map(() => ({ ok: true as const }));
     try {
-      const reports = await withDeadline(Promise.all(queued.deliveries), deadline, 'not delivered within emitTimeoutInSec');
+      const reports = await withDeadline(Promise.all(queued.deliveries), deadline, 'not delivered within emitTimeoutInSec', signal);
       return reports.map((r) => (r.delivered ? { ok: true as const } : { ok: false as const, reason: r.reason ?? 'not delivered' }));
     } catch (err) {
       em.forget(queued.seqs);
@@ -98,18 +99,20 @@ export class Router implements Publisher {
   }
 }
 
-function withDeadline<T>(p: Promise<T>, deadline: number, message: string): Promise<T> {
+function withDeadline<T>(p: Promise<T>, deadline: number, message: string, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(message)), Math.max(0, deadline - Date.now()));
+    const onAbort = () => finish(() => reject(new Error('publish abandoned: the source is stopping')));
+    const timer = setTimeout(() => finish(() => reject(new Error(message))), Math.max(0, deadline - Date.now()));
+    function finish(settle: () => void) {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      settle();
+    }
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
+      (v) => finish(() => resolve(v)),
+      (e) => finish(() => reject(e)),
     );
   });
 }

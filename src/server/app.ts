@@ -3,7 +3,7 @@ import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { AuditstreamConfig } from '../config/schema.js';
 import type { AuditEvent } from '../core/event.js';
-import { AuditstreamError, InvalidEventError, errorMessage } from '../core/errors.js';
+import { AuditstreamError, InvalidEventError, RetriableError, errorMessage } from '../core/errors.js';
 import { parseRecord } from '../formats/parse.js';
 import { createSink, type Pipeline } from '../pipeline/pipeline.js';
 import type { AuditStore } from '../store/audit-store.js';
@@ -65,6 +65,8 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
       return reply.code(err.statusCode).send({ error: err.message, code: err.code, ...err.extra });
     }
     if (err instanceof QueryError) return reply.code(400).send({ error: err.message, code: err.code, parameter: err.parameter });
+    // The audit store is down or busy: say so, and that retrying later helps.
+    if (err instanceof RetriableError) return reply.code(503).header('Retry-After', '5').send({ error: err.message, code: err.code });
     const code = (err as FastifyError).code;
     // A refused body may be left unread on the socket: close it so a kept-alive client cannot reuse it mid-body.
     if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') void reply.header('Connection', 'close');

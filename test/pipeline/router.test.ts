@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { pino } from 'pino';
+import type { AuditEvent } from '../../src/core/event.js';
+import { DeliveryPolicy } from '../../src/pipeline/delivery-policy.js';
+import { Emitter } from '../../src/pipeline/emitter.js';
+import { eventTypeFilter } from '../../src/pipeline/event-filter.js';
+import { PipelineMetrics } from '../../src/pipeline/metrics.js';
+import { Router } from '../../src/pipeline/router.js';
+import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
+import { DiskQueue } from '../../src/queue/disk-queue.js';
+import type { DeliveryOutcome, Sink } from '../../src/sinks/sink.js';
+import { tempDir } from '../support/temp.js';
+
+/*
+ * Test double: a sink whose sends never complete (a hung destination), or
+ * complete at once. Real sinks are exercised elsewhere; here the router's
+ * waiting and policy logic is the subject.
+ */
+function sink(mode: 'hang' | 'ok'): Sink {
+  return {
+    batch: { maxEvents: 100, maxBytes: 1e6, lingerMs: 0 },
+    send: (events) => (mode === 'hang' ? new Promise<DeliveryOutcome[]>(() => {}) : Promise.resolve(events.map(() => ({ status: 'delivered' as const })))),
+    check: async () => [],
+    close: async () => {},
+  };
+}
+
+const event = (id: string, type = 'login'): AuditEvent => ({ id, time: '2024-01-01T00:00:00.000Z', type, source: 'generic', outcome: 'success', details: {}, raw: '{}' });
+
+async function emitter(t: TestContext, name: string, mode: 'hang' | 'ok', opts: { maxBytes?: number; include?: string[] } = {}) {
+  const dir = await tempDir(t);
+  const logger = pino({ level: 'silent' });
+  const e = new Emitter({
+    name,
+    type: 'test',
+    sink: sink(mode),
+    queue: new DiskQueue({ name, file: join(dir, 'q.db'), maxBytes: opts.maxBytes ?? 1e7, whenFull: 'block', logger }),
+    deadLetter: new DeadLetterFile(join(dir, 'dl.ndjson'), name),
+    accepts: eventTypeFilter(opts.include),
+    retry: { initialBackoffMs: 10, maxBackoffMs: 50 },
+    batch: { maxEvents: 100, maxBytes: 1e6, lingerMs: 0 },
+    logger,
+    metrics: new PipelineMetrics(),
+  });
+  e.start();
+  t.after(async () => {
+    await e.stop(Date.now());
+    e.closeQueue();
+  });
+  return e;
+}
+
+test('ack: delivered — an aborted publish (a source stopping) answers at once, not at emitTimeoutInSec', async (t) => {
+  const hung = await emitter(t, 'hung', 'hang');
+  const router = new Router({ emitters: [hung], policy: new DeliveryPolicy({}), ack: 'delivered', timeoutMs: 60_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  const started = Date.now();
+  const result = await router.publish([event('a')], ac.signal);
+  assert.equal(result.ok, false);
+  assert.match(result.failed[0]!.reason, /source is stopping/);
+  assert.ok(Date.now() - started < 10_000, 'did not wait for the timeout');
+});
+
+test('a full best-effort queue does not fail the producer; a full required one does, with Retry-After', async (t) => {
+  const big = (id: string) => ({ ...event(id), message: 'x'.repeat(400) });
+  const store = await emitter(t, 'store', 'hang');
+  const webhook = await emitter(t, 'webhook', 'hang', { maxBytes: 600 });
+  const metrics = new PipelineMetrics();
+  const policy = new DeliveryPolicy({ emitToAllOf: ['store'] });
+  const router = new Router({ emitters: [store, webhook], policy, ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics });
+  assert.equal((await router.publish([big('1')])).ok, true);
+  assert.equal((await router.publish([big('2')])).ok, true, 'only the best-effort webhook is full');
+  assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /component_id="webhook".*reason="queue_full"\} 1/);
+
+  const smallStore = await emitter(t, 'small-store', 'hang', { maxBytes: 600 });
+  const strict = new Router({ emitters: [smallStore], policy: new DeliveryPolicy({ emitToAllOf: ['small-store'] }), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  assert.equal((await strict.publish([big('3')])).ok, true);
+  const full = await strict.publish([big('4')]);
+  assert.equal(full.ok, false, 'the required store is full');
+  assert.deepEqual(full.failed.map((f) => f.emitter), ['small-store']);
+  assert.ok((full.retryAfterSec ?? 0) >= 1);
+});
+
+test('events are routed by include; an event no emitter takes is counted, not an error', async (t) => {
+  const admins = await emitter(t, 'admins', 'ok', { include: ['admin_*'] });
+  const metrics = new PipelineMetrics();
+  const router = new Router({ emitters: [admins], policy: new DeliveryPolicy({}), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics });
+  assert.equal((await router.publish([event('x', 'admin_added'), event('y', 'login')])).ok, true);
+  assert.equal(admins.status().depth + admins.status().delivered, 1);
+  assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /reason="no_emitter"\} 1/);
+});
