@@ -20,13 +20,13 @@ export const emitterCommonSchema = z.looseObject({
       maxBytes: byteSize.default(1024 ** 3),
       whenFull: z.enum(['block', 'dropOldest']).default('block'),
     })
-    .default({ maxBytes: 1024 ** 3, whenFull: 'block' }),
+    .prefault({}),
   retry: z
     .strictObject({
       initialBackoffMs: z.number().int().positive().default(200),
       maxBackoffMs: z.number().int().positive().default(60_000),
     })
-    .default({ initialBackoffMs: 200, maxBackoffMs: 60_000 }),
+    .prefault({}),
   batch: z
     .strictObject({
       maxEvents: z.number().int().positive().optional(),
@@ -46,7 +46,7 @@ const DEFAULT_EMITTERS = [
 ];
 
 const limitsDefaults = { maxBodyBytes: 5 * 1024 * 1024, maxEventBytes: 1024 * 1024 };
-const serverDefaults = { listen: '127.0.0.1:8080', apiKeys: [] as string[], limits: limitsDefaults, shutdownTimeoutSec: 30 };
+const serverDefaults = { listen: '127.0.0.1:8080' };
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./auditstream-data'),
@@ -63,14 +63,14 @@ export const configSchema = z.strictObject({
           maxBodyBytes: byteSize.default(limitsDefaults.maxBodyBytes),
           maxEventBytes: byteSize.default(limitsDefaults.maxEventBytes),
         })
-        .default(limitsDefaults),
+        .prefault({}),
       shutdownTimeoutSec: z.number().positive().default(30),
     })
-    .default(serverDefaults),
+    .prefault({}),
   sources: z.array(z.looseObject({ type: z.string().min(1), name: z.string().min(1).optional() })).default([]),
   audit: z
     .strictObject({
-      emitters: z.array(emitterCommonSchema).min(1, 'at least one emitter is needed').default(DEFAULT_EMITTERS as never),
+      emitters: z.array(emitterCommonSchema).min(1, 'at least one emitter is needed').prefault(DEFAULT_EMITTERS),
       emitAtLeastOneOf: z.array(z.string()).optional(),
       emitToAllOf: z.array(z.string()).optional(),
       emitTimeoutInSec: z.number().positive().default(60),
@@ -79,7 +79,7 @@ export const configSchema = z.strictObject({
       /** Event types your producers send beyond the built-in catalog, so include/exclude may name them. */
       eventTypes: z.array(z.string().min(1)).default([]),
     })
-    .default({ emitters: DEFAULT_EMITTERS as never, emitTimeoutInSec: 60, ack: 'buffered', eventTypes: [] }),
+    .prefault({}),
 });
 
 export type AuditstreamConfig = z.output<typeof configSchema>;
