@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { allStoredEvents, emitterStatus } from '../support/search.js';
+import { postEvents, startServer } from '../support/server-process.js';
+import { tempDir, waitFor } from '../support/temp.js';
+
+// Field note 7 (vector #16231, #19759): a corrupt disk buffer must never block start-up.
+test('a queue file that is not a database is moved aside and reported; the server starts and delivers', async (t) => {
+  const dataDir = await tempDir(t);
+  mkdirSync(join(dataDir, 'queues'), { recursive: true });
+  writeFileSync(join(dataDir, 'queues', 'log.db'), Buffer.alloc(16_384, 0xa5));
+  const server = await startServer(t, { dataDir });
+  assert.ok(readdirSync(join(dataDir, 'queues')).some((f) => f.startsWith('log.db.corrupt-')), 'the unreadable file is kept for inspection');
+  assert.match(server.stderr(), /queue file unreadable; moved aside/);
+  assert.equal((await postEvents(server.url, { id: 'after', type: 'login', time: '2024-01-01T00:00:00Z' })).status, 202);
+  await waitFor(() => readFileSync(join(dataDir, 'logs', 'audit.log'), 'utf8').includes('"after"'), 'delivered after recovery');
+});
+
+test('a corrupt entry inside the queue goes to the dead-letter file with the reason; the entries around it are delivered', async (t) => {
+  const dataDir = await tempDir(t);
+  const first = await startServer(t, { dataDir, config: { audit: { emitters: [{ type: 'audit-store' }] } } });
+  first.child.kill('SIGTERM');
+  await first.exited;
+  // Entries as a crashed writer might leave them: two good, one torn in the middle.
+  const db = new Database(join(dataDir, 'queues', 'audit-store.db'));
+  const insert = db.prepare('INSERT INTO entries (event_id, partition_key, bytes, enqueued_at, payload) VALUES (?, NULL, ?, ?, ?)');
+  const good = (id: string) => Buffer.from(JSON.stringify({ id, time: '2024-01-01T00:00:00.000Z', type: 'login', source: 'generic', outcome: 'success', details: {}, raw: '{}' }));
+  for (const [id, payload] of [['g-1', good('g-1')], ['torn', Buffer.from('{"id":"torn","time":"2024-01-0')], ['g-2', good('g-2')]] as const) {
+    insert.run(id, payload.length, Date.now(), payload);
+  }
+  db.close();
+
+  const second = await startServer(t, { dataDir, config: { audit: { emitters: [{ type: 'audit-store' }] } } });
+  await waitFor(async () => (await emitterStatus(second.url))['audit-store']!.depth === 0, 'queue drained');
+  assert.deepEqual((await allStoredEvents(second.url)).map((e) => e.id).sort(), ['g-1', 'g-2']);
+  const dead = readFileSync(join(dataDir, 'dead-letter', 'audit-store.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0].eventId, 'torn');
+  assert.match(dead[0].reason, /queue entry unreadable/);
+  assert.equal(Buffer.from(dead[0].payloadBase64, 'base64').toString(), '{"id":"torn","time":"2024-01-0', 'the bytes are kept as they were');
+  const status = (await emitterStatus(second.url))['audit-store'] as unknown as { deadLettered: number };
+  assert.equal(status.deadLettered, 1);
+});
