@@ -67,7 +67,7 @@ async function scenario({ name, config, drain }, load, tmp, smoke) {
       peakToIdle: ratio(end.peakRssMiB, idle.rssMiB),
       eventsAcked: result.events,
       eventsPerSec: result.eventsPerSec,
-      queuedAtEnd: metricSum(metrics, 'auditstream_emitter_queue_depth'),
+      queuedAtEnd: Object.fromEntries(['log', 'audit-store'].map((id) => [id, metricSum(metrics, 'auditstream_emitter_queue_depth', { component_id: id })])),
       queuedBytesAtEnd: metricSum(metrics, 'auditstream_emitter_queue_bytes'),
       heapUsedMiB: metricSum(metrics, 'auditstream_nodejs_heap_size_used_bytes') / 1048576,
     };
@@ -92,8 +92,16 @@ function unusedPort() {
 export function summarize(r) {
   return (
     table(
-      ['scenario', 'idle RSS MiB', 'peak RSS MiB', 'peak ÷ idle', 'events acked', 'ev/s', 'queued at end'],
-      r.scenarios.map((s) => [s.name, fmt(s.idleRssMiB), fmt(s.peakRssMiB), fmtRatio(s.peakToIdle), fmt(s.eventsAcked), fmt(s.eventsPerSec), fmt(s.queuedAtEnd)]),
+      ['scenario', 'idle RSS MiB', 'peak RSS MiB', 'peak ÷ idle', 'events acked', 'ev/s', 'queued at end (log / audit-store)'],
+      r.scenarios.map((s) => [
+        s.name,
+        fmt(s.idleRssMiB),
+        fmt(s.peakRssMiB),
+        fmtRatio(s.peakToIdle),
+        fmt(s.eventsAcked),
+        fmt(s.eventsPerSec),
+        `${fmt(s.queuedAtEnd.log)} / ${fmt(s.queuedAtEnd['audit-store'])}`,
+      ]),
     ) + `\n(peak = the kernel's VmHWM for the server process over its whole life; load: ${r.setup.load.concurrency} connections × ${r.setup.load.batchSize}-event batches for ${r.setup.load.durationMs / 1000} s)`
   );
 }

@@ -48,6 +48,9 @@ if (!values['no-build']) {
   }
 }
 
+// The SDK's notice about future Node versions would interleave with the tables; the benchmarks and their children don't need it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadavgAtStart: loadavg() };
 const log = (line) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
 const tmp = mkdtempSync(join(tmpdir(), 'auditstream-bench-'));

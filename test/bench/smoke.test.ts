@@ -1,0 +1,119 @@
+/**
+ * Runs every benchmark at smoke size (`npm run bench -- NAME --smoke`: a few
+ * hundred events, one level) so they keep working as the code changes. Only
+ * completion and the shape of the results are checked — never a rate: the
+ * machine is shared and timings are not behaviour.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { tempDir } from '../support/temp.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const run = promisify(execFile);
+
+/** The benchmarks run against dist/: build it when a source file is newer than the last build. */
+function distIsStale(): boolean {
+  let built: number;
+  try {
+    built = statSync(join(ROOT, 'dist', 'cli', 'main.js')).mtimeMs;
+  } catch {
+    return true;
+  }
+  const newer = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((e) => (e.isDirectory() ? newer(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs > built));
+  return newer(join(ROOT, 'src'));
+}
+
+let needsBuild = distIsStale();
+
+async function smoke(t: import('node:test').TestContext, name: string): Promise<any> {
+  const out = await tempDir(t, 'auditstream-bench-smoke-');
+  const args = [join(ROOT, 'scripts', 'bench.mjs'), name, '--smoke', '--out', out];
+  // Only the first benchmark builds; the others reuse its dist/.
+  if (!needsBuild) args.push('--no-build');
+  needsBuild = false;
+  const { stdout } = await run(process.execPath, args, { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+  assert.match(stdout, new RegExp(`## ${name} `), 'the summary table is printed');
+  const files = readdirSync(out).filter((f) => f.startsWith(`${name}-`) && f.endsWith('.json'));
+  assert.equal(files.length, 1, `one results file for ${name} in ${out}`);
+  const results = JSON.parse(readFileSync(join(out, files[0]!), 'utf8'));
+  assert.equal(results.name, name);
+  assert.equal(results.smoke, true);
+  assert.equal(typeof results.machine.cpus, 'number');
+  return results;
+}
+
+const positive = (v: unknown, what: string) => assert.ok(typeof v === 'number' && v > 0 && Number.isFinite(v), `${what} is a positive number, got ${String(v)}`);
+
+test('ingest: auditstream and the bare baseline both acknowledge every batch, with rates, latencies and the ratio', async (t) => {
+  const r = await smoke(t, 'ingest');
+  assert.equal(r.levels.length, 1);
+  const level = r.levels[0];
+  for (const side of [level.baseline, level.auditstream]) {
+    positive(side.eventsPerSec, 'events/s');
+    positive(side.p50Ms, 'p50');
+    positive(side.p99Ms, 'p99');
+    assert.deepEqual(Object.keys(side.statuses), ['202'], 'every request acknowledged with 202');
+    positive(side.cpuMsPer1kEvents, 'CPU per 1k events');
+  }
+  positive(level.ratio, 'ratio');
+  assert.equal(level.drain.drained, true, 'the queues drained after the load');
+});
+
+test('kinesis: the emitter delivers every event, plain and aggregated, beside the PutRecord loop', async (t) => {
+  const r = await smoke(t, 'kinesis');
+  positive(r.naive.eventsPerSec, 'naive events/s');
+  assert.equal(r.naive.putRecordCalls, r.naive.events, 'one PutRecord per event');
+  assert.deepEqual(r.emitter.map((e: any) => e.aggregation), [false, true]);
+  for (const e of r.emitter) {
+    assert.equal(e.events, r.setup.events);
+    positive(e.eventsPerSec, 'emitter events/s');
+    positive(e.putRecordsCalls, 'PutRecords calls');
+    positive(e.recordsPerCall, 'records per call');
+    positive(e.bytesPerRecord, 'bytes per record');
+    positive(e.ratioToNaive, 'ratio to naive');
+  }
+  assert.ok(r.emitter[1].eventsPerRecord > 1, 'aggregation packs several events into one record');
+});
+
+test('collector: every log event of the envelopes reaches the audit store, beside the decode baselines', async (t) => {
+  const r = await smoke(t, 'collector');
+  assert.equal(r.decodeOnly.events, r.setup.events);
+  assert.equal(r.readDecode.events, r.setup.events);
+  assert.equal(r.collector.events, r.setup.events);
+  for (const v of [r.decodeOnly.eventsPerSec, r.readDecode.eventsPerSec, r.collector.eventsPerSec, r.collector.ratioToDecode]) positive(v, 'rate or ratio');
+});
+
+test('store: inserts and searches on SQLite and PostgreSQL, beside raw driver inserts', async (t) => {
+  const r = await smoke(t, 'store');
+  assert.deepEqual(r.backends.map((b: any) => b.backend), ['sqlite', 'postgres']);
+  for (const b of r.backends) {
+    if (b.skipped) {
+      t.diagnostic(`${b.backend} skipped: ${b.skipped}`);
+      continue;
+    }
+    positive(b.raw.eventsPerSec, `${b.backend} raw inserts/s`);
+    positive(b.store.eventsPerSec, `${b.backend} store inserts/s`);
+    positive(b.ratio, `${b.backend} ratio`);
+    for (const kind of ['byType', 'byActor', 'byTimeRange', 'cursorPaging']) {
+      positive(b.searches[kind].p50Ms, `${b.backend} ${kind} p50`);
+      positive(b.searches[kind].avgEvents, `${b.backend} ${kind} found events`);
+    }
+  }
+});
+
+test('memory: idle and peak RSS with every destination up and with the audit store down', async (t) => {
+  const r = await smoke(t, 'memory');
+  assert.equal(r.scenarios.length, 2);
+  for (const s of r.scenarios) {
+    positive(s.idleRssMiB, 'idle RSS');
+    assert.ok(s.peakRssMiB >= s.idleRssMiB, 'peak is at least idle');
+    positive(s.eventsAcked, 'events acknowledged');
+  }
+  const down = r.scenarios[1];
+  assert.ok(down.queuedAtEnd['audit-store'] >= down.eventsAcked, 'with the store down, every acknowledged event waits in its queue');
+});
