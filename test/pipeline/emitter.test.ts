@@ -81,15 +81,19 @@ test('a rejected event goes to the dead-letter file with its reason; the others 
 
 test('a retriable whole-call error retries the same events; a fatal one keeps them queued in state failing', async (t) => {
   const sink = new ScriptedSink();
+  let seenDuringRetry: { state: string; depth: number; lastError: string } | undefined;
   sink.script[0] = () => new RetriableError('connection refused');
   sink.script[1] = () => new FatalError('ResourceNotFoundException: stream audit not found');
+  // The send after the fatal error sees what a user would see while the destination is broken.
+  sink.script[2] = (evs) => {
+    const s = emitter.status();
+    seenDuringRetry = { state: s.state, depth: s.depth, lastError: String(s.lastError?.message) };
+    return evs.map(() => ({ status: 'delivered' as const }));
+  };
   const { emitter, queue } = await setup(t, sink);
   await emitter.enqueue(['a', 'b'].map(event));
-  await waitFor(() => emitter.status().state === 'failing', 'state failing');
-  assert.equal(queue.depth, 2, 'nothing is dropped while the destination is unusable');
-  assert.match(String(emitter.status().lastError?.message), /stream audit not found/);
-  // Fatal errors retry at maxBackoffMs (40 ms here): fixing the destination resumes delivery.
   await waitFor(() => queue.depth === 0, 'delivered after the destination came back');
+  assert.deepEqual(seenDuringRetry, { state: 'failing', depth: 2, lastError: 'ResourceNotFoundException: stream audit not found' }, 'nothing is dropped while the destination is unusable');
   assert.deepEqual(sink.received.slice(0, 3), [['a', 'b'], ['a', 'b'], ['a', 'b']]);
 });
 
