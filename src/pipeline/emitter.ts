@@ -69,6 +69,10 @@ export class Emitter {
       oldestAgeMs: () => opts.queue.oldestAgeMs(),
       stateCode: () => STATE_CODES[this.state],
     });
+    opts.queue.onDrop = (seqs) => {
+      opts.metrics.discarded.inc({ ...opts.metrics.emitterLabels(this), reason: 'dropped_oldest' }, seqs.length);
+      this.notify(seqs, { delivered: false, reason: 'dropped: queue full (whenFull: dropOldest)' });
+    };
   }
 
   accepts(event: AuditEvent): boolean {
@@ -146,31 +150,46 @@ export class Emitter {
       delivered: this.delivered,
       deadLettered: this.deadLettered,
       deadLetterFile: this.opts.deadLetter.file,
+      ...(q.recoveredFrom ? { corruptQueueMovedTo: q.recoveredFrom } : {}),
       lastError: this.lastError ?? null,
     };
   }
 
   private async run(): Promise<void> {
-    const { queue, batch } = this.opts;
+    const { queue, batch, retry } = this.opts;
     const signal = this.abort.signal;
+    let failures = 0;
     while (!signal.aborted) {
-      if (queue.depth === 0) {
-        if (this.draining) return;
-        this.state = 'idle';
-        await this.nextWake();
-        continue;
-      }
-      if (batch.lingerMs > 0 && !this.draining) {
-        const age = queue.oldestAgeMs();
-        const full = queue.depth >= batch.maxEvents || queue.bytes >= batch.maxBytes;
-        if (!full && age < batch.lingerMs) {
-          await this.nextWake(batch.lingerMs - age);
+      try {
+        if (queue.depth === 0) {
+          if (this.draining) return;
+          this.state = 'idle';
+          await this.nextWake();
           continue;
         }
+        if (batch.lingerMs > 0 && !this.draining) {
+          const age = queue.oldestAgeMs();
+          const full = queue.depth >= batch.maxEvents || queue.bytes >= batch.maxBytes;
+          if (!full && age < batch.lingerMs) {
+            await this.nextWake(batch.lingerMs - age);
+            continue;
+          }
+        }
+        const entries = queue.read(0, batch.maxEvents, batch.maxBytes);
+        if (entries.length > 0) await this.deliver(entries, signal);
+        failures = 0;
+        // A synchronous sink (SQLite) resolves in microtasks only: give timers and I/O a turn
+        // between batches, or a backlog would starve HTTP, lease renewals and other emitters.
+        await new Promise((resolve) => setImmediate(resolve));
+      } catch (err) {
+        // Not the sink: the queue or the dead-letter file failed (disk full, I/O error). The
+        // events stay queued; keep the loop alive and try again, more slowly each time.
+        this.state = 'failing';
+        this.lastError = { message: `local storage: ${errorMessage(err)}`, at: new Date().toISOString() };
+        this.opts.metrics.errors.inc({ ...this.opts.metrics.emitterLabels(this), error_type: 'storage' });
+        this.opts.logger.error({ emitter: this.name, err: this.lastError.message }, 'emitter storage error; events stay queued, retrying');
+        await sleep(backoffDelayMs(failures++, retry.initialBackoffMs, retry.maxBackoffMs), signal);
       }
-      const entries = queue.read(0, batch.maxEvents, batch.maxBytes);
-      if (entries.length === 0) continue;
-      await this.deliver(entries, signal);
     }
   }
 

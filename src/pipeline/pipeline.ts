@@ -59,7 +59,6 @@ export class Pipeline {
         maxBytes: r.common.queue.maxBytes,
         whenFull: r.common.queue.whenFull,
         logger,
-        onDrop: (n) => metrics.discarded.inc({ ...metrics.emitterLabels({ name: r.name, type: r.common.type }), reason: 'dropped_oldest' }, n),
       });
       emitters.push(
         new Emitter({

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, fdatasyncSync, mkdirSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface DeadLetter {
@@ -23,7 +23,8 @@ export class DeadLetterFile {
 
   write(entries: readonly DeadLetter[]): void {
     if (entries.length === 0) return;
-    mkdirSync(dirname(this.file), { recursive: true });
+    const created = !existsSync(this.file);
+    if (created) mkdirSync(dirname(this.file), { recursive: true });
     const time = new Date().toISOString();
     const lines = entries.map((e) => {
       const text = e.payload.toString('utf8');
@@ -49,10 +50,22 @@ export class DeadLetterFile {
     } finally {
       closeSync(fd);
     }
+    // A new file's name lives in its directory: sync that too, or a power loss could lose the file
+    // while the queue's deletion of the same events survives.
+    if (created) fsyncDirectory(dirname(this.file));
     this.count += entries.length;
   }
 
   get written(): number {
     return this.count;
+  }
+}
+
+function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

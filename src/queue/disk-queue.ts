@@ -4,6 +4,12 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { QueueFullError, QueueWriteError } from './errors.js';
 
+const CORRUPTION_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+
+function isCorruption(err: unknown): boolean {
+  return CORRUPTION_CODES.has(String((err as { code?: unknown })?.code));
+}
+
 export interface QueueItem {
   eventId: string;
   partitionKey: string | null;
@@ -22,8 +28,6 @@ export interface DiskQueueOptions {
   maxBytes: number;
   whenFull: 'block' | 'dropOldest';
   logger: Logger;
-  /** Called with how many entries dropOldest removed. */
-  onDrop?: (count: number) => void;
 }
 
 const SCHEMA = `
@@ -61,6 +65,8 @@ export class DiskQueue {
   private readonly stmts;
   /** Set when the queue file was unreadable at open and moved aside. */
   readonly recoveredFrom: string | undefined;
+  /** Told the sequence numbers `whenFull: dropOldest` removed, so their waiters can be answered. */
+  onDrop: ((seqs: number[]) => void) | undefined;
 
   constructor(opts: DiskQueueOptions) {
     this.opts = opts;
@@ -75,7 +81,7 @@ export class DiskQueue {
       remove: this.db.prepare('DELETE FROM entries WHERE seq = ? RETURNING bytes'),
       attempt: this.db.prepare('UPDATE entries SET attempts = attempts + 1 WHERE seq = ?'),
       oldest: this.db.prepare('SELECT enqueued_at FROM entries ORDER BY seq LIMIT 1'),
-      dropOldest: this.db.prepare('DELETE FROM entries WHERE seq = (SELECT MIN(seq) FROM entries) RETURNING bytes'),
+      dropOldest: this.db.prepare('DELETE FROM entries WHERE seq = (SELECT MIN(seq) FROM entries) RETURNING seq, bytes'),
       stats: this.db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM entries'),
     };
     const s = this.stmts.stats.get() as { n: number; b: number };
@@ -92,7 +98,8 @@ export class DiskQueue {
     try {
       return { db: DiskQueue.init(new Database(file)) };
     } catch (err) {
-      if (!existsSync(file)) throw err;
+      // Only corruption moves a file aside: a permission or descriptor problem must not hide a healthy queue.
+      if (!existsSync(file) || !isCorruption(err)) throw err;
       const movedTo = `${file}.corrupt-${Date.now()}`;
       for (const suffix of ['', '-wal', '-shm']) {
         if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
@@ -110,7 +117,7 @@ export class DiskQueue {
     const check = db.pragma('quick_check', { simple: true });
     if (check !== 'ok') {
       db.close();
-      throw new Error(`quick_check: ${String(check)}`);
+      throw Object.assign(new Error(`quick_check: ${String(check)}`), { code: 'SQLITE_CORRUPT' });
     }
     return db;
   }
@@ -155,7 +162,7 @@ export class DiskQueue {
     const now = Date.now();
     const accepted: { p: PendingAppend; seqs: number[] }[] = [];
     const refused: { p: PendingAppend; err: unknown }[] = [];
-    let dropped = 0;
+    const dropped: number[] = [];
     try {
       this.db.transaction(() => {
         let bytes = this.bytesTotal;
@@ -168,11 +175,11 @@ export class DiskQueue {
               continue;
             }
             while (bytes + size > this.opts.maxBytes && count > 0) {
-              const row = this.stmts.dropOldest.get() as { bytes: number } | undefined;
+              const row = this.stmts.dropOldest.get() as { seq: number; bytes: number } | undefined;
               if (!row) break;
               bytes -= row.bytes;
               count -= 1;
-              dropped += 1;
+              dropped.push(row.seq);
             }
           }
           const seqs = p.items.map(
@@ -186,18 +193,22 @@ export class DiskQueue {
         this.count = count;
       })();
     } catch (err) {
-      // The transaction rolled back: recount from disk so the caps stay true.
-      const s = this.stmts.stats.get() as { n: number; b: number };
-      this.count = s.n;
-      this.bytesTotal = s.b;
+      // The transaction rolled back: recount from disk so the caps stay true (if the disk answers at all).
+      try {
+        const s = this.stmts.stats.get() as { n: number; b: number };
+        this.count = s.n;
+        this.bytesTotal = s.b;
+      } catch {
+        /* keep the counts we had; the next successful write corrects nothing but loses nothing */
+      }
       const error = new QueueWriteError(this.name, err);
       this.opts.logger.error({ emitter: this.name, err: error.message }, 'queue write failed');
       for (const p of batch) p.reject(error);
       return;
     }
-    if (dropped > 0) {
-      this.opts.logger.warn({ emitter: this.name, dropped }, 'queue full: dropped oldest events (whenFull: dropOldest)');
-      this.opts.onDrop?.(dropped);
+    if (dropped.length > 0) {
+      this.opts.logger.warn({ emitter: this.name, dropped: dropped.length }, 'queue full: dropped oldest events (whenFull: dropOldest)');
+      this.onDrop?.(dropped);
     }
     for (const a of accepted) a.p.resolve(a.seqs);
     for (const r of refused) r.p.reject(r.err);
@@ -210,17 +221,17 @@ export class DiskQueue {
 
   /** Up to `limit` entries after `afterSeq`, in order, stopping before `maxBytes` (at least one). */
   read(afterSeq: number, limit: number, maxBytes: number): QueueEntry[] {
-    const rows = this.stmts.read.all(afterSeq, limit) as {
+    // Rows are pulled one at a time: a sink asking for a million events (S3) must not load the queue into memory.
+    const out: QueueEntry[] = [];
+    let bytes = 0;
+    for (const r of this.stmts.read.iterate(afterSeq, limit) as IterableIterator<{
       seq: number;
       event_id: string;
       partition_key: string | null;
       enqueued_at: number;
       attempts: number;
       payload: Buffer;
-    }[];
-    const out: QueueEntry[] = [];
-    let bytes = 0;
-    for (const r of rows) {
+    }>) {
       if (out.length > 0 && bytes + r.payload.length > maxBytes) break;
       bytes += r.payload.length;
       out.push({ seq: r.seq, eventId: r.event_id, partitionKey: r.partition_key, enqueuedAt: r.enqueued_at, attempts: r.attempts, payload: r.payload });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
@@ -113,4 +113,39 @@ test('stop drains what is queued before the deadline', async (t) => {
   await emitter.stop(Date.now() + 5_000);
   assert.equal(queue.depth, 0);
   assert.equal(sink.delivered.length, 25);
+});
+
+test('draining a backlog through a synchronous sink yields to timers and I/O between batches', async (t) => {
+  const sink = new ScriptedSink(); // resolves in microtasks, like the SQLite store
+  const { emitter, queue } = await setup(t, sink);
+  // Hold the loop until everything is queued, then let it drain 300 batches.
+  await emitter.enqueue(Array.from({ length: 3000 }, (_, i) => event(`y${i}`)));
+  const depthWhenTimerFired = await new Promise<number>((resolve) => setTimeout(() => resolve(queue.depth), 0));
+  assert.ok(depthWhenTimerFired > 0, 'a timer ran while the backlog was still draining');
+  await waitFor(() => queue.depth === 0, 'drained');
+});
+
+test('a dead-letter file that cannot be written does not stop the emitter: the event waits, then is dead-lettered', async (t) => {
+  const dir = await tempDir(t);
+  const logger = pino({ level: 'silent' });
+  const blocker = join(dir, 'not-a-dir');
+  writeFileSync(blocker, 'x');
+  const deadLetter = new DeadLetterFile(join(blocker, 'dead.ndjson'), 'e');
+  const sink = new ScriptedSink();
+  sink.script = Array.from({ length: 10_000 }, () => (evs: readonly AuditEvent[]) => evs.map((e) => (e.id === 'bad' ? { status: 'rejected' as const, reason: 'too large' } : { status: 'delivered' as const })));
+  const queue = new DiskQueue({ name: 'e', file: join(dir, 'q.db'), maxBytes: 1e7, whenFull: 'block', logger });
+  const emitter = new Emitter({ name: 'e', type: 'test', sink, queue, deadLetter, accepts: () => true, retry: { initialBackoffMs: 5, maxBackoffMs: 40 }, batch: sink.batch, logger, metrics: new PipelineMetrics() });
+  emitter.start();
+  t.after(async () => {
+    await emitter.stop(Date.now());
+    emitter.closeQueue();
+  });
+  await emitter.enqueue(['ok', 'bad'].map(event));
+  await waitFor(() => /local storage: .*not-a-dir/.test(String(emitter.status().lastError?.message)), 'storage error reported');
+  assert.equal(queue.depth, 1, 'the rejected event stays queued while its dead-letter write fails');
+  rmSync(blocker);
+  mkdirSync(blocker);
+  await waitFor(() => queue.depth === 0, 'dead-lettered once the file can be written');
+  assert.match(readFileSync(join(blocker, 'dead.ndjson'), 'utf8'), /"eventId":"bad"/);
+  assert.deepEqual(sink.delivered, ['ok']);
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -50,12 +50,13 @@ test('whenFull: block refuses what does not fit and accepts again once drained',
 
 test('whenFull: dropOldest drops the oldest entries and reports how many', async (t) => {
   const dir = await tempDir(t);
-  let dropped = 0;
-  const q = new DiskQueue({ name: 'd', file: join(dir, 'q.db'), maxBytes: 100, whenFull: 'dropOldest', logger, onDrop: (n) => (dropped += n) });
+  const dropped: number[] = [];
+  const q = new DiskQueue({ name: 'd', file: join(dir, 'q.db'), maxBytes: 100, whenFull: 'dropOldest', logger });
+  q.onDrop = (seqs) => dropped.push(...seqs);
   t.after(() => q.close());
-  await q.append([item('a', 40), item('b', 40)]);
+  const [first] = await q.append([item('a', 40), item('b', 40)]);
   await q.append([item('c', 40)]);
-  assert.equal(dropped, 1);
+  assert.deepEqual(dropped, [first], 'the dropped entry is named, so whoever waits for it can be told');
   assert.deepEqual(q.read(0, 10, 1e6).map((e) => e.eventId), ['b', 'c']);
 });
 
@@ -69,6 +70,18 @@ test('a corrupt queue file is moved aside and an empty queue starts: start-up ne
   assert.ok(readdirSync(dir).some((f) => f.startsWith('q.db.corrupt-')));
   await q.append([item('x')]);
   assert.equal(q.depth, 1);
+});
+
+test('a queue file that cannot be opened for another reason than corruption is left where it is', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'q.db');
+  const q = new DiskQueue({ name: 'p', file, maxBytes: 1e6, whenFull: 'block', logger });
+  await q.append([item('keep')]);
+  q.close();
+  // A directory where the WAL file must go: SQLite cannot open the queue, but nothing in it is corrupt.
+  mkdirSync(`${file}-wal`);
+  assert.throws(() => new DiskQueue({ name: 'p', file, maxBytes: 1e6, whenFull: 'block', logger }));
+  assert.ok(!readdirSync(dir).some((f) => f.includes('corrupt')), 'a healthy queue is not moved aside');
 });
 
 test('read stops at maxBytes but always returns at least one entry', async (t) => {
