@@ -25,14 +25,17 @@ export const foxpassParser: Parser = {
     const bindDn = optionalString(rec, 'bind_dn');
     const ipAddress = optionalString(rec, 'ipAddress');
     const message = optionalString(rec, 'message');
+    // Foxpass records carry no id; a producer that adds one makes its retries recognisable.
+    const producerId = optionalString(rec, 'id');
     const consumed = ['service', 'method', 'timestamp', 'success'];
+    if (producerId !== undefined) consumed.push('id');
     if (message !== undefined) consumed.push('message');
     // A null username means "user not found": it stays in details so that fact survives.
     if (username !== undefined) consumed.push('username');
     if (ipAddress !== undefined) consumed.push('ipAddress');
     return [
       makeEvent({
-        id: eventId(undefined, input.idHint),
+        id: eventId(producerId, input.idHint),
         time,
         type: `${service}.${method}`,
         source: 'foxpass',

@@ -4,7 +4,7 @@ import { errorMessage } from '../core/errors.js';
 import { QueueFullError } from '../queue/errors.js';
 import type { PublishResult, Publisher } from '../sources/source.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
-import type { DeliveryReport, Emitter } from './emitter.js';
+import type { Emitter } from './emitter.js';
 import type { PipelineMetrics } from './metrics.js';
 
 export interface RouterOptions {
@@ -16,103 +16,116 @@ export interface RouterOptions {
   metrics: PipelineMetrics;
 }
 
-type Confirmation = { ok: true } | { ok: false; reason: string; retryAfterSec?: number };
+interface Failure {
+  reason: string;
+  retryAfterSec?: number;
+}
 
 /**
  * Routes events to emitters (include/exclude), queues them durably and
- * answers when the delivery policy holds for every event — or says which
- * emitters failed it. The producer's acknowledgement hangs on this answer.
+ * answers as soon as the delivery policy holds for every event — or, at the
+ * deadline, says which emitters failed it. The producer's acknowledgement
+ * hangs on this answer; emitters the policy does not require are never waited for.
  */
 export class Router implements Publisher {
   constructor(private readonly opts: RouterOptions) {}
 
   /** `signal` (a source stopping) ends the wait early: the answer is then not ok, the events stay queued. */
-  async publish(events: AuditEvent[], signal?: AbortSignal): Promise<PublishResult> {
-    const { emitters, policy, metrics, logger } = this.opts;
-    const routes = events.map((e) => emitters.filter((em) => em.accepts(e)));
+  publish(events: AuditEvent[], signal?: AbortSignal): Promise<PublishResult> {
+    const { emitters, policy, metrics, logger, ack } = this.opts;
+    const routes = events.map((e) => emitters.filter((em) => em.accepts(e)).map((em) => em.name));
     const unrouted = routes.filter((r) => r.length === 0).length;
-    if (unrouted > 0) {
-      metrics.discarded.inc({ component_kind: 'router', component_id: 'router', component_type: 'router', reason: 'no_emitter' }, unrouted);
-    }
-    const track = this.opts.ack === 'delivered';
-    const deadline = Date.now() + this.opts.timeoutMs;
-    // confirmations[emitter][i] for the i-th event routed to that emitter
-    const perEmitter = await Promise.all(
-      emitters.map(async (em) => {
+    if (unrouted > 0) metrics.discarded.inc({ component_kind: 'router', component_id: 'router', component_type: 'router', reason: 'no_emitter' }, unrouted);
+
+    // queued[i]: emitters holding event i on disk; confirmed[i]: those that count for the policy
+    // (queued under ack: buffered, delivered under ack: delivered).
+    const queued = events.map(() => new Set<string>());
+    const confirmed = events.map(() => new Set<string>());
+    const failures = new Map<string, Failure>();
+    const tracked = new Map<Emitter, number[]>();
+    let finished = false;
+
+    return new Promise<PublishResult>((resolve) => {
+      let outstanding = 0;
+      const finish = (result: PublishResult) => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        for (const [em, seqs] of tracked) em.forget(seqs);
+        if (!result.ok) metrics.publishFailed.inc({ reason: result.retryAfterSec !== undefined ? 'queue_full' : ack === 'delivered' ? 'not_delivered' : 'not_queued' });
+        resolve(result);
+      };
+      const evaluate = (final: boolean, why?: string) => {
+        if (finished) return;
+        const missing = new Set<string>();
+        events.forEach((_, i) => {
+          if (routes[i]!.length === 0) return;
+          for (const name of policy.missing(routes[i]!, confirmed[i]!)) missing.add(name);
+          // Whatever the policy, an accepted event must be on disk somewhere.
+          if (queued[i]!.size === 0) for (const name of routes[i]!) missing.add(name);
+        });
+        if (missing.size === 0) return finish({ ok: true, failed: [] });
+        if (!final) return;
+        let retryAfterSec: number | undefined;
+        const failed = [...missing].map((emitter) => {
+          const f = failures.get(emitter);
+          if (f?.retryAfterSec !== undefined) retryAfterSec = Math.max(retryAfterSec ?? 0, f.retryAfterSec);
+          return { emitter, reason: f?.reason ?? why ?? 'no confirmation' };
+        });
+        finish({ ok: false, failed, ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) });
+      };
+      const onAbort = () => evaluate(true, 'publish abandoned: the source is stopping (the events stay queued)');
+      const timer = setTimeout(
+        () => evaluate(true, `not ${ack === 'delivered' ? 'delivered' : 'queued'} within emitTimeoutInSec${ack === 'delivered' ? ' (the events stay queued and will be delivered)' : ''}`),
+        this.opts.timeoutMs,
+      );
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+
+      for (const em of emitters) {
         const indexes: number[] = [];
-        routes.forEach((r, i) => r.includes(em) && indexes.push(i));
-        if (indexes.length === 0) return { em, indexes, results: [] as Confirmation[] };
-        const results = await this.confirm(em, indexes.map((i) => events[i]!), track, deadline, signal);
-        return { em, indexes, results };
-      }),
-    );
-
-    const confirmed: Set<string>[] = events.map(() => new Set());
-    const failures = new Map<string, string>();
-    let retryAfterSec: number | undefined;
-    for (const { em, indexes, results } of perEmitter) {
-      results.forEach((c, k) => {
-        if (c.ok) confirmed[indexes[k]!]!.add(em.name);
-        else {
-          if (!failures.has(em.name)) failures.set(em.name, c.reason);
-          if (c.retryAfterSec !== undefined) retryAfterSec = Math.max(retryAfterSec ?? 0, c.retryAfterSec);
-        }
-      });
-    }
-    const failedRequired = new Set<string>();
-    events.forEach((_, i) => {
-      for (const name of policy.missing(routes[i]!.map((em) => em.name), confirmed[i]!)) failedRequired.add(name);
-    });
-    for (const [name, reason] of failures) {
-      if (!failedRequired.has(name)) {
-        // Best-effort emitter: the producer is not failed for it, but the loss is counted and logged.
-        const em = emitters.find((e) => e.name === name)!;
-        if (!track) metrics.discarded.inc({ ...metrics.emitterLabels(em), reason: 'queue_full' });
-        logger.warn({ emitter: name, reason }, 'a best-effort emitter did not take events');
+        routes.forEach((r, i) => r.includes(em.name) && indexes.push(i));
+        if (indexes.length === 0) continue;
+        outstanding += 1;
+        const settle = () => {
+          outstanding -= 1;
+          evaluate(outstanding === 0);
+        };
+        const track = ack === 'delivered' && policy.isRequired(em.name);
+        em.enqueue(indexes.map((i) => events[i]!), track).then(
+          ({ seqs, deliveries }) => {
+            for (const i of indexes) queued[i]!.add(em.name);
+            if (!track) {
+              if (ack === 'buffered') for (const i of indexes) confirmed[i]!.add(em.name);
+              return settle();
+            }
+            if (finished) return em.forget(seqs); // answered already: nobody waits for these
+            tracked.set(em, seqs);
+            let pending = deliveries.length;
+            deliveries.forEach((d, k) =>
+              d.then((report) => {
+                if (report.delivered) confirmed[indexes[k]!]!.add(em.name);
+                else if (!failures.has(em.name)) failures.set(em.name, { reason: report.reason ?? 'not delivered' });
+                if (--pending === 0) settle();
+                else evaluate(false);
+              }),
+            );
+          },
+          (err: unknown) => {
+            const retryAfterSec = err instanceof QueueFullError ? err.retryAfterSec : undefined;
+            failures.set(em.name, { reason: errorMessage(err), ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) });
+            if (!policy.isRequired(em.name)) {
+              // A best-effort emitter: the producer is not failed for it, but the loss is counted and logged.
+              const reason = err instanceof QueueFullError ? 'queue_full' : 'queue_error';
+              metrics.discarded.inc({ ...metrics.emitterLabels(em), reason }, indexes.length);
+              logger.warn({ emitter: em.name, reason: errorMessage(err), events: indexes.length }, 'a best-effort emitter did not take events');
+            }
+            settle();
+          },
+        );
       }
-    }
-    if (failedRequired.size === 0) return { ok: true, failed: [] };
-    metrics.publishFailed.inc({ reason: retryAfterSec !== undefined ? 'queue_full' : track ? 'not_delivered' : 'not_queued' });
-    return {
-      ok: false,
-      failed: [...failedRequired].map((emitter) => ({ emitter, reason: failures.get(emitter) ?? 'no confirmation' })),
-      ...(retryAfterSec !== undefined ? { retryAfterSec } : {}),
-    };
+      if (outstanding === 0) evaluate(true);
+    });
   }
-
-  private async confirm(em: Emitter, events: AuditEvent[], track: boolean, deadline: number, signal?: AbortSignal): Promise<Confirmation[]> {
-    let queued: { seqs: number[]; deliveries: Promise<DeliveryReport>[] };
-    try {
-      queued = await withDeadline(em.enqueue(events, track), deadline, `not queued within emitTimeoutInSec`, signal);
-    } catch (err) {
-      const retryAfterSec = err instanceof QueueFullError ? err.retryAfterSec : undefined;
-      return events.map(() => ({ ok: false as const, reason: errorMessage(err), ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) }));
-    }
-    if (!track) return events.map(() => ({ ok: true as const }));
-    try {
-      const reports = await withDeadline(Promise.all(queued.deliveries), deadline, 'not delivered within emitTimeoutInSec', signal);
-      return reports.map((r) => (r.delivered ? { ok: true as const } : { ok: false as const, reason: r.reason ?? 'not delivered' }));
-    } catch (err) {
-      em.forget(queued.seqs);
-      return events.map(() => ({ ok: false as const, reason: `${errorMessage(err)} (the events stay queued and will be delivered)` }));
-    }
-  }
-}
-
-function withDeadline<T>(p: Promise<T>, deadline: number, message: string, signal?: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => finish(() => reject(new Error('publish abandoned: the source is stopping')));
-    const timer = setTimeout(() => finish(() => reject(new Error(message))), Math.max(0, deadline - Date.now()));
-    function finish(settle: () => void) {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      settle();
-    }
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => finish(() => resolve(v)),
-      (e) => finish(() => reject(e)),
-    );
-  });
 }

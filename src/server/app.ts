@@ -30,7 +30,8 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     bodyLimit: limits.maxBodyBytes,
   });
   let ready = true;
-  app.addHook('onClose', async () => {
+  // preClose runs before in-flight requests finish, so health checks and new requests see "stopping" at once.
+  app.addHook('preClose', async () => {
     ready = false;
   });
 
@@ -131,7 +132,7 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
       const names = result.failed.map((f) => f.emitter).join(', ');
       if (result.retryAfterSec !== undefined) {
         void reply.header('Retry-After', String(Math.max(1, Math.ceil(result.retryAfterSec))));
-        return reply.code(429).send({ error: `queue full for emitter(s) ${names}; nothing from this request was acknowledged, retry later`, code: 'QUEUE_FULL', failed: result.failed, rejected });
+        return reply.code(429).send({ error: `queue full for emitter(s) ${names}: the request is not acknowledged, retry it later (other emitters may already hold these events; their ids make the retry recognisable)`, code: 'QUEUE_FULL', failed: result.failed, rejected });
       }
       return reply.code(503).send({ error: `delivery policy not met: emitter(s) ${names} did not confirm`, code: 'DELIVERY_FAILED', failed: result.failed, rejected });
     }

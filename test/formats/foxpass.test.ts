@@ -79,3 +79,12 @@ test('Foxpass errors name the bad field', () => {
   const { service: _omit, ...noService } = base;
   assert.throws(() => parseRecord({ text: JSON.stringify(noService) }, 'foxpass'), { message: 'service: missing' });
 });
+
+test('a producer-supplied id is used, so a retried record is recognised and stored once', () => {
+  const line = '{"id":"fp-42","service":"ldap","method":"bind","message":"ok","timestamp":"2018-01-15 14:29:38.175","success":true,"bind_dn":"uid=a","user_type":"user","username":"a"}';
+  const [first] = parseRecord({ text: line }, 'auto');
+  const [again] = parseRecord({ text: line }, 'auto');
+  assert.equal(first!.id, 'fp-42');
+  assert.equal(again!.id, 'fp-42');
+  assert.equal(first!.details.id, undefined, 'not repeated in details');
+});

@@ -11,7 +11,7 @@ import { Router } from '../../src/pipeline/router.js';
 import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
 import { DiskQueue } from '../../src/queue/disk-queue.js';
 import type { DeliveryOutcome, Sink } from '../../src/sinks/sink.js';
-import { tempDir } from '../support/temp.js';
+import { tempDir, waitFor } from '../support/temp.js';
 
 /*
  * Test double: a sink whose sends never complete (a hung destination), or
@@ -91,4 +91,26 @@ test('events are routed by include; an event no emitter takes is counted, not an
   assert.equal((await router.publish([event('x', 'admin_added'), event('y', 'login')])).ok, true);
   assert.equal(admins.status().depth + admins.status().delivered, 1);
   assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /reason="no_emitter"\} 1/);
+});
+
+test('ack: delivered answers as soon as the required emitters confirmed; a hung best-effort emitter is not waited for (field note 11)', async (t) => {
+  const store = await emitter(t, 'store', 'ok');
+  const webhook = await emitter(t, 'webhook', 'hang');
+  const router = new Router({ emitters: [store, webhook], policy: new DeliveryPolicy({ emitToAllOf: ['store'] }), ack: 'delivered', timeoutMs: 30_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  const started = Date.now();
+  const result = await router.publish([event('q1'), event('q2')]);
+  assert.equal(result.ok, true);
+  assert.ok(Date.now() - started < 10_000, `answered without waiting out emitTimeoutInSec (${Date.now() - started} ms)`);
+  await waitFor(() => webhook.status().depth === 2, 'the best-effort emitter still got the events');
+});
+
+test('an accepted event must be on disk somewhere: refused when every emitter it is routed to failed to queue it', async (t) => {
+  const full = await emitter(t, 'only-best-effort', 'hang', { maxBytes: 100 });
+  const required = await emitter(t, 'store', 'ok', { include: ['admin_*'] });
+  const router = new Router({ emitters: [full, required], policy: new DeliveryPolicy({ emitToAllOf: ['store'] }), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  // A login goes only to the best-effort emitter (the store takes admin events), whose queue cannot hold it.
+  const result = await router.publish([{ ...event('big'), message: 'x'.repeat(500) }]);
+  assert.equal(result.ok, false);
+  assert.deepEqual(result.failed.map((f) => f.emitter), ['only-best-effort']);
+  assert.ok((result.retryAfterSec ?? 0) >= 1);
 });
