@@ -156,3 +156,13 @@ test('a key template that could collide or names an unknown placeholder is a con
     (err) => err instanceof ConfigError && err.path === 'audit.emitters[3].rollEvery',
   );
 });
+
+test('maxObjectBytes is capped at 256 MiB, because every object is built in memory (as one string) before upload', () => {
+  const parse = (maxObjectBytes: unknown) => parseConfig(s3SinkDefinition.schema, { bucket: 'archive', maxObjectBytes }, 'audit.emitters[1]');
+  assert.equal(parse('256MiB').maxObjectBytes, 256 * 1024 ** 2);
+  assert.throws(
+    () => parse('1GiB'),
+    (err) => err instanceof ConfigError && err.path === 'audit.emitters[1].maxObjectBytes' && /at most 256MiB .* built in memory/.test(err.problem),
+  );
+  assert.throws(() => parse(5 * 1024 ** 4), (err) => err instanceof ConfigError && err.path === 'audit.emitters[1].maxObjectBytes');
+});

@@ -4,6 +4,12 @@ import { awsConnectionShape } from '../../aws/client.js';
 import { KEY_PLACEHOLDERS } from './object-key.js';
 
 const MiB = 1024 * 1024;
+/**
+ * The sink builds each object in memory — its lines joined into one string, then
+ * a Buffer, then gzip — before uploading, so an object is bounded by RAM and by
+ * V8's longest string (2^29 - 24 characters, about 512 MiB), not by S3's 5 TiB.
+ */
+const MAX_OBJECT_BYTES = 256 * MiB;
 
 /** The default object key. `{ext}` is `.jsonl.gz` with gzip, `.jsonl` without (`.log…` for codec raw). */
 export const DEFAULT_KEY_TEMPLATE = '{prefix}/{yyyy}/{MM}/{dd}/{HH}/{emitter}-{firstEventTime}-{batchId}{ext}';
@@ -24,7 +30,13 @@ export const s3SinkSchema = z
     rollEverySec: z.number().positive().default(60),
     // Written as bytes or "64MiB", like every size key.
     maxObjectBytes: byteSize
-      .pipe(z.number().int().min(1024).max(5 * 1024 * 1024 * MiB))
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(1024)
+          .max(MAX_OBJECT_BYTES, `at most 256MiB (${MAX_OBJECT_BYTES} bytes): each object is built in memory before it is uploaded`),
+      )
       .default(64 * MiB),
     compression: z.enum(['gzip', 'none']).default('gzip'),
     keyTemplate: z
