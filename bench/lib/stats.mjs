@@ -22,7 +22,7 @@ export function fmt(value, unit = '') {
   if (value === undefined || value === null || Number.isNaN(value)) return '–';
   if (typeof value === 'string') return value;
   const abs = Math.abs(value);
-  const text = abs >= 100 ? Math.round(value).toLocaleString('en-US') : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
+  const text = abs >= 100 || Number.isInteger(value) ? Math.round(value).toLocaleString('en-US') : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
   return unit ? `${text} ${unit}` : text;
 }
 
