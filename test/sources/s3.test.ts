@@ -4,9 +4,12 @@ import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/config/validate.js';
 import type { AuditEvent } from '../../src/core/event.js';
+import { newEventId } from '../../src/core/ids.js';
 import { createLogger } from '../../src/core/logger.js';
+import { s3SinkDefinition } from '../../src/sinks/s3/sink.js';
 import type { Publisher, PublishResult } from '../../src/sources/source.js';
 import { s3SourceDefinition } from '../../src/sources/s3/source.js';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
@@ -43,13 +46,17 @@ const cloudTrailFile = JSON.stringify({
   })),
 });
 
-async function startSource(t: TestContext, s3: S3rver, dataDir: string, publisher: Publisher, overrides: Record<string, unknown> = {}) {
+function createSource(s3: Pick<S3rver, 'endpoint'>, dataDir: string, overrides: Record<string, unknown> = {}) {
   const config = parseConfig(
     s3SourceDefinition.schema,
     { bucket: 'logs', prefix: 'in/', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, pollIntervalSec: 0.1, ...overrides },
     'sources[0]',
   );
-  const source = s3SourceDefinition.create('archive', config, { dataDir, logger: createLogger('fatal'), metrics: new Registry() });
+  return s3SourceDefinition.create('archive', config, { dataDir, logger: createLogger('fatal'), metrics: new Registry() });
+}
+
+async function startSource(t: TestContext, s3: Pick<S3rver, 'endpoint'>, dataDir: string, publisher: Publisher, overrides: Record<string, unknown> = {}) {
+  const source = createSource(s3, dataDir, overrides);
   await source.start(publisher);
   t.after(() => source.stop());
   return source;
@@ -110,7 +117,7 @@ test('progress survives a restart: a second source reads nothing old and picks u
   await waitFor(() => second.published.length >= 4, 'the new object');
 
   assert.deepEqual(ids(second.published), ['new-0', 'new-1', 'new-2', 'new-3']);
-  assert.equal(two.status().lastKey, 'in/2024/01/03.jsonl');
+  assert.equal(two.status().lastReadKey, 'in/2024/01/03.jsonl');
 });
 
 test('deleteAfterRead deletes an object only after all its events were acknowledged', async (t) => {
@@ -181,4 +188,58 @@ test('a partly acknowledged object resumes after the acknowledged chunks on rest
   const again = await startSource(t, s3, dataDir, second, { publishChunk: 10 });
   await waitFor(() => (again.status().objectsRead as number) === 1, 'the rest of the object');
   assert.deepEqual(ids(second.published), ['p-20', 'p-21', 'p-22', 'p-23', 'p-24']);
+});
+
+test('without deleteAfterRead, an object whose key sorts before ones already read is still read, once', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  await s3.put('logs', 'in/2024/03/01/b.jsonl', blitz(2, 'b'));
+  const dataDir = await tempDir(t);
+  const publisher = new RecordingPublisher();
+  const first = await startSource(t, s3, dataDir, publisher);
+  await waitFor(() => publisher.published.length === 2, 'the first object');
+
+  await s3.put('logs', 'in/2024/02/28/a.jsonl', blitz(3, 'a'));
+  await waitFor(() => publisher.published.length === 5, 'the earlier-sorting object');
+  await waitFor(() => (first.status().polls as number) >= 3, 'more polls');
+  assert.deepEqual(ids(publisher.published), ['a-0', 'a-1', 'a-2', 'b-0', 'b-1']);
+  await first.stop();
+
+  // Stopped meanwhile: an earlier-sorting object appears, and a read one is removed from the bucket (forgotten).
+  await s3.put('logs', 'in/2024/01/15/early.jsonl', blitz(1, 'early'));
+  await s3.client.send(new DeleteObjectCommand({ Bucket: 'logs', Key: 'in/2024/03/01/b.jsonl' }));
+  const second = new RecordingPublisher();
+  const restarted = await startSource(t, s3, dataDir, second);
+  await waitFor(() => second.published.length === 1 && restarted.status().completed === 2, 'the early object, and b forgotten');
+  await waitFor(() => (restarted.status().polls as number) >= 2, 'another poll');
+  assert.deepEqual(ids(second.published), ['early-0'], 'nothing read before is read again');
+});
+
+test('objects the S3 emitter writes later under earlier event-time keys are all read back', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  const sinkConfig = parseConfig(
+    s3SinkDefinition.schema,
+    { bucket: 'logs', prefix: 'in', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS },
+    'audit.emitters[0]',
+  );
+  const sink = s3SinkDefinition.create(sinkConfig, { emitterName: 'archive', dataDir: await tempDir(t), logger: createLogger('fatal'), metrics: new Registry() });
+  t.after(() => sink.close());
+  const batch = (hour: number, n: number) =>
+    Array.from({ length: n }, (_, i) => ({ id: newEventId(), time: new Date(Date.UTC(2024, 4, 1, hour, 0, i)).toISOString(), type: 'login', source: 'blitz', outcome: 'success' as const, actor: `u${i}`, details: {}, raw: '{}' }));
+  const publisher = new RecordingPublisher();
+  const source = await startSource(t, s3, await tempDir(t), publisher);
+
+  const onTime = batch(10, 4);
+  await sink.send(onTime, AbortSignal.timeout(20_000));
+  await waitFor(() => publisher.published.length === 4, 'the first object');
+  // Events delivered late (a producer that was offline) get an earlier hour in their key than the object already read.
+  const late = batch(9, 3);
+  await sink.send(late, AbortSignal.timeout(20_000));
+
+  await waitFor(() => publisher.published.length === 7, 'the late object');
+  const [lateKey, onTimeKey] = await s3.keys('logs');
+  assert.ok(lateKey! < onTimeKey!, `the late batch's key sorts first: ${lateKey} < ${onTimeKey}`);
+  assert.deepEqual(ids(publisher.published), [...onTime, ...late].map((e) => e.id).sort());
+  assert.equal(source.status().completed, 2);
 });

@@ -36,7 +36,11 @@ export function batchIdOf(events: readonly AuditEvent[]): string {
 
 /**
  * Renders the key template. Time placeholders come from the first event of the
- * batch (not the clock) so that a retried batch gets the same key.
+ * batch (not the clock) so that a retried batch gets the same key, and so that
+ * archive users find events under the hour they happened. Keys therefore do not
+ * grow in write order: a later batch of late events sorts before earlier
+ * objects, which is why the S3 source remembers every key it read instead of
+ * the last one.
  */
 export function renderObjectKey(
   template: string,

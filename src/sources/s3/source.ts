@@ -6,7 +6,7 @@ import { errorMessage } from '../../core/errors.js';
 import { readRecord } from '../../formats/read-record.js';
 import type { Publisher, Source, SourceContext, SourceDefinition } from '../source.js';
 import { s3SourceSchema, type S3SourceConfig } from './config.js';
-import { readProgress, writeProgress, type S3Progress } from './progress.js';
+import { S3SourceState } from './state.js';
 
 /**
  * Objects that are not log data: CloudWatch Logs writes `aws-logs-write-test`
@@ -19,19 +19,21 @@ function isMarker(key: string): boolean {
 }
 
 /**
- * Reads log objects from a bucket prefix in key order and publishes their
- * events. An object counts as read only when every chunk of its events was
- * acknowledged; then the progress file moves past it (and the object is
- * deleted with deleteAfterRead, seed 003). Events get deterministic ids
- * (bucket, key, ETag, position) so an object replayed after a crash dedupes.
+ * Reads log objects from a bucket prefix and publishes their events. Every
+ * poll lists the whole prefix and reads each object version not yet
+ * completed, whatever its key sorts like. An object counts as read only when
+ * every chunk of its events was acknowledged; then it is recorded as completed
+ * (and deleted with deleteAfterRead, seed 003; a failed delete is retried at
+ * the next poll, never answered by reading the object again). Events get deterministic
+ * ids (bucket, key, ETag, position) so an object replayed after a crash dedupes.
  */
 export class S3Source implements Source {
   private readonly client: S3Client;
-  private readonly progressFile: string;
-  private progress: S3Progress;
+  private readonly state: S3SourceState;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private stats = { polls: 0, objectsRead: 0, eventsPublished: 0, recordErrors: 0, deleteFailures: 0 };
+  private lastReadKey: string | undefined;
   private lastError: { message: string; at: string } | undefined;
   private waitMs: number | undefined;
 
@@ -40,9 +42,8 @@ export class S3Source implements Source {
     private readonly config: S3SourceConfig,
     private readonly ctx: SourceContext,
   ) {
+    this.state = new S3SourceState(join(ctx.dataDir, 'sources', name));
     this.client = createS3Client(config);
-    this.progressFile = join(ctx.dataDir, 'sources', name, 'progress.json');
-    this.progress = readProgress(this.progressFile);
   }
 
   async start(publisher: Publisher): Promise<void> {
@@ -53,14 +54,17 @@ export class S3Source implements Source {
     this.abort.abort();
     await this.loop;
     this.client.destroy();
+    this.state.close();
   }
 
   status(): Record<string, unknown> {
+    const { completed, partial } = this.state.summary();
     return {
       bucket: this.config.bucket,
       prefix: this.config.prefix,
-      lastKey: this.progress.lastKey ?? null,
-      partial: this.progress.partial ?? null,
+      lastReadKey: this.lastReadKey ?? null,
+      completed,
+      partial,
       ...this.stats,
       lastError: this.lastError ?? null,
     };
@@ -83,32 +87,38 @@ export class S3Source implements Source {
     }
   }
 
+  /** Lists the whole prefix (no StartAfter: new objects may sort before read ones) and reads what is not completed. */
   private async poll(publisher: Publisher, signal: AbortSignal): Promise<void> {
+    this.state.beginListing();
     let token: string | undefined;
     do {
       const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.config.bucket,
-          Prefix: this.config.prefix || undefined,
-          ContinuationToken: token,
-          // With deleteAfterRead what was read is gone, so listing starts at the top: keys that sort
-          // before the last one read (a new CloudWatch export task id) are still found.
-          StartAfter: token || this.config.deleteAfterRead ? undefined : this.progress.lastKey,
-        }),
+        new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: this.config.prefix || undefined, ContinuationToken: token }),
         { abortSignal: signal },
       );
-      for (const obj of page.Contents ?? []) {
-        if (!obj.Key || isMarker(obj.Key)) continue;
-        if (!(await this.readObject(obj, publisher, signal))) return;
+      const objects = (page.Contents ?? []).filter((o) => o.Key && !isMarker(o.Key));
+      this.state.listed(objects.map((o) => o.Key!));
+      for (const obj of objects) {
+        if (!(await this.visit(obj, publisher, signal))) return;
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token && !signal.aborted);
+    if (!signal.aborted) this.state.endListing();
   }
 
-  /** Publishes one object's events; true once all were acknowledged and the progress moved past it. */
-  private async readObject(obj: _Object, publisher: Publisher, signal: AbortSignal): Promise<boolean> {
+  /** False when the poll must stop (a publish was not acknowledged). */
+  private async visit(obj: _Object, publisher: Publisher, signal: AbortSignal): Promise<boolean> {
     const key = obj.Key!;
     const etag = (obj.ETag ?? '').replace(/"/g, '');
+    if (this.state.completedEtag(key) !== etag) {
+      if (!(await this.readObject(obj, key, etag, publisher, signal))) return false;
+    }
+    if (this.config.deleteAfterRead) await this.deleteRead(key, signal);
+    return true;
+  }
+
+  /** Publishes one object's events; true once all were acknowledged and the object is recorded as completed. */
+  private async readObject(obj: _Object, key: string, etag: string, publisher: Publisher, signal: AbortSignal): Promise<boolean> {
     const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key, ...(obj.ETag ? { IfMatch: obj.ETag } : {}) }), {
       abortSignal: signal,
     });
@@ -124,8 +134,7 @@ export class S3Source implements Source {
     for (const e of read.errors) this.ctx.logger.warn({ source: this.name, key, record: e.index, err: e.error }, 'record skipped');
     this.stats.recordErrors += read.errors.length;
 
-    const partial = this.progress.partial;
-    let acked = partial?.key === key && partial.etag === etag ? partial.acked : 0;
+    let acked = this.state.acked(key, etag);
     while (acked < read.events.length) {
       const chunk = read.events.slice(acked, acked + this.config.publishChunk);
       const result = await publisher.publish(chunk, signal);
@@ -137,27 +146,28 @@ export class S3Source implements Source {
       }
       acked += chunk.length;
       this.stats.eventsPublished += chunk.length;
-      if (acked < read.events.length) this.save({ ...this.progress, partial: { key, etag, acked } });
+      if (acked < read.events.length) this.state.savePartial(key, etag, acked);
     }
-
-    if (this.config.deleteAfterRead) {
-      try {
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
-      } catch (err) {
-        // The events are acknowledged: re-publishing them is worse than an object left behind.
-        this.stats.deleteFailures++;
-        this.lastError = { message: classifyAwsError(err, `delete s3://${this.config.bucket}/${key}`).message, at: new Date().toISOString() };
-        this.ctx.logger.warn({ source: this.name, key, err: errorMessage(err) }, 'cannot delete a read object (s3:DeleteObject)');
-      }
-    }
-    this.save({ lastKey: key });
+    this.state.complete(key, etag);
+    this.lastReadKey = key;
     this.stats.objectsRead++;
     return true;
   }
 
-  private save(progress: S3Progress): void {
-    writeProgress(this.progressFile, progress);
-    this.progress = progress;
+  /**
+   * Deletes a completed object. Its events are acknowledged: publishing them
+   * again would be worse than an object left behind, so a failed delete is
+   * only tried again at the next poll.
+   */
+  private async deleteRead(key: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
+    } catch (err) {
+      if (signal.aborted) return;
+      this.stats.deleteFailures++;
+      this.lastError = { message: classifyAwsError(err, `delete s3://${this.config.bucket}/${key}`).message, at: new Date().toISOString() };
+      this.ctx.logger.warn({ source: this.name, key, err: errorMessage(err) }, 'cannot delete a read object (s3:DeleteObject)');
+    }
   }
 }
 

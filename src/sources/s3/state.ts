@@ -1,0 +1,108 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+
+export interface PartialObject {
+  key: string;
+  etag: string;
+  /** The first `acked` events of this version were acknowledged. */
+  acked: number;
+}
+
+/**
+ * What an S3 source has read, in `${dir}/state.sqlite`: every object version
+ * whose events were all acknowledged (`completed`) and how far into a partly
+ * published object it got (`partial`). A set of keys rather than a "last key"
+ * because objects appear under keys that sort before ones already read (the
+ * S3 emitter's event-time keys, CloudWatch Logs export task ids).
+ * Every write is one SQLite transaction (WAL, synchronous FULL), so a crash
+ * keeps either the old or the new state.
+ */
+export class S3SourceState {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.file = join(dir, 'state.sqlite');
+    const db = new Database(this.file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS completed (key TEXT PRIMARY KEY, etag TEXT, completed_at INTEGER);
+        CREATE TABLE IF NOT EXISTS partial (key TEXT PRIMARY KEY, etag TEXT NOT NULL, acked INTEGER NOT NULL);
+        CREATE TEMP TABLE listed (key TEXT PRIMARY KEY);
+      `);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.db = db;
+    this.stmts = {
+      completedEtag: db.prepare(`SELECT etag FROM completed WHERE key = ?`).pluck(),
+      complete: db.prepare(`INSERT INTO completed (key, etag, completed_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, completed_at = excluded.completed_at`),
+      partialAcked: db.prepare(`SELECT acked FROM partial WHERE key = ? AND etag = ?`).pluck(),
+      savePartial: db.prepare(`INSERT INTO partial (key, etag, acked) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, acked = excluded.acked`),
+      dropPartial: db.prepare(`DELETE FROM partial WHERE key = ?`),
+      listed: db.prepare(`INSERT OR IGNORE INTO listed (key) VALUES (?)`),
+    };
+  }
+
+  /** The ETag of the version of `key` that was read completely, if any. */
+  completedEtag(key: string): string | undefined {
+    return this.stmts.completedEtag.get(key) as string | undefined;
+  }
+
+  /** Events of this object version acknowledged so far (0 for a different or unknown version). */
+  acked(key: string, etag: string): number {
+    return (this.stmts.partialAcked.get(key, etag) as number | undefined) ?? 0;
+  }
+
+  savePartial(key: string, etag: string, acked: number): void {
+    this.stmts.savePartial.run(key, etag, acked);
+  }
+
+  /** Every event of this version was acknowledged. */
+  complete(key: string, etag: string): void {
+    this.db.transaction(() => {
+      this.stmts.complete.run(key, etag, Date.now());
+      this.stmts.dropPartial.run(key);
+    })();
+  }
+
+  /** Starts recording the keys of one listing of the prefix. */
+  beginListing(): void {
+    this.db.exec(`DELETE FROM listed`);
+  }
+
+  listed(keys: readonly string[]): void {
+    this.db.transaction(() => {
+      for (const key of keys) this.stmts.listed.run(key);
+    })();
+  }
+
+  /**
+   * After a complete listing: forgets objects that are gone from the bucket
+   * (deleted, expired by a lifecycle rule), so the tables stay as large as
+   * the prefix rather than growing forever.
+   */
+  endListing(): void {
+    this.db.transaction(() => {
+      for (const table of ['completed', 'partial']) this.db.exec(`DELETE FROM ${table} WHERE key NOT IN (SELECT key FROM listed)`);
+    })();
+    this.db.exec(`DELETE FROM listed`);
+  }
+
+  summary(): { completed: number; partial: PartialObject[] } {
+    return {
+      completed: this.db.prepare(`SELECT count(*) FROM completed`).pluck().get() as number,
+      partial: this.db.prepare(`SELECT key, etag, acked FROM partial ORDER BY key`).all() as PartialObject[],
+    };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
