@@ -1,5 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/config/validate.js';
@@ -188,6 +190,64 @@ test('a partly acknowledged object resumes after the acknowledged chunks on rest
   const again = await startSource(t, s3, dataDir, second, { publishChunk: 10 });
   await waitFor(() => (again.status().objectsRead as number) === 1, 'the rest of the object');
   assert.deepEqual(ids(second.published), ['p-20', 'p-21', 'p-22', 'p-23', 'p-24']);
+});
+
+/**
+ * s3rver has no IAM, so nothing real here can refuse s3:DeleteObject. This
+ * proxy forwards every request to s3rver unchanged and, while `denyDeletes`
+ * is set, answers DELETE requests the way S3 does for a role without the
+ * permission (403 AccessDenied), like a bucket policy that allows only reads.
+ */
+async function deleteDenyingProxy(t: TestContext, s3: S3rver) {
+  const upstream = new URL(s3.endpoint);
+  const state = { denyDeletes: true, deniedDeletes: 0, endpoint: '' };
+  const server = createServer((req, res) => {
+    if (req.method === 'DELETE' && state.denyDeletes) {
+      state.deniedDeletes++;
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/xml' });
+      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>test</RequestId></Error>');
+      return;
+    }
+    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode!, up.headers);
+      up.pipe(res);
+    });
+    forward.on('error', () => res.destroy());
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  state.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}
+
+test('deleteAfterRead without s3:DeleteObject: the object is published once, the failure is reported, and the delete is retried later', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  await s3.put('logs', 'in/export/task-a/000000.gz', gzipSync(blitz(3, 'a')));
+  const proxy = await deleteDenyingProxy(t, s3);
+  const dataDir = await tempDir(t);
+  const publisher = new RecordingPublisher();
+  const first = await startSource(t, proxy, dataDir, publisher, { deleteAfterRead: true });
+
+  await waitFor(() => (first.status().polls as number) >= 5 && proxy.deniedDeletes >= 2, 'several polls with the delete refused');
+  assert.deepEqual(ids(publisher.published), ['a-0', 'a-1', 'a-2'], 'published once, not on every poll');
+  const status = first.status();
+  assert.equal(status.undeleted, 1);
+  assert.ok((status.deleteFailures as number) >= 2);
+  assert.equal((status.undeletedExample as { key: string }).key, 'in/export/task-a/000000.gz');
+  assert.match((status.lastError as { message: string }).message, /delete s3:\/\/logs\/in\/export\/task-a\/000000\.gz.*AccessDenied/);
+  await first.stop();
+
+  // A restart does not publish the undeleted object again either; once the permission is granted, it is deleted.
+  const second = new RecordingPublisher();
+  const again = await startSource(t, proxy, dataDir, second, { deleteAfterRead: true });
+  await waitFor(() => (again.status().polls as number) >= 2, 'the restarted source to poll');
+  proxy.denyDeletes = false;
+  await waitFor(async () => (await s3.keys('logs')).length === 0, 'the delete to be retried and succeed');
+  await waitFor(() => again.status().undeleted === 0 && again.status().completed === 0, 'the state to forget the deleted object');
+  assert.deepEqual(second.published, []);
 });
 
 test('without deleteAfterRead, an object whose key sorts before ones already read is still read, once', async (t) => {

@@ -2,11 +2,13 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type _Object } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../aws/s3-client.js';
 import { classifyAwsError } from '../../aws/errors.js';
-import { errorMessage } from '../../core/errors.js';
 import { readRecord } from '../../formats/read-record.js';
 import type { Publisher, Source, SourceContext, SourceDefinition } from '../source.js';
 import { s3SourceSchema, type S3SourceConfig } from './config.js';
 import { S3SourceState } from './state.js';
+
+/** A delete that keeps failing (no s3:DeleteObject) is retried at most this often. */
+const DELETE_RETRY_MAX_MS = 60 * 60 * 1000;
 
 /**
  * Objects that are not log data: CloudWatch Logs writes `aws-logs-write-test`
@@ -23,8 +25,8 @@ function isMarker(key: string): boolean {
  * poll lists the whole prefix and reads each object version not yet
  * completed, whatever its key sorts like. An object counts as read only when
  * every chunk of its events was acknowledged; then it is recorded as completed
- * (and deleted with deleteAfterRead, seed 003; a failed delete is retried at
- * the next poll, never answered by reading the object again). Events get deterministic
+ * (and deleted with deleteAfterRead, seed 003; a failed delete is retried
+ * later, never answered by reading the object again). Events get deterministic
  * ids (bucket, key, ETag, position) so an object replayed after a crash dedupes.
  */
 export class S3Source implements Source {
@@ -58,13 +60,15 @@ export class S3Source implements Source {
   }
 
   status(): Record<string, unknown> {
-    const { completed, partial } = this.state.summary();
+    const { completed, partial, undeleted, undeletedExample } = this.state.summary();
     return {
       bucket: this.config.bucket,
       prefix: this.config.prefix,
       lastReadKey: this.lastReadKey ?? null,
       completed,
       partial,
+      undeleted,
+      undeletedExample: undeletedExample && { ...undeletedExample, nextAttemptAt: new Date(undeletedExample.nextAttemptAt).toISOString() },
       ...this.stats,
       lastError: this.lastError ?? null,
     };
@@ -155,19 +159,28 @@ export class S3Source implements Source {
   }
 
   /**
-   * Deletes a completed object. Its events are acknowledged: publishing them
-   * again would be worse than an object left behind, so a failed delete is
-   * only tried again at the next poll.
+   * Deletes a completed object, or leaves it for a later poll when a delete
+   * failed recently. Its events are acknowledged: publishing them again would
+   * be worse than an object left behind, so a failed delete only backs off.
    */
   private async deleteRead(key: string, signal: AbortSignal): Promise<void> {
+    const pending = this.state.undeleted(key);
+    if (pending && pending.nextAttemptAt > Date.now()) return;
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
     } catch (err) {
       if (signal.aborted) return;
+      const message = classifyAwsError(err, `delete s3://${this.config.bucket}/${key}`).message;
+      const failed = this.state.deleteFailed(key, message, this.config.pollIntervalSec * 1000, DELETE_RETRY_MAX_MS);
       this.stats.deleteFailures++;
-      this.lastError = { message: classifyAwsError(err, `delete s3://${this.config.bucket}/${key}`).message, at: new Date().toISOString() };
-      this.ctx.logger.warn({ source: this.name, key, err: errorMessage(err) }, 'cannot delete a read object (s3:DeleteObject)');
+      this.lastError = { message, at: new Date().toISOString() };
+      this.ctx.logger.warn(
+        { source: this.name, key, attempts: failed.attempts, retryAt: new Date(failed.nextAttemptAt).toISOString(), err: message },
+        'cannot delete a read object (s3:DeleteObject); it is not read again, and the delete is retried later',
+      );
+      return;
     }
+    if (pending) this.state.deleted(key);
   }
 }
 

@@ -9,10 +9,18 @@ export interface PartialObject {
   acked: number;
 }
 
+export interface UndeletedObject {
+  key: string;
+  attempts: number;
+  lastError: string;
+  nextAttemptAt: number;
+}
+
 /**
  * What an S3 source has read, in `${dir}/state.sqlite`: every object version
- * whose events were all acknowledged (`completed`) and how far into a partly
- * published object it got (`partial`). A set of keys rather than a "last key"
+ * whose events were all acknowledged (`completed`), how far into a partly
+ * published object it got (`partial`), and read objects whose delete failed
+ * (`undeleted`, deleteAfterRead only). A set of keys rather than a "last key"
  * because objects appear under keys that sort before ones already read (the
  * S3 emitter's event-time keys, CloudWatch Logs export task ids).
  * Every write is one SQLite transaction (WAL, synchronous FULL), so a crash
@@ -33,6 +41,7 @@ export class S3SourceState {
       db.exec(`
         CREATE TABLE IF NOT EXISTS completed (key TEXT PRIMARY KEY, etag TEXT, completed_at INTEGER);
         CREATE TABLE IF NOT EXISTS partial (key TEXT PRIMARY KEY, etag TEXT NOT NULL, acked INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS undeleted (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL, last_error TEXT NOT NULL, next_attempt_at INTEGER NOT NULL);
         CREATE TEMP TABLE listed (key TEXT PRIMARY KEY);
       `);
     } catch (err) {
@@ -46,6 +55,13 @@ export class S3SourceState {
       partialAcked: db.prepare(`SELECT acked FROM partial WHERE key = ? AND etag = ?`).pluck(),
       savePartial: db.prepare(`INSERT INTO partial (key, etag, acked) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, acked = excluded.acked`),
       dropPartial: db.prepare(`DELETE FROM partial WHERE key = ?`),
+      undeleted: db.prepare(`SELECT key, attempts, last_error AS lastError, next_attempt_at AS nextAttemptAt FROM undeleted WHERE key = ?`),
+      deleteFailed: db.prepare(
+        `INSERT INTO undeleted (key, attempts, last_error, next_attempt_at) VALUES (@key, 1, @error, @now + @delay)
+         ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1, last_error = @error,
+           next_attempt_at = @now + min(@delay * (1 << min(attempts, 16)), @maxDelay)`,
+      ),
+      deleted: db.prepare(`DELETE FROM undeleted WHERE key = ?`),
       listed: db.prepare(`INSERT OR IGNORE INTO listed (key) VALUES (?)`),
     };
   }
@@ -72,6 +88,20 @@ export class S3SourceState {
     })();
   }
 
+  undeleted(key: string): UndeletedObject | undefined {
+    return this.stmts.undeleted.get(key) as UndeletedObject | undefined;
+  }
+
+  /** Records a failed delete; the next attempt waits `delayMs`, doubling per failure up to `maxDelayMs`. */
+  deleteFailed(key: string, error: string, delayMs: number, maxDelayMs: number): UndeletedObject {
+    this.stmts.deleteFailed.run({ key, error, now: Date.now(), delay: Math.round(delayMs), maxDelay: Math.round(maxDelayMs) });
+    return this.undeleted(key)!;
+  }
+
+  deleted(key: string): void {
+    this.stmts.deleted.run(key);
+  }
+
   /** Starts recording the keys of one listing of the prefix. */
   beginListing(): void {
     this.db.exec(`DELETE FROM listed`);
@@ -90,15 +120,21 @@ export class S3SourceState {
    */
   endListing(): void {
     this.db.transaction(() => {
-      for (const table of ['completed', 'partial']) this.db.exec(`DELETE FROM ${table} WHERE key NOT IN (SELECT key FROM listed)`);
+      for (const table of ['completed', 'partial', 'undeleted']) this.db.exec(`DELETE FROM ${table} WHERE key NOT IN (SELECT key FROM listed)`);
     })();
     this.db.exec(`DELETE FROM listed`);
   }
 
-  summary(): { completed: number; partial: PartialObject[] } {
+  /** Counts for status(); `undeletedExample` is the read object whose delete failed most often. */
+  summary(): { completed: number; partial: PartialObject[]; undeleted: number; undeletedExample: UndeletedObject | null } {
     return {
       completed: this.db.prepare(`SELECT count(*) FROM completed`).pluck().get() as number,
       partial: this.db.prepare(`SELECT key, etag, acked FROM partial ORDER BY key`).all() as PartialObject[],
+      undeleted: this.db.prepare(`SELECT count(*) FROM undeleted`).pluck().get() as number,
+      undeletedExample:
+        (this.db.prepare(`SELECT key, attempts, last_error AS lastError, next_attempt_at AS nextAttemptAt FROM undeleted ORDER BY attempts DESC, key LIMIT 1`).get() as
+          | UndeletedObject
+          | undefined) ?? null,
     };
   }
 
