@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { codecSchema } from '../../codecs/codec.js';
 import { JaasError, parseJaas, substituteParams } from './jaas.js';
 import { mapTuning, TuningError } from './tuning.js';
 
@@ -46,8 +47,8 @@ export const kafkaSinkSchema = z
       })
       .optional(),
     tuning: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
-    /** json: the canonical event; raw: the producer's original record. */
-    codec: z.enum(['json', 'raw']).default('json'),
+    /** How an event becomes the message value (src/codecs/codec.ts). */
+    codec: codecSchema,
   })
   .superRefine((c, ctx) => {
     const protocol = c.securityProtocol ?? (c.sasl ? 'SASL_SSL' : c.ssl ? 'SSL' : 'PLAINTEXT');

@@ -1,5 +1,6 @@
 import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type LogEntry, type Message, type Producer, type SASLOptions } from 'kafkajs';
 import type { ConnectionOptions } from 'node:tls';
+import { encodeEvent } from '../../codecs/codec.js';
 import type { AuditEvent } from '../../core/event.js';
 import { ConfigError, RetriableError, errorMessage } from '../../core/errors.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
@@ -115,7 +116,7 @@ export class KafkaSink implements Sink {
     const outcomes: DeliveryOutcome[] = [];
     const messages: Message[] = [];
     for (const event of batch) {
-      const value = this.config.codec === 'json' ? JSON.stringify(event) : event.raw;
+      const value = encodeEvent(event, this.config.codec);
       const key = this.config.key ? this.keyOf(event) : undefined;
       // Record overhead is small; a message near max.request.size would be refused by the broker for the whole batch.
       if (Buffer.byteLength(value) + (key ? Buffer.byteLength(key) : 0) + 512 > this.tuning.maxRequestBytes) {

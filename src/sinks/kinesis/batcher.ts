@@ -4,6 +4,7 @@
  * it carries, so a per-record PutRecords result becomes per-event outcomes.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { encodeEvent } from '../../codecs/codec.js';
 import type { AuditEvent } from '../../core/event.js';
 import { KplAggregator, type UserRecord } from '../../formats/kpl.js';
 import { KINESIS_LIMITS, type KinesisSinkConfig } from './config.js';
@@ -44,10 +45,9 @@ export class RecordBuilder {
     return this.cfg.partitionKey !== 'random';
   }
 
-  /** One event as record data (seed 000): its JSON, or the producer's own bytes, then "\n". */
+  /** One event as record data (seed 000): the codec's text, then "\n". */
   encode(event: AuditEvent): Buffer {
-    const body = this.cfg.codec === 'raw' ? event.raw.replace(/\n+$/, '') : JSON.stringify(event);
-    return Buffer.from(`${body}\n`, 'utf8');
+    return Buffer.from(`${encodeEvent(event, this.cfg.codec)}\n`, 'utf8');
   }
 
   /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { awsConnectionShape } from '../../aws/client.js';
+import { codecSchema } from '../../codecs/codec.js';
 
 /** Kinesis service limits (FIELD-NOTES "useful facts"). */
 export const KINESIS_LIMITS = {
@@ -35,8 +36,8 @@ export const kinesisSinkSchema = z
       .regex(/^\d{1,39}$/, 'expected a decimal number between 0 and 2^128-1')
       .refine((v) => BigInt(v) <= MAX_HASH_KEY, 'must be at most 2^128-1')
       .optional(),
-    /** `json`: the canonical event as JSON; `raw`: the producer's own record (event.raw). Both end with "\n". */
-    codec: z.enum(['json', 'raw']).default('json'),
+    /** How an event becomes record data (src/codecs/codec.ts); each record ends with "\n". */
+    codec: codecSchema,
     aggregation: z.boolean().default(false),
     lingerMs: z.number().int().min(0).max(60_000).default(50),
     maxRecordsPerRequest: z.number().int().min(1).max(KINESIS_LIMITS.recordsPerRequest).default(KINESIS_LIMITS.recordsPerRequest),

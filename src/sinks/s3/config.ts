@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { byteSize } from '../../config/byte-size.js';
 import { awsConnectionShape } from '../../aws/client.js';
+import { codecSchema } from '../../codecs/codec.js';
 import { KEY_PLACEHOLDERS } from './object-key.js';
 
 const MiB = 1024 * 1024;
@@ -51,7 +52,8 @@ export const s3SinkSchema = z
         // Without it two batches starting in the same millisecond would overwrite each other's object.
         if (!tpl.includes('{batchId}')) ctx.addIssue({ code: 'custom', message: 'must contain {batchId} so that two batches never share a key' });
       }),
-    codec: z.enum(['json', 'raw']).default('json'),
+    /** How an event becomes one line (src/codecs/codec.ts). */
+    codec: codecSchema,
   })
   .superRefine((c, ctx) => {
     if (c.externalId && !c.roleArn) ctx.addIssue({ code: 'custom', path: ['externalId'], message: 'externalId needs roleArn' });

@@ -4,6 +4,7 @@ import { DeleteObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } fr
 import { Upload } from '@aws-sdk/lib-storage';
 import { awsHttpStatus, classifyAwsError } from '../../aws/errors.js';
 import { createS3Client } from '../../aws/s3-client.js';
+import { encodeEvent } from '../../codecs/codec.js';
 import type { AuditEvent } from '../../core/event.js';
 import { errorMessage } from '../../core/errors.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
@@ -37,7 +38,7 @@ export class S3Sink implements Sink {
   ) {
     this.batch = { maxEvents: MAX_EVENTS, maxBytes: config.maxObjectBytes, lingerMs: config.rollEverySec * 1000 };
     this.client = createS3Client(config);
-    this.ext = (config.codec === 'json' ? '.jsonl' : '.log') + (config.compression === 'gzip' ? '.gz' : '');
+    this.ext = (config.codec === 'raw' ? '.log' : '.jsonl') + (config.compression === 'gzip' ? '.gz' : '');
   }
 
   async send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
@@ -86,16 +87,17 @@ export class S3Sink implements Sink {
   }
 
   private encode(event: AuditEvent): string | DeliveryOutcome {
-    if (this.config.codec === 'json') return `${JSON.stringify(event)}\n`;
-    const raw = event.raw.replace(/\r?\n$/, '');
-    // A line break inside the record would split it into two "records" for every line-based reader.
-    if (/[\r\n]/.test(raw)) return { status: 'rejected', reason: 'codec raw: the original record contains a line break; use codec json for multi-line records' };
-    return `${raw}\n`;
+    const line = encodeEvent(event, this.config.codec);
+    // JSON never holds a raw line break; a producer's record may, and would split into two "records" for every line-based reader.
+    if (this.config.codec === 'raw' && /[\r\n]/.test(line)) {
+      return { status: 'rejected', reason: 'codec raw: the original record contains a line break; use codec json or ocsf for multi-line records' };
+    }
+    return `${line}\n`;
   }
 
   private contentType(): string {
     if (this.config.compression === 'gzip') return 'application/gzip';
-    return this.config.codec === 'json' ? 'application/x-ndjson' : 'text/plain; charset=utf-8';
+    return this.config.codec === 'raw' ? 'text/plain; charset=utf-8' : 'application/x-ndjson';
   }
 
   async check(signal: AbortSignal): Promise<CheckStep[]> {
