@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/config/validate.js';
+import { ConfigError } from '../../src/core/errors.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { newEventId } from '../../src/core/ids.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -302,4 +303,25 @@ test('objects the S3 emitter writes later under earlier event-time keys are all 
   assert.ok(lateKey! < onTimeKey!, `the late batch's key sorts first: ${lateKey} < ${onTimeKey}`);
   assert.deepEqual(ids(publisher.published), [...onTime, ...late].map((e) => e.id).sort());
   assert.equal(source.status().completed, 2);
+});
+
+test('state written for another bucket or prefix is refused at start, naming the source', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  const dataDir = await tempDir(t);
+  const first = await startSource(t, s3, dataDir, new RecordingPublisher());
+  await first.stop();
+
+  for (const other of [{ prefix: 'elsewhere/' }, { bucket: 'other-logs' }]) {
+    assert.throws(
+      () => createSource(s3, dataDir, other),
+      (err) =>
+        err instanceof ConfigError &&
+        err.path === 'sources[name=archive].name' &&
+        err.problem.includes('s3://logs/in/') &&
+        err.problem.includes(`s3://${other.bucket ?? 'logs'}/${other.prefix ?? 'in/'}`),
+    );
+  }
+  // The same location resumes.
+  await startSource(t, s3, dataDir, new RecordingPublisher());
 });

@@ -2,10 +2,11 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type _Object } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../aws/s3-client.js';
 import { classifyAwsError } from '../../aws/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { readRecord } from '../../formats/read-record.js';
 import type { Publisher, Source, SourceContext, SourceDefinition } from '../source.js';
 import { s3SourceSchema, type S3SourceConfig } from './config.js';
-import { S3SourceState } from './state.js';
+import { S3SourceState, StateLocationMismatch } from './state.js';
 
 /** A delete that keeps failing (no s3:DeleteObject) is retried at most this often. */
 const DELETE_RETRY_MAX_MS = 60 * 60 * 1000;
@@ -44,7 +45,18 @@ export class S3Source implements Source {
     private readonly config: S3SourceConfig,
     private readonly ctx: SourceContext,
   ) {
-    this.state = new S3SourceState(join(ctx.dataDir, 'sources', name));
+    const location = { bucket: config.bucket, prefix: config.prefix };
+    try {
+      this.state = new S3SourceState(join(ctx.dataDir, 'sources', name), location);
+    } catch (err) {
+      if (!(err instanceof StateLocationMismatch)) throw err;
+      // Named after the source, not its index: the source does not know its place in the list.
+      throw new ConfigError(
+        `sources[name=${name}].name`,
+        `${err.message}, not s3://${location.bucket}/${location.prefix}; resuming it would skip or re-read objects. ` +
+          `Give this source a name of its own (another name starts with no progress), or move ${err.file} away to start over`,
+      );
+    }
     this.client = createS3Client(config);
   }
 

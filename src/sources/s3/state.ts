@@ -2,6 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 
+/** The bucket and prefix the state was written for; reading another with it would skip or re-read at random. */
+export interface S3Location {
+  bucket: string;
+  prefix: string;
+}
+
 export interface PartialObject {
   key: string;
   etag: string;
@@ -14,6 +20,16 @@ export interface UndeletedObject {
   attempts: number;
   lastError: string;
   nextAttemptAt: number;
+}
+
+/** The state folder holds another location's progress. */
+export class StateLocationMismatch extends Error {
+  constructor(
+    readonly file: string,
+    readonly stored: S3Location,
+  ) {
+    super(`${file} holds the progress of s3://${stored.bucket}/${stored.prefix}`);
+  }
 }
 
 /**
@@ -31,7 +47,7 @@ export class S3SourceState {
   private readonly db: Database.Database;
   private readonly stmts;
 
-  constructor(dir: string) {
+  constructor(dir: string, location: S3Location) {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'state.sqlite');
     const db = new Database(this.file);
@@ -39,11 +55,17 @@ export class S3SourceState {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.exec(`
+        CREATE TABLE IF NOT EXISTS location (bucket TEXT NOT NULL, prefix TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS completed (key TEXT PRIMARY KEY, etag TEXT, completed_at INTEGER);
         CREATE TABLE IF NOT EXISTS partial (key TEXT PRIMARY KEY, etag TEXT NOT NULL, acked INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS undeleted (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL, last_error TEXT NOT NULL, next_attempt_at INTEGER NOT NULL);
         CREATE TEMP TABLE listed (key TEXT PRIMARY KEY);
       `);
+      db.transaction(() => {
+        const stored = db.prepare(`SELECT bucket, prefix FROM location`).get() as S3Location | undefined;
+        if (!stored) db.prepare(`INSERT INTO location (bucket, prefix) VALUES (@bucket, @prefix)`).run(location);
+        else if (stored.bucket !== location.bucket || stored.prefix !== location.prefix) throw new StateLocationMismatch(this.file, { bucket: stored.bucket, prefix: stored.prefix });
+      })();
     } catch (err) {
       db.close();
       throw err;
