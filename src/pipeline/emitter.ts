@@ -84,13 +84,18 @@ export class Emitter {
    * `trackDelivery`, also returns one promise per event that settles when it
    * was delivered or dead-lettered (registered before the loop can see them).
    */
-  async enqueue(events: readonly AuditEvent[], trackDelivery = false): Promise<{ seqs: number[]; deliveries: Promise<DeliveryReport>[] }> {
+  async enqueue(
+    events: readonly AuditEvent[],
+    trackDelivery = false,
+    /** The events' JSON, when the caller already has it (the router serialises once for all emitters). */
+    payloads?: readonly Buffer[],
+  ): Promise<{ seqs: number[]; deliveries: Promise<DeliveryReport>[] }> {
     const sink = this.sink;
     const seqs = await this.opts.queue.append(
-      events.map((e) => ({
+      events.map((e, i) => ({
         eventId: e.id,
         partitionKey: sink.partitionKeyOf ? sink.partitionKeyOf(e) : null,
-        payload: Buffer.from(JSON.stringify(e)),
+        payload: payloads?.[i] ?? Buffer.from(JSON.stringify(e)),
       })),
     );
     const deliveries = trackDelivery

@@ -44,6 +44,7 @@ export class Router implements Publisher {
     const failures = new Map<string, Failure>();
     const tracked = new Map<Emitter, number[]>();
     let finished = false;
+    const payloads = events.map((e) => Buffer.from(JSON.stringify(e)));
 
     return new Promise<PublishResult>((resolve) => {
       let outstanding = 0;
@@ -93,7 +94,7 @@ export class Router implements Publisher {
           evaluate(outstanding === 0);
         };
         const track = ack === 'delivered' && policy.isRequired(em.name);
-        em.enqueue(indexes.map((i) => events[i]!), track).then(
+        em.enqueue(indexes.map((i) => events[i]!), track, indexes.map((i) => payloads[i]!)).then(
           ({ seqs, deliveries }) => {
             for (const i of indexes) queued[i]!.add(em.name);
             if (!track) {

@@ -79,6 +79,9 @@ export class DiskQueue {
       insert: this.db.prepare('INSERT INTO entries (event_id, partition_key, bytes, enqueued_at, payload) VALUES (?, ?, ?, ?, ?)'),
       read: this.db.prepare('SELECT seq, event_id, partition_key, enqueued_at, attempts, payload FROM entries WHERE seq > ? ORDER BY seq LIMIT ?'),
       remove: this.db.prepare('DELETE FROM entries WHERE seq = ? RETURNING bytes'),
+      removeRange: this.db.prepare('DELETE FROM entries WHERE seq BETWEEN ? AND ? RETURNING bytes'),
+      durable: this.db.prepare('PRAGMA synchronous = FULL'),
+      relaxed: this.db.prepare('PRAGMA synchronous = NORMAL'),
       attempt: this.db.prepare('UPDATE entries SET attempts = attempts + 1 WHERE seq = ?'),
       oldest: this.db.prepare('SELECT enqueued_at FROM entries ORDER BY seq LIMIT 1'),
       dropOldest: this.db.prepare('DELETE FROM entries WHERE seq = (SELECT MIN(seq) FROM entries) RETURNING seq, bytes'),
@@ -239,18 +242,28 @@ export class DiskQueue {
     return out;
   }
 
-  /** Removes delivered or dead-lettered entries. */
+  /**
+   * Removes delivered or dead-lettered entries. Committed without its own fsync:
+   * a removal lost in a crash only means the entries are delivered again
+   * (at-least-once; ids dedupe), while appends — acknowledgements — stay fsync'd.
+   * A whole delivered batch is a contiguous range, removed in one statement.
+   */
   remove(seqs: readonly number[]): void {
     if (seqs.length === 0) return;
-    this.db.transaction(() => {
-      for (const seq of seqs) {
-        const row = this.stmts.remove.get(seq) as { bytes: number } | undefined;
-        if (row) {
-          this.bytesTotal -= row.bytes;
-          this.count -= 1;
-        }
-      }
-    })();
+    const sorted = [...new Set(seqs)].sort((a, b) => a - b);
+    const contiguous = sorted[sorted.length - 1]! - sorted[0]! === sorted.length - 1;
+    this.stmts.relaxed.run();
+    try {
+      this.db.transaction(() => {
+        const rows = contiguous
+          ? (this.stmts.removeRange.all(sorted[0], sorted[sorted.length - 1]) as { bytes: number }[])
+          : sorted.flatMap((seq) => (this.stmts.remove.all(seq) as { bytes: number }[]));
+        for (const row of rows) this.bytesTotal -= row.bytes;
+        this.count -= rows.length;
+      })();
+    } finally {
+      this.stmts.durable.run();
+    }
   }
 
   recordAttempt(seqs: readonly number[]): void {

@@ -92,3 +92,22 @@ test('read stops at maxBytes but always returns at least one entry', async (t) =
   assert.equal(q.read(0, 10, 1200).length, 2);
   assert.equal(q.read(0, 10, 10).length, 1);
 });
+
+test('remove takes a scattered set or a whole range, and the byte count stays true across a reopen', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'q.db');
+  const q = new DiskQueue({ name: 'rm', file, maxBytes: 1e6, whenFull: 'block', logger });
+  const seqs = await q.append(['a', 'b', 'c', 'd', 'e'].map((id, i) => item(id, 10 * (i + 1))));
+  q.remove([seqs[0]!, seqs[2]!]); // a partial delivery: not contiguous
+  assert.deepEqual(q.read(0, 10, 1e6).map((e) => e.eventId), ['b', 'd', 'e']);
+  assert.equal(q.bytes, 20 + 40 + 50);
+  q.remove([seqs[3]!, seqs[1]!, seqs[4]!, seqs[4]!]); // a whole batch, in any order, even repeated
+  assert.equal(q.depth, 0);
+  assert.equal(q.bytes, 0);
+  await q.append([item('f', 7)]);
+  q.close();
+  const again = new DiskQueue({ name: 'rm', file, maxBytes: 1e6, whenFull: 'block', logger });
+  t.after(() => again.close());
+  assert.equal(again.depth, 1);
+  assert.equal(again.bytes, 7);
+});
