@@ -77,6 +77,43 @@ test('a broker that is down makes send throw RetriableError; once it is back the
   for (const e of batch) assert.ok(ids.has(e.id), `event ${e.id} missing after the broker came back`);
 });
 
+// The mock cluster has no per-topic max.message.bytes to set, so the broker's refusal is injected:
+// failProduce answers the next Produce requests, in order, with MESSAGE_TOO_LARGE (10),
+// RECORD_LIST_TOO_LARGE (18) or 0 (handled normally) — the same wire answer a real broker gives.
+test('a batch refused as too large is sent message by message: only the too-large one is rejected, the rest delivered', async (t) => {
+  const kafka = await startKafkaMock(t, { topics: { blitz_audit: 1 } });
+  const sink = await createSink(t, kafka);
+  const batch = events(5);
+  batch[2] = { ...batch[2]!, details: { filler: 'x'.repeat(20_000) } };
+  const size = Buffer.byteLength(JSON.stringify(batch[2]));
+
+  // The whole batch, then each message alone: the third is the one over the limit.
+  await kafka.failProduce(10, 0, 0, 10, 0, 0);
+  const outcomes = await sink.send(batch, AbortSignal.timeout(30_000));
+
+  assert.deepEqual(outcomes.map((o) => o.status), ['delivered', 'delivered', 'rejected', 'delivered', 'delivered']);
+  const reason = (outcomes[2] as { reason: string }).reason;
+  assert.match(reason, new RegExp(`message of ${size} bytes .* MESSAGE_TOO_LARGE: over the topic's max\\.message\\.bytes`));
+  const stored = (await kafka.readAll('blitz_audit')).map((m) => JSON.parse(m.payload!).id);
+  assert.deepEqual(stored, [0, 1, 3, 4].map((i) => batch[i]!.id));
+});
+
+test('a single message refused as too large is rejected, not a fatal error that would block the emitter', async (t) => {
+  const kafka = await startKafkaMock(t, { topics: { blitz_audit: 1 } });
+  const sink = await createSink(t, kafka);
+
+  await kafka.failProduce(18);
+  const [outcome] = await sink.send(events(1), AbortSignal.timeout(30_000));
+  assert.equal(outcome!.status, 'rejected');
+  assert.match((outcome as { reason: string }).reason, /RECORD_LIST_TOO_LARGE: over the topic's segment\.bytes/);
+
+  // Other fatal answers still fail the whole call: the events stay queued until someone fixes the topic.
+  await kafka.failProduce(29);
+  await assert.rejects(sink.send(events(2), AbortSignal.timeout(30_000)), (err) => err instanceof FatalError && /TOPIC_AUTHORIZATION_FAILED/.test(err.message));
+  const next = events(3);
+  assert.deepEqual(await sink.send(next, AbortSignal.timeout(30_000)), next.map(() => ({ status: 'delivered' })));
+});
+
 test('check connects, finds the topic and its leaders, and names a missing topic', async (t) => {
   const kafka = await startKafkaMock(t, { topics: { blitz_audit: 2, other: 1 } });
   const sink = await createSink(t, kafka);

@@ -5,6 +5,9 @@
  * "ok" or "error <reason>":
  *   topic <name> <partitions>   create a topic
  *   down <brokerId> / up <brokerId>   take a broker's listener down or up
+ *   produce-errors <code> [<code> ...]   answer the next Produce requests, in
+ *       order, with these Kafka error codes (0 = handle normally), e.g.
+ *       10 = MESSAGE_TOO_LARGE: the mock has no per-topic size limit to set
  * Exits when stdin closes or on SIGTERM.
  *
  * usage: kafka-mock <brokers> [topic:partitions ...]
@@ -70,6 +73,17 @@ int main(int argc, char **argv) {
     if (sscanf(line, "topic %255s %d", name, &n) == 2) reply(rd_kafka_mock_topic_create(mc, name, n, 1));
     else if (sscanf(line, "down %d", &n) == 1) reply(rd_kafka_mock_broker_set_down(mc, n));
     else if (sscanf(line, "up %d", &n) == 1) reply(rd_kafka_mock_broker_set_up(mc, n));
+    else if (strncmp(line, "produce-errors ", 15) == 0) {
+      rd_kafka_resp_err_t errs[64];
+      size_t cnt = 0;
+      char *end, *p = line + 15;
+      for (long code = strtol(p, &end, 10); end != p && cnt < 64; code = strtol(p, &end, 10)) {
+        errs[cnt++] = (rd_kafka_resp_err_t)code;
+        p = end;
+      }
+      rd_kafka_mock_push_request_errors_array(mc, 0 /* Produce */, cnt, errs);
+      reply(RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
     else {
       printf("error unknown command\n");
       fflush(stdout);

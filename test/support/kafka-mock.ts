@@ -29,6 +29,13 @@ export interface KafkaMock {
   /** Takes broker `id` (1-based) down: it drops connections and refuses new ones until `brokerUp`. */
   brokerDown(id?: number): Promise<void>;
   brokerUp(id?: number): Promise<void>;
+  /**
+   * The next Produce requests (cluster-wide, one per code, in order) are
+   * answered with these Kafka error codes; 0 lets a request through. The mock
+   * enforces no message size limit, so e.g. 10 (MESSAGE_TOO_LARGE) stands in
+   * for a topic whose max.message.bytes is below a message.
+   */
+  failProduce(...codes: number[]): Promise<void>;
   /** Every message in `topic`, read by kcat, an independent client (librdkafka). */
   readAll(topic: string): Promise<KafkaMessage[]>;
   stop(): Promise<void>;
@@ -89,6 +96,7 @@ export async function startKafkaMock(t: TestContext, opts: { brokers?: number; t
     createTopic: (name, partitions = 1) => command(`topic ${name} ${partitions}`),
     brokerDown: (id = 1) => command(`down ${id}`),
     brokerUp: (id = 1) => command(`up ${id}`),
+    failProduce: (...codes) => command(`produce-errors ${codes.join(' ')}`),
     async readAll(topic) {
       const { stdout } = await run('kcat', ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-J', '-q'], { maxBuffer: 256 * 1024 * 1024 });
       const messages = stdout

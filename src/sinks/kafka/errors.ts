@@ -49,3 +49,21 @@ export function classifyKafkaError(err: unknown, what: string): Error {
   if (fatal) return new FatalError(message, { cause: err, code: `KAFKA_${fatal.type ?? fatal.name}` });
   return new RetriableError(message, { cause: err, code: `KAFKA_${all.find((e) => e.type)?.type ?? 'UNAVAILABLE'}` });
 }
+
+/**
+ * Broker answers that refuse a request because one message in it is over a
+ * size limit, with the setting that sets the limit. Retrying the same request
+ * fails the same way every time, so the sink finds the message(s) instead.
+ */
+const SIZE_LIMITS: Record<string, string> = {
+  MESSAGE_TOO_LARGE: "the topic's max.message.bytes (broker default message.max.bytes)",
+  RECORD_LIST_TOO_LARGE: "the topic's segment.bytes",
+};
+
+/** For an error from classifyKafkaError: the broker's size error and its limit, or undefined for any other error. */
+export function sizeLimitError(err: Error): { type: string; limit: string } | undefined {
+  if (!(err instanceof FatalError) || !err.code.startsWith('KAFKA_')) return undefined;
+  const type = err.code.slice('KAFKA_'.length);
+  const limit = SIZE_LIMITS[type];
+  return limit ? { type, limit } : undefined;
+}

@@ -5,7 +5,7 @@ import type { AuditEvent } from '../../core/event.js';
 import { ConfigError, RetriableError, errorMessage } from '../../core/errors.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
 import { kafkaSinkSchema, saslCredentials, type KafkaSinkConfig } from './config.js';
-import { classifyKafkaError } from './errors.js';
+import { classifyKafkaError, sizeLimitError } from './errors.js';
 import { loadTlsOptions, TlsSettingError } from './tls.js';
 import { mapTuning, type ProducerTuning } from './tuning.js';
 
@@ -115,6 +115,8 @@ export class KafkaSink implements Sink {
   async send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
     const messages: Message[] = [];
+    /** outcomes[sentAt[i]] belongs to messages[i]. */
+    const sentAt: number[] = [];
     for (const event of batch) {
       const value = encodeEvent(event, this.config.codec);
       const key = this.config.key ? this.keyOf(event) : undefined;
@@ -124,25 +126,68 @@ export class KafkaSink implements Sink {
         continue;
       }
       messages.push({ key: key ?? null, value, headers: { 'auditstream.id': event.id } });
+      sentAt.push(outcomes.length);
       outcomes.push({ status: 'delivered' });
     }
     if (messages.length === 0) return outcomes;
 
     try {
-      const producer = await abortable(this.connected(), signal);
-      await abortable(
-        producer.send({
-          topic: this.config.topic,
-          messages,
-          acks: this.tuning.acks,
-          compression: this.tuning.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-          ...(this.tuning.requestTimeoutMs ? { timeout: this.tuning.requestTimeoutMs } : {}),
-        }),
-        signal,
-      );
+      await this.produce(messages, signal);
     } catch (err) {
-      throw classifyKafkaError(err, `produce to ${this.config.topic}`);
+      const e = classifyKafkaError(err, `produce to ${this.config.topic}`);
+      const tooLarge = sizeLimitError(e);
+      // One message over the topic's limit fails the whole request, on every retry: the emitter would be stuck.
+      if (!tooLarge) throw e;
+      const settled = messages.length === 1 ? [refused(messages[0]!, tooLarge)] : await this.sendOneByOne(messages, signal);
+      settled.forEach((o, i) => (outcomes[sentAt[i]!] = o));
     }
+    return outcomes;
+  }
+
+  private async produce(messages: Message[], signal: AbortSignal): Promise<void> {
+    const producer = await abortable(this.connected(), signal);
+    await abortable(
+      producer.send({
+        topic: this.config.topic,
+        messages,
+        acks: this.tuning.acks,
+        compression: this.tuning.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        ...(this.tuning.requestTimeoutMs ? { timeout: this.tuning.requestTimeoutMs } : {}),
+      }),
+      signal,
+    );
+  }
+
+  /**
+   * After a size error for a batch: sends its messages one at a time, so that
+   * only those the broker refuses as too large are rejected (dead-lettered)
+   * and the rest are delivered. Any other failure leaves the remaining
+   * messages to be retried, or fails the call if nothing was settled yet.
+   * Messages of other partitions the failed batch request did deliver are
+   * sent again (at least once; their auditstream.id header dedupes).
+   */
+  private async sendOneByOne(messages: Message[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
+    const outcomes: DeliveryOutcome[] = [];
+    for (const message of messages) {
+      try {
+        await this.produce([message], signal);
+        outcomes.push({ status: 'delivered' });
+      } catch (err) {
+        const e = classifyKafkaError(err, `produce to ${this.config.topic}`);
+        const tooLarge = sizeLimitError(e);
+        if (tooLarge) {
+          outcomes.push(refused(message, tooLarge));
+          continue;
+        }
+        if (outcomes.length === 0) throw e;
+        while (outcomes.length < messages.length) outcomes.push({ status: 'retry', reason: e.message });
+        break;
+      }
+    }
+    this.ctx.logger.warn(
+      { emitter: this.ctx.emitterName, messages: messages.length, rejected: outcomes.filter((o) => o.status === 'rejected').length },
+      'a batch was refused as too large; sent its messages one by one',
+    );
     return outcomes;
   }
 
@@ -197,6 +242,12 @@ export class KafkaSink implements Sink {
     this.producer = undefined;
     await producer?.disconnect();
   }
+}
+
+/** The outcome of a message the broker refused as too large: its size and the setting that limits it. */
+function refused(message: Message, tooLarge: { type: string; limit: string }): DeliveryOutcome {
+  const bytes = Buffer.byteLength(message.value ?? '') + Buffer.byteLength(message.key ?? '');
+  return { status: 'rejected', reason: `message of ${bytes} bytes (key + value) refused by the broker as ${tooLarge.type}: over ${tooLarge.limit}` };
 }
 
 /** kafkajs calls take no AbortSignal; stop waiting on abort (the outcome is then unknown and the events stay queued). */
