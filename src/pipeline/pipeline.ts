@@ -81,7 +81,17 @@ export class Pipeline {
     const sources = config.sources.map((s, i) => {
       const def = SOURCES.get(s.type)!;
       const { type: _t, name, ...rest } = s;
-      return def.create(name ?? `${s.type}-${i}`, parseConfig(def.schema, rest, `sources[${i}]`), { dataDir, logger: logger.child({ source: name ?? s.type }), metrics: metrics.registry });
+      const config = parseConfig(def.schema, rest, `sources[${i}]`);
+      try {
+        return def.create(name ?? `${s.type}-${i}`, config, { dataDir, logger: logger.child({ source: name ?? s.type }), metrics: metrics.registry });
+      } catch (err) {
+        // A source knows its name, not its place in the list: put the index in the key path.
+        if (err instanceof ConfigError && !/^sources\[\d+\]/.test(err.path)) {
+          const rest = err.path.replace(/^sources\[name=[^\]]*\]\.?/, '');
+          throw new ConfigError(rest ? `sources[${i}].${rest}` : `sources[${i}]`, err.problem);
+        }
+        throw err;
+      }
     });
     const pipeline = new Pipeline(config, dataDir, router, emitters, disabled, sources, metrics, logger);
     for (const s of sources) await s.start(router);

@@ -48,4 +48,10 @@ test('an s3 source in `serve`: objects are read into the audit store, deleted af
   await s3.put('exports', 'idp/2024-01-02/part-0003.jsonl', '{"type":"logout","time":"2024-01-02T00:00:00Z","id":"later-1"}\n');
   await waitFor(async () => (await allStoredEvents(second.url)).some((e) => e.id === 'later-1'), 'the new object read after the restart');
   assert.equal((await allStoredEvents(second.url)).length, 5, 'each event stored once, nothing skipped');
+  second.child.kill('SIGTERM');
+  await second.exited;
+
+  // The same source name pointed at another prefix must not resume this prefix's progress.
+  const moved = { ...config, sources: [{ ...config.sources[0]!, prefix: 'other/' }] };
+  await assert.rejects(startServer(t, { dataDir, config: moved }), (err: Error) => /config error: sources\[0\]\.name: .*idp\//.test(err.message));
 });
