@@ -1,0 +1,142 @@
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { InvalidEventError, RetriableError } from '../core/errors.js';
+import type { AuditEvent } from '../core/event.js';
+import { fromWire, type WireError } from './sqlite-errors.js';
+
+/** workerData of the writer thread. */
+export interface WriterStart {
+  path: string;
+  busyTimeoutMs: number | undefined;
+  location: string;
+}
+
+export type WriterRequest = { op: 'insert'; id: number; events: readonly AuditEvent[] } | { op: 'close' };
+
+/** Id 0 answers the start: the file is open and migrated, or why not. */
+export type WriterReply = { id: number; ok: true; inserted: number } | { id: number; ok: false; error: WireError };
+
+interface Pending {
+  resolve: (inserted: number) => void;
+  reject: (err: Error) => void;
+}
+
+// Under tsx (tests, the sources run directly) this module is .ts and so is its worker. Node 20 does not
+// apply `--import tsx` from a worker's execArgv before loading its entry, so the worker registers tsx itself.
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const WORKER_URL = new URL(FROM_SOURCES ? './sqlite-writer-worker.ts' : './sqlite-writer-worker.js', import.meta.url);
+
+function startWorker(workerData: WriterStart): Worker {
+  if (!FROM_SOURCES) return new Worker(WORKER_URL, { workerData });
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const bootstrap = `import(${tsx}).then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/** One writer thread; after it ended, the next call starts another. */
+interface Thread {
+  worker: Worker;
+  /** Requests sent to this thread and not answered yet. */
+  pending: Map<number, Pending>;
+  started: Promise<void>;
+  ended: boolean;
+}
+
+/**
+ * Runs the SQLite store's writes in a worker thread (sqlite-writer-worker.ts)
+ * so that they use another core than the event loop that accepts and queues
+ * events. Started on first use and again after the thread died; a death
+ * rejects the writes in flight with RetriableError, and the emitter retries
+ * them from its queue. Callers keep at most a few inserts in flight (one
+ * batch per emitter), so requests are not queued here beyond that.
+ */
+export class SqliteWriter {
+  private current: Thread | undefined;
+  private nextId = 1;
+
+  constructor(private readonly start: WriterStart) {}
+
+  /** Starts the thread, which opens the file and applies migrations, unless it runs already. */
+  async ready(): Promise<void> {
+    await this.thread();
+  }
+
+  /** Resolves with the number of events newly stored, once the transaction committed. */
+  async insert(events: readonly AuditEvent[]): Promise<number> {
+    const thread = await this.thread();
+    if (thread.ended) throw this.endedError('exited');
+    const id = this.nextId++;
+    const done = expect(thread, id);
+    try {
+      thread.worker.postMessage({ op: 'insert', id, events } satisfies WriterRequest);
+    } catch (err) {
+      thread.pending.delete(id);
+      idleUnlessPending(thread);
+      // DataCloneError: a value JSON could not have stored either (a function, a symbol).
+      throw new InvalidEventError(`audit store ${this.start.location}: event cannot be stored (${(err as Error).message})`);
+    }
+    return done;
+  }
+
+  /** Ends the thread after it closed the file; the caller has waited for its inserts first. */
+  async close(): Promise<void> {
+    const thread = this.current;
+    this.current = undefined;
+    if (!thread || thread.ended) return;
+    const exited = once(thread.worker, 'exit');
+    thread.worker.ref();
+    thread.worker.postMessage({ op: 'close' } satisfies WriterRequest);
+    await exited;
+  }
+
+  private thread(): Promise<Thread> {
+    const thread = (this.current ??= this.spawn());
+    return thread.started.then(() => thread);
+  }
+
+  private spawn(): Thread {
+    const worker = startWorker(this.start);
+    const thread: Thread = { worker, pending: new Map(), started: Promise.resolve(), ended: false };
+    let threadError: Error | undefined;
+    worker.on('message', (message: WriterReply) => {
+      const pending = thread.pending.get(message.id);
+      if (!pending) return;
+      thread.pending.delete(message.id);
+      idleUnlessPending(thread);
+      if (message.ok) pending.resolve(message.inserted);
+      else pending.reject(fromWire(message.error));
+    });
+    worker.on('error', (err) => (threadError = err));
+    worker.on('exit', (code) => {
+      thread.ended = true;
+      if (this.current === thread) this.current = undefined;
+      const err = this.endedError(threadError ? threadError.message : `exit code ${code}`);
+      for (const pending of thread.pending.values()) pending.reject(err);
+      thread.pending.clear();
+    });
+    thread.started = expect(thread, 0).then(
+      () => undefined,
+      (err: unknown) => {
+        // Could not open or migrate: the next call starts afresh, as reopening the file would.
+        if (this.current === thread) this.current = undefined;
+        void worker.terminate();
+        throw err;
+      },
+    );
+    return thread;
+  }
+
+  private endedError(why: string): RetriableError {
+    return new RetriableError(`audit store ${this.start.location}: writer thread ended (${why})`, { code: 'STORE_WRITER_EXITED' });
+  }
+}
+
+function expect(thread: Thread, id: number): Promise<number> {
+  thread.worker.ref();
+  return new Promise<number>((resolve, reject) => thread.pending.set(id, { resolve, reject }));
+}
+
+/** An idle writer must not keep the process alive; one with work in flight must. */
+function idleUnlessPending(thread: Thread): void {
+  if (thread.pending.size === 0) thread.worker.unref();
+}

@@ -1,0 +1,75 @@
+/**
+ * The SQLite store writes in a worker thread (src/store/sqlite-writer.ts) and
+ * reads on the caller's thread. What the emitter relies on across that split.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { FatalError, RetriableError } from '../../src/core/errors.js';
+import { SqliteAuditStore } from '../../src/store/sqlite-store.js';
+import { tempDir } from '../support/temp.js';
+import { eventSeries, makeEvent } from './events.js';
+
+test('sqlite writer: a search right after an insert resolved finds every row of it', async (t) => {
+  const store = new SqliteAuditStore({ path: join(await tempDir(t), 'audit.db') });
+  t.after(() => store.close());
+  for (let round = 0; round < 5; round++) {
+    const batch = eventSeries(200, `2024-05-0${round + 1}T00:00:00.000Z`, { actor: `round-${round}` });
+    assert.deepEqual(await store.insert(batch), { inserted: 200, duplicates: 0 });
+    const { events } = await store.search({ actor: `round-${round}`, limit: 1000 });
+    assert.equal(events.length, 200);
+  }
+  assert.equal(await store.count(), 1000);
+});
+
+test('sqlite writer: close() lets the inserts in flight commit first', async (t) => {
+  const path = join(await tempDir(t), 'audit.db');
+  const store = new SqliteAuditStore({ path });
+  const batch = eventSeries(2000);
+  const insert = store.insert(batch);
+  await store.close();
+  assert.deepEqual(await insert, { inserted: 2000, duplicates: 0 });
+  await assert.rejects(store.insert([makeEvent()]), (err: unknown) => err instanceof FatalError && err.code === 'STORE_CLOSED');
+  const reopened = new SqliteAuditStore({ path });
+  t.after(() => reopened.close());
+  assert.equal(await reopened.count(), 2000);
+});
+
+test('sqlite writer: a writer thread that dies fails its inserts as retriable; the next insert starts a new one', async (t) => {
+  const store = new SqliteAuditStore({ path: join(await tempDir(t), 'audit.db') });
+  t.after(() => store.close());
+  await store.ping();
+  // No fault can be provoked from outside, so the test ends the thread itself, as a crash would.
+  void store['writer']['current']!.worker.terminate();
+  const event = makeEvent({ id: 'during-crash' });
+  await assert.rejects(store.insert([event]), (err: unknown) => {
+    assert.ok(err instanceof RetriableError, `expected RetriableError, got ${String(err)}`);
+    assert.equal(err.code, 'STORE_WRITER_EXITED');
+    return true;
+  });
+  // The emitter's retry: the event is stored once whether or not the lost answer's commit happened.
+  const retried = await store.insert([event]);
+  assert.equal(retried.inserted + retried.duplicates, 1);
+  assert.equal((await store.get('during-crash'))?.id, 'during-crash');
+  assert.equal(await store.count(), 1);
+});
+
+test('sqlite writer: errors from the writer thread keep their class and code (a newer schema is fatal)', async (t) => {
+  const path = join(await tempDir(t), 'audit.db');
+  const store = new SqliteAuditStore({ path });
+  await store.ping();
+  await store.close();
+  const db = new Database(path);
+  db.prepare("INSERT INTO schema_migrations (version, description, applied_at) VALUES (99, 'from the future', 'now')").run();
+  db.close();
+  const newer = new SqliteAuditStore({ path });
+  t.after(() => newer.close());
+  for (const attempt of [() => newer.insert([makeEvent()]), () => newer.ping()]) {
+    await assert.rejects(attempt(), (err: unknown) => {
+      assert.ok(err instanceof FatalError, `expected FatalError, got ${String(err)}`);
+      assert.equal(err.code, 'STORE_SCHEMA_NEWER');
+      return true;
+    });
+  }
+});
