@@ -254,13 +254,14 @@ export class DiskQueue {
     const contiguous = sorted[sorted.length - 1]! - sorted[0]! === sorted.length - 1;
     this.stmts.relaxed.run();
     try {
-      this.db.transaction(() => {
-        const rows = contiguous
+      const rows = this.db.transaction(() =>
+        contiguous
           ? (this.stmts.removeRange.all(sorted[0], sorted[sorted.length - 1]) as { bytes: number }[])
-          : sorted.flatMap((seq) => (this.stmts.remove.all(seq) as { bytes: number }[]));
-        for (const row of rows) this.bytesTotal -= row.bytes;
-        this.count -= rows.length;
-      })();
+          : sorted.flatMap((seq) => (this.stmts.remove.all(seq) as { bytes: number }[])),
+      )();
+      // Counted only once committed: a commit that fails (disk full) puts the rows back.
+      this.bytesTotal -= rows.reduce((n, r) => n + r.bytes, 0);
+      this.count -= rows.length;
     } finally {
       this.stmts.durable.run();
     }
