@@ -2,14 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { pino } from 'pino';
 import type { AuditEvent } from '../../src/core/event.js';
 import { FatalError, RetriableError } from '../../src/core/errors.js';
-import { Emitter } from '../../src/pipeline/emitter.js';
-import { PipelineMetrics } from '../../src/pipeline/metrics.js';
-import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
-import { DiskQueue } from '../../src/queue/disk-queue.js';
 import type { DeliveryOutcome, Sink } from '../../src/sinks/sink.js';
+import { startEmitter } from '../support/emitter-harness.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
 /*
@@ -39,18 +35,8 @@ class ScriptedSink implements Sink {
 
 const event = (id: string): AuditEvent => ({ id, time: '2024-01-01T00:00:00.000Z', type: 'login', source: 'generic', outcome: 'success', details: {}, raw: '{}' });
 
-async function setup(t: TestContext, sink: ScriptedSink) {
-  const dir = await tempDir(t);
-  const logger = pino({ level: 'silent' });
-  const queue = new DiskQueue({ name: 'e', file: join(dir, 'q.db'), maxBytes: 1e7, whenFull: 'block', logger });
-  const deadLetter = new DeadLetterFile(join(dir, 'dead.ndjson'), 'e');
-  const emitter = new Emitter({ name: 'e', type: 'test', sink, queue, deadLetter, accepts: () => true, retry: { initialBackoffMs: 5, maxBackoffMs: 40 }, batch: sink.batch, logger, metrics: new PipelineMetrics() });
-  emitter.start();
-  t.after(async () => {
-    await emitter.stop(Date.now());
-    emitter.closeQueue();
-  });
-  return { emitter, queue, deadLetter };
+function setup(t: TestContext, sink: ScriptedSink, deadLetterFile?: string) {
+  return startEmitter(t, sink, { retry: { initialBackoffMs: 5, maxBackoffMs: 40 }, ...(deadLetterFile ? { deadLetterFile } : {}) });
 }
 
 test('a partial failure resends only the failed events; delivered ones are never sent twice', async (t) => {
@@ -127,19 +113,11 @@ test('draining a backlog through a synchronous sink yields to timers and I/O bet
 
 test('a dead-letter file that cannot be written does not stop the emitter: the event waits, then is dead-lettered', async (t) => {
   const dir = await tempDir(t);
-  const logger = pino({ level: 'silent' });
   const blocker = join(dir, 'not-a-dir');
   writeFileSync(blocker, 'x');
-  const deadLetter = new DeadLetterFile(join(blocker, 'dead.ndjson'), 'e');
   const sink = new ScriptedSink();
   sink.script = Array.from({ length: 10_000 }, () => (evs: readonly AuditEvent[]) => evs.map((e) => (e.id === 'bad' ? { status: 'rejected' as const, reason: 'too large' } : { status: 'delivered' as const })));
-  const queue = new DiskQueue({ name: 'e', file: join(dir, 'q.db'), maxBytes: 1e7, whenFull: 'block', logger });
-  const emitter = new Emitter({ name: 'e', type: 'test', sink, queue, deadLetter, accepts: () => true, retry: { initialBackoffMs: 5, maxBackoffMs: 40 }, batch: sink.batch, logger, metrics: new PipelineMetrics() });
-  emitter.start();
-  t.after(async () => {
-    await emitter.stop(Date.now());
-    emitter.closeQueue();
-  });
+  const { emitter, queue } = await setup(t, sink, join(blocker, 'dead.ndjson'));
   await emitter.enqueue(['ok', 'bad'].map(event));
   await waitFor(() => /local storage: .*not-a-dir/.test(String(emitter.status().lastError?.message)), 'storage error reported');
   assert.equal(queue.depth, 1, 'the rejected event stays queued while its dead-letter write fails');

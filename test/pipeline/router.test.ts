@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import type { AuditEvent } from '../../src/core/event.js';
 import { DeliveryPolicy } from '../../src/pipeline/delivery-policy.js';
-import { Emitter } from '../../src/pipeline/emitter.js';
-import { eventTypeFilter } from '../../src/pipeline/event-filter.js';
 import { PipelineMetrics } from '../../src/pipeline/metrics.js';
 import { Router } from '../../src/pipeline/router.js';
-import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
-import { DiskQueue } from '../../src/queue/disk-queue.js';
 import type { DeliveryOutcome, Sink } from '../../src/sinks/sink.js';
-import { tempDir, waitFor } from '../support/temp.js';
+import { startEmitter } from '../support/emitter-harness.js';
+import { waitFor } from '../support/temp.js';
 
 /*
  * Test double: a sink whose sends never complete (a hung destination), or
@@ -30,26 +26,7 @@ function sink(mode: 'hang' | 'ok'): Sink {
 const event = (id: string, type = 'login'): AuditEvent => ({ id, time: '2024-01-01T00:00:00.000Z', type, source: 'generic', outcome: 'success', details: {}, raw: '{}' });
 
 async function emitter(t: TestContext, name: string, mode: 'hang' | 'ok', opts: { maxBytes?: number; include?: string[] } = {}) {
-  const dir = await tempDir(t);
-  const logger = pino({ level: 'silent' });
-  const e = new Emitter({
-    name,
-    type: 'test',
-    sink: sink(mode),
-    queue: new DiskQueue({ name, file: join(dir, 'q.db'), maxBytes: opts.maxBytes ?? 1e7, whenFull: 'block', logger }),
-    deadLetter: new DeadLetterFile(join(dir, 'dl.ndjson'), name),
-    accepts: eventTypeFilter(opts.include),
-    retry: { initialBackoffMs: 10, maxBackoffMs: 50 },
-    batch: { maxEvents: 100, maxBytes: 1e6, lingerMs: 0 },
-    logger,
-    metrics: new PipelineMetrics(),
-  });
-  e.start();
-  t.after(async () => {
-    await e.stop(Date.now());
-    e.closeQueue();
-  });
-  return e;
+  return (await startEmitter(t, sink(mode), { name, ...opts, retry: { initialBackoffMs: 10, maxBackoffMs: 50 } })).emitter;
 }
 
 test('ack: delivered — an aborted publish (a source stopping) answers at once, not at emitTimeoutInSec', async (t) => {

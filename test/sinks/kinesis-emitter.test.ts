@@ -1,15 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import type { AuditEvent } from '../../src/core/event.js';
-import { Emitter } from '../../src/pipeline/emitter.js';
-import { PipelineMetrics } from '../../src/pipeline/metrics.js';
-import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
-import { DiskQueue } from '../../src/queue/disk-queue.js';
 import { kinesisSinkDefinition } from '../../src/sinks/kinesis/sink.js';
-import { randomName, tempDir } from '../support/temp.js';
+import { startEmitter } from '../support/emitter-harness.js';
+import { randomName } from '../support/temp.js';
 import { EMULATOR_CREDENTIALS, auditEvents, readAllRecords, startKinesalite, testSinkContext } from '../support/kinesis-emulators.js';
 import { startThrottlingProxy } from '../support/throttling-proxy.js';
 
@@ -30,28 +25,7 @@ test('through the emitter: throttled entries are retried until every event is in
     partitionKey: 'actor',
   });
   const sink = kinesisSinkDefinition.create(config, testSinkContext('kinesis-e2e'));
-  const dir = await tempDir(t);
-  const logger = pino({ level: 'silent' });
-  const queue = new DiskQueue({ name: 'kinesis-e2e', file: join(dir, 'queue.db'), maxBytes: 1e8, whenFull: 'block', logger });
-  const deadLetter = new DeadLetterFile(join(dir, 'dead.ndjson'), 'kinesis-e2e');
-  const emitter = new Emitter({
-    name: 'kinesis-e2e',
-    type: 'kinesis',
-    sink,
-    queue,
-    deadLetter,
-    accepts: () => true,
-    retry: { initialBackoffMs: 20, maxBackoffMs: 200 },
-    batch: sink.batch,
-    logger,
-    metrics: new PipelineMetrics(),
-  });
-  emitter.start();
-  t.after(async () => {
-    await emitter.stop(Date.now());
-    emitter.closeQueue();
-    await sink.close();
-  });
+  const { emitter, deadLetter } = await startEmitter(t, sink, { name: 'kinesis-e2e', type: 'kinesis', closeSink: true });
 
   const events = auditEvents(200, 5);
   const big: AuditEvent = { ...auditEvents(1, 1, 'big')[0]!, details: { blob: 'y'.repeat(1_100_000) } };

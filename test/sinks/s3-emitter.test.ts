@@ -1,17 +1,13 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import type { AuditEvent } from '../../src/core/event.js';
 import { newEventId } from '../../src/core/ids.js';
-import { Emitter } from '../../src/pipeline/emitter.js';
-import { PipelineMetrics } from '../../src/pipeline/metrics.js';
-import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
-import { DiskQueue } from '../../src/queue/disk-queue.js';
 import { s3SinkDefinition } from '../../src/sinks/s3/sink.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.js';
+import { startEmitter } from '../support/emitter-harness.js';
 import { tempDir } from '../support/temp.js';
 
 // The whole delivery path: the emitter runtime (durable queue, batching by
@@ -30,31 +26,11 @@ function events(n: number, tag: string): AuditEvent[] {
   }));
 }
 
-async function startEmitter(t: TestContext, s3: S3rver, sinkConfig: Record<string, unknown>) {
+async function startArchiveEmitter(t: TestContext, s3: S3rver, sinkConfig: Record<string, unknown>) {
   const config = s3SinkDefinition.schema.parse({ bucket: 'archive', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, prefix: 'foxpass', ...sinkConfig });
-  const logger = pino({ level: 'silent' });
   const dir = await tempDir(t);
-  const sink = s3SinkDefinition.create(config, { emitterName: 'archive', dataDir: dir, logger, metrics: new Registry() });
-  const queue = new DiskQueue({ name: 'archive', file: join(dir, 'queue.db'), maxBytes: 1e8, whenFull: 'block', logger });
-  const emitter = new Emitter({
-    name: 'archive',
-    type: 's3',
-    sink,
-    queue,
-    deadLetter: new DeadLetterFile(join(dir, 'dead.ndjson'), 'archive'),
-    accepts: () => true,
-    retry: { initialBackoffMs: 20, maxBackoffMs: 200 },
-    batch: sink.batch,
-    logger,
-    metrics: new PipelineMetrics(),
-  });
-  emitter.start();
-  t.after(async () => {
-    await emitter.stop(Date.now());
-    emitter.closeQueue();
-    await sink.close();
-  });
-  return emitter;
+  const sink = s3SinkDefinition.create(config, { emitterName: 'archive', dataDir: dir, logger: pino({ level: 'silent' }), metrics: new Registry() });
+  return (await startEmitter(t, sink, { name: 'archive', type: 's3', dir, closeSink: true })).emitter;
 }
 
 async function objects(s3: S3rver): Promise<Map<string, AuditEvent[]>> {
@@ -69,7 +45,7 @@ async function objects(s3: S3rver): Promise<Map<string, AuditEvent[]>> {
 test('events that arrive together within rollEverySec become one object; later events a new one', async (t) => {
   const s3 = await startS3rver(t);
   await s3.createBucket('archive');
-  const emitter = await startEmitter(t, s3, { rollEverySec: 0.5 });
+  const emitter = await startArchiveEmitter(t, s3, { rollEverySec: 0.5 });
   const first = events(40, 'first');
   const second = events(15, 'second');
 
@@ -85,7 +61,7 @@ test('events that arrive together within rollEverySec become one object; later e
 test('maxObjectBytes splits a backlog into several objects, every event exactly once', async (t) => {
   const s3 = await startS3rver(t);
   await s3.createBucket('archive');
-  const emitter = await startEmitter(t, s3, { rollEverySec: 0.5, maxObjectBytes: 8192 });
+  const emitter = await startArchiveEmitter(t, s3, { rollEverySec: 0.5, maxObjectBytes: 8192 });
   const backlog = events(300, 'backlog');
   const totalBytes = backlog.reduce((n, e) => n + JSON.stringify(e).length + 1, 0);
 
