@@ -41,7 +41,7 @@ export class AuditStoreSink implements Sink {
     this.batch = { maxEvents: batchSize, maxBytes: 16 * 1024 * 1024, lingerMs: 0 };
   }
 
-  async send(batch: readonly AuditEvent[]): Promise<DeliveryOutcome[]> {
+  async send(batch: readonly AuditEvent[], _signal?: AbortSignal): Promise<DeliveryOutcome[]> {
     try {
       await this.store.insert(batch);
       return batch.map(() => DELIVERED);
@@ -64,7 +64,7 @@ export class AuditStoreSink implements Sink {
     return outcomes;
   }
 
-  async check(): Promise<CheckStep[]> {
+  async check(_signal?: AbortSignal): Promise<CheckStep[]> {
     const steps: CheckStep[] = [];
     const step = async (name: string, work: () => Promise<string>) => {
       try {
