@@ -2,33 +2,18 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client } from 'pg';
 import { steadyLoad } from '../support/load.js';
+import { createPgDatabase } from '../support/pg-database.js';
 import { allStoredEvents, emitterStatus } from '../support/search.js';
 import { postEvents, startServer } from '../support/server-process.js';
 import { tcpProxy } from '../support/tcp-proxy.js';
-import { randomName, tempDir, waitFor } from '../support/temp.js';
+import { tempDir, waitFor } from '../support/temp.js';
 
-const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' };
-
-async function withDatabase(t: import('node:test').TestContext): Promise<string> {
-  const name = randomName('as_outage').replace(/-/g, '_');
-  const admin = new Client({ ...PG, database: 'postgres' });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  t.after(async () => {
-    const c = new Client({ ...PG, database: 'postgres' });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
-  });
-  return name;
-}
+const PG = { host: '127.0.0.1', port: 5432 };
 
 test('PostgreSQL down: events wait on disk, the log keeps delivering, all arrive when it is back', async (t) => {
   const dataDir = await tempDir(t);
-  const db = await withDatabase(t);
+  const db = new URL((await createPgDatabase(t)).url).pathname.slice(1);
   const proxy = await tcpProxy(t, { host: PG.host, port: PG.port });
   const server = await startServer(t, {
     dataDir,
@@ -78,7 +63,7 @@ test('an unwritable log path keeps events queued; they arrive once the path is f
 
 test('whenFull: block answers 429 with Retry-After, and accepts again once the queue drains', async (t) => {
   const dataDir = await tempDir(t);
-  const db = await withDatabase(t);
+  const db = new URL((await createPgDatabase(t)).url).pathname.slice(1);
   const proxy = await tcpProxy(t, { host: PG.host, port: PG.port });
   await proxy.down();
   const server = await startServer(t, {

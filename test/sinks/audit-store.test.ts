@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
@@ -15,7 +14,8 @@ import type { SinkContext } from '../../src/sinks/sink.js';
 import { freePort } from '../support/free-port.js';
 import { tempDir, waitFor } from '../support/temp.js';
 import { eventSeries, makeEvent } from '../store/events.js';
-import { createPgDatabase } from '../store/pg-database.js';
+import { createPgDatabase } from '../support/pg-database.js';
+import { tcpProxy } from '../support/tcp-proxy.js';
 
 const PATH = 'audit.emitters[0]';
 
@@ -123,57 +123,23 @@ test('audit-store: an event with an unreadable time is rejected with its id (SQL
   assert.deepEqual(outcomes[1], { status: 'delivered' });
 });
 
-/**
- * A plain TCP relay to the real PostgreSQL that the test can stop and restart
- * on the same port: the way to make a real server "go down" and come back
- * without stopping the machine's PostgreSQL that other tests use.
- */
-function pgRelay(port: number) {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  return {
-    start: () =>
-      new Promise<void>((resolve, reject) => {
-        server = createServer((client) => {
-          const upstream = connect(5432, '127.0.0.1');
-          for (const s of [client, upstream]) {
-            sockets.add(s);
-            s.on('error', () => undefined);
-            s.on('close', () => sockets.delete(s));
-          }
-          client.pipe(upstream).pipe(client);
-        });
-        server.once('error', reject);
-        server.listen(port, '127.0.0.1', () => resolve());
-      }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        if (server) server.close(() => resolve());
-        else resolve();
-        server = undefined;
-      }),
-  };
-}
-
 test('audit-store: PostgreSQL going away and coming back: retriable while down, delivering once back', async (t) => {
   const { url, own } = await createPgDatabase(t);
-  const port = await freePort();
-  const relay = pgRelay(port);
-  t.after(() => relay.stop());
+  const relay = await tcpProxy(t, { host: '127.0.0.1', port: 5432 });
+  await relay.down();
   const viaRelay = new URL(url);
-  viaRelay.port = String(port);
+  viaRelay.port = String(relay.port);
   const sink = own(createSink(t, { url: viaRelay.toString() }, await tempDir(t)));
 
   // Down at start-up: nothing is listening yet.
   await assert.rejects(sink.send([makeEvent({ id: 'first' })], signal()), RetriableError);
-  await relay.start();
+  await relay.up();
   assert.deepEqual(await sink.send([makeEvent({ id: 'first' })], signal()), [{ status: 'delivered' }]);
 
   // Down while running: pooled connections are cut.
-  await relay.stop();
+  await relay.down();
   await assert.rejects(sink.send([makeEvent({ id: 'second' })], signal()), RetriableError);
-  await relay.start();
+  await relay.up();
   const outcome = await waitFor(() => sink.send([makeEvent({ id: 'second' })], signal()), 'delivery once PostgreSQL is back');
   assert.deepEqual(outcome, [{ status: 'delivered' }]);
   assert.deepEqual((await sink.store.search({})).events.map((e) => e.id).sort(), ['first', 'second']);

@@ -7,25 +7,10 @@ import { FatalError } from '../../src/core/errors.js';
 import { SHARD_END, TRIM_HORIZON, type LeaseTable } from '../../src/sources/kinesis/lease-table.js';
 import { SqliteLeaseTable } from '../../src/sources/kinesis/lease-table-sqlite.js';
 import { PostgresLeaseTable } from '../../src/sources/kinesis/lease-table-postgres.js';
-import { randomName, tempDir, waitFor } from '../support/temp.js';
+import { createPgDatabase } from '../support/pg-database.js';
+import { tempDir, waitFor } from '../support/temp.js';
 
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** A fresh PostgreSQL database for one test, dropped when it ends. */
-async function postgresDatabase(t: TestContext): Promise<string> {
-  const name = randomName('auditstream_leases').replace(/-/g, '_');
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  t.after(async () => {
-    const c = new pg.Client({ connectionString: PG_ADMIN });
-    await c.connect();
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.end();
-  });
-  return `postgres://postgres@127.0.0.1:5432/${name}`;
-}
 
 type Open = (t: TestContext, application?: string) => Promise<LeaseTable>;
 
@@ -45,7 +30,7 @@ const backends: [string, (t: TestContext) => Promise<Open>][] = [
   [
     'postgres',
     async (t) => {
-      const url = await postgresDatabase(t);
+      const url = (await createPgDatabase(t)).url;
       return async (t2, application = 'app') => {
         const table = new PostgresLeaseTable(url, application);
         await table.open();
@@ -196,7 +181,7 @@ test('sqlite: a lease table written by a newer schema version is refused, not mi
 });
 
 test('postgres: concurrent first starts create the schema once', async (t) => {
-  const url = await postgresDatabase(t);
+  const url = (await createPgDatabase(t)).url;
   const tables = Array.from({ length: 4 }, () => new PostgresLeaseTable(url, 'app'));
   t.after(() => Promise.all(tables.map((x) => x.close())));
   await Promise.all(tables.map((x) => x.open()));

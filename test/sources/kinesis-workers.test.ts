@@ -25,6 +25,7 @@ import { kinesisSourceDefinition } from '../../src/sources/kinesis/source.js';
 import { SHARD_END, type Lease } from '../../src/sources/kinesis/lease-table.js';
 import { PostgresLeaseTable } from '../../src/sources/kinesis/lease-table-postgres.js';
 import { EMULATOR_CREDENTIALS, startKinesisLocal } from '../support/kinesis-emulators.js';
+import { createPgDatabase } from '../support/pg-database.js';
 import { randomName, tempDir, waitFor } from '../support/temp.js';
 
 interface WorkerConfig {
@@ -71,21 +72,6 @@ async function runWorker(cfg: WorkerConfig): Promise<void> {
   process.stdout.write('started\n');
 }
 
-async function postgresDatabase(t: TestContext): Promise<string> {
-  const admin = 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = randomName('auditstream_kinesis').replace(/-/g, '_');
-  const c = new pg.Client({ connectionString: admin });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  t.after(async () => {
-    const d = new pg.Client({ connectionString: admin });
-    await d.connect();
-    await d.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await d.end();
-  });
-  return `postgres://postgres@127.0.0.1:5432/${name}`;
-}
 
 interface Worker {
   id: string;
@@ -124,7 +110,7 @@ function defineTests(): void {
     const emulator = await startKinesisLocal(t);
     const stream = randomName('audit');
     await emulator.createStream(stream, 4);
-    const url = await postgresDatabase(t);
+    const url = (await createPgDatabase(t)).url;
     const store = new PostgresAuditStore({ url, poolSize: 2 });
     t.after(() => store.close());
     await store.ping();

@@ -5,7 +5,7 @@ import { FatalError, InvalidEventError, RetriableError } from '../../src/core/er
 import { PostgresAuditStore } from '../../src/store/postgres-store.js';
 import { freePort } from '../support/free-port.js';
 import { makeEvent } from './events.js';
-import { createPgDatabase, queryPg } from './pg-database.js';
+import { createPgDatabase, queryPg } from '../support/pg-database.js';
 import { storeBehaviour } from './store-behaviour.js';
 
 storeBehaviour('postgres', async (t) => {
