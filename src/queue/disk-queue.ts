@@ -4,6 +4,13 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { QueueFullError, QueueWriteError } from './errors.js';
 
+/**
+ * Retry-After for a full queue. A queue drains a batch at a time, so a second
+ * is enough to find out whether room was made; producers back off further on
+ * repeated 429s. No estimate from the drain rate: it swings with the destination.
+ */
+const RETRY_AFTER_SEC = 1;
+
 const CORRUPTION_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
 
 function isCorruption(err: unknown): boolean {
@@ -174,7 +181,7 @@ export class DiskQueue {
           const size = p.items.reduce((n, it) => n + it.payload.length, 0);
           if (bytes + size > this.opts.maxBytes) {
             if (this.opts.whenFull === 'block' || size > this.opts.maxBytes) {
-              refused.push({ p, err: new QueueFullError(this.name, this.retryAfterSec()) });
+              refused.push({ p, err: new QueueFullError(this.name, RETRY_AFTER_SEC) });
               continue;
             }
             while (bytes + size > this.opts.maxBytes && count > 0) {
@@ -215,11 +222,6 @@ export class DiskQueue {
     }
     for (const a of accepted) a.p.resolve(a.seqs);
     for (const r of refused) r.p.reject(r.err);
-  }
-
-  /** A guess the producer can use for Retry-After: about the time a batch takes to drain. */
-  private retryAfterSec(): number {
-    return 1;
   }
 
   /** Up to `limit` entries after `afterSeq`, in order, stopping before `maxBytes` (at least one). */

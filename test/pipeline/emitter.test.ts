@@ -127,3 +127,19 @@ test('a dead-letter file that cannot be written does not stop the emitter: the e
   assert.match(readFileSync(join(blocker, 'dead.ndjson'), 'utf8'), /"eventId":"bad"/);
   assert.deepEqual(sink.delivered, ['ok']);
 });
+
+test('whenFull: dropOldest — dropped events are counted in the metrics and their ack: delivered waiters are answered', async (t) => {
+  const sink = new ScriptedSink();
+  // The destination is down, so the queue fills.
+  sink.script = Array.from({ length: 10_000 }, () => () => new RetriableError('connection refused'));
+  // Room for exactly three events: the three new ones push out both old ones.
+  const size = Buffer.byteLength(JSON.stringify(event('old-1')));
+  const { emitter, queue, metrics } = await startEmitter(t, sink, { maxBytes: 3 * size, whenFull: 'dropOldest', retry: { initialBackoffMs: 50, maxBackoffMs: 200 } });
+  const first = await emitter.enqueue([event('old-1'), event('old-2')], true);
+  await emitter.enqueue(Array.from({ length: 3 }, (_, i) => event(`new-${i}`)));
+  const reports = await Promise.all(first.deliveries);
+  assert.deepEqual(reports.map((r) => r.delivered), [false, false]);
+  assert.match(reports[0]!.reason!, /dropped: queue full \(whenFull: dropOldest\)/);
+  assert.equal(queue.depth, 3);
+  assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /reason="dropped_oldest"\} 2/);
+});

@@ -14,6 +14,7 @@ export interface EmitterHarnessOptions {
   type?: string;
   /** Queue cap in bytes (default 100 MB). */
   maxBytes?: number;
+  whenFull?: 'block' | 'dropOldest';
   include?: string[];
   retry?: { initialBackoffMs: number; maxBackoffMs: number };
   /** Where the queue and dead-letter file go (default: a fresh temp dir). */
@@ -32,8 +33,9 @@ export async function startEmitter(t: TestContext, sink: Sink, opts: EmitterHarn
   const name = opts.name ?? 'e';
   const dir = opts.dir ?? (await tempDir(t));
   const logger = pino({ level: 'silent' });
-  const queue = new DiskQueue({ name, file: join(dir, `${name}.queue.db`), maxBytes: opts.maxBytes ?? 1e8, whenFull: 'block', logger });
+  const queue = new DiskQueue({ name, file: join(dir, `${name}.queue.db`), maxBytes: opts.maxBytes ?? 1e8, whenFull: opts.whenFull ?? 'block', logger });
   const deadLetter = new DeadLetterFile(opts.deadLetterFile ?? join(dir, 'dead.ndjson'), name);
+  const metrics = new PipelineMetrics();
   const emitter = new Emitter({
     name,
     type: opts.type ?? 'test',
@@ -44,7 +46,7 @@ export async function startEmitter(t: TestContext, sink: Sink, opts: EmitterHarn
     retry: opts.retry ?? { initialBackoffMs: 20, maxBackoffMs: 200 },
     batch: sink.batch,
     logger,
-    metrics: new PipelineMetrics(),
+    metrics,
   });
   emitter.start();
   t.after(async () => {
@@ -52,5 +54,5 @@ export async function startEmitter(t: TestContext, sink: Sink, opts: EmitterHarn
     emitter.closeQueue();
     if (opts.closeSink) await sink.close();
   });
-  return { emitter, queue, deadLetter, dir };
+  return { emitter, queue, deadLetter, dir, metrics };
 }
