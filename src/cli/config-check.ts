@@ -11,7 +11,7 @@ export function registerConfigCommand(program: Command): void {
     .option('-c, --config <file>', 'config file')
     .action((opts: { config?: string }) => {
       const { config } = loadConfig(opts.config ? { file: opts.config } : {});
-      const emitters = Pipeline.validate(config);
+      const { emitters } = Pipeline.validate(config);
       process.stdout.write(`config ok: ${emitters.length} emitter(s) (${emitters.map((e) => `${e.name}:${e.common.type}`).join(', ')}), ${config.sources.length} source(s), ack ${config.audit.ack}\n`);
     });
 }

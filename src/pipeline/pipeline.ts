@@ -5,7 +5,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import { DeadLetterFile } from '../queue/dead-letter-file.js';
 import { DiskQueue } from '../queue/disk-queue.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
-import type { Source } from '../sources/source.js';
+import type { Source, SourceDefinition } from '../sources/source.js';
 import { parseConfig } from '../config/validate.js';
 import { DeliveryPolicy } from './delivery-policy.js';
 import { Emitter } from './emitter.js';
@@ -31,19 +31,19 @@ export class Pipeline {
   ) {}
 
   /** Validates the config against the sinks and sources without starting anything. */
-  static validate(config: AuditstreamConfig): ResolvedEmitter[] {
-    const resolved = resolveEmitters(config.audit, SINKS);
-    config.sources.forEach((s, i) => {
-      const def = SOURCES.get(s.type);
-      if (!def) throw new ConfigError(`sources[${i}].type`, `unknown source type "${s.type}" (known: ${[...SOURCES.keys()].sort().join(', ') || 'none'}; HTTP ingest is always on)`);
-      const { type: _t, name: _n, ...rest } = s;
-      parseConfig(def.schema, rest, `sources[${i}]`);
+  static validate(config: AuditstreamConfig): { emitters: ResolvedEmitter[]; sources: ResolvedSource[] } {
+    const emitters = resolveEmitters(config.audit, SINKS);
+    const sources = config.sources.map((s, i): ResolvedSource => {
+      const definition = SOURCES.get(s.type);
+      if (!definition) throw new ConfigError(`sources[${i}].type`, `unknown source type "${s.type}" (known: ${[...SOURCES.keys()].sort().join(', ') || 'none'}; HTTP ingest is always on)`);
+      const { type: _t, name, ...rest } = s;
+      return { index: i, name: name ?? `${s.type}-${i}`, definition, config: parseConfig(definition.schema, rest, `sources[${i}]`) };
     });
-    return resolved;
+    return { emitters, sources };
   }
 
   static async start(config: AuditstreamConfig, logger: Logger, metrics = new PipelineMetrics()): Promise<Pipeline> {
-    const resolved = Pipeline.validate(config);
+    const { emitters: resolved, sources: resolvedSources } = Pipeline.validate(config);
     const dataDir = resolve(config.dataDir);
     const emitters: Emitter[] = [];
     const disabled: ResolvedEmitter[] = [];
@@ -78,12 +78,9 @@ export class Pipeline {
     const policy = new DeliveryPolicy(config.audit);
     const router = new Router({ emitters, policy, ack: config.audit.ack, timeoutMs: config.audit.emitTimeoutInSec * 1000, logger, metrics });
     for (const e of emitters) e.start();
-    const sources = config.sources.map((s, i) => {
-      const def = SOURCES.get(s.type)!;
-      const { type: _t, name, ...rest } = s;
-      const config = parseConfig(def.schema, rest, `sources[${i}]`);
+    const sources = resolvedSources.map(({ index: i, name, definition, config: sourceConfig }) => {
       try {
-        return def.create(name ?? `${s.type}-${i}`, config, { dataDir, logger: logger.child({ source: name ?? s.type }), metrics: metrics.registry });
+        return definition.create(name, sourceConfig, { dataDir, logger: logger.child({ source: name }), metrics: metrics.registry });
       } catch (err) {
         // A source knows its name, not its place in the list: put the index in the key path.
         if (err instanceof ConfigError && !/^sources\[\d+\]/.test(err.path)) {
@@ -122,6 +119,13 @@ export function createSink(r: ResolvedEmitter, ctx: SinkContext): Sink {
     if (err instanceof ConfigError && !err.path.startsWith('audit.')) throw new ConfigError(err.path ? `${r.path}.${err.path}` : r.path, err.problem);
     throw err;
   }
+}
+
+interface ResolvedSource {
+  index: number;
+  name: string;
+  definition: SourceDefinition<unknown>;
+  config: unknown;
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
