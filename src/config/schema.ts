@@ -47,6 +47,9 @@ const DEFAULT_EMITTERS = [
 
 const limitsDefaults = { maxBodyBytes: 5 * 1024 * 1024, maxEventBytes: 1024 * 1024 };
 const serverDefaults = { listen: '127.0.0.1:8080' };
+// 72 s keep-alive outlives the 60 s idle timeout of common load balancers, so the proxy closes first and never
+// reuses a connection we are closing. A request (headers + body) gets 60 s: 5 MiB at under 1 Mbit/s.
+const timeoutsDefaults = { headersSec: 20, requestSec: 60, keepAliveSec: 72 };
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./auditstream-data'),
@@ -64,6 +67,19 @@ export const configSchema = z.strictObject({
           maxEventBytes: byteSize.default(limitsDefaults.maxEventBytes),
         })
         .prefault({}),
+      // Sub-second transport timeouts would cut off honest clients on any network hiccup.
+      timeouts: z
+        .strictObject({
+          headersSec: z.number().min(1).default(timeoutsDefaults.headersSec),
+          requestSec: z.number().min(1).default(timeoutsDefaults.requestSec),
+          keepAliveSec: z.number().min(1).default(timeoutsDefaults.keepAliveSec),
+        })
+        .prefault({})
+        .refine((t) => t.headersSec <= t.requestSec, {
+          path: ['headersSec'],
+          message: 'must not be longer than server.timeouts.requestSec, which bounds the whole request including its headers',
+        }),
+      maxConnections: z.number().int().positive().default(1024),
       shutdownTimeoutSec: z.number().positive().default(30),
     })
     .prefault({}),

@@ -11,6 +11,7 @@ import { QueryError } from '../store/query-error.js';
 import { bearerChecker } from './auth.js';
 import { HttpError } from './http-error.js';
 import { ACCEPTED_TYPES, NDJSON_TYPES, splitBody } from './ingest-body.js';
+import { capConnections, transportOptions } from './transport.js';
 
 export interface AppOptions {
   config: AuditstreamConfig;
@@ -28,7 +29,9 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     // Per-request lines at info would drown the pipeline's own logs at ingest rates; errors still show.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: limits.maxBodyBytes,
+    ...transportOptions(config.server),
   });
+  capConnections(app, config.server.maxConnections);
   let ready = true;
   // preClose runs before in-flight requests finish, so health checks and new requests see "stopping" at once.
   app.addHook('preClose', async () => {
@@ -84,6 +87,10 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: err.message, code: code ?? 'BAD_REQUEST' });
     req.log.error({ err }, 'request failed');
     return reply.code(500).send({ error: 'internal error; see the server log', code: 'INTERNAL' });
+  });
+
+  app.setNotFoundHandler(async (req, reply) => {
+    return reply.code(404).send({ error: `no route ${req.method} ${req.url.slice(0, 200)}; see the HTTP API in README.md`, code: 'ROUTE_NOT_FOUND' });
   });
 
   app.get('/healthz', async (_req, reply) => {
