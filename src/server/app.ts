@@ -8,7 +8,7 @@ import { parseRecord } from '../formats/parse.js';
 import { createSink, type Pipeline } from '../pipeline/pipeline.js';
 import type { AuditStore } from '../store/audit-store.js';
 import { QueryError } from '../store/query-error.js';
-import { bearerChecker } from './auth.js';
+import { requireApiKeys } from './auth.js';
 import { HttpError } from './http-error.js';
 import { ACCEPTED_TYPES, NDJSON_TYPES, splitBody } from './ingest-body.js';
 import { capConnections, transportOptions } from './transport.js';
@@ -38,12 +38,7 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     ready = false;
   });
 
-  const checkKey = bearerChecker(config.server.apiKeys);
-  if (checkKey) {
-    app.addHook('onRequest', async (req) => {
-      if (req.url.startsWith('/v1/')) checkKey(req.headers.authorization);
-    });
-  }
+  requireApiKeys(app, config.server.apiKeys);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(ACCEPTED_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -93,12 +88,12 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     return reply.code(404).send({ error: `no route ${req.method} ${req.url.slice(0, 200)}; see the HTTP API in README.md`, code: 'ROUTE_NOT_FOUND' });
   });
 
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { config: { public: true } }, async (_req, reply) => {
     const emitters = pipeline.emitters.map((e) => ({ name: e.name, state: e.status().state }));
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'stopping', emitters });
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
     const text = await pipeline.metrics.registry.metrics();
     return reply.type(pipeline.metrics.registry.contentType).send(text);
   });

@@ -1,5 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import { HttpError } from './http-error.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without an API key. Every route not marked so needs one when `server.apiKeys` is set. */
+    public?: boolean;
+  }
+}
 
 /** Bearer API keys (`server.apiKeys`). Compared in constant time, as hashes, so length leaks nothing. */
 export function bearerChecker(apiKeys: readonly string[]): ((authorization: string | undefined) => void) | undefined {
@@ -11,4 +19,21 @@ export function bearerChecker(apiKeys: readonly string[]): ((authorization: stri
     const d = createHash('sha256').update(m[1]!.trim()).digest();
     if (!digests.some((k) => timingSafeEqual(k, d))) throw new HttpError(401, 'UNAUTHORIZED', 'the API key is not valid');
   };
+}
+
+/**
+ * Requires a key on every route the router matched unless the route is
+ * marked `config: { public: true }`. Deciding on the matched route, never on
+ * the URL text, means no spelling of a path (percent-encoded, absolute-form,
+ * dot segments, `;`, doubled or trailing slashes) can reach a handler the
+ * check did not see. Must be the first onRequest hook.
+ */
+export function requireApiKeys(app: FastifyInstance, apiKeys: readonly string[]): void {
+  const checkKey = bearerChecker(apiKeys);
+  if (!checkKey) return;
+  app.addHook('onRequest', async (req) => {
+    // No route matched: the 404 says only that, and the documented route list is no secret.
+    if (req.is404 || req.routeOptions.config.public === true) return;
+    checkKey(req.headers.authorization);
+  });
 }
