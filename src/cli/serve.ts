@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../core/logger.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { buildApp } from '../server/app.js';
-import { parseListen } from './listen-address.js';
+import { isLoopback, parseListen } from './listen-address.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -24,6 +25,15 @@ export function registerServeCommand(program: Command): void {
       const app = buildApp({ config, pipeline, logger });
       const { host, port } = parseListen(config.server.listen);
       const address = await app.listen({ host, port });
+      // The bound addresses, not the configured host: a name such as "localhost" or "myhost" says nothing until resolved.
+      const exposed = app.addresses().filter((a): a is AddressInfo => typeof a !== 'string' && !isLoopback(a.address));
+      if (config.server.apiKeys.length === 0 && exposed.length > 0) {
+        const where = exposed.map((a) => (a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`)).join(', ');
+        const warning = `listening on ${where}, reachable from other hosts, with no server.apiKeys: anyone who can connect may post events, read the audit trail and test emitters. Set server.apiKeys, or listen on 127.0.0.1`;
+        logger.warn({ listen: config.server.listen, addresses: exposed }, warning);
+        // Before the listening line, so whoever waits for that line has the warning too.
+        process.stdout.write(`WARNING: ${warning}\n`);
+      }
       // A plain line on stdout says where we listen (logs go to stderr): scripts and tests read it.
       process.stdout.write(`auditstream listening on ${address} (data dir ${pipeline.dataDir})\n`);
       logger.info({ address, emitters: pipeline.emitters.map((e) => e.name), sources: pipeline.sources.map((s) => s.name) }, 'auditstream started');

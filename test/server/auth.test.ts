@@ -9,7 +9,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { rawRequest, type RawResponse } from '../support/raw-http.js';
 import { startServer } from '../support/server-process.js';
-import { tempDir } from '../support/temp.js';
+import { tempDir, waitFor } from '../support/temp.js';
 
 const KEY = 'test-api-key-0123456789';
 const EVENT = JSON.stringify({ type: 'login', time: '2024-01-01T00:00:00Z', actor: 'intruder' });
@@ -202,4 +202,20 @@ test('every registered route refuses a missing or wrong key, except exactly the 
   const unknown = await fetch(`${url}/v1/nothing-here`);
   assert.equal(unknown.status, 404);
   assert.deepEqual(Object.keys((await unknown.json()) as object).sort(), ['code', 'error']);
+});
+
+test('listening beyond loopback without apiKeys warns loudly at start; loopback, or keys, do not', async (t) => {
+  const exposed = await startServer(t, { dataDir: await tempDir(t), listen: '0.0.0.0:0' });
+  const warning = /reachable from other hosts, with no server\.apiKeys/;
+  assert.match(exposed.stdout(), /^WARNING: listening on 0\.0\.0\.0:\d+, reachable from other hosts, with no server\.apiKeys/m);
+  const line = await waitFor(() => exposed.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => warning.test(l.msg)), 'a warn log line on stderr');
+  assert.equal(line.level, 40, 'logged at warn');
+  exposed.child.kill('SIGKILL');
+
+  const loopback = await startServer(t, { dataDir: await tempDir(t) });
+  const keyed = await startServer(t, { dataDir: await tempDir(t), listen: '0.0.0.0:0', config: { server: { apiKeys: [KEY] } } });
+  for (const quiet of [loopback, keyed]) {
+    // A warning would be printed before the listening line the start waited for.
+    assert.doesNotMatch(quiet.stdout(), warning);
+  }
 });

@@ -11,17 +11,20 @@ export interface ServerProcess {
   child: ChildProcess;
   /** Everything the process wrote to stderr (its logs). */
   stderr: () => string;
+  /** Everything the process wrote to stdout (its plain lines). */
+  stdout: () => string;
   /** Resolves with the exit code or signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /**
  * Starts `auditstream serve` as a real child process (the same entry as
- * `npm start`, run from the TypeScript sources through tsx) on a free port,
+ * `npm start`, run from the TypeScript sources through tsx) on a free port
+ * (of 127.0.0.1 unless `listen` says otherwise),
  * and waits for its "listening" line. Killed in t.after if still running.
  */
-export async function startServer(t: TestContext, opts: { dataDir: string; config?: object; env?: NodeJS.ProcessEnv }): Promise<ServerProcess> {
-  const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', '--listen', '127.0.0.1:0', '--data-dir', opts.dataDir];
+export async function startServer(t: TestContext, opts: { dataDir: string; config?: object; env?: NodeJS.ProcessEnv; listen?: string }): Promise<ServerProcess> {
+  const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', '--listen', opts.listen ?? '127.0.0.1:0', '--data-dir', opts.dataDir];
   if (opts.config) {
     const file = join(opts.dataDir, `config-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(file, JSON.stringify(opts.config));
@@ -54,7 +57,7 @@ export async function startServer(t: TestContext, opts: { dataDir: string; confi
       reject(new Error(`server exited (code ${code}, signal ${signal}) before listening:\n${err}`));
     });
   });
-  return { url, child, stderr: () => err, exited };
+  return { url, child, stderr: () => err, stdout: () => out, exited };
 }
 
 export async function postEvents(url: string, body: string | object, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
