@@ -229,7 +229,7 @@ export function replaceFile(file: string, text: string): string {
   return target;
 }
 
-export function getIn(obj: unknown, path: KeyPath): unknown {
+function getIn(obj: unknown, path: KeyPath): unknown {
   return path.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], obj);
 }
 
