@@ -72,8 +72,10 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
         replaceFile(source.file, sealText(source.text, plain.map((s) => s.path), key));
         result.sealed = keys;
       } catch (err) {
-        if (!isPermissionError(err)) throw err;
-        result.leftPlain = { keys, reason: `${source.file} cannot be rewritten (${(err as NodeJS.ErrnoException).code})` };
+        // The config itself is valid: a file we cannot seal is a warning, not a failed start.
+        if (err instanceof ConfigError) result.leftPlain = { keys, reason: err.message };
+        else if (isPermissionError(err)) result.leftPlain = { keys, reason: `${source.file} cannot be rewritten (${(err as NodeJS.ErrnoException).code})` };
+        else throw err;
       }
     }
   }

@@ -145,3 +145,15 @@ test('a config file with another hard link is not rewritten (the plain values wo
   assert.deepEqual(leftPlain?.keys, ['audit.emitters[0].sasl.secureParams.pswd']);
   assert.match(leftPlain!.reason, /2 hard links/);
 });
+
+test('values that cannot be sealed in place without changing others (a YAML alias) leave the file as it is; serve is told why', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'c.yaml');
+  const text = 'audit:\n  emitters:\n    - type: log\n      sasl:\n        secureParams:\n          a: &shared aliased-secret\n          b: *shared\n';
+  writeFileSync(file, text);
+  const { config, sealed, leftPlain } = loadConfig({ file, env: { AUDITSTREAM_SECRET_KEY: KEY }, sealSecrets: true });
+  assert.equal(readFileSync(file, 'utf8'), text);
+  assert.deepEqual(saslOf(config).secureParams, { a: 'aliased-secret', b: 'aliased-secret' });
+  assert.deepEqual(sealed, []);
+  assert.match(leftPlain!.reason, /secureParams\.b: cannot seal this value in place/);
+});
