@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 
-export function registerConfigCommand(program: Command): void {
-  program
-    .command('config')
-    .description('configuration tools')
+/** Registers `config` and its `check`; returns `config` for the other subcommands. */
+export function registerConfigCommand(program: Command): Command {
+  const config = program.command('config').description('configuration tools');
+  config
     .command('check')
     .description('validate a config file (and the embedded default without one); exits 1 naming the bad key')
     .option('-c, --config <file>', 'config file')
@@ -14,4 +14,5 @@ export function registerConfigCommand(program: Command): void {
       const { emitters } = Pipeline.validate(config);
       process.stdout.write(`config ok: ${emitters.length} emitter(s) (${emitters.map((e) => `${e.name}:${e.common.type}`).join(', ')}), ${config.sources.length} source(s), ack ${config.audit.ack}\n`);
     });
+  return config;
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { registerConfigCommand } from './config-check.js';
+import { registerConfigSealCommand } from './config-seal.js';
 import { registerDemoCommand } from './demo.js';
 import { registerEmittersCommand } from './emitters.js';
 import { registerSendCommand } from './send.js';
@@ -14,7 +15,7 @@ const program = new Command('auditstream')
 registerServeCommand(program);
 registerSendCommand(program);
 registerEmittersCommand(program);
-registerConfigCommand(program);
+registerConfigSealCommand(registerConfigCommand(program));
 registerDemoCommand(program);
 registerTailCommand(program);
 

@@ -14,13 +14,19 @@ export function registerServeCommand(program: Command): void {
     .option('--listen <host:port>', 'HTTP listen address (overrides server.listen; port 0 picks a free port)')
     .option('--data-dir <dir>', 'data directory for queues, logs and the audit store (overrides dataDir)')
     .action(async (opts: { config?: string; listen?: string; dataDir?: string }) => {
-      const { config, sealed, file } = loadConfig({
+      const { config, sealed, leftPlain, file } = loadConfig({
         ...(opts.config ? { file: opts.config } : {}),
         overrides: { ...(opts.listen ? { listen: opts.listen } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) },
         sealSecrets: true,
       });
       const logger = createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? config.logLevel);
-      if (sealed > 0) logger.info({ file, sealed }, 'sealed plain secureParams values in the config file');
+      if (sealed.length > 0) logger.info({ file, sealed }, 'sealed plain secureParams values in the config file (only those values were rewritten; formatting and mode kept)');
+      if (leftPlain) {
+        logger.warn(
+          { file, plain: leftPlain.keys, reason: leftPlain.reason },
+          `the config file still holds plain secureParams values (used in memory only): seal it with "auditstream config seal ${file}" where it is writable`,
+        );
+      }
       const pipeline = await Pipeline.start(config, logger);
       const app = buildApp({ config, pipeline, logger });
       const { host, port } = parseListen(config.server.listen);

@@ -8,6 +8,10 @@ const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_.-]*)(?::-([^}]*))?\}/g;
  * environment's value. Works on parsed values, not file text, so a variable
  * can never inject config syntax. A `${name}` that names a key of an enclosing
  * `secureParams` block is left for the sink (seed 002's jaasConfig).
+ *
+ * A `secureParams` block itself is copied untouched: a secret is whatever the
+ * user wrote (`pa$${HOME}ss` stays so), and what gets sealed in the file is
+ * that literal text, not something the environment of one start made of it.
  */
 export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[] = [], secureNames: ReadonlySet<string> = new Set()): unknown {
   if (typeof value === 'string') {
@@ -26,7 +30,7 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (str
     const names =
       params !== null && typeof params === 'object' ? new Set([...secureNames, ...Object.keys(params as object)]) : secureNames;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(obj)) out[k] = substituteEnv(v, env, [...path, k], names);
+    for (const [k, v] of Object.entries(obj)) out[k] = k === 'secureParams' ? v : substituteEnv(v, env, [...path, k], names);
     return out;
   }
   return value;

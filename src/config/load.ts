@@ -1,10 +1,22 @@
-import { readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../core/errors.js';
 import { substituteEnv } from './env-substitution.js';
 import { configSchema, type AuditstreamConfig } from './schema.js';
-import { findSecureParams, isSealed, loadSecretKey, seal, unseal } from './secure-params.js';
+import {
+  findSecureParams,
+  isSealed,
+  readOrCreateSecretKey,
+  readSecretKey,
+  replaceFile,
+  sealText,
+  secretKeyFile,
+  setIn,
+  unseal,
+  whyNotRewritable,
+  type SecureParamRef,
+} from './secure-params.js';
 import { keyPath, parseConfig } from './validate.js';
 
 export interface LoadOptions {
@@ -12,7 +24,11 @@ export interface LoadOptions {
   file?: string;
   /** Command-line overrides, applied before validation. */
   overrides?: { listen?: string; dataDir?: string };
-  /** Rewrite the file with plain secureParams sealed (what `serve` does at start-up). */
+  /**
+   * Rewrite the file with plain secureParams sealed (what `serve` does at
+   * start-up), creating the secret key file if needed. Without it a load
+   * writes nothing at all.
+   */
   sealSecrets?: boolean;
   env?: NodeJS.ProcessEnv;
 }
@@ -20,84 +36,114 @@ export interface LoadOptions {
 export interface LoadedConfig {
   config: AuditstreamConfig;
   file?: string;
-  /** How many secureParams values this load sealed into the file. */
-  sealed: number;
+  /** Key paths of the secureParams values this load sealed into the file. */
+  sealed: string[];
+  /** Plain secureParams values left in a file that may not be rewritten, and why. */
+  leftPlain?: { keys: string[]; reason: string };
 }
 
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const env = opts.env ?? process.env;
-  let raw: unknown = {};
-  let text = '';
-  const file = opts.file ? resolve(opts.file) : undefined;
-  if (file) {
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError('', `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-    raw = parseText(text, file);
-    if (raw === null || raw === undefined) raw = {};
-    if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('', `${file}: the top level must be a mapping`);
-  }
-  const obj = raw as Record<string, unknown>;
+  const source = opts.file ? readConfigFile(opts.file) : undefined;
+  const obj = source?.data ?? {};
   if (opts.overrides?.dataDir) obj.dataDir = opts.overrides.dataDir;
   if (opts.overrides?.listen) obj.server = { ...((obj.server as object | undefined) ?? {}), listen: opts.overrides.listen };
 
-  const secrets = findSecureParams(obj);
-  let sealed = 0;
-  if (secrets.length > 0) {
-    const dataDir = typeof obj.dataDir === 'string' ? obj.dataDir : './auditstream-data';
-    const key = loadSecretKey(join(resolve(dataDir), 'secret.key'), env);
-    const plain = secrets.filter((s) => !isSealed(s.value));
-    if (opts.sealSecrets && file && plain.length > 0) {
-      writeSealed(file, text, plain, key);
-      sealed = plain.length;
-    }
-    for (const s of secrets) {
-      if (isSealed(s.value)) setIn(obj, s.path, unseal(s.value, key, keyPath('', s.path)));
+  // Substituted first, so that the key file is looked for in the dataDir this
+  // start will use, not in a directory literally named `${VAR:-…}`.
+  const substituted = substituteEnv(obj, env) as Record<string, unknown>;
+  const keyFile = secretKeyFile(dataDirOf(substituted));
+  const secrets = findSecureParams(substituted);
+  const sealedRefs = secrets.filter((s) => isSealed(s.value));
+  const plain = secrets.filter((s) => !isSealed(s.value));
+  let key = sealedRefs.length > 0 ? requireKey(keyFile, env, sealedRefs[0]!) : undefined;
+  for (const s of sealedRefs) setIn(substituted, s.path, unseal(s.value, key!, keyPath('', s.path)));
+  const config = parseConfig(configSchema, substituted, '');
+
+  const result: LoadedConfig = { config, ...(source ? { file: source.file } : {}), sealed: [] };
+  if (opts.sealSecrets && source && plain.length > 0) {
+    const keys = plain.map((s) => keyPath('', s.path));
+    const reason = whyNotRewritable(source.file);
+    if (reason) {
+      result.leftPlain = { keys, reason };
+    } else {
+      key ??= readOrCreateSecretKey(keyFile, env);
+      try {
+        replaceFile(source.file, sealText(source.text, plain.map((s) => s.path), key));
+        result.sealed = keys;
+      } catch (err) {
+        // The config itself is valid: a file we cannot seal is a warning, not a failed start.
+        if (err instanceof ConfigError) result.leftPlain = { keys, reason: err.message };
+        else if (isPermissionError(err)) result.leftPlain = { keys, reason: `${source.file} cannot be rewritten (${(err as NodeJS.ErrnoException).code})` };
+        else throw err;
+      }
     }
   }
-
-  const substituted = substituteEnv(obj, env);
-  const config = parseConfig(configSchema, substituted, '');
-  return { config, ...(file ? { file } : {}), sealed };
+  return result;
 }
 
-function parseText(text: string, file: string): unknown {
+export interface SealResult {
+  /** The file that was rewritten (a symlink's target). */
+  file: string;
+  sealed: string[];
+  /** Where the key came from, for the user to give the same one to the server. */
+  key: string;
+}
+
+/**
+ * `auditstream config seal`: seals every plain secureParams value of `file` in
+ * place, without validating the rest (the environment the file is meant for
+ * may not be this one). Only `dataDir` is substituted, to find the key file.
+ */
+export function sealConfigFile(file: string, opts: { env?: NodeJS.ProcessEnv; dataDir?: string } = {}): SealResult {
+  const env = opts.env ?? process.env;
+  const source = readConfigFile(file);
+  const dataDir = opts.dataDir ?? (substituteEnv(source.data.dataDir, env, ['dataDir']) as unknown);
+  const keyFile = secretKeyFile(dataDirOf({ dataDir }));
+  const keySource = env.AUDITSTREAM_SECRET_KEY ? 'AUDITSTREAM_SECRET_KEY' : keyFile;
+  const secrets = findSecureParams(source.data);
+  const sealedRefs = secrets.filter((s) => isSealed(s.value));
+  const plain = secrets.filter((s) => !isSealed(s.value));
+  if (plain.length === 0) return { file: source.file, sealed: [], key: keySource };
+  // One file, one key: values sealed under another key would never open next to these.
+  const key = sealedRefs.length > 0 ? requireKey(keyFile, env, sealedRefs[0]!) : readOrCreateSecretKey(keyFile, env);
+  for (const s of sealedRefs) unseal(s.value, key, keyPath('', s.path));
+  const target = replaceFile(source.file, sealText(source.text, plain.map((s) => s.path), key));
+  return { file: target, sealed: plain.map((s) => keyPath('', s.path)), key: keySource };
+}
+
+function readConfigFile(path: string): { file: string; text: string; data: Record<string, unknown> } {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('', `cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const where = e.linePos?.[0] ? ` at line ${e.linePos[0].line}, column ${e.linePos[0].col}` : '';
     throw new ConfigError('', `${file}: not valid YAML or JSON${where}: ${e.message.split('\n')[0]}`);
   }
-  return doc.toJS();
+  const data = (doc.toJS() as unknown) ?? {};
+  if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigError('', `${file}: the top level must be a mapping`);
+  return { file, text, data: data as Record<string, unknown> };
 }
 
-/** Rewrites the config file with the given secrets sealed; atomic (temp file, fsync, rename). */
-function writeSealed(file: string, text: string, plain: { path: (string | number)[] }[], key: Buffer): void {
-  let out: string;
-  if (file.endsWith('.json')) {
-    const data = JSON.parse(JSON.stringify(YAML.parse(text)));
-    for (const s of plain) setIn(data, s.path, seal(getIn(data, s.path) as string, key));
-    out = JSON.stringify(data, null, 2) + '\n';
-  } else {
-    const doc = YAML.parseDocument(text);
-    for (const s of plain) doc.setIn(s.path, seal(doc.getIn(s.path) as string, key));
-    out = doc.toString();
+function dataDirOf(obj: Record<string, unknown>): string {
+  return configSchema.shape.dataDir.parse(typeof obj.dataDir === 'string' && obj.dataDir !== '' ? obj.dataDir : undefined);
+}
+
+function requireKey(keyFile: string, env: NodeJS.ProcessEnv, first: SecureParamRef): Buffer {
+  const key = readSecretKey(keyFile, env);
+  if (!key) {
+    throw new ConfigError(keyPath('', first.path), `cannot open this sealed value: AUDITSTREAM_SECRET_KEY is not set and there is no key file ${keyFile}`);
   }
-  const tmp = `${file}.sealing-${process.pid}`;
-  writeFileSync(tmp, out, { mode: 0o600 });
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, file);
+  return key;
 }
 
-function getIn(obj: unknown, path: (string | number)[]): unknown {
-  return path.reduce<unknown>((o, k) => (o as Record<string | number, unknown>)[k], obj);
-}
-
-function setIn(obj: unknown, path: (string | number)[], value: unknown): void {
-  const parent = getIn(obj, path.slice(0, -1)) as Record<string | number, unknown>;
-  parent[path[path.length - 1]!] = value;
+function isPermissionError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
 }

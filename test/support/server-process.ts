@@ -23,9 +23,14 @@ export interface ServerProcess {
  * (of 127.0.0.1 unless `listen` says otherwise),
  * and waits for its "listening" line. Killed in t.after if still running.
  */
-export async function startServer(t: TestContext, opts: { dataDir: string; config?: object; env?: NodeJS.ProcessEnv; listen?: string }): Promise<ServerProcess> {
+export async function startServer(
+  t: TestContext,
+  opts: { dataDir: string; config?: object; configFile?: string; env?: NodeJS.ProcessEnv; listen?: string },
+): Promise<ServerProcess> {
   const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', '--listen', opts.listen ?? '127.0.0.1:0', '--data-dir', opts.dataDir];
-  if (opts.config) {
+  if (opts.configFile) {
+    args.push('--config', opts.configFile);
+  } else if (opts.config) {
     const file = join(opts.dataDir, `config-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(file, JSON.stringify(opts.config));
     args.push('--config', file);
