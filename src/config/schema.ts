@@ -76,7 +76,12 @@ export const configSchema = z.strictObject({
           maxBodyBytes: byteSize.default(limitsDefaults.maxBodyBytes),
           maxEventBytes: byteSize.default(limitsDefaults.maxEventBytes),
           maxEventsPerRequest: z.number().int().positive().default(limitsDefaults.maxEventsPerRequest),
-          maxDepth: z.number().int().positive().max(MAX_DEPTH_LIMIT).default(limitsDefaults.maxDepth),
+          maxDepth: z
+            .number()
+            .int()
+            .positive()
+            .max(MAX_DEPTH_LIMIT, `at most ${MAX_DEPTH_LIMIT}: deeper events overflow the recursive JSON code of the queue and the audit store`)
+            .default(limitsDefaults.maxDepth),
           maxResponseBytes: byteSize.pipe(z.number().positive()).default(limitsDefaults.maxResponseBytes),
         })
         .prefault({}),
