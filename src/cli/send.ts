@@ -40,12 +40,19 @@ export function registerSendCommand(program: Command): void {
           const cause = (err.cause as { code?: string; message?: string } | undefined) ?? {};
           throw new Error(`cannot reach ${opts.url}: ${cause.code ?? cause.message ?? err.message}`);
         });
-        const answer = (await res.json().catch(() => ({}))) as { accepted?: number; rejected?: { index: number; error: string }[]; error?: string };
+        const answer = (await res.json().catch(() => ({}))) as {
+          accepted?: number;
+          rejected?: { index: number; error: string }[];
+          rejectedTotal?: number;
+          error?: string;
+        };
         accepted += answer.accepted ?? 0;
-        for (const r of answer.rejected ?? []) {
-          rejected += 1;
-          process.stderr.write(`rejected record ${r.index}: ${r.error}\n`);
-        }
+        const listed = answer.rejected ?? [];
+        for (const r of listed) process.stderr.write(`rejected record ${r.index}: ${r.error}\n`);
+        // The server lists the first rejections only and counts the rest.
+        const total = answer.rejectedTotal ?? listed.length;
+        if (total > listed.length) process.stderr.write(`… and ${total - listed.length} more rejected records\n`);
+        rejected += total;
         if (!res.ok) {
           failed = true;
           process.stderr.write(`HTTP ${res.status}: ${answer.error ?? res.statusText}\n`);

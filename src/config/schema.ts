@@ -45,7 +45,20 @@ const DEFAULT_EMITTERS = [
   { type: 'audit-store', name: 'audit-store' },
 ];
 
-const limitsDefaults = { maxBodyBytes: 5 * 1024 * 1024, maxEventBytes: 1024 * 1024 };
+const limitsDefaults = {
+  maxBodyBytes: 5 * 1024 * 1024,
+  maxEventBytes: 1024 * 1024,
+  maxEventsPerRequest: 10_000,
+  maxDepth: 64,
+  maxResponseBytes: 8 * 1024 * 1024,
+};
+
+/**
+ * Nesting beyond this overflows the stack of recursive JSON code after ingest
+ * (JSON.stringify in the queue and in the SQLite writer thread, PostgreSQL's
+ * jsonb): an event that deep would be acknowledged and then dead-lettered.
+ */
+export const MAX_DEPTH_LIMIT = 1000;
 const serverDefaults = { listen: '127.0.0.1:8080' };
 // 72 s keep-alive outlives the 60 s idle timeout of common load balancers, so the proxy closes first and never
 // reuses a connection we are closing. A request (headers + body) gets 60 s: 5 MiB at under 1 Mbit/s.
@@ -65,6 +78,14 @@ export const configSchema = z.strictObject({
         .strictObject({
           maxBodyBytes: byteSize.default(limitsDefaults.maxBodyBytes),
           maxEventBytes: byteSize.default(limitsDefaults.maxEventBytes),
+          maxEventsPerRequest: z.number().int().positive().default(limitsDefaults.maxEventsPerRequest),
+          maxDepth: z
+            .number()
+            .int()
+            .positive()
+            .max(MAX_DEPTH_LIMIT, `at most ${MAX_DEPTH_LIMIT}: deeper events overflow the recursive JSON code of the queue and the audit store`)
+            .default(limitsDefaults.maxDepth),
+          maxResponseBytes: byteSize.pipe(z.number().positive()).default(limitsDefaults.maxResponseBytes),
         })
         .prefault({}),
       // Sub-second transport timeouts would cut off honest clients on any network hiccup.

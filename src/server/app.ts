@@ -2,15 +2,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { AuditstreamConfig } from '../config/schema.js';
-import type { AuditEvent } from '../core/event.js';
-import { AuditstreamError, InvalidEventError, RetriableError, errorMessage } from '../core/errors.js';
-import { parseRecord } from '../formats/parse.js';
+import { AuditstreamError, RetriableError, errorMessage } from '../core/errors.js';
 import { createSink, type Pipeline } from '../pipeline/pipeline.js';
 import type { AuditStore } from '../store/audit-store.js';
 import { QueryError } from '../store/query-error.js';
 import { requireApiKeys } from './auth.js';
 import { HttpError } from './http-error.js';
-import { ACCEPTED_TYPES, NDJSON_TYPES, splitBody } from './ingest-body.js';
+import { ingestHandler } from './ingest.js';
+import { ACCEPTED_TYPES } from './ingest-body.js';
 import { capConnections, transportOptions } from './transport.js';
 
 export interface AppOptions {
@@ -98,49 +97,7 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     return reply.type(pipeline.metrics.registry.contentType).send(text);
   });
 
-  app.post('/v1/events', async (req, reply) => {
-    if (!ready) throw new HttpError(503, 'STOPPING', 'the server is shutting down; retry against another instance or later');
-    const body = req.body as Buffer | undefined;
-    if (!body || body.length === 0) throw new HttpError(400, 'BODY_EMPTY', 'the request body is empty; send a JSON object, an array, or NDJSON');
-    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    const records = splitBody(body, NDJSON_TYPES.includes(contentType));
-    const events: AuditEvent[] = [];
-    const rejected: { index: number; error: string }[] = [];
-    for (const r of records) {
-      if (r.error) {
-        rejected.push({ index: r.index, error: r.error });
-        continue;
-      }
-      const size = Buffer.byteLength(r.text);
-      if (size > limits.maxEventBytes) {
-        rejected.push({ index: r.index, error: `event is ${size} bytes, over server.limits.maxEventBytes (${limits.maxEventBytes})` });
-        continue;
-      }
-      try {
-        events.push(...parseRecord({ text: r.text, value: r.value }, 'auto'));
-      } catch (err) {
-        if (!(err instanceof InvalidEventError)) throw err;
-        rejected.push({ index: r.index, error: err.message });
-      }
-    }
-    const m = pipeline.metrics;
-    if (rejected.length > 0) m.ingestRejected.inc({ source: 'http', reason: 'invalid' }, rejected.length);
-    if (events.length === 0) {
-      throw new HttpError(400, 'NO_VALID_EVENTS', rejected.length > 0 ? 'no event in the body could be accepted' : 'the body holds no events', { accepted: 0, rejected });
-    }
-    const result = await pipeline.router.publish(events);
-    if (!result.ok) {
-      m.ingestRejected.inc({ source: 'http', reason: result.retryAfterSec !== undefined ? 'queue_full' : 'policy' }, events.length);
-      const names = result.failed.map((f) => f.emitter).join(', ');
-      if (result.retryAfterSec !== undefined) {
-        void reply.header('Retry-After', String(Math.max(1, Math.ceil(result.retryAfterSec))));
-        return reply.code(429).send({ error: `queue full for emitter(s) ${names}: the request is not acknowledged, retry it later (other emitters may already hold these events; their ids make the retry recognisable)`, code: 'QUEUE_FULL', failed: result.failed, rejected });
-      }
-      return reply.code(503).send({ error: `delivery policy not met: emitter(s) ${names} did not confirm`, code: 'DELIVERY_FAILED', failed: result.failed, rejected });
-    }
-    m.ingestAccepted.inc({ source: 'http' }, events.length);
-    return reply.code(202).send({ accepted: events.length, rejected, ids: events.map((e) => e.id) });
-  });
+  app.post('/v1/events', ingestHandler({ pipeline, limits, ready: () => ready }));
 
   const store = (): AuditStore => {
     for (const e of pipeline.emitters) {
@@ -150,7 +107,7 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     throw new HttpError(404, 'NO_AUDIT_STORE', 'no enabled audit-store emitter is configured, so there is nothing to search');
   };
 
-  app.get('/v1/events', async (req) => store().search(req.query as Record<string, string>));
+  app.get('/v1/events', async (req) => store().search(req.query as Record<string, string>, { maxBytes: limits.maxResponseBytes }));
 
   app.get('/v1/events/:id', async (req) => {
     const { id } = req.params as { id: string };

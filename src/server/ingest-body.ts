@@ -6,44 +6,240 @@ export interface BodyRecord {
   index: number;
   text: string;
   value?: unknown;
-  /** Set when this record alone is unreadable (NDJSON line that is not JSON). */
+  /** Set when this record alone cannot be taken (an NDJSON line that is not JSON, a record nested too deep). */
   error?: string;
+}
+
+export interface BodyLimits {
+  /** Records a body may hold; more is refused as a whole (413) before any record is parsed. */
+  maxEventsPerRequest: number;
+  /** Nesting a record may have; deeper records are rejected by index, never parsed. */
+  maxDepth: number;
 }
 
 export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'];
 export const ACCEPTED_TYPES = ['application/json', ...NDJSON_TYPES];
 
 /**
- * Splits a body into records. A JSON body that does not parse is the whole
- * request's fault (400); in NDJSON, one bad line is that record's fault only.
+ * Hands the event loop back whenever a slice of synchronous work has run this
+ * long, so that one big body does not keep /healthz and other requests waiting.
  */
-export function splitBody(body: Buffer, ndjson: boolean): BodyRecord[] {
-  const text = body.toString('utf8');
-  if (ndjson) return splitLines(text);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new HttpError(400, 'BODY_MALFORMED', `malformed JSON body: ${(err as Error).message}`);
+export class Pacer {
+  private since = performance.now();
+  constructor(private readonly sliceMs = 5) {}
+
+  due(): boolean {
+    return performance.now() - this.since >= this.sliceMs;
   }
-  if (Array.isArray(value)) return value.map((v, index) => ({ index, text: JSON.stringify(v), value: v }));
+
+  async yield(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.since = performance.now();
+  }
+}
+
+/** Characters scanned between looks at the clock: cheap enough to ignore, small enough to stay within a slice. */
+const SCAN_CHUNK = 64 * 1024;
+
+export function tooManyEvents(max: number): HttpError {
+  return new HttpError(
+    413,
+    'TOO_MANY_EVENTS',
+    `the body holds more than ${max} events, over server.limits.maxEventsPerRequest (${max}); send them in several requests`,
+  );
+}
+
+export function tooDeep(depth: number, max: number): string {
+  return `nested ${depth} levels deep, over server.limits.maxDepth (${max})`;
+}
+
+/**
+ * Splits a body into records. The records are found and counted, and each
+ * one's nesting measured, by a scan of the text that builds nothing, so a body
+ * with too many records costs one pass and a record nested too deep is never
+ * handed to JSON.parse or anything recursive after it. A JSON body that does
+ * not parse is the whole request's fault (400); in NDJSON, one bad line is that
+ * record's fault only.
+ */
+export async function splitBody(body: Buffer, ndjson: boolean, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
+  const text = body.toString('utf8');
+  if (ndjson) return splitLines(text, limits, pacer);
+  const first = skipSpace(text, 0);
+  if (text.charCodeAt(first) === 91 /* [ */) return splitArray(text, first, limits, pacer);
+  const depth = await scanDepth(text, 0, text.length, pacer);
+  if (depth > limits.maxDepth) {
+    // Left unparsed: whether it is an object at all is not worth the risk of reading it.
+    return [{ index: 0, text, error: tooDeep(depth, limits.maxDepth) }];
+  }
+  const value = parseWhole(text);
   if (value !== null && typeof value === 'object') return [{ index: 0, text, value }];
   throw new HttpError(400, 'BODY_MALFORMED', 'the body must be a JSON object, an array of objects, or NDJSON');
 }
 
-function splitLines(text: string): BodyRecord[] {
+interface Span {
+  start: number;
+  end: number;
+  /** Nesting of the element itself: 0 for a scalar, 1 for `{}`. */
+  depth: number;
+}
+
+async function splitArray(text: string, open: number, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
+  const spans = await arrayElements(text, open, limits.maxEventsPerRequest, pacer);
+  if (spans === undefined) throw malformed(text);
   const out: BodyRecord[] = [];
+  for (let index = 0; index < spans.length; index++) {
+    if (pacer.due()) await pacer.yield();
+    const { start, end, depth } = spans[index]!;
+    const slice = text.slice(start, end);
+    if (depth > limits.maxDepth) {
+      out.push({ index, text: slice, error: tooDeep(depth, limits.maxDepth) });
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(slice);
+    } catch {
+      throw malformed(text);
+    }
+    // An element has no text of its own: its JSON is re-serialised, key order kept (docs/formats.md).
+    out.push({ index, text: JSON.stringify(value), value });
+  }
+  return out;
+}
+
+/**
+ * The elements of the JSON array whose `[` is at `open`, or undefined when the
+ * array's own punctuation is broken (unclosed, an empty element, text after
+ * it). The elements themselves are checked by JSON.parse later. Throws 413 as
+ * soon as there are more than `max` elements.
+ */
+async function arrayElements(text: string, open: number, max: number, pacer: Pacer): Promise<Span[] | undefined> {
+  const spans: Span[] = [];
+  let depth = 1;
+  let deepest = 1;
+  let start = open + 1;
+  let inString = false;
+  let nextLook = open + SCAN_CHUNK;
+  const close = (end: number): boolean => {
+    if (skipSpace(text, start) >= end) return false;
+    if (spans.length === max) throw tooManyEvents(max);
+    spans.push({ start, end, depth: deepest - 1 });
+    start = end + 1;
+    deepest = 1;
+    return true;
+  };
+  for (let i = open + 1; i < text.length; i++) {
+    if (i >= nextLook) {
+      if (pacer.due()) await pacer.yield();
+      nextLook = i + SCAN_CHUNK;
+    }
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      continue;
+    }
+    if (c === 34) {
+      inString = true;
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      if (--depth > 0) continue;
+      if (c !== 93) return undefined;
+      // `[]` holds no element; `[1,]` has an empty one.
+      if (!close(i) && spans.length > 0) return undefined;
+      return skipSpace(text, i + 1) === text.length ? spans : undefined;
+    } else if (c === 44 /* , */ && depth === 1) {
+      if (!close(i)) return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** The deepest nesting of `{` / `[` in text[start, end), outside strings. Builds nothing and recurses nowhere. */
+async function scanDepth(text: string, start: number, end: number, pacer: Pacer): Promise<number> {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  let nextLook = start + SCAN_CHUNK;
+  for (let i = start; i < end; i++) {
+    if (i >= nextLook) {
+      if (pacer.due()) await pacer.yield();
+      nextLook = i + SCAN_CHUNK;
+    }
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 123 || c === 91) {
+      if (++depth > deepest) deepest = depth;
+    } else if (c === 125 || c === 93) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+async function splitLines(text: string, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
+  // Counted first, from line breaks alone, so that a body of too many lines is refused before any is parsed.
+  const lines: { line: number; start: number; end: number }[] = [];
   let line = 0;
-  for (const raw of text.split('\n')) {
+  for (let start = 0; start <= text.length; ) {
+    if ((line & 4095) === 0 && pacer.due()) await pacer.yield();
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
     line += 1;
-    const t = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (t.trim() === '') continue;
+    const stop = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+    if (text.slice(start, stop).trim() !== '') {
+      if (lines.length === limits.maxEventsPerRequest) throw tooManyEvents(limits.maxEventsPerRequest);
+      lines.push({ line, start, end: stop });
+    }
+    start = end + 1;
+  }
+  const out: BodyRecord[] = [];
+  for (const l of lines) {
+    if (pacer.due()) await pacer.yield();
     const index = out.length;
+    const t = text.slice(l.start, l.end);
+    const depth = await scanDepth(text, l.start, l.end, pacer);
+    if (depth > limits.maxDepth) {
+      out.push({ index, text: t, error: tooDeep(depth, limits.maxDepth) });
+      continue;
+    }
     try {
       out.push({ index, text: t, value: JSON.parse(t) });
     } catch (err) {
-      out.push({ index, text: t, error: `line ${line}: not JSON: ${(err as Error).message}` });
+      out.push({ index, text: t, error: `line ${l.line}: not JSON: ${(err as Error).message}` });
     }
   }
   return out;
+}
+
+function parseWhole(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new HttpError(400, 'BODY_MALFORMED', `malformed JSON body: ${(err as Error).message}`);
+  }
+}
+
+/** The 400 for a body whose JSON is broken, with JSON.parse's own words for where (the scan only knows that it is). */
+function malformed(text: string): HttpError {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    return new HttpError(400, 'BODY_MALFORMED', `malformed JSON body: ${(err as Error).message}`);
+  }
+  return new HttpError(400, 'BODY_MALFORMED', 'malformed JSON body');
+}
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+    i++;
+  }
+  return i;
 }

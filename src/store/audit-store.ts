@@ -30,10 +30,19 @@ export interface SearchQuery {
   cursor?: string;
 }
 
+export interface SearchOptions {
+  /**
+   * Bytes the page may take as JSON (`{"events":[…],"nextCursor":"…"}`); the
+   * page stops before the event that would pass it, except that it always holds
+   * one. Default 8 MiB (server.limits.maxResponseBytes).
+   */
+  maxBytes?: number;
+}
+
 export interface SearchPage {
   /** Newest first: time descending, then id descending. */
   events: AuditEvent[];
-  /** Present when more events match; pass it back as `cursor` for the next page. */
+  /** Present when more events match (beyond `limit` or the byte cap); pass it back as `cursor` for the next page. */
   nextCursor?: string;
 }
 
@@ -52,7 +61,7 @@ export interface AuditStore {
   /** Where the store is, for messages; passwords are redacted. */
   readonly location: string;
   insert(events: readonly AuditEvent[]): Promise<InsertResult>;
-  search(query: SearchQuery): Promise<SearchPage>;
+  search(query: SearchQuery, options?: SearchOptions): Promise<SearchPage>;
   get(id: string): Promise<AuditEvent | undefined>;
   count(): Promise<number>;
   /** Connects, applies pending schema migrations and runs a trivial query. */

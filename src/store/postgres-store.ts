@@ -2,10 +2,9 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { AuditstreamError, FatalError, InvalidEventError, RetriableError, errorMessage } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
-import type { AuditStore, InsertResult, SearchPage, SearchQuery } from './audit-store.js';
-import { encodeCursor } from './cursor.js';
+import type { AuditStore, InsertResult, SearchOptions, SearchPage, SearchQuery } from './audit-store.js';
 import { fromRow, toRow, type EventRow } from './event-row.js';
-import { likePattern, planSearch } from './search-plan.js';
+import { fillPage, likePattern, planSearch } from './search-plan.js';
 
 export interface PostgresStoreOptions {
   /** postgres:// or postgresql:// connection URL. */
@@ -77,6 +76,16 @@ interface SelectedRow extends Omit<EventRow, 'timeMs' | 'time'> {
 }
 
 /**
+ * About what a row takes as JSON, computed by the server from the stored
+ * values: enough to leave rows that cannot fit a page in the database (the
+ * exact size is measured on the rows fetched).
+ */
+const ROW_BYTES = `octet_length(id) + octet_length(type) + octet_length(source) + octet_length(outcome) + octet_length(raw)
+  + octet_length(details::text) + coalesce(octet_length(origin::text), 0) + coalesce(octet_length(service), 0)
+  + coalesce(octet_length(actor), 0) + coalesce(octet_length(client_ip), 0) + coalesce(octet_length(session_id), 0)
+  + coalesce(octet_length(tenant), 0) + coalesce(octet_length(message), 0)`;
+
+/**
  * The audit store in PostgreSQL. The pool connects on first use and the
  * schema is migrated then, so a database that is down at start-up only
  * delays delivery (RetriableError) instead of failing the process.
@@ -128,8 +137,8 @@ export class PostgresAuditStore implements AuditStore {
     });
   }
 
-  async search(query: SearchQuery): Promise<SearchPage> {
-    const plan = planSearch(query);
+  async search(query: SearchQuery, options?: SearchOptions): Promise<SearchPage> {
+    const plan = planSearch(query, options);
     const where: string[] = [];
     const params: unknown[] = [];
     const param = (value: unknown) => {
@@ -143,16 +152,20 @@ export class PostgresAuditStore implements AuditStore {
       where.push(`(time, id) < (${param(new Date(plan.after.timeMs).toISOString())}::timestamptz, ${param(plan.after.id)})`);
     }
     if (plan.text !== undefined) where.push(`message ILIKE ${param(likePattern(plan.text))} ESCAPE '\\'`);
-    const sql =
-      `SELECT ${SELECT_COLUMNS} FROM audit_events` +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY time DESC, id DESC LIMIT ${param(plan.limit + 1)}`;
-    const rows = await this.withClient(async (client) => (await client.query<SelectedRow>(sql, params)).rows);
-    const page = rows.slice(0, plan.limit);
-    const last = page[page.length - 1];
-    const result: SearchPage = { events: page.map(eventOf) };
-    if (rows.length > plan.limit && last) result.nextCursor = encodeCursor({ timeMs: last.time.getTime(), id: last.id });
-    return result;
+    // One row more than asked tells whether another page exists without a count. Of those rows, only the ones
+    // that start within the byte cap are sent over: a search over large events reads what one page can hold.
+    const sql = `
+      WITH page AS (
+        SELECT id, time, ${ROW_BYTES} AS bytes FROM audit_events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY time DESC, id DESC LIMIT ${param(plan.limit + 1)}
+      ), running AS (
+        SELECT id, sum(bytes) OVER (ORDER BY time DESC, id DESC) - bytes AS bytes_before, count(*) OVER () AS matched FROM page
+      )
+      SELECT ${SELECT_COLUMNS}, matched FROM audit_events JOIN running USING (id)
+      WHERE bytes_before < ${param(plan.maxBytes)} ORDER BY time DESC, id DESC`;
+    const rows = await this.withClient(async (client) => (await client.query<SelectedRow & { matched: string }>(sql, params)).rows);
+    const matched = Number(rows[0]?.matched ?? 0);
+    return fillPage(rows, plan, (row) => ({ event: eventOf(row), position: { timeMs: row.time.getTime(), id: row.id } }), rows.length < matched);
   }
 
   async get(id: string): Promise<AuditEvent | undefined> {

@@ -1,12 +1,13 @@
 import { InvalidEventError } from '../core/errors.js';
-import { OUTCOMES, type Outcome } from '../core/event.js';
+import { OUTCOMES, type AuditEvent, type Outcome } from '../core/event.js';
 import { parseTime } from '../core/time.js';
-import type { SearchQuery } from './audit-store.js';
-import { decodeCursor, type CursorPosition } from './cursor.js';
+import type { SearchOptions, SearchPage, SearchQuery } from './audit-store.js';
+import { decodeCursor, encodeCursor, type CursorPosition } from './cursor.js';
 import { QueryError } from './query-error.js';
 
 export const DEFAULT_SEARCH_LIMIT = 100;
 export const MAX_SEARCH_LIMIT = 1000;
+export const DEFAULT_MAX_PAGE_BYTES = 8 * 1024 * 1024;
 
 /** Search parameters that are an exact match on one column. */
 const EQUALITY_COLUMNS = {
@@ -30,6 +31,8 @@ export interface SearchPlan {
   /** Substring of message, matched case-insensitively. */
   text?: string;
   limit: number;
+  /** Bytes the page may take as JSON; see SearchOptions.maxBytes. */
+  maxBytes: number;
   after?: CursorPosition;
 }
 
@@ -46,13 +49,13 @@ const KNOWN_PARAMETERS: ReadonlySet<string> = new Set([
  * Validates a search. Unknown parameters are errors: a misspelt filter
  * (`actr=bob`) must not silently return every event.
  */
-export function planSearch(query: SearchQuery): SearchPlan {
+export function planSearch(query: SearchQuery, options: SearchOptions = {}): SearchPlan {
   for (const key of Object.keys(query)) {
     if (!KNOWN_PARAMETERS.has(key)) {
       throw new QueryError(key, `unknown search parameter (known: ${[...KNOWN_PARAMETERS].join(', ')})`);
     }
   }
-  const plan: SearchPlan = { equals: [], limit: parseLimit(query.limit) };
+  const plan: SearchPlan = { equals: [], limit: parseLimit(query.limit), maxBytes: options.maxBytes ?? DEFAULT_MAX_PAGE_BYTES };
   for (const [parameter, column] of Object.entries(EQUALITY_COLUMNS) as [keyof typeof EQUALITY_COLUMNS, FilterColumn][]) {
     const value = text(query, parameter);
     if (value === undefined) continue;
@@ -102,4 +105,46 @@ function parseLimit(value: unknown): number {
 /** Escapes LIKE wildcards so `q` is matched literally (with ESCAPE '\'). */
 export function likePattern(substring: string): string {
   return `%${substring.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** What `{"events":[],"nextCursor":""}` adds around the events and the cursor's own characters. */
+const PAGE_ENVELOPE_BYTES = Buffer.byteLength('{"events":[],"nextCursor":""}');
+
+/**
+ * Fills a page from rows in search order (newest first) until `plan.limit` or
+ * `plan.maxBytes`, and sets the cursor after the last event taken, so the next
+ * page starts exactly where this one stopped. `read` runs only for rows that
+ * may be taken; `moreBeyond` says that matching rows exist after `rows`.
+ * Each event is measured as the JSON the API sends, so the answer's size is
+ * known, not estimated; room for the cursor is kept before an event is taken.
+ */
+export function fillPage<R>(
+  rows: Iterable<R>,
+  plan: SearchPlan,
+  read: (row: R) => { event: AuditEvent; position: CursorPosition },
+  moreBeyond = false,
+): SearchPage {
+  const events: AuditEvent[] = [];
+  let bytes = PAGE_ENVELOPE_BYTES;
+  let last: CursorPosition | undefined;
+  let more = moreBeyond;
+  for (const row of rows) {
+    if (events.length === plan.limit) {
+      more = true;
+      break;
+    }
+    const { event, position } = read(row);
+    const size = Buffer.byteLength(JSON.stringify(event)) + (events.length > 0 ? 1 : 0);
+    // The first event is always taken: a page that could hold none would never move the cursor.
+    if (events.length > 0 && bytes + size + encodeCursor(position).length > plan.maxBytes) {
+      more = true;
+      break;
+    }
+    events.push(event);
+    bytes += size;
+    last = position;
+  }
+  const page: SearchPage = { events };
+  if (more && last) page.nextCursor = encodeCursor(last);
+  return page;
 }

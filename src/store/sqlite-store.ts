@@ -1,10 +1,9 @@
 import type Database from 'better-sqlite3';
 import { FatalError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
-import type { AuditStore, InsertResult, SearchPage, SearchQuery } from './audit-store.js';
-import { encodeCursor } from './cursor.js';
+import type { AuditStore, InsertResult, SearchOptions, SearchPage, SearchQuery } from './audit-store.js';
 import { fromRow, type EventRow } from './event-row.js';
-import { likePattern, planSearch } from './search-plan.js';
+import { fillPage, likePattern, planSearch } from './search-plan.js';
 import { classifySqliteError } from './sqlite-errors.js';
 import { COLUMNS, openSqlite } from './sqlite-schema.js';
 import { SqliteWriter } from './sqlite-writer.js';
@@ -57,8 +56,8 @@ export class SqliteAuditStore implements AuditStore {
     }
   }
 
-  async search(query: SearchQuery): Promise<SearchPage> {
-    const plan = planSearch(query);
+  async search(query: SearchQuery, options?: SearchOptions): Promise<SearchPage> {
+    const plan = planSearch(query, options);
     const where: string[] = [];
     const params: (string | number)[] = [];
     for (const { column, value } of plan.equals) {
@@ -94,12 +93,12 @@ export class SqliteAuditStore implements AuditStore {
         statement = opened.db.prepare(sql);
         opened.searches.set(sql, statement);
       }
-      const rows = statement.all(...params) as (Omit<EventRow, 'timeMs'> & { time_ms: number })[];
-      const page = rows.slice(0, plan.limit);
-      const last = page[page.length - 1];
-      const result: SearchPage = { events: page.map(fromRow) };
-      if (rows.length > plan.limit && last) result.nextCursor = encodeCursor({ timeMs: last.time_ms, id: last.id });
-      return result;
+      // Rows are read one at a time and only while the page has room: large events never pile up in memory.
+      type Row = Omit<EventRow, 'timeMs'> & { time_ms: number };
+      return fillPage(statement.iterate(...params) as IterableIterator<Row>, plan, (row) => ({
+        event: fromRow(row),
+        position: { timeMs: row.time_ms, id: row.id },
+      }));
     });
   }
 

@@ -32,7 +32,13 @@ test('auditstream send posts NDJSON from a file or stdin, reports rejected recor
   assert.equal(fromStdin.status, 0, fromStdin.stderr);
   assert.match(fromStdin.stdout, /accepted 1, rejected 0/);
 
-  await waitFor(() => readFileSync(join(dataDir, 'logs', 'audit.log'), 'utf8').trim().split('\n').length === 4, 'four events in the log');
+  // The server lists the first 100 rejections of a request and counts the rest: send counts them all.
+  const manyBad = cli(['send', '--url', `${server.url}/v1/events`, '--batch', '1000'], '{"bad":1}\n'.repeat(150) + '{"type":"login","time":"2024-01-01T00:00:03Z","id":"s-4"}\n');
+  assert.equal(manyBad.status, 1);
+  assert.match(manyBad.stdout, /accepted 1, rejected 150/);
+  assert.match(manyBad.stderr, /and 50 more rejected records/);
+
+  await waitFor(() => readFileSync(join(dataDir, 'logs', 'audit.log'), 'utf8').trim().split('\n').length === 5, 'five events in the log');
   const closed = await freePort();
   const down = cli(['send', '--url', `http://127.0.0.1:${closed}/v1/events`], '{"type":"login","time":"2024-01-01T00:00:02Z"}\n');
   assert.notEqual(down.status, 0);

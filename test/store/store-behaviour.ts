@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { InvalidEventError } from '../../src/core/errors.js';
 import type { AuditEvent } from '../../src/core/event.js';
-import type { AuditStore, SearchQuery } from '../../src/store/audit-store.js';
+import type { AuditStore, SearchOptions, SearchPage, SearchQuery } from '../../src/store/audit-store.js';
 import { QueryError } from '../../src/store/query-error.js';
 import { eventSeries, makeEvent } from './events.js';
 
@@ -25,11 +25,12 @@ async function freshStore(t: TestContext, location: LocationFactory): Promise<Au
 }
 
 /** Pages through a search until the end, returning every page. */
-async function allPages(store: AuditStore, query: SearchQuery): Promise<AuditEvent[][]> {
+async function allPages(store: AuditStore, query: SearchQuery, options?: SearchOptions, answers: SearchPage[] = []): Promise<AuditEvent[][]> {
   const pages: AuditEvent[][] = [];
   let cursor: string | undefined;
   do {
-    const page = await store.search({ ...query, ...(cursor && { cursor }) });
+    const page = await store.search({ ...query, ...(cursor && { cursor }) }, options);
+    answers.push(page);
     pages.push(page.events);
     cursor = page.nextCursor;
   } while (cursor);
@@ -160,6 +161,39 @@ export function storeBehaviour(backend: string, location: LocationFactory): void
     assert.deepEqual(evenPages.map((p) => p.length), [25, 25, 25, 25, 25]);
     assert.ok(evenPages.flat().every((e) => e.actor === 'even'));
     assert.equal(new Set(ids(evenPages.flat())).size, 125);
+  });
+
+  test(`${backend}: a page stays within maxBytes as JSON and the cursor goes on exactly where it stopped`, async (t) => {
+    const store = await freshStore(t, location);
+    // Sizes vary, some share a timestamp, and escaping makes the JSON larger than the stored text.
+    const events = Array.from({ length: 40 }, (_, i) =>
+      makeEvent({
+        time: new Date(Date.parse('2024-05-01T00:00:00Z') + Math.floor(i / 3) * 1000).toISOString(),
+        raw: `"${'r\\'.repeat(1000 + ((i * 7919) % 20) * 1000)}"`,
+        details: { note: 'd'.repeat((i * 104729) % 30_000) },
+      }),
+    );
+    await store.insert(events);
+    const maxBytes = 100_000;
+    const answers: SearchPage[] = [];
+    const pages = await allPages(store, { limit: 1000 }, { maxBytes }, answers);
+    assert.ok(pages.length > 3, `the cap splits the 40 events into pages (got ${pages.length})`);
+    for (const answer of answers) {
+      assert.ok(answer.events.length >= 1);
+      assert.ok(Buffer.byteLength(JSON.stringify(answer)) <= maxBytes, `a page of ${Buffer.byteLength(JSON.stringify(answer))} bytes`);
+    }
+    const expected = [...events].sort((x, y) => (x.time === y.time ? (x.id < y.id ? 1 : -1) : x.time < y.time ? 1 : -1));
+    assert.deepEqual(ids(pages.flat()), ids(expected), 'every event once, in order, nothing skipped or repeated');
+    // The cap and limit together: whichever comes first ends the page.
+    assert.deepEqual((await store.search({ limit: 2 }, { maxBytes })).events.length, 2);
+
+    // An event larger than the cap still comes, alone on its page, and paging moves past it.
+    const huge = makeEvent({ id: 'huge', time: '2024-06-01T00:00:00.000Z', raw: 'h'.repeat(150_000) });
+    await store.insert([huge, makeEvent({ id: 'after-huge', time: '2024-05-31T00:00:00.000Z' })]);
+    const first = await store.search({}, { maxBytes });
+    assert.deepEqual(ids(first.events), ['huge']);
+    assert.ok(first.nextCursor);
+    assert.deepEqual(ids((await store.search({ cursor: first.nextCursor }, { maxBytes })).events).slice(0, 1), ['after-huge']);
   });
 
   test(`${backend}: events arriving between pages do not shift or repeat later pages`, async (t) => {

@@ -1,0 +1,100 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditstreamConfig } from '../config/schema.js';
+import type { AuditEvent } from '../core/event.js';
+import { InvalidEventError } from '../core/errors.js';
+import { parseRecord } from '../formats/parse.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { HttpError } from './http-error.js';
+import { NDJSON_TYPES, Pacer, splitBody, tooManyEvents } from './ingest-body.js';
+
+/**
+ * Rejections listed in an answer; the rest are only counted (`rejectedTotal`),
+ * so that a body of bad records cannot make the answer many times its size.
+ */
+export const MAX_REJECTED_LISTED = 100;
+
+interface Rejection {
+  index: number;
+  error: string;
+}
+
+class Rejections {
+  readonly listed: Rejection[] = [];
+  total = 0;
+
+  add(index: number, error: string): void {
+    this.total += 1;
+    if (this.listed.length < MAX_REJECTED_LISTED) this.listed.push({ index, error });
+  }
+
+  /** The part every answer carries. */
+  answer(): { rejected: Rejection[]; rejectedTotal: number } {
+    return { rejected: this.listed, rejectedTotal: this.total };
+  }
+}
+
+export interface IngestOptions {
+  pipeline: Pipeline;
+  limits: AuditstreamConfig['server']['limits'];
+  /** False once the server is stopping. */
+  ready: () => boolean;
+}
+
+/** POST /v1/events: reads the body into events, refusing bad records by index, and publishes the rest. */
+export function ingestHandler({ pipeline, limits, ready }: IngestOptions) {
+  return async function ingest(req: FastifyRequest, reply: FastifyReply) {
+    if (!ready()) throw new HttpError(503, 'STOPPING', 'the server is shutting down; retry against another instance or later');
+    const body = req.body as Buffer | undefined;
+    if (!body || body.length === 0) throw new HttpError(400, 'BODY_EMPTY', 'the request body is empty; send a JSON object, an array, or NDJSON');
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const pacer = new Pacer();
+    const records = await splitBody(body, NDJSON_TYPES.includes(contentType), limits, pacer);
+    const events: AuditEvent[] = [];
+    const rejections = new Rejections();
+    for (const r of records) {
+      if (pacer.due()) await pacer.yield();
+      if (r.error) {
+        rejections.add(r.index, r.error);
+        continue;
+      }
+      const size = Buffer.byteLength(r.text);
+      if (size > limits.maxEventBytes) {
+        rejections.add(r.index, `event is ${size} bytes, over server.limits.maxEventBytes (${limits.maxEventBytes})`);
+        continue;
+      }
+      try {
+        events.push(...parseRecord({ text: r.text, value: r.value }, 'auto'));
+      } catch (err) {
+        if (!(err instanceof InvalidEventError)) throw err;
+        rejections.add(r.index, err.message);
+      }
+      // One record may hold many events (a JSON array, a CloudTrail log file): the cap is on events, too.
+      if (events.length > limits.maxEventsPerRequest) throw tooManyEvents(limits.maxEventsPerRequest);
+    }
+    const m = pipeline.metrics;
+    if (rejections.total > 0) m.ingestRejected.inc({ source: 'http', reason: 'invalid' }, rejections.total);
+    if (events.length === 0) {
+      throw new HttpError(400, 'NO_VALID_EVENTS', rejections.total > 0 ? 'no event in the body could be accepted' : 'the body holds no events', {
+        accepted: 0,
+        ...rejections.answer(),
+      });
+    }
+    const result = await pipeline.router.publish(events);
+    if (!result.ok) {
+      m.ingestRejected.inc({ source: 'http', reason: result.retryAfterSec !== undefined ? 'queue_full' : 'policy' }, events.length);
+      const names = result.failed.map((f) => f.emitter).join(', ');
+      if (result.retryAfterSec !== undefined) {
+        void reply.header('Retry-After', String(Math.max(1, Math.ceil(result.retryAfterSec))));
+        return reply.code(429).send({
+          error: `queue full for emitter(s) ${names}: the request is not acknowledged, retry it later (other emitters may already hold these events; their ids make the retry recognisable)`,
+          code: 'QUEUE_FULL',
+          failed: result.failed,
+          ...rejections.answer(),
+        });
+      }
+      return reply.code(503).send({ error: `delivery policy not met: emitter(s) ${names} did not confirm`, code: 'DELIVERY_FAILED', failed: result.failed, ...rejections.answer() });
+    }
+    m.ingestAccepted.inc({ source: 'http' }, events.length);
+    return reply.code(202).send({ accepted: events.length, ...rejections.answer(), ids: events.map((e) => e.id) });
+  };
+}
