@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
+import { readConfig } from '../config/load.js';
 import { createLogger } from '../core/logger.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { buildApp } from '../server/app.js';
-import { parseListen } from './listen-address.js';
+import { parseListen } from '../config/listen-address.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -13,11 +13,13 @@ export function registerServeCommand(program: Command): void {
     .option('--listen <host:port>', 'HTTP listen address (overrides server.listen; port 0 picks a free port)')
     .option('--data-dir <dir>', 'data directory for queues, logs and the audit store (overrides dataDir)')
     .action(async (opts: { config?: string; listen?: string; dataDir?: string }) => {
-      const { config, sealed, file } = loadConfig({
+      const { raw, sealed, file } = readConfig({
         ...(opts.config ? { file: opts.config } : {}),
         overrides: { ...(opts.listen ? { listen: opts.listen } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) },
         sealSecrets: true,
       });
+      // The same validation as `config check`, before anything starts: every problem at once, exit 2.
+      const { config } = Pipeline.validate(raw);
       const logger = createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? config.logLevel);
       if (sealed > 0) logger.info({ file, sealed }, 'sealed plain secureParams values in the config file');
       const pipeline = await Pipeline.start(config, logger);

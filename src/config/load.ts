@@ -24,7 +24,21 @@ export interface LoadedConfig {
   sealed: number;
 }
 
+export interface ReadConfig {
+  /** The config as written, secrets unsealed and `${VAR}` substituted, not yet validated. */
+  raw: Record<string, unknown>;
+  file?: string;
+  sealed: number;
+}
+
+/** Reads the config and checks it against the config schema alone (Pipeline.validate checks the whole). */
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const { raw, ...rest } = readConfig(opts);
+  return { config: parseConfig(configSchema, raw, ''), ...rest };
+}
+
+/** Reads the config file (or the embedded default) without validating it: `Pipeline.validate` does, reporting every problem at once. */
+export function readConfig(opts: LoadOptions = {}): ReadConfig {
   const env = opts.env ?? process.env;
   let raw: unknown = {};
   let text = '';
@@ -58,9 +72,8 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
     }
   }
 
-  const substituted = substituteEnv(obj, env);
-  const config = parseConfig(configSchema, substituted, '');
-  return { config, ...(file ? { file } : {}), sealed };
+  const substituted = substituteEnv(obj, env) as Record<string, unknown>;
+  return { raw: substituted, ...(file ? { file } : {}), sealed };
 }
 
 function parseText(text: string, file: string): unknown {

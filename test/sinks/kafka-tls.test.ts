@@ -91,7 +91,7 @@ test("seed 002's SSL block with JKS keyStore and trustedStore delivers through T
     },
     'audit.emitters[0]',
   );
-  const sink = kafkaSinkDefinition.create(config, { emitterName: 'kafka', dataDir: await tempDir(t), logger: createLogger('fatal'), metrics: new Registry() });
+  const sink = kafkaSinkDefinition.create(config, { configPath: 'audit.emitters[0]', emitterName: 'kafka', dataDir: await tempDir(t), logger: createLogger('fatal'), metrics: new Registry() });
   t.after(() => sink.close());
 
   const steps = await sink.check(AbortSignal.timeout(30_000));
@@ -116,8 +116,8 @@ test('a wrong JKS password stops the emitter at start-up with an error naming th
     'audit.emitters[0]',
   );
   assert.throws(
-    () => kafkaSinkDefinition.create(config, { emitterName: 'kafka', dataDir: '/nonexistent', logger: createLogger('fatal'), metrics: new Registry() }),
-    (err) => err instanceof ConfigError && err.path === 'ssl.trustedStore.password' && /emitter "kafka": keytool cannot open the store/.test(err.problem),
+    () => kafkaSinkDefinition.create(config, { configPath: 'audit.emitters[0]', emitterName: 'kafka', dataDir: '/nonexistent', logger: createLogger('fatal'), metrics: new Registry() }),
+    (err) => err instanceof ConfigError && err.path === 'audit.emitters[0].ssl.trustedStore.password' && /keytool cannot open the store/.test(err.problem),
   );
 });
 
