@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
+import { readConfig } from '../config/load.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 
 /** Registers `config` and its `check`; returns `config` for the other subcommands. */
@@ -7,11 +7,10 @@ export function registerConfigCommand(program: Command): Command {
   const config = program.command('config').description('configuration tools');
   config
     .command('check')
-    .description('validate a config file (and the embedded default without one); exits 1 naming the bad key')
+    .description('validate a config file (and the embedded default without one) as serve would, writing nothing; exits 2 naming every bad key')
     .option('-c, --config <file>', 'config file')
     .action((opts: { config?: string }) => {
-      const { config } = loadConfig(opts.config ? { file: opts.config } : {});
-      const { emitters } = Pipeline.validate(config);
+      const { config, emitters } = Pipeline.validate(readConfig(opts.config ? { file: opts.config } : {}).raw);
       process.stdout.write(`config ok: ${emitters.length} emitter(s) (${emitters.map((e) => `${e.name}:${e.common.type}`).join(', ')}), ${config.sources.length} source(s), ack ${config.audit.ack}\n`);
     });
   return config;

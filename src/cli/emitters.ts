@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
+import { readConfig } from '../config/load.js';
 import { createLogger } from '../core/logger.js';
 import { errorMessage } from '../core/errors.js';
-import { resolveEmitters } from '../pipeline/emitter-config.js';
-import { SINKS } from '../pipeline/sink-registry.js';
-import { createSink } from '../pipeline/pipeline.js';
+import { createSink, Pipeline } from '../pipeline/pipeline.js';
 import { Registry } from 'prom-client';
 import { resolve } from 'node:path';
 
@@ -21,8 +19,8 @@ export function registerEmittersCommand(program: Command): void {
         process.stdout.write(JSON.stringify(await res.json(), null, 2) + '\n');
         return;
       }
-      const { config } = loadConfig(opts.config ? { file: opts.config } : {});
-      for (const e of resolveEmitters(config.audit, SINKS)) {
+      const { emitters: resolved } = Pipeline.validate(readConfig(opts.config ? { file: opts.config } : {}).raw);
+      for (const e of resolved) {
         const filters = [e.common.include ? `include ${e.common.include.join(',')}` : '', e.common.exclude ? `exclude ${e.common.exclude.join(',')}` : ''].filter(Boolean).join('; ');
         process.stdout.write(`${e.name}\t${e.common.type}\t${e.common.enabled ? 'enabled' : 'disabled'}\t${filters || 'all events'}\n`);
       }
@@ -33,8 +31,8 @@ export function registerEmittersCommand(program: Command): void {
     .argument('<name>', 'emitter name')
     .option('-c, --config <file>', 'config file')
     .action(async (name: string, opts: { config?: string }) => {
-      const { config } = loadConfig(opts.config ? { file: opts.config } : {});
-      const found = resolveEmitters(config.audit, SINKS).find((e) => e.name === name);
+      const { config, emitters: resolved } = Pipeline.validate(readConfig(opts.config ? { file: opts.config } : {}).raw);
+      const found = resolved.find((e) => e.name === name);
       if (!found) throw new Error(`no emitter named "${name}" in the config`);
       const logger = createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? 'warn');
       const sink = createSink(found, { emitterName: name, dataDir: resolve(config.dataDir), logger, metrics: new Registry() });

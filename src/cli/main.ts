@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { ConfigError, errorMessage } from '../core/errors.js';
+import { ConfigError, ConfigErrors, errorMessage } from '../core/errors.js';
 import { registerConfigCommand } from './config-check.js';
 import { registerConfigSealCommand } from './config-seal.js';
 import { registerDemoCommand } from './demo.js';
@@ -24,6 +24,6 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode);
   const prefix = err instanceof ConfigError ? 'config error: ' : 'error: ';
-  process.stderr.write(`auditstream: ${prefix}${errorMessage(err)}\n`);
+  for (const e of err instanceof ConfigErrors ? err.errors : [err]) process.stderr.write(`auditstream: ${prefix}${errorMessage(e)}\n`);
   process.exit(err instanceof ConfigError ? 2 : 1);
 }

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from '../config/load.js';
+import { isLoopback, parseListen } from '../config/listen-address.js';
+import { readConfig, sealPlainSecrets } from '../config/load.js';
 import { createLogger } from '../core/logger.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { buildApp } from '../server/app.js';
-import { isLoopback, parseListen } from './listen-address.js';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -14,11 +14,14 @@ export function registerServeCommand(program: Command): void {
     .option('--listen <host:port>', 'HTTP listen address (overrides server.listen; port 0 picks a free port)')
     .option('--data-dir <dir>', 'data directory for queues, logs and the audit store (overrides dataDir)')
     .action(async (opts: { config?: string; listen?: string; dataDir?: string }) => {
-      const { config, sealed, leftPlain, file } = loadConfig({
+      const read = readConfig({
         ...(opts.config ? { file: opts.config } : {}),
         overrides: { ...(opts.listen ? { listen: opts.listen } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) },
-        sealSecrets: true,
       });
+      // The same validation as `config check`, before anything is written or started: every problem at once, exit 2.
+      const { config } = Pipeline.validate(read.raw);
+      const { sealed, leftPlain } = sealPlainSecrets(read);
+      const file = read.file;
       const logger = createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? config.logLevel);
       if (sealed.length > 0) logger.info({ file, sealed }, 'sealed plain secureParams values in the config file (only those values were rewritten; formatting and mode kept)');
       if (leftPlain) {

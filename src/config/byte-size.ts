@@ -24,3 +24,6 @@ export const byteSize = z.union([z.number(), z.string()]).transform((v, ctx) => 
   }
   return n;
 });
+
+/** A size that must leave room for something: 0 bytes would refuse everything, forever. */
+export const positiveByteSize = byteSize.pipe(z.number().positive('must be more than 0 bytes'));

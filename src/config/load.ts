@@ -42,7 +42,20 @@ export interface LoadedConfig {
   leftPlain?: { keys: string[]; reason: string };
 }
 
-export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+/** A config as read: secrets opened and `${VAR}` substituted, not validated yet. */
+export interface ReadConfig {
+  raw: Record<string, unknown>;
+  file?: string;
+  /** What sealing needs: the file's text, its plain secureParams, the key file and the key if one was needed already. */
+  private: { text?: string; plain: SecureParamRef[]; keyFile: string; key?: Buffer; env: NodeJS.ProcessEnv };
+}
+
+/**
+ * Reads the config file (or the embedded default) and writes nothing:
+ * `Pipeline.validate` checks the result, reporting every problem at once,
+ * and `sealPlainSecrets` seals the file afterwards if asked.
+ */
+export function readConfig(opts: Omit<LoadOptions, 'sealSecrets'> = {}): ReadConfig {
   const env = opts.env ?? process.env;
   const source = opts.file ? readConfigFile(opts.file) : undefined;
   const obj = source?.data ?? {};
@@ -51,35 +64,50 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
 
   // Substituted first, so that the key file is looked for in the dataDir this
   // start will use, not in a directory literally named `${VAR:-…}`.
-  const substituted = substituteEnv(obj, env) as Record<string, unknown>;
-  const keyFile = secretKeyFile(dataDirOf(substituted));
-  const secrets = findSecureParams(substituted);
+  const raw = substituteEnv(obj, env) as Record<string, unknown>;
+  const keyFile = secretKeyFile(dataDirOf(raw));
+  const secrets = findSecureParams(raw);
   const sealedRefs = secrets.filter((s) => isSealed(s.value));
   const plain = secrets.filter((s) => !isSealed(s.value));
-  let key = sealedRefs.length > 0 ? requireKey(keyFile, env, sealedRefs[0]!) : undefined;
-  for (const s of sealedRefs) setIn(substituted, s.path, unseal(s.value, key!, keyPath('', s.path)));
-  const config = parseConfig(configSchema, substituted, '');
+  const key = sealedRefs.length > 0 ? requireKey(keyFile, env, sealedRefs[0]!) : undefined;
+  for (const s of sealedRefs) setIn(raw, s.path, unseal(s.value, key!, keyPath('', s.path)));
+  return {
+    raw,
+    ...(source ? { file: source.file } : {}),
+    private: { ...(source ? { text: source.text } : {}), plain, keyFile, ...(key ? { key } : {}), env },
+  };
+}
 
-  const result: LoadedConfig = { config, ...(source ? { file: source.file } : {}), sealed: [] };
-  if (opts.sealSecrets && source && plain.length > 0) {
-    const keys = plain.map((s) => keyPath('', s.path));
-    const reason = whyNotRewritable(source.file);
-    if (reason) {
-      result.leftPlain = { keys, reason };
-    } else {
-      key ??= readOrCreateSecretKey(keyFile, env);
-      try {
-        replaceFile(source.file, sealText(source.text, plain.map((s) => s.path), key));
-        result.sealed = keys;
-      } catch (err) {
-        // The config itself is valid: a file we cannot seal is a warning, not a failed start.
-        if (err instanceof ConfigError) result.leftPlain = { keys, reason: err.message };
-        else if (isPermissionError(err)) result.leftPlain = { keys, reason: `${source.file} cannot be rewritten (${(err as NodeJS.ErrnoException).code})` };
-        else throw err;
-      }
-    }
+/**
+ * Rewrites the config file with its plain secureParams sealed (what `serve`
+ * does once the config is valid), creating the secret key file if needed. A
+ * file that may not be rewritten is left as it is and said so: the values
+ * are used from memory.
+ */
+export function sealPlainSecrets(read: ReadConfig): Pick<LoadedConfig, 'sealed' | 'leftPlain'> {
+  const { text, plain, keyFile, env } = read.private;
+  if (!read.file || text === undefined || plain.length === 0) return { sealed: [] };
+  const keys = plain.map((s) => keyPath('', s.path));
+  const reason = whyNotRewritable(read.file);
+  if (reason) return { sealed: [], leftPlain: { keys, reason } };
+  const key = read.private.key ?? readOrCreateSecretKey(keyFile, env);
+  try {
+    replaceFile(read.file, sealText(text, plain.map((s) => s.path), key));
+    return { sealed: keys };
+  } catch (err) {
+    // The config itself is valid: a file we cannot seal is a warning, not a failed start.
+    if (err instanceof ConfigError) return { sealed: [], leftPlain: { keys, reason: err.message } };
+    if (isPermissionError(err)) return { sealed: [], leftPlain: { keys, reason: `${read.file} cannot be rewritten (${(err as NodeJS.ErrnoException).code})` } };
+    throw err;
   }
-  return result;
+}
+
+/** Reads the config and checks it against the config schema alone (`Pipeline.validate` checks the whole); seals if asked. */
+export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const read = readConfig(opts);
+  const config = parseConfig(configSchema, read.raw, '');
+  const sealing = opts.sealSecrets ? sealPlainSecrets(read) : { sealed: [] };
+  return { config, ...(read.file ? { file: read.file } : {}), ...sealing };
 }
 
 export interface SealResult {

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { byteSize } from './byte-size.js';
+import { positiveByteSize } from './byte-size.js';
+import { listenProblem } from './listen-address.js';
+import { timerMs, timerSec } from './timers.js';
 
 /**
  * The keys every emitter has, whatever its type (seed 002's emitter block plus
@@ -17,21 +19,21 @@ export const emitterCommonSchema = z.looseObject({
   exclude: z.array(z.string().min(1)).optional(),
   queue: z
     .strictObject({
-      maxBytes: byteSize.default(1024 ** 3),
+      maxBytes: positiveByteSize.default(1024 ** 3),
       whenFull: z.enum(['block', 'dropOldest']).default('block'),
     })
     .prefault({}),
   retry: z
     .strictObject({
-      initialBackoffMs: z.number().int().positive().default(200),
-      maxBackoffMs: z.number().int().positive().default(60_000),
+      initialBackoffMs: timerMs.positive().default(200),
+      maxBackoffMs: timerMs.positive().default(60_000),
     })
     .prefault({}),
   batch: z
     .strictObject({
       maxEvents: z.number().int().positive().optional(),
-      maxBytes: byteSize.optional(),
-      lingerMs: z.number().int().nonnegative().optional(),
+      maxBytes: positiveByteSize.optional(),
+      lingerMs: timerMs.nonnegative().optional(),
     })
     .optional(),
 });
@@ -40,10 +42,13 @@ export const COMMON_EMITTER_KEYS = ['type', 'name', 'enabled', 'include', 'exclu
 
 export type EmitterCommonConfig = z.output<typeof emitterCommonSchema>;
 
-const DEFAULT_EMITTERS = [
+export const DEFAULT_EMITTERS = [
   { type: 'log', name: 'log' },
   { type: 'audit-store', name: 'audit-store' },
 ];
+
+/** The keys every source has; the source's own keys are validated by its definition, strictly. */
+export const sourceCommonSchema = z.looseObject({ type: z.string().min(1), name: z.string().min(1).optional() });
 
 const limitsDefaults = {
   maxBodyBytes: 5 * 1024 * 1024,
@@ -64,59 +69,63 @@ const serverDefaults = { listen: '127.0.0.1:8080' };
 // reuses a connection we are closing. A request (headers + body) gets 60 s: 5 MiB at under 1 Mbit/s.
 const timeoutsDefaults = { headersSec: 20, requestSec: 60, keepAliveSec: 72 };
 
+export const serverSchema = z.strictObject({
+  listen: z
+    .string()
+    .superRefine((listen, ctx) => {
+      const problem = listenProblem(listen);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default(serverDefaults.listen),
+  apiKeys: z.array(z.string().min(16, 'an API key must be at least 16 characters')).default([]),
+  limits: z
+    .strictObject({
+      maxBodyBytes: positiveByteSize.default(limitsDefaults.maxBodyBytes),
+      maxEventBytes: positiveByteSize.default(limitsDefaults.maxEventBytes),
+      maxEventsPerRequest: z.number().int().positive().default(limitsDefaults.maxEventsPerRequest),
+      maxDepth: z
+        .number()
+        .int()
+        .positive()
+        .max(MAX_DEPTH_LIMIT, `at most ${MAX_DEPTH_LIMIT}: deeper events overflow the recursive JSON code of the queue and the audit store`)
+        .default(limitsDefaults.maxDepth),
+      maxResponseBytes: positiveByteSize.default(limitsDefaults.maxResponseBytes),
+    })
+    .prefault({}),
+  // Sub-second transport timeouts would cut off honest clients on any network hiccup.
+  timeouts: z
+    .strictObject({
+      headersSec: timerSec.min(1).default(timeoutsDefaults.headersSec),
+      requestSec: timerSec.min(1).default(timeoutsDefaults.requestSec),
+      keepAliveSec: timerSec.min(1).default(timeoutsDefaults.keepAliveSec),
+    })
+    .prefault({})
+    .refine((t) => t.headersSec <= t.requestSec, {
+      path: ['headersSec'],
+      message: 'must not be longer than server.timeouts.requestSec, which bounds the whole request including its headers',
+    }),
+  maxConnections: z.number().int().positive().default(1024),
+  shutdownTimeoutSec: timerSec.positive().default(30),
+});
+
+/** Shaped like Blitz Identity Provider's audit block (seed 002). */
+export const auditSchema = z.strictObject({
+  emitters: z.array(emitterCommonSchema).min(1, 'at least one emitter is needed').prefault(DEFAULT_EMITTERS),
+  emitAtLeastOneOf: z.array(z.string()).optional(),
+  emitToAllOf: z.array(z.string()).optional(),
+  emitTimeoutInSec: timerSec.positive().default(60),
+  /** buffered: durably queued for every required emitter; delivered: confirmed by their sinks. */
+  ack: z.enum(['buffered', 'delivered']).default('buffered'),
+  /** Event types your producers send beyond the built-in catalog, so include/exclude may name them. */
+  eventTypes: z.array(z.string().min(1)).default([]),
+});
+
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./auditstream-data'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  server: z
-    .strictObject({
-      listen: z
-        .string()
-        .regex(/^(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:8080')
-        .default(serverDefaults.listen),
-      apiKeys: z.array(z.string().min(16, 'an API key must be at least 16 characters')).default([]),
-      limits: z
-        .strictObject({
-          maxBodyBytes: byteSize.default(limitsDefaults.maxBodyBytes),
-          maxEventBytes: byteSize.default(limitsDefaults.maxEventBytes),
-          maxEventsPerRequest: z.number().int().positive().default(limitsDefaults.maxEventsPerRequest),
-          maxDepth: z
-            .number()
-            .int()
-            .positive()
-            .max(MAX_DEPTH_LIMIT, `at most ${MAX_DEPTH_LIMIT}: deeper events overflow the recursive JSON code of the queue and the audit store`)
-            .default(limitsDefaults.maxDepth),
-          maxResponseBytes: byteSize.pipe(z.number().positive()).default(limitsDefaults.maxResponseBytes),
-        })
-        .prefault({}),
-      // Sub-second transport timeouts would cut off honest clients on any network hiccup.
-      timeouts: z
-        .strictObject({
-          headersSec: z.number().min(1).default(timeoutsDefaults.headersSec),
-          requestSec: z.number().min(1).default(timeoutsDefaults.requestSec),
-          keepAliveSec: z.number().min(1).default(timeoutsDefaults.keepAliveSec),
-        })
-        .prefault({})
-        .refine((t) => t.headersSec <= t.requestSec, {
-          path: ['headersSec'],
-          message: 'must not be longer than server.timeouts.requestSec, which bounds the whole request including its headers',
-        }),
-      maxConnections: z.number().int().positive().default(1024),
-      shutdownTimeoutSec: z.number().positive().default(30),
-    })
-    .prefault({}),
-  sources: z.array(z.looseObject({ type: z.string().min(1), name: z.string().min(1).optional() })).default([]),
-  audit: z
-    .strictObject({
-      emitters: z.array(emitterCommonSchema).min(1, 'at least one emitter is needed').prefault(DEFAULT_EMITTERS),
-      emitAtLeastOneOf: z.array(z.string()).optional(),
-      emitToAllOf: z.array(z.string()).optional(),
-      emitTimeoutInSec: z.number().positive().default(60),
-      /** buffered: durably queued for every required emitter; delivered: confirmed by their sinks. */
-      ack: z.enum(['buffered', 'delivered']).default('buffered'),
-      /** Event types your producers send beyond the built-in catalog, so include/exclude may name them. */
-      eventTypes: z.array(z.string().min(1)).default([]),
-    })
-    .prefault({}),
+  server: serverSchema.prefault({}),
+  sources: z.array(sourceCommonSchema).default([]),
+  audit: auditSchema.prefault({}),
 });
 
 export type AuditstreamConfig = z.output<typeof configSchema>;

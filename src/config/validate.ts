@@ -1,5 +1,15 @@
 import type { ZodType } from 'zod';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, throwConfigErrors } from '../core/errors.js';
+
+/**
+ * A problem found under some part of the config, its path relative to that
+ * part (the shape of a zod issue). Whoever knows where the part stands turns
+ * it into a ConfigError with the full key path.
+ */
+export interface ConfigIssue {
+  path: readonly PropertyKey[];
+  message: string;
+}
 
 /** Renders a zod issue path as the config key a user would write: `audit.emitters[2].include[0]`. */
 export function keyPath(prefix: string, path: readonly PropertyKey[]): string {
@@ -13,17 +23,27 @@ export function keyPath(prefix: string, path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** Parses `value` with `schema`; on failure throws a ConfigError naming the first bad key. */
-export function parseConfig<T>(schema: ZodType<T>, value: unknown, prefix: string): T {
+/** One ConfigError per issue, each under `prefix`; an unknown key is named by its own path. */
+export function configErrors(prefix: string, issues: readonly (ConfigIssue & { code?: string; keys?: readonly string[] })[]): ConfigError[] {
+  return issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys' && issue.keys
+      ? issue.keys.map((key) => new ConfigError(keyPath(prefix, [...issue.path, key]), 'unknown key'))
+      : [new ConfigError(keyPath(prefix, issue.path), issue.message)],
+  );
+}
+
+/** Parses `value` with `schema`; on failure adds every issue to `errors` and returns undefined. */
+export function checkConfig<T>(schema: ZodType<T>, value: unknown, prefix: string, errors: ConfigError[]): T | undefined {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  let path = keyPath(prefix, issue.path);
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys;
-    path = keyPath(path, keys.length === 1 ? [keys[0]!] : []);
-    message = keys.length === 1 ? 'unknown key' : `unknown keys ${keys.join(', ')}`;
-  }
-  throw new ConfigError(path, message);
+  errors.push(...configErrors(prefix, result.error.issues));
+  return undefined;
+}
+
+/** Parses `value` with `schema`; on failure throws naming every bad key (ConfigErrors for several). */
+export function parseConfig<T>(schema: ZodType<T>, value: unknown, prefix: string): T {
+  const errors: ConfigError[] = [];
+  const parsed = checkConfig(schema, value, prefix, errors);
+  throwConfigErrors(errors);
+  return parsed as T;
 }

@@ -52,6 +52,23 @@ export class ConfigError extends AuditstreamError {
   }
 }
 
+/**
+ * Every problem one validation run found, so a user fixes them all at once
+ * instead of meeting them one start at a time. Still a ConfigError (exit 2);
+ * the message is one `path: problem` line per error.
+ */
+export class ConfigErrors extends ConfigError {
+  constructor(readonly errors: readonly ConfigError[]) {
+    super('', errors.map((e) => e.message).join('\n'));
+  }
+}
+
+/** Throws nothing for no errors, the error itself for one, ConfigErrors for several. */
+export function throwConfigErrors(errors: readonly ConfigError[]): void {
+  if (errors.length === 1) throw errors[0]!;
+  if (errors.length > 1) throw new ConfigErrors(errors);
+}
+
 /** One input record cannot be accepted; names what is wrong with it. */
 export class InvalidEventError extends AuditstreamError {
   readonly code = 'EVENT_INVALID';

@@ -1,15 +1,15 @@
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import type { AuditstreamConfig } from '../config/schema.js';
-import { ConfigError, errorMessage } from '../core/errors.js';
+import { configSchema, serverSchema, type AuditstreamConfig } from '../config/schema.js';
+import { checkConfig } from '../config/validate.js';
+import { ConfigError, errorMessage, throwConfigErrors } from '../core/errors.js';
 import { DeadLetterFile } from '../queue/dead-letter-file.js';
 import { DiskQueue } from '../queue/disk-queue.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
 import type { Source, SourceDefinition } from '../sources/source.js';
-import { parseConfig } from '../config/validate.js';
 import { DeliveryPolicy } from './delivery-policy.js';
 import { Emitter } from './emitter.js';
-import { resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
+import { isRecord, quietly, resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
 import { eventTypeFilter } from './event-filter.js';
 import { PipelineMetrics } from './metrics.js';
 import { Router } from './router.js';
@@ -30,16 +30,23 @@ export class Pipeline {
     private readonly logger: Logger,
   ) {}
 
-  /** Validates the config against the sinks and sources without starting anything. */
-  static validate(config: AuditstreamConfig): { emitters: ResolvedEmitter[]; sources: ResolvedSource[] } {
-    const emitters = resolveEmitters(config.audit, SINKS);
-    const sources = config.sources.map((s, i): ResolvedSource => {
-      const definition = SOURCES.get(s.type);
-      if (!definition) throw new ConfigError(`sources[${i}].type`, `unknown source type "${s.type}" (known: ${[...SOURCES.keys()].sort().join(', ') || 'none'}; HTTP ingest is always on)`);
-      const { type: _t, name, ...rest } = s;
-      return { index: i, name: name ?? `${s.type}-${i}`, definition, config: parseConfig(definition.schema, rest, `sources[${i}]`) };
-    });
-    return { emitters, sources };
+  /**
+   * The one validation `config check` and `serve` share: the config schema,
+   * every emitter's and source's own keys and checks, and the limits that
+   * must fit together. Reads (TLS files, keystores) and never writes or
+   * connects. Throws every problem found at once (ConfigErrors for several);
+   * `raw` is the config as loaded, before the schema.
+   */
+  static validate(raw: unknown): ValidatedConfig {
+    const errors: ConfigError[] = [];
+    const config = checkConfig(configSchema, raw, '', errors);
+    const top = isRecord(raw) ? raw : {};
+    const dataDir = resolve(config?.dataDir ?? quietly(configSchema.shape.dataDir, top.dataDir) ?? '.');
+    const limits = quietly(serverSchema.shape.limits, isRecord(top.server) ? top.server.limits : undefined);
+    const emitters = resolveEmitters(isRecord(top.audit) ? top.audit : {}, { sinks: SINKS, dataDir, maxEventBytes: limits?.maxEventBytes }, errors);
+    const sources = resolveSources(Array.isArray(top.sources) ? top.sources : [], errors);
+    throwConfigErrors(errors);
+    return { config: config!, emitters, sources };
   }
 
   static async start(config: AuditstreamConfig, logger: Logger, metrics = new PipelineMetrics()): Promise<Pipeline> {
@@ -77,19 +84,11 @@ export class Pipeline {
     }
     const policy = new DeliveryPolicy(config.audit);
     const router = new Router({ emitters, policy, ack: config.audit.ack, timeoutMs: config.audit.emitTimeoutInSec * 1000, logger, metrics });
+    // Sources are created before any emitter starts: one that refuses its state (a ConfigError) stops the start with nothing running.
+    const sources = resolvedSources.map(({ path, name, definition, config: sourceConfig }) =>
+      definition.create(name, sourceConfig, { configPath: path, dataDir, logger: logger.child({ source: name }), metrics: metrics.registry }),
+    );
     for (const e of emitters) e.start();
-    const sources = resolvedSources.map(({ index: i, name, definition, config: sourceConfig }) => {
-      try {
-        return definition.create(name, sourceConfig, { dataDir, logger: logger.child({ source: name }), metrics: metrics.registry });
-      } catch (err) {
-        // A source knows its name, not its place in the list: put the index in the key path.
-        if (err instanceof ConfigError && !/^sources\[\d+\]/.test(err.path)) {
-          const rest = err.path.replace(/^sources\[name=[^\]]*\]\.?/, '');
-          throw new ConfigError(rest ? `sources[${i}].${rest}` : `sources[${i}]`, err.problem);
-        }
-        throw err;
-      }
-    });
     const pipeline = new Pipeline(config, dataDir, router, emitters, disabled, sources, metrics, logger);
     for (const s of sources) await s.start(router);
     return pipeline;
@@ -111,18 +110,44 @@ export class Pipeline {
   }
 }
 
-/** Creates the sink; a ConfigError found only at creation (a keystore, a file) gets the emitter's path. */
-export function createSink(r: ResolvedEmitter, ctx: SinkContext): Sink {
-  try {
-    return r.definition.create(r.sinkConfig, ctx);
-  } catch (err) {
-    if (err instanceof ConfigError && !err.path.startsWith('audit.')) throw new ConfigError(err.path ? `${r.path}.${err.path}` : r.path, err.problem);
-    throw err;
-  }
+export function createSink(r: ResolvedEmitter, ctx: Omit<SinkContext, 'configPath'>): Sink {
+  return r.definition.create(r.sinkConfig, { ...ctx, configPath: r.path });
+}
+
+export interface ValidatedConfig {
+  config: AuditstreamConfig;
+  emitters: ResolvedEmitter[];
+  sources: ResolvedSource[];
+}
+
+/** Checks every `sources` entry: a known type, a distinct name, the source's own keys (strictly). */
+function resolveSources(blocks: readonly unknown[], errors: ConfigError[]): ResolvedSource[] {
+  const seen = new Map<string, string>();
+  const out: ResolvedSource[] = [];
+  blocks.forEach((block, i) => {
+    const path = `sources[${i}]`;
+    if (!isRecord(block) || typeof block.type !== 'string') return; // the config schema said so
+    const { type, name: given, ...rest } = block;
+    const before = errors.length;
+    const definition = SOURCES.get(type);
+    if (!definition) {
+      if (type !== '') errors.push(new ConfigError(`${path}.type`, `unknown source type "${type}" (known: ${[...SOURCES.keys()].sort().join(', ') || 'none'}; HTTP ingest is always on)`));
+      return;
+    }
+    const name = typeof given === 'string' ? given : `${type}-${i}`;
+    // A name keys the source's checkpoints and progress: two sources on one name would overwrite each other's.
+    const earlier = seen.get(name);
+    if (earlier) errors.push(new ConfigError(`${path}.name`, `duplicate source name "${name}" (also ${earlier}); give each source a distinct name`));
+    else seen.set(name, path);
+    const config = checkConfig(definition.schema, rest, path, errors);
+    if (errors.length === before) out.push({ path, name, definition, config });
+  });
+  return out;
 }
 
 interface ResolvedSource {
-  index: number;
+  /** `sources[1]`. */
+  path: string;
   name: string;
   definition: SourceDefinition<unknown>;
   config: unknown;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ZodType } from 'zod';
+import type { ConfigIssue } from '../config/validate.js';
 import type { AuditEvent } from '../core/event.js';
 
 /**
@@ -52,6 +53,8 @@ export interface Sink {
 
 export interface SinkContext {
   emitterName: string;
+  /** Where the emitter stands in the config, `audit.emitters[2]`: a ConfigError found at creation starts with it. */
+  configPath: string;
   /** Root data dir; a sink keeps its own files under `${dataDir}/emitters/${emitterName}`. */
   dataDir: string;
   logger: Logger;
@@ -66,5 +69,19 @@ export interface SinkContext {
 export interface SinkDefinition<C = unknown> {
   type: string;
   schema: ZodType<C>;
+  /**
+   * What the schema alone cannot see and `create` would otherwise find at
+   * start-up: files that must exist and be readable, paths derived from the
+   * data dir. Runs for `config check` as well as `serve`, so it reads and
+   * never writes (no directories, no files, no connections). Issue paths are
+   * relative to the emitter.
+   */
+  validate?(config: C, ctx: SinkValidationContext): ConfigIssue[];
   create(config: C, ctx: SinkContext): Sink;
+}
+
+export interface SinkValidationContext {
+  emitterName: string;
+  /** Absolute. */
+  dataDir: string;
 }

@@ -31,6 +31,8 @@ export interface Source {
 }
 
 export interface SourceContext {
+  /** Where the source stands in the config, `sources[1]`: a ConfigError found at creation starts with it. */
+  configPath: string;
   dataDir: string;
   logger: Logger;
   metrics: Registry;

@@ -18,7 +18,7 @@ test('an S3 emitter with codec ocsf writes one OCSF event per line, multi-line r
     { bucket: 'lake', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, prefix: 'ocsf', codec: 'ocsf' },
     'audit.emitters[0]',
   );
-  const sink = s3SinkDefinition.create(config, { emitterName: 'lake', dataDir: await tempDir(t), logger: createLogger('warn'), metrics: new Registry() });
+  const sink = s3SinkDefinition.create(config, { configPath: 'audit.emitters[0]', emitterName: 'lake', dataDir: await tempDir(t), logger: createLogger('warn'), metrics: new Registry() });
   t.after(() => sink.close());
 
   const events = [

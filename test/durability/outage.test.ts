@@ -69,6 +69,8 @@ test('whenFull: block answers 429 with Retry-After, and accepts again once the q
   const server = await startServer(t, {
     dataDir,
     config: {
+      // A small queue must still hold one event of the largest size ingest accepts.
+      server: { limits: { maxEventBytes: '16KiB' } },
       audit: {
         emitters: [{ type: 'audit-store', url: `postgres://postgres@127.0.0.1:${proxy.port}/${db}`, queue: { maxBytes: '64KiB', whenFull: 'block' }, retry: { initialBackoffMs: 50, maxBackoffMs: 500 } }],
       },

@@ -3,11 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
-import { configSchema } from '../../src/config/schema.js';
 import { parseConfig } from '../../src/config/validate.js';
 import { ConfigError, RetriableError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/core/logger.js';
-import { resolveEmitters } from '../../src/pipeline/emitter-config.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { SINKS } from '../../src/pipeline/sink-registry.js';
 import { AuditStoreSink, auditStoreSink } from '../../src/sinks/audit-store.js';
 import type { SinkContext } from '../../src/sinks/sink.js';
@@ -20,7 +19,7 @@ import { tcpProxy } from '../support/tcp-proxy.js';
 const PATH = 'audit.emitters[0]';
 
 function context(dataDir: string): SinkContext {
-  return { emitterName: 'audit-store', dataDir, logger: createLogger('warn'), metrics: new Registry() };
+  return { configPath: 'audit.emitters[0]', emitterName: 'audit-store', dataDir, logger: createLogger('warn'), metrics: new Registry() };
 }
 
 /** A sink from the keys a user writes in the emitter block (the common keys removed, as the pipeline does). */
@@ -35,9 +34,8 @@ const signal = () => new AbortController().signal;
 
 test('audit-store: the seed-002 block {"type":"audit-store","enabled":true} stores events in ${dataDir}/audit.db', async (t) => {
   const dataDir = await tempDir(t);
-  const config = configSchema.parse({ dataDir, audit: { emitters: [{ type: 'audit-store', enabled: true }] } });
+  const { emitters: [resolved] } = Pipeline.validate({ dataDir, audit: { emitters: [{ type: 'audit-store', enabled: true }] } });
   assert.equal(SINKS.get('audit-store'), auditStoreSink);
-  const [resolved] = resolveEmitters(config.audit, SINKS);
   const sink = resolved!.definition.create(resolved!.sinkConfig, context(dataDir));
   t.after(() => sink.close());
   assert.ok(sink instanceof AuditStoreSink);

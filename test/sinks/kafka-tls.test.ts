@@ -1,9 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/config/validate.js';
@@ -18,6 +19,7 @@ import { startKafkaTlsProxy } from '../support/kafka-mock-tls-proxy.js';
 import { tempDir } from '../support/temp.js';
 
 const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** A throwaway CA, a broker certificate for 127.0.0.1 and a client certificate, plus seed 002's JKS stores of them. */
 async function makeStores(dir: string) {
@@ -91,7 +93,7 @@ test("seed 002's SSL block with JKS keyStore and trustedStore delivers through T
     },
     'audit.emitters[0]',
   );
-  const sink = kafkaSinkDefinition.create(config, { emitterName: 'kafka', dataDir: await tempDir(t), logger: createLogger('fatal'), metrics: new Registry() });
+  const sink = kafkaSinkDefinition.create(config, { configPath: 'audit.emitters[0]', emitterName: 'kafka', dataDir: await tempDir(t), logger: createLogger('fatal'), metrics: new Registry() });
   t.after(() => sink.close());
 
   const steps = await sink.check(AbortSignal.timeout(30_000));
@@ -116,8 +118,8 @@ test('a wrong JKS password stops the emitter at start-up with an error naming th
     'audit.emitters[0]',
   );
   assert.throws(
-    () => kafkaSinkDefinition.create(config, { emitterName: 'kafka', dataDir: '/nonexistent', logger: createLogger('fatal'), metrics: new Registry() }),
-    (err) => err instanceof ConfigError && err.path === 'ssl.trustedStore.password' && /emitter "kafka": keytool cannot open the store/.test(err.problem),
+    () => kafkaSinkDefinition.create(config, { configPath: 'audit.emitters[0]', emitterName: 'kafka', dataDir: '/nonexistent', logger: createLogger('fatal'), metrics: new Registry() }),
+    (err) => err instanceof ConfigError && err.path === 'audit.emitters[0].ssl.trustedStore.password' && /keytool cannot open the store/.test(err.problem),
   );
 });
 
@@ -126,4 +128,40 @@ test('a JKS key entry with its own keyPassword is read with it, and a wrong keyP
   const opts = loadTlsOptions({ keyStore, keyPassword: 'KEY-PASS' });
   assert.equal(Array.isArray(opts.pfx) && opts.pfx.length, 1);
   assert.throws(() => loadTlsOptions({ keyStore, keyPassword: 'nope-nope' }), (err) => err instanceof TlsSettingError && err.key === 'keyStore.password');
+});
+
+test('config check opens the JKS stores with their passwords and names each wrong one, writing nothing', async (t) => {
+  const work = await tempDir(t);
+  const tmp = await tempDir(t);
+  const file = join(work, 'auditstream.yaml');
+  const ssl = (password: string) => ({
+    keyStore: { type: 'JKS', path: stores.keyStore, password },
+    trustedStore: { type: 'JKS', path: stores.trustedStore, password },
+  });
+  await writeFile(
+    file,
+    JSON.stringify({
+      dataDir: join(work, 'data'),
+      audit: {
+        emitters: [
+          { type: 'kafka', name: 'good', bootstrapServers: ['k:9093'], topic: 'a', ssl: ssl('CHANGE-ME') },
+          { type: 'kafka', name: 'bad', bootstrapServers: ['k:9093'], topic: 'a', ssl: ssl('wrong-password') },
+        ],
+      },
+    }),
+  );
+  // TMPDIR: where the conversion at start-up puts its PKCS12 copy. Checking must not.
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'config', 'check', '-c', file], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, TMPDIR: tmp },
+  });
+  assert.equal(run.status, 2, run.stdout + run.stderr);
+  const lines = run.stderr.trim().split('\n');
+  assert.equal(lines.length, 2, run.stderr);
+  assert.match(lines[0]!, /^auditstream: config error: audit\.emitters\[1\]\.ssl\.trustedStore\.password: keytool cannot open the store/);
+  assert.match(lines[1]!, /^auditstream: config error: audit\.emitters\[1\]\.ssl\.keyStore\.password: keytool cannot open the store/);
+  // tsx, which runs the CLI from source here, keeps its compile cache in TMPDIR: that one is the harness's.
+  assert.deepEqual((await readdir(tmp)).filter((name) => !name.startsWith('tsx-')), []);
+  assert.ok(!existsSync(join(work, 'data')));
 });

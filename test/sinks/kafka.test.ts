@@ -27,7 +27,7 @@ function events(n: number): AuditEvent[] {
 
 async function createSink(t: TestContext, kafka: Pick<KafkaMock, 'bootstrapServers'>, overrides: Record<string, unknown> = {}) {
   const config = parseConfig(kafkaSinkDefinition.schema, { bootstrapServers: kafka.bootstrapServers, topic: 'blitz_audit', ...overrides }, 'audit.emitters[0]');
-  const sink = kafkaSinkDefinition.create(config, { emitterName: 'kafka', dataDir: await tempDir(t), logger: createLogger('fatal'), metrics: new Registry() });
+  const sink = kafkaSinkDefinition.create(config, { configPath: 'audit.emitters[0]', emitterName: 'kafka', dataDir: await tempDir(t), logger: createLogger('fatal'), metrics: new Registry() });
   t.after(() => sink.close());
   return sink;
 }

@@ -4,11 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { configSchema } from '../../src/config/schema.js';
 import { parseConfig } from '../../src/config/validate.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { ConfigError } from '../../src/core/errors.js';
-import { resolveEmitters } from '../../src/pipeline/emitter-config.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { resolveLogSinkConfig, type LogSinkConfig } from '../../src/sinks/log/config.js';
 import { createLogSink, logSink } from '../../src/sinks/log/sink.js';
 import { tempDir } from '../support/temp.js';
@@ -38,7 +37,7 @@ const parse = (config: Record<string, unknown>): LogSinkConfig => parseConfig(lo
 /** Writes `events` through a real sink into a temp dir and returns the file's lines. */
 async function written(t: TestContext, config: Record<string, unknown>, events: AuditEvent[], at = SEED_WRITTEN_AT): Promise<string[]> {
   const dir = await tempDir(t);
-  const sink = createLogSink(parse(config), { emitterName: 'users-log', dataDir: dir, logger: pino({ level: 'silent' }), metrics: new Registry() }, { now: () => at });
+  const sink = createLogSink(parse(config), { configPath: 'audit.emitters[0]', emitterName: 'users-log', dataDir: dir, logger: pino({ level: 'silent' }), metrics: new Registry() }, { now: () => at });
   t.after(() => sink.close());
   await sink.send(events, new AbortController().signal);
   return (await readFile(join(dir, 'logs', 'audit.log'), 'utf8')).split('\n').slice(0, -1);
@@ -54,7 +53,7 @@ function assertConfigError(fn: () => unknown, path: string, problem: RegExp): vo
 }
 
 test("seed 002's log emitter blocks validate through the emitter config, each with its own file", () => {
-  const config = configSchema.parse({
+  const [users, admins] = Pipeline.validate({
     audit: {
       emitters: [
         { type: 'log', name: 'users-log', enabled: true, logger: 'AUDIT', exclude: ['admin_added', 'admin_pswd_changed', 'admin_removed', 'admin_roles_changed', 'config_changed'] },
@@ -62,8 +61,7 @@ test("seed 002's log emitter blocks validate through the emitter config, each wi
       ],
       emitAtLeastOneOf: ['users-log', 'admins-log'],
     },
-  });
-  const [users, admins] = resolveEmitters(config.audit, new Map([['log', logSink]]));
+  }).emitters;
   const u = resolveLogSinkConfig(users!.sinkConfig as LogSinkConfig, '/var/lib/auditstream');
   const a = resolveLogSinkConfig(admins!.sinkConfig as LogSinkConfig, '/var/lib/auditstream');
   assert.deepEqual(u, {

@@ -40,7 +40,7 @@ function clock(iso: string) {
 
 function open(t: TestContext, dataDir: string, config: Record<string, unknown> = {}, now?: () => Date): Sink {
   const parsed = parseConfig(logSink.schema, config, 'audit.emitters[0]');
-  const sink = createLogSink(parsed, { emitterName: 'users-log', dataDir, logger: pino({ level: 'silent' }), metrics: new Registry() }, { now });
+  const sink = createLogSink(parsed, { configPath: 'audit.emitters[0]', emitterName: 'users-log', dataDir, logger: pino({ level: 'silent' }), metrics: new Registry() }, { now });
   t.after(() => sink.close());
   return sink;
 }

@@ -29,7 +29,7 @@ function events(n: number, tag: string): AuditEvent[] {
 async function startArchiveEmitter(t: TestContext, s3: S3rver, sinkConfig: Record<string, unknown>) {
   const config = s3SinkDefinition.schema.parse({ bucket: 'archive', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, prefix: 'foxpass', ...sinkConfig });
   const dir = await tempDir(t);
-  const sink = s3SinkDefinition.create(config, { emitterName: 'archive', dataDir: dir, logger: pino({ level: 'silent' }), metrics: new Registry() });
+  const sink = s3SinkDefinition.create(config, { configPath: 'audit.emitters[0]', emitterName: 'archive', dataDir: dir, logger: pino({ level: 'silent' }), metrics: new Registry() });
   return (await startEmitter(t, sink, { name: 'archive', type: 's3', dir, closeSink: true })).emitter;
 }
 

@@ -26,7 +26,7 @@ async function createSink(t: TestContext, s3: S3rver, overrides: Record<string, 
     { bucket: overrides.bucket ?? 'archive', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, prefix: 'audit', ...overrides },
     'audit.emitters[0]',
   );
-  const sink = s3SinkDefinition.create(config, { emitterName: 's3-archive', dataDir: await tempDir(t), logger: createLogger('warn'), metrics: new Registry() });
+  const sink = s3SinkDefinition.create(config, { configPath: 'audit.emitters[0]', emitterName: 's3-archive', dataDir: await tempDir(t), logger: createLogger('warn'), metrics: new Registry() });
   t.after(() => sink.close());
   return sink;
 }

@@ -69,6 +69,7 @@ async function startSource(t: TestContext, s: Setup, publisher: Publisher, extra
     'sources[0]',
   );
   const source = kinesisSourceDefinition.create('kinesis-test', config, {
+    configPath: 'sources[0]',
     dataDir: s.dataDir,
     // 'error': the emulator stops before the source in t.after, and the readers' retry warnings would only be noise.
     logger: createLogger('error'),

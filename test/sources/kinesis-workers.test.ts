@@ -61,7 +61,7 @@ async function runWorker(cfg: WorkerConfig): Promise<void> {
     },
   };
   const config = parseConfig(kinesisSourceDefinition.schema, { ...cfg.source, workerId: cfg.workerId }, 'sources[0]');
-  const source = kinesisSourceDefinition.create('kinesis', config, { dataDir: cfg.dataDir, logger: createLogger('warn'), metrics: new Registry() });
+  const source = kinesisSourceDefinition.create('kinesis', config, { configPath: 'sources[0]', dataDir: cfg.dataDir, logger: createLogger('warn'), metrics: new Registry() });
   await source.start(publisher);
   process.once('SIGTERM', () => {
     void source

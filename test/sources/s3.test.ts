@@ -55,7 +55,7 @@ function createSource(s3: Pick<S3rver, 'endpoint'>, dataDir: string, overrides: 
     { bucket: 'logs', prefix: 'in/', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, pollIntervalSec: 0.1, ...overrides },
     'sources[0]',
   );
-  return s3SourceDefinition.create('archive', config, { dataDir, logger: createLogger('fatal'), metrics: new Registry() });
+  return s3SourceDefinition.create('archive', config, { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: new Registry() });
 }
 
 async function startSource(t: TestContext, s3: Pick<S3rver, 'endpoint'>, dataDir: string, publisher: Publisher, overrides: Record<string, unknown> = {}) {
@@ -284,7 +284,7 @@ test('objects the S3 emitter writes later under earlier event-time keys are all 
     { bucket: 'logs', prefix: 'in', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS },
     'audit.emitters[0]',
   );
-  const sink = s3SinkDefinition.create(sinkConfig, { emitterName: 'archive', dataDir: await tempDir(t), logger: createLogger('fatal'), metrics: new Registry() });
+  const sink = s3SinkDefinition.create(sinkConfig, { configPath: 'audit.emitters[0]', emitterName: 'archive', dataDir: await tempDir(t), logger: createLogger('fatal'), metrics: new Registry() });
   t.after(() => sink.close());
   const batch = (hour: number, n: number) =>
     Array.from({ length: n }, (_, i) => ({ id: newEventId(), time: new Date(Date.UTC(2024, 4, 1, hour, 0, i)).toISOString(), type: 'login', source: 'blitz', outcome: 'success' as const, actor: `u${i}`, details: {}, raw: '{}' }));
@@ -317,7 +317,7 @@ test('state written for another bucket or prefix is refused at start, naming the
       () => createSource(s3, dataDir, other),
       (err) =>
         err instanceof ConfigError &&
-        err.path === 'sources[name=archive].name' &&
+        err.path === 'sources[0].name' &&
         err.problem.includes('s3://logs/in/') &&
         err.problem.includes(`s3://${other.bucket ?? 'logs'}/${other.prefix ?? 'in/'}`),
     );

@@ -234,7 +234,7 @@ export async function readAllRecords(client: KinesisClient, stream: string): Pro
 
 /** Fixtures for Kinesis sink and source tests. */
 export function testSinkContext(emitterName = 'kinesis-test'): SinkContext {
-  return { emitterName, dataDir: tmpdir(), logger: createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? 'warn'), metrics: new Registry() };
+  return { configPath: 'audit.emitters[0]', emitterName, dataDir: tmpdir(), logger: createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? 'warn'), metrics: new Registry() };
 }
 
 /** `count` distinct events; actors cycle through `actors` so per-actor order can be checked. */

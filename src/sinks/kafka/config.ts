@@ -51,7 +51,7 @@ export const kafkaSinkSchema = z
     codec: codecSchema,
   })
   .superRefine((c, ctx) => {
-    const protocol = c.securityProtocol ?? (c.sasl ? 'SASL_SSL' : c.ssl ? 'SSL' : 'PLAINTEXT');
+    const protocol = securityProtocolOf(c);
     if (c.sasl && !protocol.startsWith('SASL_')) {
       ctx.addIssue({ code: 'custom', path: ['securityProtocol'], message: `${protocol} does not authenticate with SASL but a sasl block is set; use SASL_SSL or SASL_PLAINTEXT` });
     }
@@ -79,6 +79,11 @@ export const kafkaSinkSchema = z
   });
 
 export type KafkaSinkConfig = z.infer<typeof kafkaSinkSchema>;
+
+/** Omitted: SASL_SSL when `sasl` is set, else SSL when `ssl` is set, else PLAINTEXT. */
+export function securityProtocolOf(c: Pick<KafkaSinkConfig, 'securityProtocol' | 'sasl' | 'ssl'>): NonNullable<KafkaSinkConfig['securityProtocol']> {
+  return c.securityProtocol ?? (c.sasl ? 'SASL_SSL' : c.ssl ? 'SSL' : 'PLAINTEXT');
+}
 type SaslBlock = NonNullable<KafkaSinkConfig['sasl']>;
 
 export class SaslSettingError extends Error {

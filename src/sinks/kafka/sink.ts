@@ -4,9 +4,9 @@ import { encodeEvent } from '../../codecs/codec.js';
 import type { AuditEvent } from '../../core/event.js';
 import { ConfigError, RetriableError, errorMessage } from '../../core/errors.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
-import { kafkaSinkSchema, saslCredentials, type KafkaSinkConfig } from './config.js';
+import { kafkaSinkSchema, saslCredentials, securityProtocolOf, type KafkaSinkConfig } from './config.js';
 import { classifyKafkaError, sizeLimitError } from './errors.js';
-import { loadTlsOptions, TlsSettingError } from './tls.js';
+import { loadTlsOptions, TlsSettingError, tlsProblems } from './tls.js';
 import { mapTuning, type ProducerTuning } from './tuning.js';
 
 /** The emitter retries with its durable queue and backoff; kafkajs only bridges a leader election. */
@@ -33,13 +33,14 @@ export class KafkaSink implements Sink {
     this.tuning = mapTuning(config.tuning);
     this.partitionKeyOf = config.key ? (event) => this.keyOf(event) ?? '' : undefined;
     this.batch = { maxEvents: 1000, maxBytes: this.tuning.batchBytes ?? 512 * 1024, lingerMs: this.tuning.lingerMs ?? 0 };
-    const protocol = config.securityProtocol ?? (config.sasl ? 'SASL_SSL' : config.ssl ? 'SSL' : 'PLAINTEXT');
+    const protocol = securityProtocolOf(config);
     let ssl: ConnectionOptions | boolean = false;
     if (protocol.endsWith('SSL')) {
       try {
         ssl = config.ssl ? loadTlsOptions(config.ssl) : true;
       } catch (err) {
-        if (err instanceof TlsSettingError) throw new ConfigError(`ssl.${err.key}`, `emitter "${ctx.emitterName}": ${err.message}`);
+        // What reading could find, validate found; this is what only the JKS conversion finds (a key entry's password).
+        if (err instanceof TlsSettingError) throw new ConfigError(`${ctx.configPath}.ssl.${err.key}`, err.message);
         throw err;
       }
     }
@@ -263,5 +264,9 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 export const kafkaSinkDefinition: SinkDefinition<KafkaSinkConfig> = {
   type: 'kafka',
   schema: kafkaSinkSchema,
+  validate: (config) => {
+    if (!config.ssl || !securityProtocolOf(config).endsWith('SSL')) return [];
+    return tlsProblems(config.ssl).map((p) => ({ path: ['ssl', ...p.key.split('.')], message: p.message }));
+  },
   create: (config, ctx) => new KafkaSink(config, ctx),
 };

@@ -54,19 +54,55 @@ export function protocolRange(enabled: readonly string[]): { minVersion: SecureV
  * JKS stores (seed 002) are converted with the JDK's keytool, which must be on PATH.
  */
 export function loadTlsOptions(ssl: SslSettings): ConnectionOptions {
+  const problems: TlsSettingError[] = [];
+  const opts = gather(ssl, problems, true);
+  if (problems.length > 0) throw problems[0]!;
+  return opts;
+}
+
+/**
+ * Every problem with the `ssl` block that reading can find: protocols, files
+ * that do not exist or cannot be read, store passwords, and (PEM, PKCS12)
+ * material Node cannot load. Writes nothing: a JKS key store is only listed,
+ * because converting it (loadTlsOptions, at start-up) needs a temporary file;
+ * a wrong password of its key entry is therefore found at start-up only.
+ */
+export function tlsProblems(ssl: SslSettings): TlsSettingError[] {
+  const problems: TlsSettingError[] = [];
+  gather(ssl, problems, false);
+  return problems;
+}
+
+function gather(ssl: SslSettings, problems: TlsSettingError[], convertJks: boolean): ConnectionOptions {
+  const attempt = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof TlsSettingError)) throw err;
+      problems.push(err);
+      return undefined;
+    }
+  };
   const opts: ConnectionOptions = {};
-  if (ssl.enabledProtocols) Object.assign(opts, protocolRange(ssl.enabledProtocols));
-  if (ssl.caFile) opts.ca = readSetting('caFile', ssl.caFile);
-  if (ssl.certFile) opts.cert = readSetting('certFile', ssl.certFile);
-  if (ssl.keyFile) opts.key = readSetting('keyFile', ssl.keyFile);
+  const set = <K extends keyof ConnectionOptions>(key: K, value: ConnectionOptions[K] | undefined) => {
+    if (value !== undefined) opts[key] = value;
+  };
+  if (ssl.enabledProtocols) Object.assign(opts, attempt(() => protocolRange(ssl.enabledProtocols!)));
+  if (ssl.caFile) set('ca', attempt(() => readSetting('caFile', ssl.caFile!)));
+  if (ssl.certFile) set('cert', attempt(() => readSetting('certFile', ssl.certFile!)));
+  if (ssl.keyFile) set('key', attempt(() => readSetting('keyFile', ssl.keyFile!)));
   if (ssl.keyPassword && ssl.keyFile) opts.passphrase = ssl.keyPassword;
-  if (ssl.trustedStore) opts.ca = trustedCertificates(ssl.trustedStore);
-  if (ssl.keyStore) opts.pfx = [keyStorePfx(ssl.keyStore, ssl.keyPassword)];
-  try {
-    createSecureContext(opts);
-  } catch (err) {
-    const key = ssl.keyStore ? 'keyStore.password' : ssl.keyFile ? 'keyFile' : 'caFile';
-    throw new TlsSettingError(key, `cannot load the TLS material: ${(err as Error).message}`);
+  if (ssl.trustedStore) set('ca', attempt(() => trustedCertificates(ssl.trustedStore!)));
+  const listOnly = ssl.keyStore?.type === 'JKS' && !convertJks;
+  if (ssl.keyStore && listOnly) attempt(() => listJks(ssl.keyStore!, ssl.keyPassword));
+  else if (ssl.keyStore) set('pfx', attempt(() => [keyStorePfx(ssl.keyStore!, ssl.keyPassword)]));
+  if (problems.length === 0 && !listOnly) {
+    try {
+      createSecureContext(opts);
+    } catch (err) {
+      const key = ssl.keyStore ? 'keyStore.password' : ssl.keyFile ? 'keyFile' : 'caFile';
+      problems.push(new TlsSettingError(key, `cannot load the TLS material: ${(err as Error).message}`));
+    }
   }
   return opts;
 }
@@ -97,6 +133,13 @@ function keyStorePfx(store: KeyStore, keyPassword: string | undefined): { buf: B
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Opens a JKS key store with its password, as the conversion at start-up will, without writing the copy. */
+function listJks(store: KeyStore, keyPassword: string | undefined): void {
+  readSetting('keyStore.path', store.path);
+  if (keyPassword && keyPassword !== store.password) keyAlias(store);
+  else keytool('keyStore', ['-list', '-keystore', store.path, '-storetype', 'JKS', '-storepass:env', 'STORE_PASS'], { STORE_PASS: store.password ?? '' });
 }
 
 function keyAlias(store: KeyStore): string {

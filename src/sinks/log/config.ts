@@ -1,5 +1,6 @@
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { ConfigIssue } from '../../config/validate.js';
 import { ConfigError } from '../../core/errors.js';
 import { parseArchivePattern } from './archive-pattern.js';
 import { BLITZ_PATTERN, compilePattern } from './layout.js';
@@ -68,6 +69,15 @@ function configProblem(compile: () => unknown): ConfigError | undefined {
 }
 
 export type LogSinkConfig = z.output<typeof logSinkSchema>;
+
+/**
+ * What the schema cannot see: the archive pattern derived from the data dir
+ * and the file (a `%` in either), exactly as the sink will use it.
+ */
+export function logSinkProblems(c: LogSinkConfig, dataDir: string): ConfigIssue[] {
+  const p = configProblem(() => parseArchivePattern(resolveLogSinkConfig(c, dataDir).archivePattern));
+  return p ? [{ path: [p.path], message: p.problem }] : [];
+}
 
 /** The config with defaults that depend on the data dir or on other keys filled in. */
 export interface ResolvedLogSinkConfig {

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import type { AuditEvent } from '../../core/event.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
 import { parseArchivePattern } from './archive-pattern.js';
-import { logSinkSchema, resolveLogSinkConfig, type LogSinkConfig } from './config.js';
+import { logSinkProblems, logSinkSchema, resolveLogSinkConfig, type LogSinkConfig } from './config.js';
 import { describeFsError } from './file-error.js';
 import { compileLayout } from './layout.js';
 import { LOG_FILE_MODE, RollingFile } from './rolling-file.js';
@@ -80,5 +80,6 @@ async function step(name: string, run: () => Promise<unknown>): Promise<CheckSte
 export const logSink: SinkDefinition<LogSinkConfig> = {
   type: 'log',
   schema: logSinkSchema,
+  validate: (config, ctx) => logSinkProblems(config, ctx.dataDir),
   create: (config, ctx) => createLogSink(config, ctx),
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timerSec } from '../../config/timers.js';
 import { byteSize } from '../../config/byte-size.js';
 import { awsConnectionShape } from '../../aws/client.js';
 import { codecSchema } from '../../codecs/codec.js';
@@ -28,7 +29,7 @@ export const s3LocationShape = {
 export const s3SinkSchema = z
   .strictObject({
     ...s3LocationShape,
-    rollEverySec: z.number().positive().default(60),
+    rollEverySec: timerSec.positive().default(60),
     // Written as bytes or "64MiB", like every size key.
     maxObjectBytes: byteSize
       .pipe(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timerMs, timerSec } from '../../config/timers.js';
 import { awsConnectionShape } from '../../aws/client.js';
 import { PARSER_NAMES } from '../../formats/parser.js';
 
@@ -39,13 +40,13 @@ export const kinesisSourceSchema = z
     applicationName: z.string().min(1).optional(),
     /** Defaults to hostname, pid and a random suffix. */
     workerId: z.string().min(1).optional(),
-    leaseDurationSec: z.number().positive().default(10),
-    pollIntervalMs: z.number().int().min(MIN_POLL_INTERVAL_MS).default(MIN_POLL_INTERVAL_MS),
-    idlePollIntervalMs: z.number().int().min(MIN_POLL_INTERVAL_MS).default(1000),
+    leaseDurationSec: timerSec.positive().default(10),
+    pollIntervalMs: timerMs.min(MIN_POLL_INTERVAL_MS).default(MIN_POLL_INTERVAL_MS),
+    idlePollIntervalMs: timerMs.min(MIN_POLL_INTERVAL_MS).default(1000),
     maxRecordsPerCall: z.number().int().min(1).max(MAX_RECORDS_PER_CALL).default(MAX_RECORDS_PER_CALL),
-    shardSyncIntervalSec: z.number().positive().default(60),
+    shardSyncIntervalSec: timerSec.positive().default(60),
     /** On stop, how long an in-flight publish may take to be acknowledged (and checkpointed) before it is abandoned. */
-    stopDrainSec: z.number().min(0).default(10),
+    stopDrainSec: timerSec.min(0).default(10),
     /** Events handed to the publisher at once; a checkpoint follows each acknowledged batch. */
     maxEventsPerPublish: z.number().int().min(1).default(1000),
   })

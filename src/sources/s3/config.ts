@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timerSec } from '../../config/timers.js';
 import { awsConnectionShape } from '../../aws/client.js';
 import { PARSER_NAMES } from '../../formats/parser.js';
 import { DECODE_MODES } from '../../formats/read-record.js';
@@ -9,7 +10,7 @@ export const s3SourceSchema = z.strictObject({
   /** Only keys starting with this are read, e.g. `AWSLogs/123456789012/CloudTrail/us-east-1/`. */
   prefix: z.string().default(''),
   forcePathStyle: z.boolean().default(false),
-  pollIntervalSec: z.number().positive().default(60),
+  pollIntervalSec: timerSec.positive().default(60),
   /** Seed 003: delete an object once every event read from it was acknowledged. */
   deleteAfterRead: z.boolean().default(false),
   decode: z.enum(DECODE_MODES).default('auto'),

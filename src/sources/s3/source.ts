@@ -50,9 +50,9 @@ export class S3Source implements Source {
       this.state = new S3SourceState(join(ctx.dataDir, 'sources', name), location);
     } catch (err) {
       if (!(err instanceof StateLocationMismatch)) throw err;
-      // Named after the source, not its index: the source does not know its place in the list.
+      // Found only here: it depends on what the data dir holds, not on the config.
       throw new ConfigError(
-        `sources[name=${name}].name`,
+        `${ctx.configPath}.name`,
         `${err.message}, not s3://${location.bucket}/${location.prefix}; resuming it would skip or re-read objects. ` +
           `Give this source a name of its own (another name starts with no progress), or move ${err.file} away to start over`,
       );
