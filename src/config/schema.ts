@@ -100,7 +100,8 @@ export const serverSchema = z.strictObject({
       keepAliveSec: timerSec.min(1).default(timeoutsDefaults.keepAliveSec),
     })
     .prefault({})
-    .refine((t) => t.headersSec <= t.requestSec, {
+    // Compared only once requestSec itself is valid, so a bad requestSec is reported once, not twice.
+    .refine((t) => !(t.requestSec >= 1) || t.headersSec <= t.requestSec, {
       path: ['headersSec'],
       message: 'must not be longer than server.timeouts.requestSec, which bounds the whole request including its headers',
     }),
