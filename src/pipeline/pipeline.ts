@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditstreamConfig } from '../config/schema.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
@@ -7,6 +7,7 @@ import { DiskQueue } from '../queue/disk-queue.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
 import type { Source, SourceDefinition } from '../sources/source.js';
 import { parseConfig } from '../config/validate.js';
+import { prepareDataDir } from './data-dir.js';
 import { DeliveryPolicy } from './delivery-policy.js';
 import { Emitter } from './emitter.js';
 import { resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
@@ -44,7 +45,7 @@ export class Pipeline {
 
   static async start(config: AuditstreamConfig, logger: Logger, metrics = new PipelineMetrics()): Promise<Pipeline> {
     const { emitters: resolved, sources: resolvedSources } = Pipeline.validate(config);
-    const dataDir = resolve(config.dataDir);
+    const dataDir = prepareDataDir(config.dataDir, logger);
     const emitters: Emitter[] = [];
     const disabled: ResolvedEmitter[] = [];
     for (const r of resolved) {
