@@ -1,8 +1,9 @@
-import { chmodSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { chmodSync, closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { ConfigError, errorMessage } from '../core/errors.js';
-import { makePrivateDirSync, PRIVATE_DIR_MODE } from '../core/private-files.js';
+import { ConfigError, FatalError, errorMessage } from '../core/errors.js';
+import { makePrivateDirSync, PRIVATE_DIR_MODE, preparePrivateDatabase } from '../core/private-files.js';
 
 const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
 
@@ -36,4 +37,77 @@ export function prepareDataDir(configured: string, logger: Logger): string {
     }
   }
   return dir;
+}
+
+/** Another process (or this one) already runs a pipeline on the data dir. */
+export class DataDirLockedError extends FatalError {
+  constructor(
+    readonly dataDir: string,
+    readonly holderPid: number | undefined,
+  ) {
+    const holder = holderPid === process.pid ? 'this process' : holderPid ? `another auditstream process (pid ${holderPid})` : 'another auditstream process';
+    super(
+      `data dir ${dataDir} is in use by ${holder}: two pipelines on one data dir would deliver the same queues twice. ` +
+        'Stop that one, or give this one another dataDir (--data-dir).',
+      { code: 'DATA_DIR_LOCKED' },
+    );
+  }
+}
+
+/** Data dirs locked by this process: POSIX locks belong to the process, so SQLite alone would not refuse a second Pipeline here. */
+const heldHere = new Set<string>();
+
+/**
+ * An exclusive lock on `<dataDir>/lock`, held while the connection is open:
+ * SQLite's POSIX lock, which the kernel releases when the process dies, so a
+ * `kill -9` never leaves a stale lock behind. The holder's pid is written in
+ * the database header (user_version, bytes 60–63), which a refused process
+ * reads without taking a lock, to name the holder.
+ */
+export class DataDirLock {
+  private constructor(
+    private readonly key: string,
+    private db: Database.Database | undefined,
+  ) {}
+
+  static acquire(dataDir: string): DataDirLock {
+    const key = realpathSync(dataDir);
+    if (heldHere.has(key)) throw new DataDirLockedError(dataDir, process.pid);
+    const file = join(dataDir, 'lock');
+    preparePrivateDatabase(file);
+    const db = new Database(file, { timeout: 0 });
+    try {
+      db.pragma('locking_mode = EXCLUSIVE');
+      // The first write takes the EXCLUSIVE lock; in this locking mode it is kept until close.
+      db.pragma(`user_version = ${process.pid}`);
+    } catch (err) {
+      db.close();
+      if ((err as { code?: string }).code === 'SQLITE_BUSY') throw new DataDirLockedError(dataDir, holderPid(file));
+      throw err;
+    }
+    heldHere.add(key);
+    return new DataDirLock(key, db);
+  }
+
+  release(): void {
+    if (!this.db) return;
+    this.db.close();
+    this.db = undefined;
+    heldHere.delete(this.key);
+  }
+}
+
+function holderPid(file: string): number | undefined {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const header = Buffer.alloc(64);
+      if (readSync(fd, header, 0, 64, 0) < 64) return undefined;
+      return header.readUInt32BE(60) || undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
 }

@@ -7,7 +7,7 @@ import { DiskQueue } from '../queue/disk-queue.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
 import type { Source, SourceDefinition } from '../sources/source.js';
 import { parseConfig } from '../config/validate.js';
-import { prepareDataDir } from './data-dir.js';
+import { DataDirLock, prepareDataDir } from './data-dir.js';
 import { DeliveryPolicy } from './delivery-policy.js';
 import { Emitter } from './emitter.js';
 import { resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
@@ -29,6 +29,7 @@ export class Pipeline {
     readonly sources: Source[],
     readonly metrics: PipelineMetrics,
     private readonly logger: Logger,
+    private readonly lock: DataDirLock,
   ) {}
 
   /** Validates the config against the sinks and sources without starting anything. */
@@ -46,6 +47,9 @@ export class Pipeline {
   static async start(config: AuditstreamConfig, logger: Logger, metrics = new PipelineMetrics()): Promise<Pipeline> {
     const { emitters: resolved, sources: resolvedSources } = Pipeline.validate(config);
     const dataDir = prepareDataDir(config.dataDir, logger);
+    // Before any queue is opened: a second pipeline on these files would deliver every event twice.
+    // Held until stop(); if start fails it stays held, as queues may already be open.
+    const lock = DataDirLock.acquire(dataDir);
     const emitters: Emitter[] = [];
     const disabled: ResolvedEmitter[] = [];
     for (const r of resolved) {
@@ -91,7 +95,7 @@ export class Pipeline {
         throw err;
       }
     });
-    const pipeline = new Pipeline(config, dataDir, router, emitters, disabled, sources, metrics, logger);
+    const pipeline = new Pipeline(config, dataDir, router, emitters, disabled, sources, metrics, logger, lock);
     for (const s of sources) await s.start(router);
     return pipeline;
   }
@@ -109,6 +113,7 @@ export class Pipeline {
       await e.sink.close().catch((err) => this.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
     }
     for (const e of this.emitters) e.closeQueue();
+    this.lock.release();
   }
 }
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
-import { prepareDataDir } from '../../src/pipeline/data-dir.js';
+import { DataDirLockedError, prepareDataDir } from '../../src/pipeline/data-dir.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
 import { SqliteLeaseTable } from '../../src/sources/kinesis/lease-table-sqlite.js';
@@ -65,7 +65,7 @@ test('serve under umask 022: dataDir and every directory in it are 0700, every f
   });
   assert.deepEqual(wrong, [], 'directories 0700, files 0600, log files 0640');
   const paths = [...found.keys()].join(', ');
-  for (const expected of ['audit.db', 'audit.db-wal', 'audit.db-shm', 'queues/log.db', 'queues/audit-store.db-wal', 'dead-letter/audit-store.ndjson', 'logs/audit.log']) {
+  for (const expected of ['lock', 'audit.db', 'audit.db-wal', 'audit.db-shm', 'queues/log.db', 'queues/audit-store.db-wal', 'dead-letter/audit-store.ndjson', 'logs/audit.log']) {
     assert.ok(found.has(expected), `${expected} exists (found ${paths})`);
   }
   assert.ok([...found.keys()].some((p) => /^logs\/archive\/audit\.\d{4}-\d{2}-\d{2}\.log\.gz$/.test(p)), `a rolled archive exists (found ${paths})`);
@@ -124,4 +124,45 @@ test('a shared sticky directory (like /tmp) is refused as dataDir, naming the ke
   chmodSync(dir, 0o1777);
   assert.throws(() => prepareDataDir(dir, pino({ level: 'silent' })), /^ConfigError: dataDir: .*shared directory \(sticky bit/);
   assert.equal(statSync(dir).mode & 0o7777, 0o1777);
+});
+
+test('a second server on the same dataDir exits 1 naming the dir and the holder pid; after kill -9 of the first, the next one starts', async (t) => {
+  const dataDir = await tempDir(t);
+  const first = await startServer(t, { dataDir });
+  const refused = await startServer(t, { dataDir }).then(
+    () => assert.fail('the second server started'),
+    (err: Error) => err.message,
+  );
+  assert.match(refused, /server exited \(code 1,/);
+  assert.ok(refused.includes(`data dir ${dataDir} is in use by another auditstream process (pid ${first.child.pid})`), refused);
+  assert.equal((await postEvents(first.url, [event('d-1')])).status, 202, 'the first server is untouched');
+
+  first.child.kill('SIGKILL');
+  await first.exited;
+  const next = await startServer(t, { dataDir });
+  await waitFor(async () => (await allStoredEvents(next.url)).some((e) => e.id === 'd-1'), 'the acknowledged event delivered by the next server');
+});
+
+test('in one process: a second pipeline on the same dataDir, under any spelling, is refused until the first stops', async (t) => {
+  const root = await tempDir(t);
+  const dataDir = join(root, 'data');
+  const { config } = loadConfig({ env: {}, overrides: { dataDir } });
+  const logger = pino({ level: 'silent' });
+  const pipeline = await Pipeline.start(config, logger);
+  let stopped = false;
+  t.after(() => (stopped ? undefined : pipeline.stop(100)));
+  symlinkSync(dataDir, join(root, 'link'));
+  for (const spelling of [dataDir, `${dataDir}/.`, join(root, 'link')]) {
+    const again = loadConfig({ env: {}, overrides: { dataDir: spelling } }).config;
+    await assert.rejects(Pipeline.start(again, logger), (err: unknown) => {
+      assert.ok(err instanceof DataDirLockedError);
+      assert.match(err.message, /is in use by this process/);
+      return true;
+    });
+  }
+  await pipeline.stop(100);
+  stopped = true;
+  const restarted = await Pipeline.start(config, logger);
+  await restarted.stop(100);
+  assert.ok(existsSync(join(dataDir, 'lock')));
 });
