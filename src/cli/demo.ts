@@ -6,7 +6,7 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('publisher → local Kinesis emulator → collector → audit store, end to end on this machine (Ctrl-C stops it)')
-    .option('--data-dir <dir>', 'where the demo keeps its queues and audit store (wiped at start)', './auditstream-data/demo')
+    .option('--data-dir <dir>', 'where the demo keeps its queues and audit store: a new or empty directory, or one the demo created (emptied at start)', './auditstream-data/demo')
     .option('--rate <n>', 'events per second to generate', '20')
     .option('--shards <n>', 'shards of the demo stream', '2')
     .option('--duration <sec>', 'stop by itself after this many seconds (default: run until Ctrl-C)')

@@ -65,6 +65,8 @@ const heldHere = new Set<string>();
  * reads without taking a lock, to name the holder.
  */
 export class DataDirLock {
+  static readonly FILE = 'lock';
+
   private constructor(
     private readonly key: string,
     private db: Database.Database | undefined,
@@ -73,7 +75,7 @@ export class DataDirLock {
   static acquire(dataDir: string): DataDirLock {
     const key = realpathSync(dataDir);
     if (heldHere.has(key)) throw new DataDirLockedError(dataDir, process.pid);
-    const file = join(dataDir, 'lock');
+    const file = join(dataDir, DataDirLock.FILE);
     preparePrivateDatabase(file);
     const db = new Database(file, { timeout: 0 });
     try {
