@@ -2,16 +2,25 @@ import { z } from 'zod';
 import { byteSize } from './byte-size.js';
 
 /**
+ * An emitter's or source's name becomes a file name (queues/<name>.db,
+ * dead-letter/<name>.ndjson, sources/<name>/state.sqlite): nothing that could
+ * leave its directory ("../x", "/x", "."), no separators, no hidden files.
+ */
+const componentName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-", starting with a letter or digit (at most 64)');
+
+/** A source without `name` is called `<type>-<index>`. */
+export function sourceName(source: { type: string; name?: string | undefined }, index: number): string {
+  return source.name ?? `${source.type}-${index}`;
+}
+
+/**
  * The keys every emitter has, whatever its type (seed 002's emitter block plus
  * queue/retry/batch). The sink's own keys are validated by its definition,
  * strictly, after these are removed.
  */
 export const emitterCommonSchema = z.looseObject({
   type: z.string().min(1),
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (at most 64)')
-    .optional(),
+  name: componentName.optional(),
   enabled: z.boolean().default(true),
   include: z.array(z.string().min(1)).optional(),
   exclude: z.array(z.string().min(1)).optional(),
@@ -67,7 +76,18 @@ export const configSchema = z.strictObject({
       shutdownTimeoutSec: z.number().positive().default(30),
     })
     .prefault({}),
-  sources: z.array(z.looseObject({ type: z.string().min(1), name: z.string().min(1).optional() })).default([]),
+  sources: z
+    .array(z.looseObject({ type: z.string().min(1), name: componentName.optional() }))
+    .default([])
+    .superRefine((sources, ctx) => {
+      const seen = new Map<string, number>();
+      sources.forEach((s, i) => {
+        const name = sourceName(s, i);
+        const earlier = seen.get(name);
+        if (earlier === undefined) seen.set(name, i);
+        else ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate source name "${name}" (also sources[${earlier}]): a source keeps its progress under its name; give each a distinct name` });
+      });
+    }),
   audit: z
     .strictObject({
       emitters: z.array(emitterCommonSchema).min(1, 'at least one emitter is needed').prefault(DEFAULT_EMITTERS),

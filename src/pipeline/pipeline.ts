@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AuditstreamConfig } from '../config/schema.js';
+import { sourceName, type AuditstreamConfig } from '../config/schema.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { DeadLetterFile } from '../queue/dead-letter-file.js';
 import { DiskQueue } from '../queue/disk-queue.js';
@@ -38,8 +38,8 @@ export class Pipeline {
     const sources = config.sources.map((s, i): ResolvedSource => {
       const definition = SOURCES.get(s.type);
       if (!definition) throw new ConfigError(`sources[${i}].type`, `unknown source type "${s.type}" (known: ${[...SOURCES.keys()].sort().join(', ') || 'none'}; HTTP ingest is always on)`);
-      const { type: _t, name, ...rest } = s;
-      return { index: i, name: name ?? `${s.type}-${i}`, definition, config: parseConfig(definition.schema, rest, `sources[${i}]`) };
+      const { type: _t, name: _n, ...rest } = s;
+      return { index: i, name: sourceName(s, i), definition, config: parseConfig(definition.schema, rest, `sources[${i}]`) };
     });
     return { emitters, sources };
   }
