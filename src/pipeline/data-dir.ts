@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError, FatalError, errorMessage } from '../core/errors.js';
@@ -54,7 +54,11 @@ export class DataDirLockedError extends FatalError {
   }
 }
 
-/** Data dirs locked by this process: POSIX locks belong to the process, so SQLite alone would not refuse a second Pipeline here. */
+/**
+ * Data dirs locked by this process, by device and inode (whatever path names them): POSIX locks
+ * belong to the process, so SQLite alone would not refuse a second Pipeline here, and reading the
+ * holder's pid would close a descriptor, which drops this process's locks on the file.
+ */
 const heldHere = new Set<string>();
 
 /**
@@ -73,7 +77,8 @@ export class DataDirLock {
   ) {}
 
   static acquire(dataDir: string): DataDirLock {
-    const key = realpathSync(dataDir);
+    const { dev, ino } = statSync(dataDir);
+    const key = `${dev}:${ino}`;
     if (heldHere.has(key)) throw new DataDirLockedError(dataDir, process.pid);
     const file = join(dataDir, DataDirLock.FILE);
     preparePrivateDatabase(file);
