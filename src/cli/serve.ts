@@ -14,6 +14,9 @@ export function registerServeCommand(program: Command): void {
     .option('--listen <host:port>', 'HTTP listen address (overrides server.listen; port 0 picks a free port)')
     .option('--data-dir <dir>', 'data directory for queues, logs and the audit store (overrides dataDir)')
     .action(async (opts: { config?: string; listen?: string; dataDir?: string }) => {
+      // Before anything is written (the secret key comes first): files made by code or libraries
+      // that set no mode of their own are owner-only too. Where auditstream sets modes, it sets them exactly.
+      process.umask(0o077);
       const read = readConfig({
         ...(opts.config ? { file: opts.config } : {}),
         overrides: { ...(opts.listen ? { listen: opts.listen } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) },

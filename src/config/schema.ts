@@ -4,16 +4,20 @@ import { listenProblem } from './listen-address.js';
 import { timerMs, timerSec } from './timers.js';
 
 /**
+ * An emitter's or source's name becomes a file name (queues/<name>.db,
+ * dead-letter/<name>.ndjson, sources/<name>/state.sqlite): nothing that could
+ * leave its directory ("../x", "/x", "."), no separators, no hidden files.
+ */
+const componentName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-", starting with a letter or digit (at most 64)');
+
+/**
  * The keys every emitter has, whatever its type (seed 002's emitter block plus
  * queue/retry/batch). The sink's own keys are validated by its definition,
  * strictly, after these are removed.
  */
 export const emitterCommonSchema = z.looseObject({
   type: z.string().min(1),
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (at most 64)')
-    .optional(),
+  name: componentName.optional(),
   enabled: z.boolean().default(true),
   include: z.array(z.string().min(1)).optional(),
   exclude: z.array(z.string().min(1)).optional(),
@@ -48,7 +52,7 @@ export const DEFAULT_EMITTERS = [
 ];
 
 /** The keys every source has; the source's own keys are validated by its definition, strictly. */
-export const sourceCommonSchema = z.looseObject({ type: z.string().min(1), name: z.string().min(1).optional() });
+export const sourceCommonSchema = z.looseObject({ type: z.string().min(1), name: componentName.optional() });
 
 const limitsDefaults = {
   maxBodyBytes: 5 * 1024 * 1024,

@@ -1,6 +1,5 @@
 import { CreateStreamCommand, KinesisClient, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import type { FastifyInstance } from 'fastify';
-import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { awsClientConfig } from '../aws/client.js';
@@ -10,6 +9,7 @@ import { errorMessage } from '../core/errors.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { buildApp } from '../server/app.js';
 import type { AuditStore } from '../store/audit-store.js';
+import { prepareDemoDir } from './demo-dir.js';
 import { startKinesalite, type RunningEmulator } from './kinesis-emulator.js';
 import { sampleRecord } from './sample-events.js';
 
@@ -33,13 +33,13 @@ const CREDENTIALS = { accessKeyId: 'AKIDDEMO', secretAccessKey: 'demo-secret' };
  */
 export async function runDemo(opts: DemoOptions): Promise<{ stop: () => Promise<void> }> {
   const root = resolve(opts.dataDir);
-  // The emulator starts empty each run, so old checkpoints would point at records that no longer exist.
-  rmSync(root, { recursive: true, force: true });
+  const rootLock = prepareDemoDir(root, opts.logger);
   const started: { emulator?: RunningEmulator; apps: FastifyInstance[]; pipelines: Pipeline[] } = { apps: [], pipelines: [] };
   const stopAll = async () => {
     for (const app of started.apps) await app.close().catch(() => undefined);
     for (const p of started.pipelines) await p.stop(5_000).catch((err) => opts.logger.error({ err: errorMessage(err) }, 'demo pipeline stop failed'));
     started.emulator?.stop();
+    rootLock.release();
   };
   try {
     const emulator = (started.emulator = await startKinesalite());

@@ -7,6 +7,7 @@ import { DeadLetterFile } from '../queue/dead-letter-file.js';
 import { DiskQueue } from '../queue/disk-queue.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
 import type { Source, SourceDefinition } from '../sources/source.js';
+import { DataDirLock, prepareDataDir } from './data-dir.js';
 import { DeliveryPolicy } from './delivery-policy.js';
 import { Emitter } from './emitter.js';
 import { isRecord, quietly, resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
@@ -28,6 +29,7 @@ export class Pipeline {
     readonly sources: Source[],
     readonly metrics: PipelineMetrics,
     private readonly logger: Logger,
+    private readonly lock: DataDirLock,
   ) {}
 
   /**
@@ -51,7 +53,10 @@ export class Pipeline {
 
   static async start(config: AuditstreamConfig, logger: Logger, metrics = new PipelineMetrics()): Promise<Pipeline> {
     const { emitters: resolved, sources: resolvedSources } = Pipeline.validate(config);
-    const dataDir = resolve(config.dataDir);
+    const dataDir = prepareDataDir(config.dataDir, logger);
+    // Before any queue is opened: a second pipeline on these files would deliver every event twice.
+    // Held until stop(); if start fails it stays held, as queues may already be open.
+    const lock = DataDirLock.acquire(dataDir);
     const emitters: Emitter[] = [];
     const disabled: ResolvedEmitter[] = [];
     for (const r of resolved) {
@@ -89,7 +94,7 @@ export class Pipeline {
       definition.create(name, sourceConfig, { configPath: path, dataDir, logger: logger.child({ source: name }), metrics: metrics.registry }),
     );
     for (const e of emitters) e.start();
-    const pipeline = new Pipeline(config, dataDir, router, emitters, disabled, sources, metrics, logger);
+    const pipeline = new Pipeline(config, dataDir, router, emitters, disabled, sources, metrics, logger, lock);
     for (const s of sources) await s.start(router);
     return pipeline;
   }
@@ -107,6 +112,7 @@ export class Pipeline {
       await e.sink.close().catch((err) => this.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
     }
     for (const e of this.emitters) e.closeQueue();
+    this.lock.release();
   }
 }
 

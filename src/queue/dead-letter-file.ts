@@ -1,5 +1,6 @@
-import { appendFileSync, closeSync, existsSync, fdatasyncSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fdatasyncSync, fsyncSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makePrivateDirSync, preparePrivateFile } from '../core/private-files.js';
 
 export interface DeadLetter {
   reason: string;
@@ -16,6 +17,8 @@ export interface DeadLetter {
  */
 export class DeadLetterFile {
   private count = 0;
+  /** An existing file (an older version's) is narrowed to 0600 at the first write; a new one is created 0600. */
+  private prepared = false;
   constructor(
     readonly file: string,
     private readonly emitter: string,
@@ -24,7 +27,11 @@ export class DeadLetterFile {
   write(entries: readonly DeadLetter[]): void {
     if (entries.length === 0) return;
     const created = !existsSync(this.file);
-    if (created) mkdirSync(dirname(this.file), { recursive: true });
+    if (created) makePrivateDirSync(dirname(this.file));
+    if (created || !this.prepared) {
+      preparePrivateFile(this.file);
+      this.prepared = true;
+    }
     const time = new Date().toISOString();
     const lines = entries.map((e) => {
       const text = e.payload.toString('utf8');
@@ -43,7 +50,7 @@ export class DeadLetterFile {
         ...(event !== undefined ? { event } : { payloadBase64: e.payload.toString('base64') }),
       });
     });
-    const fd = openSync(this.file, 'a', 0o600);
+    const fd = openSync(this.file, 'a');
     try {
       appendFileSync(fd, lines.join('\n') + '\n');
       fdatasyncSync(fd);

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, renameSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { preparePrivateDatabase } from '../core/private-files.js';
 import { QueueFullError, QueueWriteError } from './errors.js';
 
 /**
@@ -78,7 +78,6 @@ export class DiskQueue {
   constructor(opts: DiskQueueOptions) {
     this.opts = opts;
     this.name = opts.name;
-    mkdirSync(dirname(opts.file), { recursive: true });
     const opened = DiskQueue.open(opts.file, opts.logger, opts.name);
     this.db = opened.db;
     this.recoveredFrom = opened.movedTo;
@@ -106,6 +105,7 @@ export class DiskQueue {
    */
   private static open(file: string, logger: Logger, name: string): { db: Database.Database; movedTo?: string } {
     try {
+      preparePrivateDatabase(file);
       return { db: DiskQueue.init(new Database(file)) };
     } catch (err) {
       // Only corruption moves a file aside: a permission or descriptor problem must not hide a healthy queue.
@@ -115,6 +115,7 @@ export class DiskQueue {
         if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
       }
       logger.error({ emitter: name, file, movedTo, err: String(err) }, 'queue file unreadable; moved aside, starting an empty queue');
+      preparePrivateDatabase(file);
       return { db: DiskQueue.init(new Database(file)), movedTo };
     }
   }

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FatalError } from '../core/errors.js';
+import { preparePrivateDatabase } from '../core/private-files.js';
 
 interface Migration {
   version: number;
@@ -49,7 +48,7 @@ export const COLUMNS = 'id, time, type, source, service, outcome, actor, client_
  * sets WAL (persistent in the file) and FULL sync; readers only read.
  */
 export function openSqlite(path: string, busyTimeoutMs: number | undefined, role: 'writer' | 'reader'): Database.Database {
-  if (role === 'writer') mkdirSync(dirname(path), { recursive: true });
+  if (role === 'writer') preparePrivateDatabase(path);
   const db = new Database(path);
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs ?? 5000))}`);

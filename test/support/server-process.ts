@@ -25,17 +25,29 @@ export interface ServerProcess {
  */
 export async function startServer(
   t: TestContext,
-  opts: { dataDir: string; config?: object; configFile?: string; env?: NodeJS.ProcessEnv; listen?: string },
+  opts: {
+    dataDir: string;
+    config?: object;
+    configFile?: string;
+    env?: NodeJS.ProcessEnv;
+    listen?: string;
+    /** Where the config file is written (default: dataDir, which must then exist). */
+    configDir?: string;
+    /** Start the server under this umask (through sh), e.g. '022'. */
+    umask?: string;
+  },
 ): Promise<ServerProcess> {
   const args = ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve', '--listen', opts.listen ?? '127.0.0.1:0', '--data-dir', opts.dataDir];
   if (opts.configFile) {
     args.push('--config', opts.configFile);
   } else if (opts.config) {
-    const file = join(opts.dataDir, `config-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+    const file = join(opts.configDir ?? opts.dataDir, `config-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
     writeFileSync(file, JSON.stringify(opts.config));
     args.push('--config', file);
   }
-  const child = spawn(process.execPath, args, {
+  // exec: the child's pid stays the server's, so kill() and SIGKILL reach it.
+  const [command, argv] = opts.umask === undefined ? [process.execPath, args] : ['sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, ...args]];
+  const child = spawn(command, argv, {
     cwd: ROOT,
     env: { ...process.env, AUDITSTREAM_LOG_LEVEL: process.env.AUDITSTREAM_LOG_LEVEL ?? 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

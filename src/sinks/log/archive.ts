@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, unlink } from 'node:fs/promises';
+import { open, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { makePrivateDir } from '../../core/private-files.js';
 import { fsyncDir, writeAll } from './fs-util.js';
 
 /** Where an archive is assembled before it is renamed into place. */
@@ -26,10 +27,12 @@ export function archiveNameOfTemp(name: string): string | undefined {
  */
 export async function archiveFile(source: string, target: string, gzip: boolean, mode: number): Promise<void> {
   const dir = dirname(target);
-  await mkdir(dir, { recursive: true });
+  await makePrivateDir(dir);
   const tmp = join(dir, archiveTempName(basename(target)));
   const out = await open(tmp, 'w', mode);
   try {
+    // open applied the umask (or found a temp file left by a crash): the archive gets `mode` exactly.
+    await out.chmod(mode);
     const sink = async (chunks: AsyncIterable<Uint8Array>) => {
       for await (const chunk of chunks) await writeAll(out, chunk);
     };

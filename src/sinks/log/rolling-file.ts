@@ -1,9 +1,10 @@
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { RetriableError } from '../../core/errors.js';
+import { makePrivateDir, privateMode } from '../../core/private-files.js';
 import { utcDay } from '../../core/time.js';
 import { archiveFile } from './archive.js';
 import type { ArchivePattern } from './archive-pattern.js';
@@ -11,8 +12,37 @@ import { fileError } from './file-error.js';
 import { fsyncDir, writeAll } from './fs-util.js';
 import { enforceRetention, type RetentionPolicy } from './retention.js';
 
-/** Audit logs name users and addresses: readable by the owner's group, not by everyone. */
+/**
+ * Audit logs name users and addresses: readable by the owner's group (a log
+ * shipper), not by everyone. Set whatever the umask; directories auditstream
+ * creates for them are 0700.
+ */
 export const LOG_FILE_MODE = 0o640;
+
+/**
+ * Opens a log file for appending, creating it with exactly LOG_FILE_MODE;
+ * an existing file with more permissions than that is narrowed to it.
+ */
+export async function openLogFile(file: string, flags: 'a' | 'a+'): Promise<FileHandle> {
+  let created = true;
+  let handle: FileHandle;
+  try {
+    handle = await open(file, flags === 'a' ? 'ax' : 'ax+', LOG_FILE_MODE);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    created = false;
+    handle = await open(file, flags, LOG_FILE_MODE);
+  }
+  try {
+    const current = (await handle.stat()).mode & 0o777;
+    const wanted = privateMode(current, LOG_FILE_MODE, created);
+    if (wanted !== current) await handle.chmod(wanted);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+  return handle;
+}
 
 export interface RollingFileOptions {
   /** Absolute path of the active file. */
@@ -103,7 +133,7 @@ export class RollingFile {
     }
     const dir = dirname(file);
     try {
-      await mkdir(dir, { recursive: true });
+      await makePrivateDir(dir);
     } catch (err) {
       throw fileError(err, 'create directory', dir);
     }
@@ -117,7 +147,7 @@ export class RollingFile {
     }
     let handle: FileHandle;
     try {
-      handle = await open(file, 'a+', LOG_FILE_MODE);
+      handle = await openLogFile(file, 'a+');
     } catch (err) {
       throw fileError(err, 'open', file);
     }

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AuditEvent } from '../../core/event.js';
+import { makePrivateDir } from '../../core/private-files.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
 import { parseArchivePattern } from './archive-pattern.js';
 import { logSinkProblems, logSinkSchema, resolveLogSinkConfig, type LogSinkConfig } from './config.js';
 import { describeFsError } from './file-error.js';
 import { compileLayout } from './layout.js';
-import { LOG_FILE_MODE, RollingFile } from './rolling-file.js';
+import { openLogFile, RollingFile } from './rolling-file.js';
 
 export interface LogSinkOptions {
   /** The clock that decides timestamps and the rollover day. Tests inject one to cross midnight. */
@@ -47,9 +48,9 @@ export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: 
     async check(): Promise<CheckStep[]> {
       const archiveProbe = join(archive.dir, `.auditstream-check-${randomUUID()}.tmp`);
       return [
-        await step(`create directory ${dirname(c.file)}`, () => mkdir(dirname(c.file), { recursive: true })),
+        await step(`create directory ${dirname(c.file)}`, () => makePrivateDir(dirname(c.file))),
         await step(`open ${c.file} for append`, async () => {
-          const handle = await open(c.file, 'a', LOG_FILE_MODE);
+          const handle = await openLogFile(c.file, 'a');
           try {
             if (!(await handle.stat()).isFile()) throw new Error('not a regular file');
           } finally {
@@ -57,8 +58,8 @@ export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: 
           }
         }),
         await step(`write to archive directory ${archive.dir}`, async () => {
-          await mkdir(archive.dir, { recursive: true });
-          await (await open(archiveProbe, 'wx')).close();
+          await makePrivateDir(archive.dir);
+          await (await open(archiveProbe, 'wx', 0o600)).close();
           await rm(archiveProbe);
         }),
       ];

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { FatalError } from '../../core/errors.js';
+import { preparePrivateDatabase } from '../../core/private-files.js';
 import { LEASE_SCHEMA_VERSION, type Lease, type LeaseTable, type NewLease } from './lease-table.js';
 
 interface Row {
@@ -34,7 +33,7 @@ export class SqliteLeaseTable implements LeaseTable {
   ) {}
 
   async open(): Promise<void> {
-    mkdirSync(dirname(this.path), { recursive: true });
+    preparePrivateDatabase(this.path);
     const db = new Database(this.path);
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');

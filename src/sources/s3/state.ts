@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { preparePrivateDatabase } from '../../core/private-files.js';
 
 /** The bucket and prefix the state was written for; reading another with it would skip or re-read at random. */
 export interface S3Location {
@@ -48,8 +48,8 @@ export class S3SourceState {
   private readonly stmts;
 
   constructor(dir: string, location: S3Location) {
-    mkdirSync(dir, { recursive: true });
     this.file = join(dir, 'state.sqlite');
+    preparePrivateDatabase(this.file);
     const db = new Database(this.file);
     try {
       db.pragma('journal_mode = WAL');
