@@ -2,7 +2,7 @@ import { OUTCOMES, type AuditEvent } from '../core/event.js';
 import { InvalidEventError } from '../core/errors.js';
 import { parseTime } from '../core/time.js';
 import { isObject } from './fields.js';
-import type { Parser, RecordInput } from './parser.js';
+import type { ParseContext, Parser, RecordInput } from './parser.js';
 
 const OPTIONAL_STRINGS = ['service', 'actor', 'clientIp', 'sessionId', 'tenant', 'message'] as const;
 
@@ -27,14 +27,14 @@ export const auditstreamParser: Parser = {
     );
   },
 
-  parse(_input: RecordInput, value: unknown): AuditEvent[] {
+  parse(_input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[] {
     if (!auditstreamParser.detect(value, '')) {
       throw new InvalidEventError('not an auditstream event: needs id, time, type, source, outcome, details and raw');
     }
     const v = value as Record<string, unknown>;
     const event: AuditEvent = {
       id: v.id as string,
-      time: parseTime(v.time, 'time'),
+      time: parseTime(v.time, 'time', ctx.eventTime),
       type: v.type as string,
       source: v.source as string,
       outcome: v.outcome as AuditEvent['outcome'],

@@ -80,7 +80,7 @@ export class Pipeline {
     for (const e of emitters) e.start();
     const sources = resolvedSources.map(({ index: i, name, definition, config: sourceConfig }) => {
       try {
-        return definition.create(name, sourceConfig, { dataDir, logger: logger.child({ source: name }), metrics: metrics.registry });
+        return definition.create(name, sourceConfig, { dataDir, logger: logger.child({ source: name }), metrics: metrics.registry, eventTime: config.audit.eventTime });
       } catch (err) {
         // A source knows its name, not its place in the list: put the index in the key path.
         if (err instanceof ConfigError && !/^sources\[\d+\]/.test(err.path)) {

@@ -115,7 +115,7 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
         continue;
       }
       try {
-        events.push(...parseRecord({ text: r.text, value: r.value }, 'auto'));
+        events.push(...parseRecord({ text: r.text, value: r.value }, 'auto', { eventTime: config.audit.eventTime }));
       } catch (err) {
         if (!(err instanceof InvalidEventError)) throw err;
         rejected.push({ index: r.index, error: err.message });

@@ -77,3 +77,31 @@ test('auditstream events (what its emitters write) are recognised and kept as th
   assert.deepEqual(again, original, 'same id, source, raw and fields after a hop through a stream');
   assert.equal(again!.source, 'foxpass');
 });
+
+test('every parser holds its time to the configured window and names its own field', () => {
+  const ctx = { eventTime: { notBeforeMs: Date.parse('2022-01-01T00:00:00Z'), maxAheadSec: 0 } };
+  const before = /is before 2022-01-01T00:00:00\.000Z \(audit\.eventTime\.notBefore\)$/;
+  const cases: [string, string][] = [
+    [record('foxpass-ldap-bind.json'), 'timestamp'], // 2018
+    [JSON.stringify({ type: 'login', timestamp: 1600000000000, subject_id: 'BIP-1' }), 'timestamp'],
+    [JSON.stringify({ emit_time: '2021-01-01T00:00:00Z', operation: 'DeleteUser' }), 'emit_time'],
+    [JSON.stringify({ eventVersion: '1.08', eventName: 'A', eventTime: '2021-04-28T21:13:07Z' }), 'eventTime'],
+    [fixture('vpc-flow.log').split('\n')[0]!, 'start'], // 2021
+    [JSON.stringify({ type: 'x', time: '2021-06-01T00:00:00+02:00' }), 'time'],
+  ];
+  for (const [text, field] of cases) {
+    const { events, failures } = parseRecordSettled({ text }, 'auto', ctx);
+    assert.equal(events.length, 0, text);
+    assert.match(failures[0]!.error.message, new RegExp(`^${field}: .*${before.source}`), text);
+  }
+  const ahead = new Date(Date.now() + 60_000).toISOString();
+  assert.match(parseRecordSettled({ text: JSON.stringify({ type: 'x', time: ahead }) }, 'auto', ctx).failures[0]!.error.message, /^time: .* ahead .*maxAheadSec/);
+});
+
+test('only Foxpass, whose docs say UTC, may leave out the offset', () => {
+  const foxpass = JSON.parse(record('foxpass-ldap-bind.json')) as Record<string, unknown>;
+  assert.equal(foxpass.timestamp, '2018-01-15 14:29:38.175');
+  assert.equal(parseRecord({ text: JSON.stringify(foxpass) }, 'foxpass')[0]!.time, '2018-01-15T14:29:38.175Z');
+  assert.throws(() => parseRecord({ text: JSON.stringify({ type: 'x', time: '2018-01-15 14:29:38.175' }) }, 'generic'), { message: /^time: .*no UTC offset/ });
+  assert.throws(() => parseRecord({ text: JSON.stringify({ emit_time: '2023-11-14T07:56:55', operation: 'A' }) }, 'temporal'), { message: /^emit_time: .*no UTC offset/ });
+});

@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import agg from 'aws-kinesis-agg';
 import type { AuditEvent } from '../../src/core/event.js';
 import { createLogger } from '../../src/core/logger.js';
+import { DEFAULT_EVENT_TIME_BOUNDS } from '../../src/core/time.js';
 import { parseConfig } from '../../src/config/validate.js';
 import type { Publisher, PublishResult } from '../../src/sources/source.js';
 import { kinesisSourceDefinition, type KinesisSource } from '../../src/sources/kinesis/source.js';
@@ -73,6 +74,7 @@ async function startSource(t: TestContext, s: Setup, publisher: Publisher, extra
     // 'error': the emulator stops before the source in t.after, and the readers' retry warnings would only be noise.
     logger: createLogger('error'),
     metrics: s.metrics,
+    eventTime: DEFAULT_EVENT_TIME_BOUNDS,
   }) as KinesisSource;
   await source.start(publisher);
   let stopped = false;

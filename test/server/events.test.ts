@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { postEvents, startServer } from '../support/server-process.js';
+import { tempDir, waitFor } from '../support/temp.js';
+
+/** The events GET /v1/events returns for `query`, or the error answer. */
+async function search(url: string, query: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/v1/events?${query}`);
+  return { status: res.status, body: await res.json() };
+}
+
+test('event times: only unambiguous notations inside audit.eventTime are accepted, the rest refused by index', async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, { dataDir, config: { audit: { eventTime: { notBefore: '1990-01-01T00:00:00Z', maxAheadSec: 3600 } } } });
+  const ev = (id: string, time: unknown) => ({ type: 'login', id, time });
+  const inTwoHours = new Date(Date.now() + 2 * 3_600_000).toISOString();
+  const res = await postEvents(server.url, [
+    ev('seven', '7'), // Date.parse: 2001-07-01; an epoch number: 1970, before notBefore
+    ev('feb30', '2024-02-30T00:00:00Z'), // Date.parse: 2024-03-01
+    ev('march5', 'March 5'), // Date.parse: 2001-03-05
+    ev('zoneless', '2024-03-01T12:00:00'),
+    ev('far', '+275760-09-13T00:00:00Z'),
+    ev('ahead', inTwoHours), // within the default day, not within maxAheadSec: 3600
+    ev('offset', '2024-03-01T12:00:00+01:00'),
+    ev('epoch', 1700000000),
+    ev('old', '1990-06-01T00:00:00Z'),
+  ]);
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  assert.deepEqual(res.body.ids, ['offset', 'epoch', 'old']);
+  const reasons = Object.fromEntries(res.body.rejected.map((r: { index: number; error: string }) => [r.index, r.error]));
+  assert.deepEqual(Object.keys(reasons).map(Number), [0, 1, 2, 3, 4, 5]);
+  assert.equal(reasons[0], 'time: 1970-01-01T00:00:07.000Z is before 1990-01-01T00:00:00.000Z (audit.eventTime.notBefore)');
+  assert.match(reasons[1], /^time: cannot read "2024-02-30T00:00:00Z" as a time: day 30 does not exist in 2024-02$/);
+  assert.match(reasons[2], /^time: cannot read "March 5" as a time: use ISO 8601 with an offset/);
+  assert.match(reasons[3], /^time: cannot read "2024-03-01T12:00:00" as a time: no UTC offset/);
+  assert.match(reasons[4], /^time: cannot read "\+275760-09-13T00:00:00Z" as a time/);
+  assert.match(reasons[5], /^time: .* is more than 3600 s ahead of the server's clock \(audit\.eventTime\.maxAheadSec\)$/);
+
+  const stored = await waitFor(async () => {
+    const page = await search(server.url, 'limit=10');
+    return page.body.events?.length === 3 ? page.body.events : null;
+  }, 'three events in the audit store');
+  assert.deepEqual(
+    stored.map((e: { id: string; time: string }) => [e.id, e.time]),
+    [['offset', '2024-03-01T11:00:00.000Z'], ['epoch', '2023-11-14T22:13:20.000Z'], ['old', '1990-06-01T00:00:00.000Z']],
+  );
+
+  // from/to by the same rules: `from=6` is 1970-01-01T00:00:06Z (Date.parse made it June 2001).
+  const from6 = await search(server.url, 'from=6');
+  assert.equal(from6.status, 200);
+  assert.deepEqual(from6.body.events.map((e: { id: string }) => e.id), ['offset', 'epoch', 'old']);
+  const to6 = await search(server.url, 'to=6');
+  assert.deepEqual(to6.body.events, []);
+  const window = await search(server.url, `from=${encodeURIComponent('2024-03-01T12:00:00+01:00')}&to=1709294400001`);
+  assert.deepEqual(window.body.events.map((e: { id: string }) => e.id), ['offset']);
+
+  for (const [parameter, value, why] of [
+    ['from', 'March 5', /use ISO 8601 with an offset/],
+    ['to', '2024-02-30T00:00:00Z', /day 30 does not exist/],
+    ['from', '2024-05-01', /use ISO 8601 with an offset/],
+    ['to', '2024-05-01T00:00:00', /no UTC offset/],
+  ] as const) {
+    const bad = await search(server.url, `${parameter}=${encodeURIComponent(value)}`);
+    assert.equal(bad.status, 400, `${parameter}=${value}`);
+    assert.equal(bad.body.code, 'QUERY_INVALID');
+    assert.equal(bad.body.parameter, parameter);
+    assert.ok(bad.body.error.startsWith(`${parameter}: cannot read ${JSON.stringify(value)} as a time`), bad.body.error);
+    assert.match(bad.body.error, why);
+  }
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200, 'the server stays up');
+});
+
+test('a bad audit.eventTime stops the start naming the key', async (t) => {
+  const dataDir = await tempDir(t);
+  await assert.rejects(startServer(t, { dataDir, config: { audit: { eventTime: { notBefore: 'March 5' } } } }), (err: Error) =>
+    /audit\.eventTime\.notBefore: cannot read "March 5" as a time/.test(err.message),
+  );
+});
