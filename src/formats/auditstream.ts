@@ -3,6 +3,7 @@ import { InvalidEventError } from '../core/errors.js';
 import { parseTime } from '../core/time.js';
 import { isObject } from './fields.js';
 import type { ParseContext, Parser, RecordInput } from './parser.js';
+import { checkedEventId } from './record-id.js';
 
 const OPTIONAL_STRINGS = ['service', 'actor', 'clientIp', 'sessionId', 'tenant', 'message'] as const;
 
@@ -33,7 +34,7 @@ export const auditstreamParser: Parser = {
     }
     const v = value as Record<string, unknown>;
     const event: AuditEvent = {
-      id: v.id as string,
+      id: checkedEventId(v.id as string, 'id'),
       time: parseTime(v.time, 'time', ctx.eventTime),
       type: v.type as string,
       source: v.source as string,

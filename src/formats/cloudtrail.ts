@@ -38,7 +38,7 @@ export const cloudtrailParser: Parser = {
     if (identity.rest !== undefined) details.userIdentity = identity.rest;
     return [
       makeEvent({
-        id: eventId(id, input.idHint),
+        id: eventId(id, input.idHint, 'eventID'),
         time,
         type: `cloudtrail.${eventName}`,
         source: 'cloudtrail',

@@ -30,7 +30,7 @@ export const temporalParser: Parser = {
     if (principalName === undefined && userEmail !== undefined) consumed.push('user_email');
     return [
       makeEvent({
-        id: eventId(logId, input.idHint),
+        id: eventId(logId, input.idHint, 'log_id'),
         time,
         type: `temporal.${operation}`,
         source: 'temporal',

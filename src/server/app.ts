@@ -3,6 +3,7 @@ import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { AuditstreamConfig } from '../config/schema.js';
 import type { AuditEvent } from '../core/event.js';
+import { MAX_ENCODED_EVENT_ID_LENGTH } from '../core/ids.js';
 import { AuditstreamError, InvalidEventError, RetriableError, errorMessage } from '../core/errors.js';
 import { parseRecord } from '../formats/parse.js';
 import { createSink, type Pipeline } from '../pipeline/pipeline.js';
@@ -28,6 +29,8 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     // Per-request lines at info would drown the pipeline's own logs at ingest rates; errors still show.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: limits.maxBodyBytes,
+    // Every accepted event id must be fetchable as GET /v1/events/{encodeURIComponent(id)}; the default (100) answered 414.
+    maxParamLength: MAX_ENCODED_EVENT_ID_LENGTH,
   });
   let ready = true;
   // preClose runs before in-flight requests finish, so health checks and new requests see "stopping" at once.

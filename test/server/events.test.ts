@@ -76,3 +76,43 @@ test('a bad audit.eventTime stops the start naming the key', async (t) => {
     /audit\.eventTime\.notBefore: cannot read "March 5" as a time/.test(err.message),
   );
 });
+
+test('every accepted id is fetchable as GET /v1/events/{encodeURIComponent(id)}; an id that could not be is refused by index', async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, { dataDir });
+  const good = [
+    'a/b',
+    'what?x=1',
+    'frag#ment',
+    '100%25 real %',
+    'with spaces  ',
+    'Grüße, 東京, مرحبا',
+    'x'.repeat(150), // the default maxParamLength (100) answered 414
+    '😀'.repeat(256), // 256 characters of 4 UTF-8 bytes each: 3,072 characters percent-encoded
+    '名'.repeat(256),
+    "+;,=&@:$!'()*[]",
+  ];
+  const bad: [string, RegExp][] = [
+    ['x'.repeat(257), /^id: 257 characters, over the 256 an id may have$/],
+    ['y'.repeat(500 * 1024), /^id: 512000 characters, over the 256/], // was accepted, and unfetchable
+    ['..', /^id: "\.\." cannot be a URL path segment$/],
+    ['nul\u0000', /^id: contains a control character/],
+  ];
+  const event = (id: string) => ({ type: 'login', time: '2024-01-01T00:00:00Z', id });
+  const res = await postEvents(server.url, [...good.map(event), ...bad.map(([id]) => event(id))]);
+  assert.equal(res.status, 202, JSON.stringify(res.body).slice(0, 500));
+  const short = (id: string) => (id.length > 40 ? `${id.slice(0, 10)}… (${id.length} long)` : id);
+  assert.deepEqual(res.body.ids.map(short), good.map(short));
+  assert.deepEqual(res.body.rejected.map((r: { index: number }) => r.index), bad.map((_, i) => good.length + i));
+  bad.forEach(([, reason], i) => assert.match(res.body.rejected[i].error, reason));
+
+  for (const id of good) {
+    const fetched = await waitFor(async () => {
+      const r = await fetch(`${server.url}/v1/events/${encodeURIComponent(id)}`);
+      if (r.status === 404) return null;
+      return { status: r.status, body: (await r.json()) as { id?: string; error?: string } };
+    }, `event ${JSON.stringify(id.slice(0, 20))} in the audit store`);
+    assert.equal(fetched.status, 200, `${JSON.stringify(id.slice(0, 20))}: ${JSON.stringify(fetched.body).slice(0, 200)}`);
+    assert.equal(fetched.body.id, id);
+  }
+});
