@@ -4,8 +4,8 @@ import type { Logger } from 'pino';
 import type { AuditstreamConfig } from '../config/schema.js';
 import type { AuditEvent } from '../core/event.js';
 import { MAX_ENCODED_EVENT_ID_LENGTH } from '../core/ids.js';
-import { AuditstreamError, InvalidEventError, RetriableError, errorMessage } from '../core/errors.js';
-import { parseRecord } from '../formats/parse.js';
+import { AuditstreamError, RetriableError, errorMessage } from '../core/errors.js';
+import { parseRecordSettled } from '../formats/parse.js';
 import { createSink, type Pipeline } from '../pipeline/pipeline.js';
 import type { AuditStore } from '../store/audit-store.js';
 import { QueryError } from '../store/query-error.js';
@@ -117,12 +117,10 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
         rejected.push({ index: r.index, error: `event is ${size} bytes, over server.limits.maxEventBytes (${limits.maxEventBytes})` });
         continue;
       }
-      try {
-        events.push(...parseRecord({ text: r.text, value: r.value }, 'auto', { eventTime: config.audit.eventTime }));
-      } catch (err) {
-        if (!(err instanceof InvalidEventError)) throw err;
-        rejected.push({ index: r.index, error: err.message });
-      }
+      // Settled: one bad element of a CloudTrail Records array or a nested array costs only itself.
+      const parsed = parseRecordSettled({ text: r.text, value: r.value }, 'auto', { eventTime: config.audit.eventTime });
+      for (const e of parsed.events) events.push(e);
+      for (const f of parsed.failures) rejected.push({ index: r.index, error: f.error.message });
     }
     const m = pipeline.metrics;
     if (rejected.length > 0) m.ingestRejected.inc({ source: 'http', reason: 'invalid' }, rejected.length);

@@ -116,3 +116,31 @@ test('every accepted id is fetchable as GET /v1/events/{encodeURIComponent(id)};
     assert.equal(fetched.body.id, id);
   }
 });
+
+test('one bad element costs only itself: a CloudTrail Records array and nested arrays keep their good siblings, rejected by position', async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, { dataDir });
+  const ct = (id: string, extra: object = {}) => ({ eventVersion: '1.08', eventID: id, eventName: 'DeleteUser', eventTime: '2024-03-01T10:00:00Z', ...extra });
+  const file = await postEvents(server.url, { Records: [ct('ct-0'), ct('ct-1', { eventTime: 'soon' }), ct('ct-2')] });
+  assert.equal(file.status, 202, JSON.stringify(file.body));
+  assert.deepEqual(file.body.ids, ['ct-0', 'ct-2']);
+  assert.deepEqual(file.body.rejected, [{ index: 0, error: 'Records[1]: eventTime: cannot read "soon" as a time: use ISO 8601 with an offset, e.g. 2024-05-01T12:00:00Z, or epoch seconds or milliseconds' }]);
+
+  const login = (id: string) => ({ type: 'login', time: '2024-03-01T10:00:00Z', id });
+  const nested = await postEvents(server.url, [[login('n-0'), { type: 'login', id: 'no-time' }, login('n-2')], login('n-3'), { Records: [ct('ct-3'), 7] }]);
+  assert.equal(nested.status, 202, JSON.stringify(nested.body));
+  assert.deepEqual(nested.body.ids, ['n-0', 'n-2', 'n-3', 'ct-3']);
+  assert.deepEqual(nested.body.rejected, [
+    { index: 0, error: '[1]: time: missing (give "time" or "timestamp")' },
+    { index: 2, error: 'Records[1]: record: expected a CloudTrail JSON object, got 7' },
+  ]);
+
+  const ndjson = await postEvents(server.url, `${JSON.stringify({ Records: [ct('ct-4', { eventName: '' }), ct('ct-5')] })}\n`);
+  assert.equal(ndjson.status, 202, JSON.stringify(ndjson.body));
+  assert.deepEqual(ndjson.body.ids, ['ct-5']);
+  assert.match(ndjson.body.rejected[0].error, /^Records\[0\]: eventName: expected a non-empty string/);
+
+  for (const id of ['ct-0', 'ct-2', 'n-0', 'n-2', 'n-3', 'ct-3', 'ct-5']) {
+    await waitFor(async () => (await fetch(`${server.url}/v1/events/${id}`)).status === 200, `${id} searchable`);
+  }
+});
