@@ -55,8 +55,18 @@ export function requiredTime(obj: JsonObject, field: string, ctx: ParseContext, 
 /** Every field of `obj` except the ones a canonical slot holds verbatim, in the record's own order. */
 export function detailsExcept(obj: JsonObject, consumed: readonly string[]): JsonObject {
   const details: JsonObject = {};
-  for (const key of Object.keys(obj)) if (!consumed.includes(key)) details[key] = obj[key];
+  for (const key of Object.keys(obj)) if (!consumed.includes(key)) setField(details, key, obj[key]);
   return details;
+}
+
+/**
+ * `obj[key] = value` as an own field whatever the key: JSON.parse makes a
+ * `"__proto__"` member an own field, but assigning it would set the object's
+ * prototype instead and the field would be gone from details and every output.
+ */
+export function setField(obj: JsonObject, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 export interface EventFields {

@@ -105,3 +105,44 @@ test('only Foxpass, whose docs say UTC, may leave out the offset', () => {
   assert.throws(() => parseRecord({ text: JSON.stringify({ type: 'x', time: '2018-01-15 14:29:38.175' }) }, 'generic'), { message: /^time: .*no UTC offset/ });
   assert.throws(() => parseRecord({ text: JSON.stringify({ emit_time: '2023-11-14T07:56:55', operation: 'A' }) }, 'temporal'), { message: /^emit_time: .*no UTC offset/ });
 });
+
+test('a "__proto__" field is kept in details like any other, by every parser that copies fields', () => {
+  const proto = '"__proto__":{"admin":true}';
+  const cases: [string, ParserName][] = [
+    [`{"type":"x","time":"2024-01-01T00:00:00Z",${proto},"constructor":"c"}`, 'generic'],
+    [`{"service":"ldap","method":"bind","timestamp":"2018-01-15 14:29:38.175","success":true,${proto}}`, 'foxpass'],
+    [`{"type":"login","timestamp":1700476187069,"subject_id":"BIP-1",${proto}}`, 'blitz'],
+    [`{"emit_time":"2023-11-14T07:56:55Z","operation":"DeleteUser",${proto}}`, 'temporal'],
+    [`{"eventVersion":"1.08","eventName":"A","eventTime":"2024-01-01T00:00:00Z",${proto}}`, 'cloudtrail'],
+  ];
+  for (const [text, name] of cases) {
+    const [e] = parseRecord({ text }, 'auto');
+    assert.equal(e!.source, name);
+    assert.ok(Object.hasOwn(e!.details, '__proto__'), `${name}: __proto__ is an own field of details`);
+    assert.deepEqual(JSON.parse(JSON.stringify(e!.details)).__proto__, { admin: true }, `${name}: and it is written out`);
+    assert.equal(Object.getPrototypeOf(e!.details), Object.prototype, `${name}: the prototype is untouched`);
+    assert.deepEqual(JSON.parse(JSON.stringify(parseRecord({ text: JSON.stringify(e) }, 'auto')[0])), JSON.parse(JSON.stringify(e)), `${name}: kept through a hop`);
+  }
+  const [ct] = parseRecord({ text: `{"eventVersion":"1.08","eventName":"A","eventTime":"2024-01-01T00:00:00Z","userIdentity":{"accessKeyId":"AK",${proto}}}` }, 'cloudtrail');
+  assert.ok(Object.hasOwn(ct!.details.userIdentity as object, '__proto__'), 'userIdentity without its access key keeps __proto__');
+});
+
+test('an object shaped almost like an auditstream event loses nothing: generic takes it or refuses it, parse: auditstream names the field', () => {
+  const event = { id: 'e-1', time: '2024-01-01T00:00:00.000Z', type: 'login', source: 'blitz', outcome: 'success', details: {}, raw: '{}' };
+  assert.equal(parseRecord({ text: JSON.stringify(event) }, 'auto')[0]!.source, 'blitz');
+  for (const [extra, problem] of [
+    [{ note: 'kept' }, 'note: not a field of an auditstream event'],
+    [{ origin: { shard: 1 } }, 'origin: expected an object of strings, got an object'],
+  ] as const) {
+    const text = JSON.stringify({ ...event, ...extra });
+    const [e] = parseRecord({ text }, 'auto');
+    assert.equal(e!.source, 'generic', problem);
+    const [key, value] = Object.entries(extra)[0]!;
+    assert.deepEqual(e!.details[key], value, `${key} kept in details`);
+    assert.throws(() => parseRecord({ text }, 'auditstream'), { message: `not an auditstream event: ${problem}` });
+  }
+  // Was taken as an auditstream event with the actor silently dropped.
+  const text = JSON.stringify({ ...event, actor: 5 });
+  assert.throws(() => parseRecord({ text }, 'auto'), { message: 'actor: expected a string, got 5' });
+  assert.throws(() => parseRecord({ text }, 'auditstream'), { message: 'not an auditstream event: actor: expected a string, got 5' });
+});

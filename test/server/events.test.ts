@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { postEvents, startServer } from '../support/server-process.js';
 import { tempDir, waitFor } from '../support/temp.js';
@@ -143,4 +145,31 @@ test('one bad element costs only itself: a CloudTrail Records array and nested a
   for (const id of ['ct-0', 'ct-2', 'n-0', 'n-2', 'n-3', 'ct-3', 'ct-5']) {
     await waitFor(async () => (await fetch(`${server.url}/v1/events/${id}`)).status === 200, `${id} searchable`);
   }
+});
+
+test('a top-level "__proto__" field is kept in details through the queue, the log file and the audit store', async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, { dataDir });
+  // Written by hand: a JS object literal would set the prototype instead of a field.
+  const body = '{"type":"login","time":"2024-03-01T10:00:00Z","id":"p-1","__proto__":{"isAdmin":true},"constructor":"c","note":"n"}';
+  const res = await postEvents(server.url, body, { 'content-type': 'application/json' });
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+
+  const stored = await waitFor(async () => {
+    const r = await fetch(`${server.url}/v1/events/p-1`);
+    return r.status === 200 ? JSON.parse(await r.text()) : null;
+  }, 'p-1 in the audit store');
+  assert.ok(Object.hasOwn(stored.details, '__proto__'), `details: ${JSON.stringify(stored.details)}`);
+  assert.deepEqual(stored.details.__proto__, { isAdmin: true });
+  assert.equal(stored.details.constructor, 'c');
+  assert.equal(stored.details.note, 'n');
+
+  const line = await waitFor(() => {
+    try {
+      return readFileSync(join(dataDir, 'logs', 'audit.log'), 'utf8').split('\n').find((l) => l.includes('"p-1"')) ?? null;
+    } catch {
+      return null;
+    }
+  }, 'p-1 in the log file');
+  assert.deepEqual(JSON.parse(line).details.__proto__, { isAdmin: true });
 });
