@@ -324,7 +324,7 @@ function objectOr(v: unknown): Obj | undefined {
 
 /** The object without its undefined members; undefined when none is left, so empty objects are not written. */
 function compact(o: Obj): Obj | undefined {
-  const out: Obj = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  // fromEntries defines own fields: assigning a "__proto__" detail would drop it from unmapped.
+  const out: Obj = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
   return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { InvalidEventError } from '../core/errors.js';
+import { DEFAULT_EVENT_TIME_BOUNDS, parseTimeMs, type EventTimeBounds } from '../core/time.js';
 import { positiveByteSize } from './byte-size.js';
 import { listenProblem } from './listen-address.js';
 import { timerMs, timerSec } from './timers.js';
@@ -50,6 +52,26 @@ export const DEFAULT_EMITTERS = [
   { type: 'log', name: 'log' },
   { type: 'audit-store', name: 'audit-store' },
 ];
+
+/** A time written as events' times are (ISO 8601 with an offset, epoch seconds or ms), as epoch ms. */
+const instant = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseTimeMs(v, 'time');
+  } catch (err) {
+    if (!(err instanceof InvalidEventError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message.replace(/^time: /, '') });
+    return z.NEVER;
+  }
+});
+
+/** `audit.eventTime`, the window every event's time must fall in, on every path that reads events. */
+const eventTimeSchema = z
+  .strictObject({
+    notBefore: instant.default(DEFAULT_EVENT_TIME_BOUNDS.notBeforeMs).refine((ms) => ms < Date.now(), 'must be in the past, or no event could be accepted'),
+    maxAheadSec: z.number().int().nonnegative().default(DEFAULT_EVENT_TIME_BOUNDS.maxAheadSec),
+  })
+  .prefault({})
+  .transform((t): EventTimeBounds => ({ notBeforeMs: t.notBefore, maxAheadSec: t.maxAheadSec }));
 
 /** The keys every source has; the source's own keys are validated by its definition, strictly. */
 export const sourceCommonSchema = z.looseObject({ type: z.string().min(1), name: componentName.optional() });
@@ -123,6 +145,7 @@ export const auditSchema = z.strictObject({
   ack: z.enum(['buffered', 'delivered']).default('buffered'),
   /** Event types your producers send beyond the built-in catalog, so include/exclude may name them. */
   eventTypes: z.array(z.string().min(1)).default([]),
+  eventTime: eventTimeSchema,
 });
 
 export const configSchema = z.strictObject({

@@ -1,40 +1,36 @@
 import { OUTCOMES, type AuditEvent } from '../core/event.js';
 import { InvalidEventError } from '../core/errors.js';
 import { parseTime } from '../core/time.js';
-import { isObject } from './fields.js';
-import type { Parser, RecordInput } from './parser.js';
+import { describe, isObject } from './fields.js';
+import type { ParseContext, Parser, RecordInput } from './parser.js';
+import { checkedEventId } from './record-id.js';
 
+const REQUIRED_STRINGS = ['id', 'time', 'type', 'source', 'raw'] as const;
 const OPTIONAL_STRINGS = ['service', 'actor', 'clientIp', 'sessionId', 'tenant', 'message'] as const;
+const FIELDS: ReadonlySet<string> = new Set([...REQUIRED_STRINGS, ...OPTIONAL_STRINGS, 'outcome', 'details', 'origin']);
 
 /**
  * auditstream's own canonical event, as its Kinesis, Kafka, S3 and log
  * emitters write it (codec json). Kept as it is — same id, source, raw — so
  * publisher → stream → collector round-trips and dedupe works across hops.
+ * Only the exact shape is taken for one: a record with another field, or a
+ * slot of another type, would lose it here, so under `parse: auto` it goes to
+ * the next parser (generic keeps every field) and `parse: auditstream` names it.
  */
 export const auditstreamParser: Parser = {
   name: 'auditstream',
 
   detect(value) {
-    return (
-      isObject(value) &&
-      typeof value.id === 'string' &&
-      typeof value.time === 'string' &&
-      typeof value.type === 'string' &&
-      typeof value.source === 'string' &&
-      typeof value.raw === 'string' &&
-      isObject(value.details) &&
-      OUTCOMES.includes(value.outcome as never)
-    );
+    return shapeProblem(value) === undefined;
   },
 
-  parse(_input: RecordInput, value: unknown): AuditEvent[] {
-    if (!auditstreamParser.detect(value, '')) {
-      throw new InvalidEventError('not an auditstream event: needs id, time, type, source, outcome, details and raw');
-    }
+  parse(_input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[] {
+    const problem = shapeProblem(value);
+    if (problem !== undefined) throw new InvalidEventError(`not an auditstream event: ${problem}`);
     const v = value as Record<string, unknown>;
     const event: AuditEvent = {
-      id: v.id as string,
-      time: parseTime(v.time, 'time'),
+      id: checkedEventId(v.id as string, 'id'),
+      time: parseTime(v.time, 'time', ctx.eventTime),
       type: v.type as string,
       source: v.source as string,
       outcome: v.outcome as AuditEvent['outcome'],
@@ -42,9 +38,27 @@ export const auditstreamParser: Parser = {
       raw: v.raw as string,
     };
     for (const key of OPTIONAL_STRINGS) {
-      if (typeof v[key] === 'string') event[key] = v[key] as string;
+      if (v[key] !== undefined) event[key] = v[key] as string;
     }
-    if (isObject(v.origin)) event.origin = v.origin as Record<string, string>;
+    if (v.origin !== undefined) event.origin = v.origin as Record<string, string>;
     return [event];
   },
 };
+
+/** Why `value` is not an event exactly as auditstream writes one, or undefined when it is. */
+function shapeProblem(value: unknown): string | undefined {
+  if (!isObject(value)) return `expected a JSON object, got ${describe(value)}`;
+  // The cheap checks first: this runs on every record under parse: auto.
+  for (const key of REQUIRED_STRINGS) if (typeof value[key] !== 'string') return `${key}: expected a string, got ${describe(value[key])}`;
+  if (!OUTCOMES.includes(value.outcome as never)) return `outcome: expected one of ${OUTCOMES.join(', ')}, got ${describe(value.outcome)}`;
+  if (!isObject(value.details)) return `details: expected an object, got ${describe(value.details)}`;
+  for (const key of OPTIONAL_STRINGS) {
+    if (value[key] !== undefined && typeof value[key] !== 'string') return `${key}: expected a string, got ${describe(value[key])}`;
+  }
+  const origin = value.origin;
+  if (origin !== undefined && !(isObject(origin) && Object.values(origin).every((o) => typeof o === 'string'))) {
+    return `origin: expected an object of strings, got ${describe(origin)}`;
+  }
+  for (const key of Object.keys(value)) if (!FIELDS.has(key)) return `${key}: not a field of an auditstream event`;
+  return undefined;
+}

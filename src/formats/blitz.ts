@@ -2,7 +2,7 @@ import type { AuditEvent } from '../core/event.js';
 import { InvalidEventError, errorMessage } from '../core/errors.js';
 import { BLITZ_EVENT_TYPES, BLITZ_FAILURE_TYPES } from '../core/event-types.js';
 import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from './fields.js';
-import type { Parser, RecordInput } from './parser.js';
+import type { ParseContext, Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
 /** Attributes only Blitz records carry; with a `timestamp` they identify a Blitz record whose type is not in the catalog yet. */
@@ -24,10 +24,10 @@ export const blitzParser: Parser = {
     return BLITZ_MARKERS.some((k) => value[k] !== undefined);
   },
 
-  parse(input: RecordInput, value: unknown): AuditEvent[] {
+  parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[] {
     const rec = expectObject(value === undefined ? fromLogbackLine(input.text) : value, 'Blitz');
     const type = requiredString(rec, 'type');
-    const time = requiredTime(rec, 'timestamp');
+    const time = requiredTime(rec, 'timestamp', ctx);
     const subjectId = optionalString(rec, 'subject_id');
     const usedLogin = optionalString(rec, 'used_login');
     const ip = optionalString(rec, 'ip');

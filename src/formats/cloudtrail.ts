@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { AuditEvent, Outcome } from '../core/event.js';
 import { InvalidEventError } from '../core/errors.js';
 import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from './fields.js';
-import type { Parser, RecordInput } from './parser.js';
+import type { ParseContext, Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
 /**
@@ -16,10 +16,10 @@ export const cloudtrailParser: Parser = {
     return isObject(value) && ((value.eventVersion !== undefined && value.eventName !== undefined) || Array.isArray(value.Records));
   },
 
-  parse(input: RecordInput, value: unknown): AuditEvent[] {
+  parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[] {
     const rec = expectObject(value, 'CloudTrail');
     const eventName = requiredString(rec, 'eventName');
-    const time = requiredTime(rec, 'eventTime');
+    const time = requiredTime(rec, 'eventTime', ctx);
     const id = optionalString(rec, 'eventID');
     const service = optionalString(rec, 'eventSource');
     const tenant = optionalString(rec, 'recipientAccountId');
@@ -38,7 +38,7 @@ export const cloudtrailParser: Parser = {
     if (identity.rest !== undefined) details.userIdentity = identity.rest;
     return [
       makeEvent({
-        id: eventId(id, input.idHint),
+        id: eventId(id, input.idHint, 'eventID'),
         time,
         type: `cloudtrail.${eventName}`,
         source: 'cloudtrail',

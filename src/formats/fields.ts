@@ -1,6 +1,10 @@
 import type { AuditEvent, Outcome } from '../core/event.js';
+import { describe } from '../core/describe.js';
 import { InvalidEventError } from '../core/errors.js';
-import { parseTime } from '../core/time.js';
+import { parseTime, type TimeNotation } from '../core/time.js';
+import type { ParseContext } from './parser.js';
+
+export { describe };
 
 /**
  * Small readers shared by the parsers. They throw InvalidEventError whose
@@ -41,18 +45,28 @@ export function requiredBoolean(obj: JsonObject, field: string): boolean {
   throw new InvalidEventError(`${field}: expected true or false, got ${describe(v)}`);
 }
 
-/** The field's time as ISO 8601 UTC; every notation parseTime reads is accepted. */
-export function requiredTime(obj: JsonObject, field: string): string {
+/** The field's time as ISO 8601 UTC, in a notation parseTime reads and inside the configured window. */
+export function requiredTime(obj: JsonObject, field: string, ctx: ParseContext, notation?: TimeNotation): string {
   const v = obj[field];
   if (v === undefined || v === null) throw new InvalidEventError(`${field}: missing`);
-  return parseTime(v, field);
+  return parseTime(v, field, ctx.eventTime, notation);
 }
 
 /** Every field of `obj` except the ones a canonical slot holds verbatim, in the record's own order. */
 export function detailsExcept(obj: JsonObject, consumed: readonly string[]): JsonObject {
   const details: JsonObject = {};
-  for (const key of Object.keys(obj)) if (!consumed.includes(key)) details[key] = obj[key];
+  for (const key of Object.keys(obj)) if (!consumed.includes(key)) setField(details, key, obj[key]);
   return details;
+}
+
+/**
+ * `obj[key] = value` as an own field whatever the key: JSON.parse makes a
+ * `"__proto__"` member an own field, but assigning it would set the object's
+ * prototype instead and the field would be gone from details and every output.
+ */
+export function setField(obj: JsonObject, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 export interface EventFields {
@@ -91,11 +105,3 @@ export function makeEvent(f: EventFields): AuditEvent {
   return e;
 }
 
-export function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  if (typeof v === 'object') return 'an object';
-  const s = JSON.stringify(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}

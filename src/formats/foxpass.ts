@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../core/event.js';
 import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredBoolean, requiredString, requiredTime } from './fields.js';
-import type { Parser, RecordInput } from './parser.js';
+import type { ParseContext, Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
 /**
@@ -15,12 +15,13 @@ export const foxpassParser: Parser = {
     return isObject(value) && value.service !== undefined && value.method !== undefined && value.timestamp !== undefined && value.success !== undefined;
   },
 
-  parse(input: RecordInput, value: unknown): AuditEvent[] {
+  parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[] {
     const rec = expectObject(value, 'Foxpass');
     const service = requiredString(rec, 'service');
     const method = requiredString(rec, 'method');
     const success = requiredBoolean(rec, 'success');
-    const time = requiredTime(rec, 'timestamp');
+    // Foxpass documents its timestamps ("2018-01-15 14:29:38.175") as UTC.
+    const time = requiredTime(rec, 'timestamp', ctx, { zonelessIsUtc: true });
     const username = optionalString(rec, 'username');
     const bindDn = optionalString(rec, 'bind_dn');
     const ipAddress = optionalString(rec, 'ipAddress');

@@ -2,7 +2,7 @@ import { OUTCOMES, type AuditEvent, type Outcome } from '../core/event.js';
 import { InvalidEventError } from '../core/errors.js';
 import { parseTime } from '../core/time.js';
 import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, type JsonObject } from './fields.js';
-import type { Parser, RecordInput } from './parser.js';
+import type { ParseContext, Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
 /** Canonical slots a generic record may fill under their own names. */
@@ -19,14 +19,14 @@ export const genericParser: Parser = {
     return isObject(value);
   },
 
-  parse(input: RecordInput, value: unknown): AuditEvent[] {
+  parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[] {
     const rec = expectObject(value, 'generic');
     const typeKey = rec.type !== undefined ? 'type' : rec.eventType !== undefined ? 'eventType' : undefined;
     if (typeKey === undefined) throw new InvalidEventError('type: missing (give "type" or "eventType")');
     const timeKey = rec.time !== undefined ? 'time' : rec.timestamp !== undefined ? 'timestamp' : undefined;
     if (timeKey === undefined) throw new InvalidEventError('time: missing (give "time" or "timestamp")');
     const type = requiredString(rec, typeKey);
-    const time = parseTime(rec[timeKey], timeKey);
+    const time = parseTime(rec[timeKey], timeKey, ctx.eventTime);
     const slots = {
       id: idOf(rec),
       outcome: outcomeOf(rec.outcome),

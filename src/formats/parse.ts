@@ -6,7 +6,7 @@ import { cloudtrailFileRecords, cloudtrailParser } from './cloudtrail.js';
 import { describe } from './fields.js';
 import { foxpassParser } from './foxpass.js';
 import { genericParser } from './generic.js';
-import type { Parser, ParserName, RecordInput } from './parser.js';
+import { DEFAULT_PARSE_CONTEXT, type ParseContext, type Parser, type ParserName, type RecordInput } from './parser.js';
 import { childHint } from './record-id.js';
 import { temporalParser } from './temporal.js';
 import { vpcFlowParser } from './vpc-flow.js';
@@ -37,8 +37,8 @@ export interface SettledParse {
  * per element). Throws InvalidEventError, naming the field, when any part
  * cannot be read — the HTTP ingest contract.
  */
-export function parseRecord(input: RecordInput, parser: ParseMode): AuditEvent[] {
-  const { events, failures } = parseRecordSettled(input, parser);
+export function parseRecord(input: RecordInput, parser: ParseMode, ctx: ParseContext = DEFAULT_PARSE_CONTEXT): AuditEvent[] {
+  const { events, failures } = parseRecordSettled(input, parser, ctx);
   if (failures.length > 0) throw failures[0]!.error;
   return events;
 }
@@ -47,7 +47,7 @@ export function parseRecord(input: RecordInput, parser: ParseMode): AuditEvent[]
  * Like parseRecord, but reports failures instead of throwing, so that one bad
  * element of a JSON array or a CloudTrail log file does not cost the others.
  */
-export function parseRecordSettled(input: RecordInput, parser: ParseMode): SettledParse {
+export function parseRecordSettled(input: RecordInput, parser: ParseMode, ctx: ParseContext = DEFAULT_PARSE_CONTEXT): SettledParse {
   let value: unknown;
   try {
     value = valueOf(input);
@@ -55,11 +55,11 @@ export function parseRecordSettled(input: RecordInput, parser: ParseMode): Settl
     return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }
   // A JSON array (an exported batch of events) is a list of records, each detected on its own.
-  if (Array.isArray(value)) return settleEach(input, value, '', (part) => parseValue(part, part.value, parser));
-  return parseValue(input, value, parser);
+  if (Array.isArray(value)) return settleEach(input, value, '', (part) => parseValue(part, part.value, parser, ctx));
+  return parseValue(input, value, parser, ctx);
 }
 
-function parseValue(input: RecordInput, value: unknown, parser: ParseMode): SettledParse {
+function parseValue(input: RecordInput, value: unknown, parser: ParseMode, ctx: ParseContext): SettledParse {
   let chosen: Parser;
   try {
     chosen = parser === 'auto' ? detect(value, input.text) : parserNamed(parser);
@@ -67,13 +67,13 @@ function parseValue(input: RecordInput, value: unknown, parser: ParseMode): Sett
     return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }
   const records = chosen === cloudtrailParser ? cloudtrailFileRecords(value) : undefined;
-  if (records !== undefined) return settleEach(input, records, 'Records', (part) => parseWith(chosen, part, part.value));
-  return parseWith(chosen, input, value);
+  if (records !== undefined) return settleEach(input, records, 'Records', (part) => parseWith(chosen, part, part.value, ctx));
+  return parseWith(chosen, input, value, ctx);
 }
 
-function parseWith(parser: Parser, input: RecordInput, value: unknown): SettledParse {
+function parseWith(parser: Parser, input: RecordInput, value: unknown, ctx: ParseContext): SettledParse {
   try {
-    return { events: parser.parse(input, value), failures: [] };
+    return { events: parser.parse(input, value, ctx), failures: [] };
   } catch (err) {
     return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }

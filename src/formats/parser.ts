@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../core/event.js';
+import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../core/time.js';
 
 /** The formats `parse:` can name; each is also the `source` of the events it produces. */
 export const PARSER_NAMES = ['auditstream', 'foxpass', 'blitz', 'temporal', 'cloudtrail', 'vpc-flow', 'generic'] as const;
@@ -18,6 +19,14 @@ export interface RecordInput {
   idHint?: string;
 }
 
+/** What every parser is held to, from the configuration; the same on every path (HTTP ingest, each source). */
+export interface ParseContext {
+  /** The window event times must fall in (`audit.eventTime`). */
+  eventTime: EventTimeBounds;
+}
+
+export const DEFAULT_PARSE_CONTEXT: ParseContext = { eventTime: DEFAULT_EVENT_TIME_BOUNDS };
+
 export interface Parser {
   readonly name: ParserName;
   /**
@@ -26,5 +35,5 @@ export interface Parser {
    */
   detect(value: unknown, text: string): boolean;
   /** Throws InvalidEventError naming the field when the record cannot be read. */
-  parse(input: RecordInput, value: unknown): AuditEvent[];
+  parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[];
 }

@@ -1,10 +1,11 @@
 import { gunzipSync } from 'node:zlib';
 import type { AuditEvent } from '../core/event.js';
 import { errorMessage } from '../core/errors.js';
+import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../core/time.js';
 import { decodeCloudWatchExport, decodeCloudWatchLogs, isCloudWatchEnvelope, type CloudWatchRecords } from './cloudwatch-logs.js';
 import { decodeNdjson, splitLines, type DecodedLine, type Line } from './ndjson.js';
 import { parseRecordSettled, type ParseMode } from './parse.js';
-import type { RecordInput } from './parser.js';
+import type { ParseContext, RecordInput } from './parser.js';
 import { childHint } from './record-id.js';
 import { unparsedEvent } from './unparsed.js';
 
@@ -22,6 +23,8 @@ export interface ReadOptions {
   timestampMs?: number;
   /** Collector mode: keep records no parser accepts as `unparsed` / `cloudwatch.log` events instead of reporting errors. */
   keepUnparsed?: boolean;
+  /** The window event times must fall in (`audit.eventTime`); the default config's when absent. */
+  eventTime?: EventTimeBounds;
 }
 
 export interface ReadError {
@@ -93,7 +96,10 @@ export function readRecord(data: Uint8Array, opts: ReadOptions): ReadResult {
 
 class Reader {
   readonly result: ReadResult = { events: [], errors: [], skipped: 0, unparsed: 0 };
-  constructor(private readonly opts: ReadOptions) {}
+  private readonly ctx: ParseContext;
+  constructor(private readonly opts: ReadOptions) {
+    this.ctx = { eventTime: opts.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS };
+  }
 
   input(text: string, idHint: string | undefined, value?: unknown): RecordInput {
     const r: RecordInput = { text };
@@ -147,14 +153,14 @@ class Reader {
   }
 
   private parse(index: number, where: string, input: RecordInput, fromCloudWatch: boolean): void {
-    const { events, failures } = parseRecordSettled(input, this.opts.parse);
+    const { events, failures } = parseRecordSettled(input, this.opts.parse, this.ctx);
     for (const e of events) this.result.events.push(e);
     for (const f of failures) this.reject(index, f.input, where + f.error.message, fromCloudWatch);
   }
 
   reject(index: number, input: RecordInput, reason: string, fromCloudWatch: boolean): void {
     if (this.opts.keepUnparsed === true) {
-      this.result.events.push(unparsedEvent(input, reason, fromCloudWatch));
+      this.result.events.push(unparsedEvent(input, reason, fromCloudWatch, this.ctx.eventTime));
       this.result.unparsed++;
     } else {
       this.result.errors.push({ index, error: reason });

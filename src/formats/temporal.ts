@@ -1,7 +1,7 @@
 import type { AuditEvent, Outcome } from '../core/event.js';
 import { InvalidEventError } from '../core/errors.js';
 import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime } from './fields.js';
-import type { Parser, RecordInput } from './parser.js';
+import type { ParseContext, Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
 /**
@@ -17,10 +17,10 @@ export const temporalParser: Parser = {
     return isObject(value) && value.emit_time !== undefined && value.operation !== undefined;
   },
 
-  parse(input: RecordInput, value: unknown): AuditEvent[] {
+  parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[] {
     const rec = expectObject(value, 'Temporal');
     const operation = requiredString(rec, 'operation');
-    const time = requiredTime(rec, 'emit_time');
+    const time = requiredTime(rec, 'emit_time', ctx);
     const logId = optionalString(rec, 'log_id');
     const callers = optionalString(rec, 'caller_ip_address');
     const userEmail = optionalString(rec, 'user_email');
@@ -30,7 +30,7 @@ export const temporalParser: Parser = {
     if (principalName === undefined && userEmail !== undefined) consumed.push('user_email');
     return [
       makeEvent({
-        id: eventId(logId, input.idHint),
+        id: eventId(logId, input.idHint, 'log_id'),
         time,
         type: `temporal.${operation}`,
         source: 'temporal',

@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../core/event.js';
-import { toIso } from '../core/time.js';
-import { makeEvent } from './fields.js';
+import { withinBounds, type EventTimeBounds } from '../core/time.js';
+import { makeEvent, type JsonObject } from './fields.js';
 import type { RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
@@ -10,14 +10,21 @@ import { eventId } from './record-id.js';
  * subscription, where unrecognised application logs are normal) with the
  * text untouched, the reason in details, and the transport's time.
  */
-export function unparsedEvent(input: RecordInput, reason: string, fromCloudWatch: boolean): AuditEvent {
+export function unparsedEvent(input: RecordInput, reason: string, fromCloudWatch: boolean, bounds: EventTimeBounds): AuditEvent {
+  const details: JsonObject = { unparsedReason: reason };
+  const at = input.timestampMs;
+  // A CloudWatch log event's timestamp is whatever its producer wrote: outside the window it would
+  // sort above every search (or not store at all), so the time of reading stands in and it is kept.
+  const usable = at !== undefined && withinBounds(at, bounds);
+  if (at !== undefined && !usable) details.transportTimestampMs = at;
+  const time = new Date(usable ? at : Date.now()).toISOString();
   return makeEvent({
     id: eventId(undefined, input.idHint),
-    time: toIso(new Date(input.timestampMs ?? Date.now())),
+    time,
     type: fromCloudWatch ? 'cloudwatch.log' : 'unparsed',
     source: fromCloudWatch ? 'cloudwatch-logs' : 'unparsed',
     outcome: 'unknown',
-    details: { unparsedReason: reason },
+    details,
     origin: input.origin,
     raw: input.text,
   });

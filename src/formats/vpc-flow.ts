@@ -2,7 +2,7 @@ import type { AuditEvent, Outcome } from '../core/event.js';
 import { InvalidEventError } from '../core/errors.js';
 import { parseTime } from '../core/time.js';
 import { describe, makeEvent, type JsonObject } from './fields.js';
-import type { Parser, RecordInput } from './parser.js';
+import type { ParseContext, Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
 /** VPC Flow Logs default format, version 2: the fields in order. */
@@ -29,7 +29,7 @@ export const vpcFlowParser: Parser = {
     return f.length === FIELDS.length && isDigits(f[0]!) && Object.hasOwn(TYPES, f[13]!);
   },
 
-  parse(input: RecordInput, value: unknown): AuditEvent[] {
+  parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[] {
     if (value !== undefined) throw new InvalidEventError('record: expected a VPC flow log line, got JSON');
     const f = fieldsOf(input.text);
     if (f.length !== FIELDS.length) {
@@ -52,7 +52,7 @@ export const vpcFlowParser: Parser = {
     return [
       makeEvent({
         id: eventId(undefined, input.idHint),
-        time: parseTime(start, 'start'),
+        time: parseTime(start, 'start', ctx.eventTime),
         type,
         source: 'vpc-flow',
         outcome: outcomeOf(f[12]!),

@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { AuditstreamConfig } from '../config/schema.js';
+import { MAX_ENCODED_EVENT_ID_LENGTH } from '../core/ids.js';
 import { AuditstreamError, RetriableError, errorMessage } from '../core/errors.js';
 import { createSink, type Pipeline } from '../pipeline/pipeline.js';
 import type { AuditStore } from '../store/audit-store.js';
@@ -29,6 +30,8 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: limits.maxBodyBytes,
     ...transportOptions(config.server),
+    // Every accepted event id must be fetchable as GET /v1/events/{encodeURIComponent(id)}; the default (100) answered 414.
+    maxParamLength: MAX_ENCODED_EVENT_ID_LENGTH,
   });
   capConnections(app, config.server.maxConnections);
   let ready = true;
@@ -97,7 +100,7 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     return reply.type(pipeline.metrics.registry.contentType).send(text);
   });
 
-  app.post('/v1/events', ingestHandler({ pipeline, limits, ready: () => ready }));
+  app.post('/v1/events', ingestHandler({ pipeline, limits, eventTime: config.audit.eventTime, ready: () => ready }));
 
   const store = (): AuditStore => {
     for (const e of pipeline.emitters) {

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditstreamConfig } from '../config/schema.js';
 import type { AuditEvent } from '../core/event.js';
-import { InvalidEventError } from '../core/errors.js';
-import { parseRecord } from '../formats/parse.js';
+import type { EventTimeBounds } from '../core/time.js';
+import { parseRecordSettled } from '../formats/parse.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { HttpError } from './http-error.js';
 import { NDJSON_TYPES, Pacer, splitBody, tooManyEvents } from './ingest-body.js';
@@ -36,12 +36,14 @@ class Rejections {
 export interface IngestOptions {
   pipeline: Pipeline;
   limits: AuditstreamConfig['server']['limits'];
+  /** `audit.eventTime`: the window every event's time must fall in. */
+  eventTime: EventTimeBounds;
   /** False once the server is stopping. */
   ready: () => boolean;
 }
 
 /** POST /v1/events: reads the body into events, refusing bad records by index, and publishes the rest. */
-export function ingestHandler({ pipeline, limits, ready }: IngestOptions) {
+export function ingestHandler({ pipeline, limits, eventTime, ready }: IngestOptions) {
   return async function ingest(req: FastifyRequest, reply: FastifyReply) {
     if (!ready()) throw new HttpError(503, 'STOPPING', 'the server is shutting down; retry against another instance or later');
     const body = req.body as Buffer | undefined;
@@ -62,12 +64,10 @@ export function ingestHandler({ pipeline, limits, ready }: IngestOptions) {
         rejections.add(r.index, `event is ${size} bytes, over server.limits.maxEventBytes (${limits.maxEventBytes})`);
         continue;
       }
-      try {
-        events.push(...parseRecord({ text: r.text, value: r.value }, 'auto'));
-      } catch (err) {
-        if (!(err instanceof InvalidEventError)) throw err;
-        rejections.add(r.index, err.message);
-      }
+      // Settled: one bad element of a CloudTrail Records array or a nested array costs only itself.
+      const parsed = parseRecordSettled({ text: r.text, value: r.value }, 'auto', { eventTime });
+      for (const e of parsed.events) events.push(e);
+      for (const f of parsed.failures) rejections.add(r.index, f.error.message);
       // One record may hold many events (a JSON array, a CloudTrail log file): the cap is on events, too.
       if (events.length > limits.maxEventsPerRequest) throw tooManyEvents(limits.maxEventsPerRequest);
     }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ZodType } from 'zod';
 import type { AuditEvent } from '../core/event.js';
+import type { EventTimeBounds } from '../core/time.js';
 
 export interface PublishResult {
   /** True when the delivery policy holds for every event (see README "What acknowledged means"). */
@@ -36,6 +37,8 @@ export interface SourceContext {
   dataDir: string;
   logger: Logger;
   metrics: Registry;
+  /** `audit.eventTime`: held to by every record a source reads, as by HTTP ingest. */
+  eventTime: EventTimeBounds;
 }
 
 export interface SourceDefinition<C = unknown> {

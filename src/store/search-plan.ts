@@ -1,6 +1,6 @@
 import { InvalidEventError } from '../core/errors.js';
 import { OUTCOMES, type AuditEvent, type Outcome } from '../core/event.js';
-import { parseTime } from '../core/time.js';
+import { parseTimeMs } from '../core/time.js';
 import type { SearchOptions, SearchPage, SearchQuery } from './audit-store.js';
 import { decodeCursor, encodeCursor, type CursorPosition } from './cursor.js';
 import { QueryError } from './query-error.js';
@@ -82,13 +82,13 @@ function text(query: SearchQuery, parameter: keyof SearchQuery): string | undefi
   return value;
 }
 
+/** By the rules event times are read with (epoch seconds or ms, ISO 8601 with an offset), without the ingest window. */
 function parseBound(value: string, parameter: 'from' | 'to'): number {
   try {
-    return Date.parse(parseTime(value, parameter));
+    return parseTimeMs(value, parameter);
   } catch (err) {
-    if (err instanceof InvalidEventError) {
-      throw new QueryError(parameter, `cannot read ${JSON.stringify(value)} as a time (use ISO 8601, e.g. 2024-05-01T00:00:00Z)`);
-    }
+    // The message starts with "<parameter>: ", which QueryError puts back.
+    if (err instanceof InvalidEventError) throw new QueryError(parameter, err.message.slice(parameter.length + 2));
     throw err;
   }
 }

@@ -323,3 +323,11 @@ test('event types named like Object.prototype members are Base Events, not a cra
     assertClass(ocsf(e!), 0, 99);
   }
 });
+
+test('a "__proto__" detail stays in unmapped like any other', () => {
+  const [e] = parseRecord({ text: '{"type":"x","time":"2024-01-01T00:00:00Z","__proto__":{"admin":true},"note":"n"}' }, 'generic');
+  const unmapped = ocsf(e!).unmapped as Record<string, unknown>;
+  assert.ok(Object.hasOwn(unmapped, '__proto__'));
+  assert.deepEqual(JSON.parse(JSON.stringify(unmapped)).__proto__, { admin: true });
+  assert.equal(unmapped.note, 'n');
+});

@@ -79,3 +79,25 @@ test('a pretty-printed JSON array of events (an exported batch) yields one event
     ['temporal.DeleteUser', '0mc69c0323b871293ce231dd1c7fb639'],
   ]);
 });
+
+test('the time window reaches the collector path: out of it a record is kept as unparsed, saying why', () => {
+  const eventTime = { notBeforeMs: Date.parse('2024-01-01T00:00:00Z'), maxAheadSec: 86_400 };
+  const data = Buffer.from(`${JSON.stringify({ type: 'x', time: '2023-12-31T23:59:59Z', id: 'old' })}\n${JSON.stringify({ type: 'x', time: '2024-06-01T00:00:00Z', id: 'ok' })}\n`);
+  const strict = readRecord(data, { decode: 'auto', parse: 'auto', eventTime });
+  assert.deepEqual(strict.events.map((e) => e.id), ['ok']);
+  assert.deepEqual(strict.errors, [{ index: 0, error: 'line 1: time: 2023-12-31T23:59:59.000Z is before 2024-01-01T00:00:00.000Z (audit.eventTime.notBefore)' }]);
+  const kept = readRecord(data, { decode: 'auto', parse: 'auto', eventTime, keepUnparsed: true, idHint: 'obj', timestampMs: Date.parse('2024-06-02T00:00:00Z') });
+  assert.deepEqual(kept.events.map((e) => [e.type, e.time]), [['unparsed', '2024-06-02T00:00:00.000Z'], ['x', '2024-06-01T00:00:00.000Z']]);
+  assert.match(String(kept.events[0]!.details.unparsedReason), /notBefore/);
+});
+
+test('a CloudWatch log event timestamp out of the window does not become the time of an unparsed event', () => {
+  const envelope = { messageType: 'DATA_MESSAGE', logGroup: 'g', logStream: 's', owner: '1', logEvents: [{ id: 'e1', timestamp: 8.64e15, message: 'free text' }] };
+  const before = Date.now();
+  const out = readRecord(Buffer.from(JSON.stringify(envelope)), { decode: 'auto', parse: 'auto', keepUnparsed: true });
+  assert.equal(out.events.length, 1);
+  const e = out.events[0]!;
+  assert.equal(e.type, 'cloudwatch.log');
+  assert.ok(Date.parse(e.time) >= before && Date.parse(e.time) <= Date.now(), `read time stands in, got ${e.time}`);
+  assert.equal(e.details.transportTimestampMs, 8.64e15, 'the transport time is kept');
+});

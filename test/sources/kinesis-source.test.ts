@@ -10,6 +10,7 @@ import { Registry } from 'prom-client';
 import agg from 'aws-kinesis-agg';
 import type { AuditEvent } from '../../src/core/event.js';
 import { createLogger } from '../../src/core/logger.js';
+import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../../src/core/time.js';
 import { parseConfig } from '../../src/config/validate.js';
 import type { Publisher, PublishResult } from '../../src/sources/source.js';
 import { kinesisSourceDefinition, type KinesisSource } from '../../src/sources/kinesis/source.js';
@@ -53,7 +54,13 @@ async function setup(t: TestContext, shards = 1): Promise<Setup> {
 }
 
 /** A kinesis source as the config loader would build it: through the definition's schema. */
-async function startSource(t: TestContext, s: Setup, publisher: Publisher, extra: Record<string, unknown> = {}): Promise<KinesisSource> {
+async function startSource(
+  t: TestContext,
+  s: Setup,
+  publisher: Publisher,
+  extra: Record<string, unknown> = {},
+  eventTime: EventTimeBounds = DEFAULT_EVENT_TIME_BOUNDS,
+): Promise<KinesisSource> {
   const config = parseConfig(
     kinesisSourceDefinition.schema,
     {
@@ -74,6 +81,7 @@ async function startSource(t: TestContext, s: Setup, publisher: Publisher, extra
     // 'error': the emulator stops before the source in t.after, and the readers' retry warnings would only be noise.
     logger: createLogger('error'),
     metrics: s.metrics,
+    eventTime,
   }) as KinesisSource;
   await source.start(publisher);
   let stopped = false;
@@ -144,6 +152,22 @@ test('the checkpoint advances only past acknowledged events; a restart reads the
   assert.deepEqual(ns(second.received.values()), range(20, 50));
   assert.deepEqual([...second.received.keys()].sort(), [...ids].sort());
   await waitFor(async () => (await leaseRows(s))[0]!.checkpoint !== acked.checkpoint, 'the checkpoint to advance');
+});
+
+test('the source holds event times to audit.eventTime, as HTTP ingest does: a record out of the window is kept as unparsed, saying why', async (t) => {
+  const s = await setup(t);
+  const publisher = new RecordingPublisher();
+  await startSource(t, s, publisher, {}, { notBeforeMs: Date.parse('2024-01-01T00:00:00Z'), maxAheadSec: 86_400 });
+  const records = [
+    { type: 'login', time: '2024-05-01T10:00:00Z', id: 'in-window' },
+    { type: 'login', time: '2023-05-01T10:00:00Z', id: 'too-old' },
+  ].map((r, i) => ({ Data: Buffer.from(JSON.stringify(r)), PartitionKey: `pk-${i}` }));
+  await s.emulator.client.send(new PutRecordsCommand({ StreamName: s.stream, Records: records }));
+  await waitFor(() => publisher.received.size === 2, 'two events');
+  const events = [...publisher.received.values()];
+  assert.deepEqual(events.map((e) => e.type), ['login', 'unparsed']);
+  assert.equal(events[0]!.id, 'in-window');
+  assert.equal(events[1]!.details.unparsedReason, 'line 1: time: 2023-05-01T10:00:00.000Z is before 2024-01-01T00:00:00.000Z (audit.eventTime.notBefore)');
 });
 
 test('stop is bounded: a publish that never answers is abandoned after stopDrainSec, unacknowledged, and read again later', async (t) => {

@@ -18,6 +18,7 @@ import { Registry } from 'prom-client';
 import { errorMessage } from '../../src/core/errors.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { createLogger } from '../../src/core/logger.js';
+import { DEFAULT_EVENT_TIME_BOUNDS } from '../../src/core/time.js';
 import { parseConfig } from '../../src/config/validate.js';
 import { PostgresAuditStore } from '../../src/store/postgres-store.js';
 import type { Publisher } from '../../src/sources/source.js';
@@ -61,7 +62,7 @@ async function runWorker(cfg: WorkerConfig): Promise<void> {
     },
   };
   const config = parseConfig(kinesisSourceDefinition.schema, { ...cfg.source, workerId: cfg.workerId }, 'sources[0]');
-  const source = kinesisSourceDefinition.create('kinesis', config, { configPath: 'sources[0]', dataDir: cfg.dataDir, logger: createLogger('warn'), metrics: new Registry() });
+  const source = kinesisSourceDefinition.create('kinesis', config, { configPath: 'sources[0]', dataDir: cfg.dataDir, logger: createLogger('warn'), metrics: new Registry(), eventTime: DEFAULT_EVENT_TIME_BOUNDS });
   await source.start(publisher);
   process.once('SIGTERM', () => {
     void source

@@ -9,6 +9,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { newEventId } from '../../src/core/ids.js';
 import { createLogger } from '../../src/core/logger.js';
+import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../../src/core/time.js';
 import { s3SinkDefinition } from '../../src/sinks/s3/sink.js';
 import type { Publisher, PublishResult } from '../../src/sources/source.js';
 import { s3SourceDefinition } from '../../src/sources/s3/source.js';
@@ -49,17 +50,24 @@ const cloudTrailFile = JSON.stringify({
   })),
 });
 
-function createSource(s3: Pick<S3rver, 'endpoint'>, dataDir: string, overrides: Record<string, unknown> = {}) {
+function createSource(s3: Pick<S3rver, 'endpoint'>, dataDir: string, overrides: Record<string, unknown> = {}, eventTime: EventTimeBounds = DEFAULT_EVENT_TIME_BOUNDS) {
   const config = parseConfig(
     s3SourceDefinition.schema,
     { bucket: 'logs', prefix: 'in/', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, pollIntervalSec: 0.1, ...overrides },
     'sources[0]',
   );
-  return s3SourceDefinition.create('archive', config, { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: new Registry() });
+  return s3SourceDefinition.create('archive', config, { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: new Registry(), eventTime });
 }
 
-async function startSource(t: TestContext, s3: Pick<S3rver, 'endpoint'>, dataDir: string, publisher: Publisher, overrides: Record<string, unknown> = {}) {
-  const source = createSource(s3, dataDir, overrides);
+async function startSource(
+  t: TestContext,
+  s3: Pick<S3rver, 'endpoint'>,
+  dataDir: string,
+  publisher: Publisher,
+  overrides: Record<string, unknown> = {},
+  eventTime: EventTimeBounds = DEFAULT_EVENT_TIME_BOUNDS,
+) {
+  const source = createSource(s3, dataDir, overrides, eventTime);
   await source.start(publisher);
   t.after(() => source.stop());
   return source;
@@ -86,6 +94,23 @@ test('plain, gzip and CloudTrail objects are published once each, with their key
   assert.equal(ct.type, 'cloudtrail.DeleteUser');
   assert.deepEqual(ct.origin, { bucket: 'logs', key: 'in/2024/02/ct.json.gz' });
   assert.ok(publisher.attempts.every((a) => a.length <= 500), 'published in chunks');
+});
+
+test('the source holds event times to audit.eventTime, as HTTP ingest does: a record out of the window is kept as unparsed, saying why', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  const lines = [
+    { id: 'in-window', type: 'login', timestamp: 1709287200000, subject_id: 'BIP-1' }, // 2024-03-01
+    { id: 'too-old', type: 'login', timestamp: 1600000000000, subject_id: 'BIP-2' }, // 2020-09-13
+  ];
+  await s3.put('logs', 'in/a.jsonl', lines.map((l) => JSON.stringify(l)).join('\n'));
+  const publisher = new RecordingPublisher();
+  const eventTime = { notBeforeMs: Date.parse('2024-01-01T00:00:00Z'), maxAheadSec: 86_400 };
+  const source = await startSource(t, s3, await tempDir(t), publisher, {}, eventTime);
+  await waitFor(() => (source.status().objectsRead as number) === 1, 'the object read');
+  assert.deepEqual(publisher.published.map((e) => e.type), ['login', 'unparsed']);
+  assert.equal(publisher.published[0]!.id, 'in-window');
+  assert.equal(publisher.published[1]!.details.unparsedReason, 'line 2: timestamp: 2020-09-13T12:26:40.000Z is before 2024-01-01T00:00:00.000Z (audit.eventTime.notBefore)');
 });
 
 test('a CloudWatch Logs export file (seed 003) is read line by line with decode: cloudwatch-logs-export', async (t) => {

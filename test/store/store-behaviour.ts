@@ -64,6 +64,16 @@ export function storeBehaviour(backend: string, location: LocationFactory): void
     assert.equal(await store.count(), 2);
   });
 
+  test(`${backend}: a "__proto__" detail and an id of any Unicode read back as they went in`, async (t) => {
+    const store = await freshStore(t, location);
+    const details = JSON.parse('{"__proto__":{"isAdmin":true},"constructor":"c"}') as Record<string, unknown>;
+    const event = makeEvent({ id: `a/b?c#d%e f 名😀${'x'.repeat(240)}`, details });
+    await store.insert([event]);
+    const back = await store.get(event.id);
+    assert.ok(back && Object.hasOwn(back.details, '__proto__'));
+    assert.deepEqual(JSON.parse(JSON.stringify(back)), JSON.parse(JSON.stringify(event)));
+  });
+
   test(`${backend}: times with an offset are stored as the same instant in UTC`, async (t) => {
     const store = await freshStore(t, location);
     await store.insert([makeEvent({ id: 'offset', time: '2022-11-04T17:49:58.384+03:00' })]);

@@ -10,6 +10,7 @@ import {
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../../core/event.js';
 import { errorMessage } from '../../core/errors.js';
+import type { EventTimeBounds } from '../../core/time.js';
 import { deaggregate } from '../../formats/kpl.js';
 import type { ParseMode } from '../../formats/parse.js';
 import { readRecord, type DecodeMode } from '../../formats/read-record.js';
@@ -37,6 +38,7 @@ export interface ShardReaderOptions {
   decode: DecodeMode;
   parse: ParseMode;
   keepUnparsed: boolean;
+  eventTime: EventTimeBounds;
   sourceName: string;
   /** The shard as metrics and event ids name it: the shard id, prefixed with the region when there are several. */
   shardLabel: string;
@@ -220,6 +222,7 @@ export class ShardReader {
           decode: this.o.decode,
           parse: this.o.parse,
           keepUnparsed: this.o.keepUnparsed,
+          eventTime: this.o.eventTime,
           origin: {
             region: this.o.region,
             stream: this.o.streamLabel,

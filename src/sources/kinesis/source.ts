@@ -90,6 +90,7 @@ export class KinesisSource implements Source {
             decode: c.decode,
             parse: c.parse,
             keepUnparsed: c.keepUnparsed,
+            eventTime: this.ctx.eventTime,
             sourceName: this.name,
             // Shard ids repeat across regions: with several regions the label says which.
             shardLabel: c.regions.length > 1 ? `${region}/${lease.shardId}` : lease.shardId,
