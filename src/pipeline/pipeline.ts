@@ -42,6 +42,15 @@ export class Pipeline {
   static validate(raw: unknown): ValidatedConfig {
     const errors: ConfigError[] = [];
     const config = checkConfig(configSchema, raw, '', errors);
+    return Pipeline.resolveComponents(raw, config, errors);
+  }
+
+  /**
+   * The emitters' and sources' own checks. `start` runs them on a config the
+   * schema already parsed: its output is not always valid input again
+   * (`audit.eventTime` becomes epoch milliseconds), so it is not parsed twice.
+   */
+  private static resolveComponents(raw: unknown, config: AuditstreamConfig | undefined, errors: ConfigError[]): ValidatedConfig {
     const top = isRecord(raw) ? raw : {};
     const dataDir = resolve(config?.dataDir ?? quietly(configSchema.shape.dataDir, top.dataDir) ?? '.');
     const limits = quietly(serverSchema.shape.limits, isRecord(top.server) ? top.server.limits : undefined);
@@ -52,7 +61,7 @@ export class Pipeline {
   }
 
   static async start(config: AuditstreamConfig, logger: Logger, metrics = new PipelineMetrics()): Promise<Pipeline> {
-    const { emitters: resolved, sources: resolvedSources } = Pipeline.validate(config);
+    const { emitters: resolved, sources: resolvedSources } = Pipeline.resolveComponents(config, config, []);
     const dataDir = prepareDataDir(config.dataDir, logger);
     // Before any queue is opened: a second pipeline on these files would deliver every event twice.
     // Held until stop(); if start fails it stays held, as queues may already be open.
