@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, readConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { startServer } from '../support/server-process.js';
 import { tempDir } from '../support/temp.js';
 
@@ -13,7 +14,8 @@ function loadError(dir: string, config: object): ConfigError {
   const file = join(dir, `c-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(config));
   try {
-    loadConfig({ file, env: {} });
+    // The validation serve and config check run: the schema, then names across sources.
+    Pipeline.validate(readConfig({ file, env: {} }).raw);
   } catch (err) {
     assert.ok(err instanceof ConfigError, String(err));
     return err;
