@@ -31,7 +31,7 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     bodyLimit: limits.maxBodyBytes,
     ...transportOptions(config.server),
     // Every accepted event id must be fetchable as GET /v1/events/{encodeURIComponent(id)}; the default (100) answered 414.
-    maxParamLength: MAX_ENCODED_EVENT_ID_LENGTH,
+    routerOptions: { maxParamLength: MAX_ENCODED_EVENT_ID_LENGTH },
   });
   capConnections(app, config.server.maxConnections);
   let ready = true;

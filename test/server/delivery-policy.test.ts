@@ -71,7 +71,8 @@ test('ack: delivered answers 503 naming the emitter when a required destination 
       audit: {
         ack: 'delivered',
         emitters: [{ type: 'log', name: 'required-log', file: join(blocked, 'a.log'), retry: { initialBackoffMs: 50, maxBackoffMs: 200 } }, { type: 'audit-store' }],
-        emitToAllOf: ['required-log', 'audit-store'],
+        // Only the broken emitter is required: a healthy one that is merely slow on a loaded machine must not make the answer vary.
+        emitToAllOf: ['required-log'],
         emitTimeoutInSec: 1,
       },
     },
