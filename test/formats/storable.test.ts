@@ -38,6 +38,9 @@ test('every string of the event is checked: canonical slots, field names, nested
     assert.equal(events.length, 0, message);
     assert.deepEqual(failures.map((f) => f.error.message), [message]);
   }
+  // Escapes in upper case are the same characters.
+  const upper = parseRecordSettled({ text: '{"type":"login","time":"2024-01-01T00:00:00Z","note":"\\uDBFF!"}' }, 'auto');
+  assert.deepEqual(upper.failures.map((f) => f.error.message), ['details.note: contains an unpaired UTF-16 surrogate (\\udbff), which is not a character: written as UTF-8 it would be stored as U+FFFD']);
   const fromLogGroup = parseRecordSettled({ text: JSON.stringify(generic), origin: { logGroup: 'g\u0000' } }, 'auto');
   assert.deepEqual(fromLogGroup.failures.map((f) => f.error.message), [`origin.logGroup: ${NUL}`]);
 });
