@@ -58,10 +58,11 @@ export function unstorableProblem(s: string): string | undefined {
 /**
  * The first string of `value` that cannot be stored (an object's field names
  * before its values, then depth first in key order), as `path: problem`,
- * e.g. `details.note: contains U+0000 …`. Iterative: a value as deep as JSON.parse builds must not overflow the stack.
+ * e.g. `details.note: contains U+0000 …`. Iterative: a value as deep as
+ * JSON.parse builds must not overflow the stack.
  */
-export function unstorableField(value: unknown, root = ''): string | undefined {
-  const stack: { path: string; value: unknown }[] = [{ path: root, value }];
+export function unstorableField(value: unknown): string | undefined {
+  const stack: { path: string; value: unknown }[] = [{ path: '', value }];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const v = item.value;
     if (typeof v === 'string') {
