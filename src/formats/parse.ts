@@ -1,5 +1,6 @@
 import type { AuditEvent } from '../core/event.js';
 import { InvalidEventError, errorMessage } from '../core/errors.js';
+import { mayHoldUnstorable as mayHoldUnstorableText, unstorableField } from '../core/storable.js';
 import { auditstreamParser } from './auditstream.js';
 import { blitzParser } from './blitz.js';
 import { cloudtrailFileRecords, cloudtrailParser } from './cloudtrail.js';
@@ -73,7 +74,9 @@ function parseValue(input: RecordInput, value: unknown, parser: ParseMode, ctx: 
 
 function parseWith(parser: Parser, input: RecordInput, value: unknown, ctx: ParseContext): SettledParse {
   try {
-    return { events: parser.parse(input, value, ctx), failures: [] };
+    const events = parser.parse(input, value, ctx);
+    if (mayHoldUnstorable(input)) for (const e of events) checkStorable(e);
+    return { events, failures: [] };
   } catch (err) {
     return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }
@@ -122,6 +125,23 @@ function valueOf(input: RecordInput): unknown {
   } catch (err) {
     throw new InvalidEventError(`record: not valid JSON: ${errorMessage(err)}`);
   }
+}
+
+/**
+ * Every string of an event comes from the record's text (and its JSON
+ * escapes), the transport's origin, or auditstream itself; one scan of the
+ * first two decides whether the exact, per-field check is needed at all.
+ */
+function mayHoldUnstorable(input: RecordInput): boolean {
+  if (mayHoldUnstorableText(input.text)) return true;
+  if (input.origin !== undefined) for (const o of Object.values(input.origin)) if (mayHoldUnstorableText(o)) return true;
+  return false;
+}
+
+/** An acknowledged event must be one every store can take as it is: refused here, naming the field, never dead-lettered later. */
+function checkStorable(event: AuditEvent): void {
+  const problem = unstorableField(event);
+  if (problem !== undefined) throw new InvalidEventError(problem);
 }
 
 function asInvalid(err: unknown): InvalidEventError {

@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../core/event.js';
+import { escapeUnstorable, unstorableProblem } from '../core/storable.js';
 import { withinBounds, type EventTimeBounds } from '../core/time.js';
 import { makeEvent, type JsonObject } from './fields.js';
 import type { RecordInput } from './parser.js';
@@ -8,10 +9,16 @@ import { eventId } from './record-id.js';
  * A collector never drops a record it cannot read: it keeps it as an event
  * of type `unparsed` (`cloudwatch.log` when it came out of a CloudWatch Logs
  * subscription, where unrecognised application logs are normal) with the
- * text untouched, the reason in details, and the transport's time.
+ * text untouched, the reason in details, and the transport's time. What it
+ * keeps is storable, so a collector's unparsed event is never dead-lettered.
  */
 export function unparsedEvent(input: RecordInput, reason: string, fromCloudWatch: boolean, bounds: EventTimeBounds): AuditEvent {
-  const details: JsonObject = { unparsedReason: reason };
+  // Kept means storable (src/core/storable.ts): text that cannot be stored as it is travels as its JSON string literal, which JSON.parse gives back exactly.
+  const rawProblem = unstorableProblem(input.text);
+  const raw = rawProblem === undefined ? input.text : JSON.stringify(input.text);
+  const details: JsonObject = {
+    unparsedReason: escapeUnstorable(rawProblem === undefined ? reason : `${reason}; raw holds the record's text as a JSON string literal, since the text ${rawProblem}`),
+  };
   const at = input.timestampMs;
   // A CloudWatch log event's timestamp is whatever its producer wrote: outside the window it would
   // sort above every search (or not store at all), so the time of reading stands in and it is kept.
@@ -25,7 +32,15 @@ export function unparsedEvent(input: RecordInput, reason: string, fromCloudWatch
     source: fromCloudWatch ? 'cloudwatch-logs' : 'unparsed',
     outcome: 'unknown',
     details,
-    origin: input.origin,
-    raw: input.text,
+    origin: input.origin === undefined ? undefined : storableOrigin(input.origin),
+    raw,
   });
+}
+
+/** The transport's names as stored: what cannot be stored is escaped (`\u0000`); the reason already names the field. */
+function storableOrigin(origin: Record<string, string>): Record<string, string> {
+  if (Object.values(origin).every((v) => unstorableProblem(v) === undefined)) return origin;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(origin)) out[k] = escapeUnstorable(v);
+  return out;
 }
