@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors, errorMessage } from '../core/errors.js';
+import { packageVersion } from '../core/version.js';
 import { registerConfigCommand } from './config-check.js';
 import { registerConfigSealCommand } from './config-seal.js';
 import { registerDemoCommand } from './demo.js';
@@ -10,7 +11,7 @@ import { registerTailCommand } from './tail.js';
 
 const program = new Command('auditstream')
   .description('Stream security audit logs: sources → router → durable per-emitter queues → sinks')
-  .version('0.1.0')
+  .version(packageVersion())
   .showHelpAfterError();
 registerServeCommand(program);
 registerSendCommand(program);
