@@ -50,6 +50,28 @@ test('config schema prints draft 2020-12 JSON Schema that a strict validator com
   assert.deepEqual(defs, ['emitter.audit-store', 'emitter.kafka', 'emitter.kinesis', 'emitter.log', 'emitter.s3', 'source.kinesis', 'source.s3']);
 });
 
+test('defaults are shown as a user writes them, and each is valid input where it stands', () => {
+  const schema = { ...configJsonSchema(), $id: 'urn:auditstream:config' };
+  const ajv = new Ajv2020({ strict: true, allowUnionTypes: true });
+  addFormats(ajv);
+  ajv.addSchema(schema);
+  const defaults = new Map<string, unknown>();
+  const walk = (node: unknown, pointer: string): void => {
+    if (typeof node !== 'object' || node === null) return;
+    if (!Array.isArray(node) && 'default' in node) defaults.set(pointer, node.default);
+    for (const [key, child] of Object.entries(node)) if (key !== 'default') walk(child, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+  };
+  walk(schema, '');
+  // Sizes and the log level are parsed through transforms, whose output-side defaults JSON Schema cannot show.
+  assert.equal(defaults.get('/properties/server/properties/limits/properties/maxBodyBytes'), '5MiB');
+  assert.equal(defaults.get('/properties/audit/properties/emitters/items/properties/queue/properties/maxBytes'), '1GiB');
+  assert.equal(defaults.get('/$defs/emitter.s3/properties/maxObjectBytes'), '64MiB');
+  assert.equal(defaults.get('/$defs/emitter.log/properties/level'), 'INFO');
+  assert.equal(defaults.get('/properties/audit/properties/eventTime/properties/notBefore'), '1970-01-01T00:00:00.000Z');
+  const invalid = [...defaults].filter(([pointer, value]) => !ajv.compile({ $ref: `urn:auditstream:config#${pointer}` })(value));
+  assert.deepEqual(invalid, []);
+});
+
 test('every config in examples/, README.md and docs/*.md, and the empty config, is valid against the schema', () => {
   const examples = [...exampleFiles(), ...docConfigExamples()];
   assert.ok(examples.some((e) => e.where.startsWith('examples/')) && examples.some((e) => e.where.startsWith('README.md')));
