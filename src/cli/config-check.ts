@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { readConfig } from '../config/load.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { registerConfigSchemaCommand } from './config-schema.js';
 
-/** Registers `config` and its `check`; returns `config` for the other subcommands. */
+/** Registers `config` with its `check` and `schema`; returns `config` for the other subcommands. */
 export function registerConfigCommand(program: Command): Command {
   const config = program.command('config').description('configuration tools');
   config
@@ -13,5 +14,6 @@ export function registerConfigCommand(program: Command): Command {
       const { config, emitters } = Pipeline.validate(readConfig(opts.config ? { file: opts.config } : {}).raw);
       process.stdout.write(`config ok: ${emitters.length} emitter(s) (${emitters.map((e) => `${e.name}:${e.common.type}`).join(', ')}), ${config.sources.length} source(s), ack ${config.audit.ack}\n`);
     });
+  registerConfigSchemaCommand(config);
   return config;
 }

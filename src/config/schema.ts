@@ -25,7 +25,7 @@ export const emitterCommonSchema = z.looseObject({
   exclude: z.array(z.string().min(1)).optional(),
   queue: z
     .strictObject({
-      maxBytes: positiveByteSize.default(1024 ** 3),
+      maxBytes: positiveByteSize.prefault('1GiB'),
       whenFull: z.enum(['block', 'dropOldest']).default('block'),
     })
     .prefault({}),
@@ -67,7 +67,7 @@ const instant = z.union([z.string(), z.number()]).transform((v, ctx) => {
 /** `audit.eventTime`, the window every event's time must fall in, on every path that reads events. */
 const eventTimeSchema = z
   .strictObject({
-    notBefore: instant.default(DEFAULT_EVENT_TIME_BOUNDS.notBeforeMs).refine((ms) => ms < Date.now(), 'must be in the past, or no event could be accepted'),
+    notBefore: instant.prefault(new Date(DEFAULT_EVENT_TIME_BOUNDS.notBeforeMs).toISOString()).refine((ms) => ms < Date.now(), 'must be in the past, or no event could be accepted'),
     maxAheadSec: z.number().int().nonnegative().default(DEFAULT_EVENT_TIME_BOUNDS.maxAheadSec),
   })
   .prefault({})
@@ -76,12 +76,13 @@ const eventTimeSchema = z
 /** The keys every source has; the source's own keys are validated by its definition, strictly. */
 export const sourceCommonSchema = z.looseObject({ type: z.string().min(1), name: componentName.optional() });
 
+// Sizes as a user writes them: prefault values are parsed like the user's own, and shown as the JSON Schema's defaults.
 const limitsDefaults = {
-  maxBodyBytes: 5 * 1024 * 1024,
-  maxEventBytes: 1024 * 1024,
+  maxBodyBytes: '5MiB',
+  maxEventBytes: '1MiB',
   maxEventsPerRequest: 10_000,
   maxDepth: 64,
-  maxResponseBytes: 8 * 1024 * 1024,
+  maxResponseBytes: '8MiB',
 };
 
 /**
@@ -106,8 +107,8 @@ export const serverSchema = z.strictObject({
   apiKeys: z.array(z.string().min(16, 'an API key must be at least 16 characters')).default([]),
   limits: z
     .strictObject({
-      maxBodyBytes: positiveByteSize.default(limitsDefaults.maxBodyBytes),
-      maxEventBytes: positiveByteSize.default(limitsDefaults.maxEventBytes),
+      maxBodyBytes: positiveByteSize.prefault(limitsDefaults.maxBodyBytes),
+      maxEventBytes: positiveByteSize.prefault(limitsDefaults.maxEventBytes),
       maxEventsPerRequest: z.number().int().positive().default(limitsDefaults.maxEventsPerRequest),
       maxDepth: z
         .number()
@@ -115,7 +116,7 @@ export const serverSchema = z.strictObject({
         .positive()
         .max(MAX_DEPTH_LIMIT, `at most ${MAX_DEPTH_LIMIT}: deeper events overflow the recursive JSON code of the queue and the audit store`)
         .default(limitsDefaults.maxDepth),
-      maxResponseBytes: positiveByteSize.default(limitsDefaults.maxResponseBytes),
+      maxResponseBytes: positiveByteSize.prefault(limitsDefaults.maxResponseBytes),
     })
     .prefault({}),
   // Sub-second transport timeouts would cut off honest clients on any network hiccup.

@@ -35,7 +35,7 @@ export const logSinkSchema = z
       .string()
       .transform((s) => s.toUpperCase())
       .pipe(z.enum(LEVELS))
-      .default('INFO'),
+      .prefault('INFO'),
     fsync: z.boolean().default(true),
   })
   .superRefine((c, ctx) => {

@@ -39,7 +39,7 @@ export const s3SinkSchema = z
           .min(1024)
           .max(MAX_OBJECT_BYTES, `at most 256MiB (${MAX_OBJECT_BYTES} bytes): each object is built in memory before it is uploaded`),
       )
-      .default(64 * MiB),
+      .prefault('64MiB'),
     compression: z.enum(['gzip', 'none']).default('gzip'),
     keyTemplate: z
       .string()
