@@ -1,6 +1,20 @@
 import type { Command } from 'commander';
+import { resolve } from 'node:path';
 import { createLogger } from '../core/logger.js';
 import { runDemo } from '../demo/demo.js';
+
+/**
+ * The shell command that runs this CLI as it was run now (node, its flags such
+ * as `--import tsx`, the script by absolute path), so that the commands the
+ * demo prints work as printed from the directory it was started in.
+ */
+function thisCli(): string {
+  return ['node', ...process.execArgv, resolve(process.argv[1]!)].map(shellQuote).join(' ');
+}
+
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -18,12 +32,14 @@ export function registerDemoCommand(program: Command): void {
       // As in serve: whatever the demo writes is owner-only, including what libraries write with no mode of their own.
       process.umask(0o077);
       const logger = createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? 'warn');
-      const demo = await runDemo({ dataDir: opts.dataDir, rate, shards, logger, print: (line) => process.stdout.write(line + '\n') });
+      const demo = await runDemo({ dataDir: opts.dataDir, rate, shards, logger, cli: thisCli(), print: (line) => process.stdout.write(line + '\n') });
+      const now = new AbortController();
       let stopping = false;
       const stop = async () => {
-        if (stopping) return;
+        // A second Ctrl-C cuts the wait for events in flight short.
+        if (stopping) return now.abort();
         stopping = true;
-        await demo.stop();
+        await demo.stop(now.signal);
         process.exit(0);
       };
       process.on('SIGINT', () => void stop());

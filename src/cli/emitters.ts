@@ -1,30 +1,34 @@
 import type { Command } from 'commander';
 import { readConfig } from '../config/load.js';
 import { createLogger } from '../core/logger.js';
-import { errorMessage } from '../core/errors.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
 import { createSink, Pipeline } from '../pipeline/pipeline.js';
 import { Registry } from 'prom-client';
 import { resolve } from 'node:path';
+import { addServerOptions, answerOf, apiKeyOf, callServer, failureOf } from './server-client.js';
 
 export function registerEmittersCommand(program: Command): void {
   const emitters = program.command('emitters').description('list and test the configured emitters');
-  emitters
+  const list = emitters
     .command('list')
-    .description('list emitters from the config (or a running server with --url)')
-    .option('-c, --config <file>', 'config file')
-    .option('--url <url>', 'a running server, e.g. http://127.0.0.1:8080')
-    .action(async (opts: { config?: string; url?: string }) => {
-      if (opts.url) {
-        const res = await fetch(new URL('/v1/emitters', opts.url), { headers: authHeaders() });
-        process.stdout.write(JSON.stringify(await res.json(), null, 2) + '\n');
-        return;
-      }
-      const { emitters: resolved } = Pipeline.validate(readConfig(opts.config ? { file: opts.config } : {}).raw);
-      for (const e of resolved) {
-        const filters = [e.common.include ? `include ${e.common.include.join(',')}` : '', e.common.exclude ? `exclude ${e.common.exclude.join(',')}` : ''].filter(Boolean).join('; ');
-        process.stdout.write(`${e.name}\t${e.common.type}\t${e.common.enabled ? 'enabled' : 'disabled'}\t${filters || 'all events'}\n`);
-      }
-    });
+    .description("list emitters from the config, or a running server's (with queue depth and state) with --url")
+    .option('-c, --config <file>', 'config file');
+  addServerOptions(list, null);
+  list.action(async (opts: { config?: string; url?: string; apiKey?: string }) => {
+    if (opts.apiKey !== undefined && !opts.url) throw new ConfigError('--api-key', 'only means something with --url (a running server); without it the emitters come from the config');
+    if (opts.url) {
+      const res = await callServer({ url: opts.url, apiKey: opts.apiKey }, 'v1/emitters');
+      const answer = await answerOf(res);
+      if (!res.ok) throw new Error(failureOf(res, answer, apiKeyOf(opts) !== undefined));
+      process.stdout.write(JSON.stringify(answer, null, 2) + '\n');
+      return;
+    }
+    const { emitters: resolved } = Pipeline.validate(readConfig(opts.config ? { file: opts.config } : {}).raw);
+    for (const e of resolved) {
+      const filters = [e.common.include ? `include ${e.common.include.join(',')}` : '', e.common.exclude ? `exclude ${e.common.exclude.join(',')}` : ''].filter(Boolean).join('; ');
+      process.stdout.write(`${e.name}\t${e.common.type}\t${e.common.enabled ? 'enabled' : 'disabled'}\t${filters || 'all events'}\n`);
+    }
+  });
   emitters
     .command('test')
     .description('"Test & Add": prove an emitter\'s credentials and destination work, without sending events')
@@ -49,9 +53,4 @@ export function registerEmittersCommand(program: Command): void {
       process.stdout.write(ok ? `emitter "${name}" is ready\n` : `emitter "${name}" is not ready\n`);
       process.exitCode = ok ? 0 : 1;
     });
-}
-
-function authHeaders(): Record<string, string> {
-  const key = process.env.AUDITSTREAM_API_KEY;
-  return key ? { authorization: `Bearer ${key}` } : {};
 }

@@ -10,6 +10,7 @@ import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCo
 import type { Command } from 'commander';
 import { awsClientConfig, type StaticCredentials } from '../aws/client.js';
 import { classifyAwsError } from '../aws/errors.js';
+import { FatalError } from '../core/errors.js';
 import { isCloudWatchEnvelope } from '../formats/cloudwatch-logs.js';
 import { deaggregate, KPL_MAGIC } from '../formats/kpl.js';
 
@@ -224,9 +225,20 @@ export function registerTailCommand(program: Command): void {
           (line) => process.stdout.write(`${line}\n`),
           abort.signal,
         );
+      } catch (err) {
+        throw withCredentialsHint(err, o.endpoint);
       } finally {
         process.removeListener('SIGINT', stop);
         process.removeListener('SIGTERM', stop);
       }
     });
+}
+
+/** "Could not load credentials" says nothing of where credentials come from, nor that an emulator takes any. */
+function withCredentialsHint(err: unknown, endpoint: string | undefined): unknown {
+  if (!(err instanceof FatalError) || err.code !== 'CredentialsProviderError') return err;
+  const hint = endpoint
+    ? 'an emulator at --endpoint takes any credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY to any values'
+    : 'give them the AWS SDK way: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance or task role (then --role-arn to assume another)';
+  return new FatalError(`${err.message}; ${hint}`, { cause: err, code: err.code });
 }

@@ -1,6 +1,7 @@
 import { CreateStreamCommand, KinesisClient, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { awsClientConfig } from '../aws/client.js';
 import { configSchema } from '../config/schema.js';
@@ -20,7 +21,14 @@ export interface DemoOptions {
   shards: number;
   logger: Logger;
   print: (line: string) => void;
+  /** How to run this CLI again, as a shell command (absent: `auditstream`), for the commands the demo prints. */
+  cli?: string;
 }
+
+/** Printed commands start with it, so that a person (or a test) can tell them from the rest. */
+export const COMMAND_PROMPT = '$ ';
+/** How long a stop waits for the events in flight to be collected. */
+const DRAIN_MS = 10_000;
 
 const STREAM = 'auditstream-demo';
 const REGION = 'us-east-1';
@@ -31,7 +39,7 @@ const CREDENTIALS = { accessKeyId: 'AKIDDEMO', secretAccessKey: 'demo-secret' };
  * records to a publisher (HTTP ingest → Kinesis emitter); a collector reads the
  * stream (Kinesis source with leases) into its audit store.
  */
-export async function runDemo(opts: DemoOptions): Promise<{ stop: () => Promise<void> }> {
+export async function runDemo(opts: DemoOptions): Promise<{ stop: (signal?: AbortSignal) => Promise<void> }> {
   const root = resolve(opts.dataDir);
   const rootLock = prepareDemoDir(root, opts.logger);
   const started: { emulator?: RunningEmulator; apps: FastifyInstance[]; pipelines: Pipeline[] } = { apps: [], pipelines: [] };
@@ -74,42 +82,93 @@ export async function runDemo(opts: DemoOptions): Promise<{ stop: () => Promise<
     const collectorUrl = await collectorApp.listen({ host: '127.0.0.1', port: 0 });
     const store = (collector.emitter('audit-store')!.sink as unknown as { store: AuditStore }).store;
 
+    const awsEnv = `AWS_ACCESS_KEY_ID=${CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${CREDENTIALS.secretAccessKey}`;
+    const self = opts.cli ?? 'auditstream';
+    const example = JSON.stringify({ type: 'login', time: new Date().toISOString(), actor: 'you', message: 'sent by hand' });
     opts.print(`auditstream demo is running — Ctrl-C stops it and everything it started.
   Kinesis emulator   ${emulator.endpoint}  (kinesalite; stream "${STREAM}", ${opts.shards} shards, region ${REGION})
   publisher          POST ${publisherUrl}/v1/events   → emitter "kinesis" (random partition keys)
   collector          GET  ${collectorUrl}/v1/events?type=login   (audit store ${join(root, 'collector', 'audit.db')})
-  watch the stream   node bin/auditstream.js tail --stream ${STREAM} --endpoint ${emulator.endpoint}
-  or with the AWS CLI  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x aws --endpoint-url ${emulator.endpoint} --region ${REGION} kinesis describe-stream --stream-name ${STREAM}
-  generating ${opts.rate} events/s of Foxpass, Blitz and Temporal records…`);
+Try, from this directory (the emulator takes any credentials; these are the demo's):
+  ${COMMAND_PROMPT}echo '${example}' | ${self} send --url ${publisherUrl}
+  ${COMMAND_PROMPT}curl -s '${collectorUrl}/v1/events?type=login&limit=3'
+  ${COMMAND_PROMPT}${self} emitters list --url ${publisherUrl}
+  ${COMMAND_PROMPT}${awsEnv} ${self} tail --stream ${STREAM} --endpoint ${emulator.endpoint} --region ${REGION} --limit 5
+  ${COMMAND_PROMPT}${awsEnv} aws --endpoint-url ${emulator.endpoint} --region ${REGION} kinesis describe-stream-summary --stream-name ${STREAM}
+(tail --follow keeps watching.) "published" counts events the publisher acknowledged (queued durably for the stream);
+"collected" counts events in the collector's audit store. The difference is in flight — queued at the publisher,
+on the stream, or being read — not lost.
+generating ${opts.rate} events/s of Foxpass, Blitz and Temporal records…`);
 
-    let published = 0;
+    const publisherEmitter = publisher.emitter('kinesis')!;
     let refused = 0;
+    const pending = new Set<Promise<void>>();
     const tickMs = 250;
     const perTick = Math.max(1, Math.round((opts.rate * tickMs) / 1000));
     const generator = setInterval(() => {
       const body = Array.from({ length: perTick }, () => JSON.stringify(sampleRecord())).join('\n');
-      fetch(`${publisherUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body })
-        .then(async (res) => {
-          const answer = (await res.json()) as { accepted?: number };
-          if (res.ok) published += answer.accepted ?? 0;
-          else refused += perTick;
+      const request = fetch(`${publisherUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body })
+        .then((res) => {
+          if (!res.ok) refused += perTick;
+          return res.body?.cancel();
         })
-        .catch(() => (refused += perTick));
+        .catch(() => {
+          refused += perTick;
+        })
+        .finally(() => pending.delete(request));
+      pending.add(request);
     }, tickMs);
+    /**
+     * Published: every event the publisher acknowledged (the generator's and any
+     * sent by hand), counted where it went — its emitter's queue, the stream,
+     * or dead letters. Those published but not collected are in flight, and
+     * the publisher's queue and the stream say where.
+     */
+    const tally = async () => {
+      const collected = await store.count();
+      const e = publisherEmitter.status();
+      const onStream = Math.max(0, e.delivered - collected);
+      return { published: e.delivered + e.depth + e.deadLettered, collected, queued: e.depth, onStream, inFlight: e.depth + onStream, deadLettered: e.deadLettered };
+    };
+    type Tally = Awaited<ReturnType<typeof tally>>;
+    const counts = (t: Tally) =>
+      `published ${t.published} events${refused ? ` (${refused} refused)` : ''} · collected ${t.collected} into the audit store · ` +
+      `${t.inFlight} in flight (${t.queued} queued at the publisher, ${t.onStream} on the stream or being read)${t.deadLettered ? ` · ${t.deadLettered} dead-lettered` : ''}`;
     const reporter = setInterval(() => {
-      void store.count().then(
-        (collected) => opts.print(`published ${published} events${refused ? ` (${refused} refused)` : ''} · collected ${collected} into the audit store`),
+      void tally().then(
+        (t) => opts.print(counts(t)),
         (err) => opts.print(`collector store not readable yet: ${errorMessage(err)}`),
       );
     }, 5_000);
 
     return {
-      stop: async () => {
+      stop: async (signal?: AbortSignal) => {
         clearInterval(generator);
         clearInterval(reporter);
-        const collected = await store.count().catch(() => NaN);
+        await Promise.allSettled([...pending]);
+        // Give the events in flight the moment they need to arrive, so that the last count says what it means.
+        let last = await tally().catch(() => undefined);
+        if (last && last.inFlight > 0 && !signal?.aborted) {
+          opts.print(`stopping: waiting up to ${DRAIN_MS / 1000} s for the ${last.inFlight} events in flight to reach the collector (Ctrl-C again stops now)`);
+          const deadline = Date.now() + DRAIN_MS;
+          while (last && last.inFlight > 0 && Date.now() < deadline && !signal?.aborted) {
+            await sleep(250, undefined, signal ? { signal } : {}).catch(() => undefined);
+            last = await tally().catch(() => last);
+          }
+        }
         await stopAll();
-        opts.print(`demo stopped: published ${published}, collected ${collected}. Data in ${root}`);
+        const dead = last?.deadLettered ? ` ${last.deadLettered} went to the publisher's dead-letter file (see its emitter's lastError).` : '';
+        if (!last) {
+          opts.print(`demo stopped; the collector's store could not be read for the last count. Data in ${root}`);
+        } else if (last.inFlight === 0) {
+          opts.print(`demo stopped: published ${last.published}, collected ${last.collected}: ${dead ? 'nothing was left in flight.' + dead : 'every published event was collected.'} Data in ${root}`);
+        } else {
+          opts.print(
+            `demo stopped: published ${last.published}, collected ${last.collected}: the other ${last.inFlight} were in flight, not lost — ` +
+              `${last.queued} still in the publisher's queue on disk, ${last.onStream} on the emulated stream, which ends with the demo ` +
+              `(a real stream keeps them for the collector's next start; the next demo starts over empty).${dead} Data in ${root}`,
+          );
+        }
       },
     };
   } catch (err) {
