@@ -1,12 +1,21 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * The value `auditstream_emitter_state` reports for each state. Its help text
+ * is written from this table, so the two cannot disagree. Disabled emitters
+ * are not running and have no series at all.
+ */
+export const EMITTER_STATE_CODES = { idle: 0, sending: 1, retrying: 2, failing: 3, stopped: 4 } as const;
+
+export type EmitterState = keyof typeof EMITTER_STATE_CODES;
+
 export interface EmitterGaugeSource {
   readonly name: string;
   readonly type: string;
   queueDepth(): number;
   queueBytes(): number;
   oldestAgeMs(): number;
-  stateCode(): number;
+  state(): EmitterState;
 }
 
 /**
@@ -52,7 +61,8 @@ export class PipelineMetrics {
     gauge('auditstream_emitter_queue_depth', 'Events waiting in the emitter queue.', (e) => e.queueDepth());
     gauge('auditstream_emitter_queue_bytes', 'Bytes waiting in the emitter queue.', (e) => e.queueBytes());
     gauge('auditstream_emitter_oldest_event_age_seconds', 'Age of the oldest queued event (delivery lag).', (e) => e.oldestAgeMs() / 1000);
-    gauge('auditstream_emitter_state', 'Emitter state: 0 idle, 1 sending, 2 retrying, 3 failing, 4 stopped, 5 disabled.', (e) => e.stateCode());
+    const codes = Object.entries(EMITTER_STATE_CODES).map(([state, code]) => `${code} ${state}`).join(', ');
+    gauge('auditstream_emitter_state', `Emitter state: ${codes}. Disabled emitters have no series.`, (e) => EMITTER_STATE_CODES[e.state()]);
   }
 
   addEmitter(e: EmitterGaugeSource): void {
