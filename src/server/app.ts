@@ -11,6 +11,7 @@ import { requireApiKeys } from './auth.js';
 import { HttpError } from './http-error.js';
 import { ingestHandler } from './ingest.js';
 import { ACCEPTED_TYPES } from './ingest-body.js';
+import { registerProbes } from './probes.js';
 import { capConnections, transportOptions } from './transport.js';
 
 export interface AppOptions {
@@ -31,13 +32,16 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     bodyLimit: limits.maxBodyBytes,
     ...transportOptions(config.server),
     // Every accepted event id must be fetchable as GET /v1/events/{encodeURIComponent(id)}; the default (100) answered 414.
-    maxParamLength: MAX_ENCODED_EVENT_ID_LENGTH,
+    routerOptions: { maxParamLength: MAX_ENCODED_EVENT_ID_LENGTH },
+    // Fastify's own answer while closing is not the API's {error, code} shape: the routes answer for themselves
+    // (ingest 503 STOPPING, /healthz and /readyz 503 "stopping").
+    return503OnClosing: false,
   });
   capConnections(app, config.server.maxConnections);
-  let ready = true;
+  let stopping = false;
   // preClose runs before in-flight requests finish, so health checks and new requests see "stopping" at once.
   app.addHook('preClose', async () => {
-    ready = false;
+    stopping = true;
   });
 
   requireApiKeys(app, config.server.apiKeys);
@@ -92,15 +96,17 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
 
   app.get('/healthz', { config: { public: true } }, async (_req, reply) => {
     const emitters = pipeline.emitters.map((e) => ({ name: e.name, state: e.status().state }));
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'stopping', emitters });
+    return reply.code(stopping ? 503 : 200).send({ status: stopping ? 'stopping' : 'ok', emitters });
   });
+
+  registerProbes(app, { config, pipeline, stopping: () => stopping });
 
   app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
     const text = await pipeline.metrics.registry.metrics();
     return reply.type(pipeline.metrics.registry.contentType).send(text);
   });
 
-  app.post('/v1/events', ingestHandler({ pipeline, limits, eventTime: config.audit.eventTime, ready: () => ready }));
+  app.post('/v1/events', ingestHandler({ pipeline, limits, eventTime: config.audit.eventTime, ready: () => !stopping }));
 
   const store = (): AuditStore => {
     for (const e of pipeline.emitters) {
