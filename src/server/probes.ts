@@ -3,6 +3,7 @@ import type { AuditstreamConfig } from '../config/schema.js';
 import { DeliveryPolicy } from '../pipeline/delivery-policy.js';
 import { minQueueBytes } from '../pipeline/emitter-config.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { routeSchemas } from './schemas.js';
 
 export interface ProbeOptions {
   config: AuditstreamConfig;
@@ -37,10 +38,11 @@ export function notReadyReasons({ config, pipeline, stopping }: ProbeOptions): s
 /** Kubernetes-style probes: /livez for the process, /readyz for whether to route traffic here. */
 export function registerProbes(app: FastifyInstance, opts: ProbeOptions): void {
   // Answers while the event loop runs, stopping included: restarting a process that is draining its queues would only cut the drain short.
-  app.get('/livez', { config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/livez', { config: { public: true }, schema: routeSchemas.livez }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { config: { public: true } }, async (_req, reply) => {
+  app.get('/readyz', { config: { public: true }, schema: routeSchemas.readyz }, async (_req, reply) => {
     const reasons = notReadyReasons(opts);
-    return reply.code(reasons.length === 0 ? 200 : 503).send({ status: reasons.length === 0 ? 'ready' : 'not ready', reasons });
+    if (reasons.length === 0) return reply.send({ status: 'ready', reasons });
+    return reply.code(503).send({ error: `not ready: ${reasons.join('; ')}`, code: 'NOT_READY', status: 'not ready', reasons });
   });
 }

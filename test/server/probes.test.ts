@@ -38,6 +38,7 @@ test('/readyz is 503 naming a required emitter that is failing; /livez stays 200
     return r.status === 503 ? r : null;
   }, '/readyz 503 once the audit store fails');
   assert.equal(notReady.body.status, 'not ready');
+  assert.equal(notReady.body.code, 'NOT_READY');
   assert.equal(notReady.body.reasons.length, 1, JSON.stringify(notReady.body));
   assert.match(notReady.body.reasons[0], /^emitter "audit-store" is failing: .*auditstream_probe_no_such_database/);
   assert.equal((await emitterStatus(server.url))['audit-store']!.state, 'failing');
@@ -98,9 +99,13 @@ test('while stopping, /readyz and /healthz answer 503 in their own shape, ingest
   assert.equal((await probe(url, '/readyz')).status, 200);
   await app.close();
 
-  assert.deepEqual(answers['/readyz'], { status: 503, body: { status: 'not ready', reasons: ['stopping: the server is shutting down'] } });
+  assert.deepEqual(answers['/readyz'], {
+    status: 503,
+    body: { error: 'not ready: stopping: the server is shutting down', code: 'NOT_READY', status: 'not ready', reasons: ['stopping: the server is shutting down'] },
+  });
   assert.equal(answers['/healthz']!.status, 503);
   assert.equal(answers['/healthz']!.body.status, 'stopping');
+  assert.equal(answers['/healthz']!.body.code, 'STOPPING');
   assert.deepEqual(answers['/livez'], { status: 200, body: { status: 'ok' } });
   assert.equal(answers.ingest!.status, 503);
   assert.equal(answers.ingest!.body.code, 'STOPPING', JSON.stringify(answers.ingest!.body));
