@@ -38,7 +38,7 @@ export class PipelineMetrics {
     this.registry = registry;
     collectDefaultMetrics({ register: registry, prefix: 'auditstream_' });
     const labels = ['component_kind', 'component_id', 'component_type'] as const;
-    this.received = new Counter({ name: 'auditstream_component_received_events_total', help: 'Events a component took in (emitters: durably queued).', labelNames: labels, registers: [registry] });
+    this.received = new Counter({ name: 'auditstream_component_received_events_total', help: 'Events a component took in (router: handed over by HTTP ingest or a source; emitters: durably queued).', labelNames: labels, registers: [registry] });
     this.sent = new Counter({ name: 'auditstream_component_sent_events_total', help: 'Events a sink confirmed delivered.', labelNames: labels, registers: [registry] });
     this.discarded = new Counter({ name: 'auditstream_component_discarded_events_total', help: 'Events given up on: dead_letter (moved to the dead-letter file), dropped_oldest (queue full, whenFull: dropOldest), queue_full (not queued for a non-required emitter).', labelNames: [...labels, 'reason'], registers: [registry] });
     this.errors = new Counter({ name: 'auditstream_component_errors_total', help: 'Failed sends and other errors.', labelNames: [...labels, 'error_type'], registers: [registry] });
