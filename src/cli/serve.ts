@@ -4,6 +4,7 @@ import { isLoopback, parseListen } from '../config/listen-address.js';
 import { readConfig, sealPlainSecrets } from '../config/load.js';
 import { createLogger } from '../core/logger.js';
 import { Pipeline } from '../pipeline/pipeline.js';
+import { startSummaryLog } from '../pipeline/summary.js';
 import { buildApp } from '../server/app.js';
 
 export function registerServeCommand(program: Command): void {
@@ -49,6 +50,7 @@ export function registerServeCommand(program: Command): void {
       // A plain line on stdout says where we listen (logs go to stderr): scripts and tests read it.
       process.stdout.write(`auditstream listening on ${address} (data dir ${pipeline.dataDir})\n`);
       logger.info({ address, emitters: pipeline.emitters.map((e) => e.name), sources: pipeline.sources.map((s) => s.name) }, 'auditstream started');
+      const stopSummary = startSummaryLog(pipeline, logger, config.logSummaryEverySec);
 
       let stopping = false;
       const shutdown = async (signal: string) => {
@@ -65,6 +67,7 @@ export function registerServeCommand(program: Command): void {
         }, timeoutMs + 5_000);
         hardStop.unref();
         const deadline = Date.now() + timeoutMs;
+        stopSummary();
         await app.close();
         await pipeline.stop(Math.max(0, deadline - Date.now()));
         logger.info('stopped cleanly');

@@ -152,6 +152,8 @@ export const auditSchema = z.strictObject({
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./auditstream-data'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /** serve logs what it did (received, delivered, queued, failing) this often at info, when anything happened; 0: never. */
+  logSummaryEverySec: timerSec.min(0).default(60),
   server: serverSchema.prefault({}),
   sources: z.array(sourceCommonSchema).default([]),
   audit: auditSchema.prefault({}),

@@ -5,10 +5,7 @@ import type { DeadLetter, DeadLetterFile } from '../queue/dead-letter-file.js';
 import type { DiskQueue, QueueEntry } from '../queue/disk-queue.js';
 import type { BatchLimits, DeliveryOutcome, Sink } from '../sinks/sink.js';
 import { backoffDelayMs, sleep } from './backoff.js';
-import type { PipelineMetrics } from './metrics.js';
-
-export type EmitterState = 'idle' | 'sending' | 'retrying' | 'failing' | 'stopped';
-const STATE_CODES: Record<EmitterState, number> = { idle: 0, sending: 1, retrying: 2, failing: 3, stopped: 4 };
+import type { EmitterState, PipelineMetrics } from './metrics.js';
 
 export interface EmitterOptions {
   name: string;
@@ -67,7 +64,7 @@ export class Emitter {
       queueDepth: () => opts.queue.depth,
       queueBytes: () => opts.queue.bytes,
       oldestAgeMs: () => opts.queue.oldestAgeMs(),
-      stateCode: () => STATE_CODES[this.state],
+      state: () => this.state,
     });
     opts.queue.onDrop = (seqs) => {
       opts.metrics.discarded.inc({ ...opts.metrics.emitterLabels(this), reason: 'dropped_oldest' }, seqs.length);

@@ -1,12 +1,21 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
+/**
+ * The value `auditstream_emitter_state` reports for each state. Its help text
+ * is written from this table, so the two cannot disagree. Disabled emitters
+ * are not running and have no series at all.
+ */
+export const EMITTER_STATE_CODES = { idle: 0, sending: 1, retrying: 2, failing: 3, stopped: 4 } as const;
+
+export type EmitterState = keyof typeof EMITTER_STATE_CODES;
+
 export interface EmitterGaugeSource {
   readonly name: string;
   readonly type: string;
   queueDepth(): number;
   queueBytes(): number;
   oldestAgeMs(): number;
-  stateCode(): number;
+  state(): EmitterState;
 }
 
 /**
@@ -29,7 +38,7 @@ export class PipelineMetrics {
     this.registry = registry;
     collectDefaultMetrics({ register: registry, prefix: 'auditstream_' });
     const labels = ['component_kind', 'component_id', 'component_type'] as const;
-    this.received = new Counter({ name: 'auditstream_component_received_events_total', help: 'Events a component took in (emitters: durably queued).', labelNames: labels, registers: [registry] });
+    this.received = new Counter({ name: 'auditstream_component_received_events_total', help: 'Events a component took in (router: handed over by HTTP ingest or a source; emitters: durably queued).', labelNames: labels, registers: [registry] });
     this.sent = new Counter({ name: 'auditstream_component_sent_events_total', help: 'Events a sink confirmed delivered.', labelNames: labels, registers: [registry] });
     this.discarded = new Counter({ name: 'auditstream_component_discarded_events_total', help: 'Events given up on: dead_letter (moved to the dead-letter file), dropped_oldest (queue full, whenFull: dropOldest), queue_full (not queued for a non-required emitter).', labelNames: [...labels, 'reason'], registers: [registry] });
     this.errors = new Counter({ name: 'auditstream_component_errors_total', help: 'Failed sends and other errors.', labelNames: [...labels, 'error_type'], registers: [registry] });
@@ -52,7 +61,8 @@ export class PipelineMetrics {
     gauge('auditstream_emitter_queue_depth', 'Events waiting in the emitter queue.', (e) => e.queueDepth());
     gauge('auditstream_emitter_queue_bytes', 'Bytes waiting in the emitter queue.', (e) => e.queueBytes());
     gauge('auditstream_emitter_oldest_event_age_seconds', 'Age of the oldest queued event (delivery lag).', (e) => e.oldestAgeMs() / 1000);
-    gauge('auditstream_emitter_state', 'Emitter state: 0 idle, 1 sending, 2 retrying, 3 failing, 4 stopped, 5 disabled.', (e) => e.stateCode());
+    const codes = Object.entries(EMITTER_STATE_CODES).map(([state, code]) => `${code} ${state}`).join(', ');
+    gauge('auditstream_emitter_state', `Emitter state: ${codes}. Disabled emitters have no series.`, (e) => EMITTER_STATE_CODES[e.state()]);
   }
 
   addEmitter(e: EmitterGaugeSource): void {

@@ -16,6 +16,8 @@ export interface RouterOptions {
   metrics: PipelineMetrics;
 }
 
+const ROUTER_LABELS = { component_kind: 'router', component_id: 'router', component_type: 'router' };
+
 interface Failure {
   reason: string;
   retryAfterSec?: number;
@@ -33,9 +35,10 @@ export class Router implements Publisher {
   /** `signal` (a source stopping) ends the wait early: the answer is then not ok, the events stay queued. */
   publish(events: AuditEvent[], signal?: AbortSignal): Promise<PublishResult> {
     const { emitters, policy, metrics, logger, ack } = this.opts;
+    metrics.received.inc(ROUTER_LABELS, events.length);
     const routes = events.map((e) => emitters.filter((em) => em.accepts(e)).map((em) => em.name));
     const unrouted = routes.filter((r) => r.length === 0).length;
-    if (unrouted > 0) metrics.discarded.inc({ component_kind: 'router', component_id: 'router', component_type: 'router', reason: 'no_emitter' }, unrouted);
+    if (unrouted > 0) metrics.discarded.inc({ ...ROUTER_LABELS, reason: 'no_emitter' }, unrouted);
 
     // queued[i]: emitters holding event i on disk; confirmed[i]: those that count for the policy
     // (queued under ack: buffered, delivered under ack: delivered).

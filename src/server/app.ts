@@ -1,4 +1,6 @@
+import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { packageVersion } from '../core/version.js';
 import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { AuditstreamConfig } from '../config/schema.js';
@@ -11,7 +13,10 @@ import { requireApiKeys } from './auth.js';
 import { HttpError } from './http-error.js';
 import { ingestHandler } from './ingest.js';
 import { ACCEPTED_TYPES } from './ingest-body.js';
+import { registerProbes } from './probes.js';
+import { addSharedSchemas, routeSchemas } from './schemas.js';
 import { capConnections, transportOptions } from './transport.js';
+
 
 export interface AppOptions {
   config: AuditstreamConfig;
@@ -32,12 +37,33 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     ...transportOptions(config.server),
     // Every accepted event id must be fetchable as GET /v1/events/{encodeURIComponent(id)}; the default (100) answered 414.
     routerOptions: { maxParamLength: MAX_ENCODED_EVENT_ID_LENGTH },
+    // Fastify's own answer while closing is not the API's {error, code} shape: the routes answer for themselves
+    // (ingest 503 STOPPING, /healthz and /readyz 503 "stopping").
+    return503OnClosing: false,
   });
   capConnections(app, config.server.maxConnections);
-  let ready = true;
+  // Answers stay JSON.stringify'd: a serializer compiled from the response schemas would drop what they leave open.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  addSharedSchemas(app);
+  void app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'auditstream', version: packageVersion(), description: 'Stream security audit events: HTTP ingest, search, emitters, probes. See README.md.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'one of server.apiKeys' } } },
+    },
+    exposeHeadRoutes: true,
+    // Components named as the shared schemas are (ApiError, Event, …), not def-0, def-1.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    // Routes marked public need no key; every other one does when server.apiKeys is set.
+    transform: ({ schema, url, route }) => ({
+      schema: route.config?.public === true || config.server.apiKeys.length === 0 ? schema : { ...schema, security: [{ apiKey: [] }] },
+      url,
+    }),
+  });
+  let stopping = false;
   // preClose runs before in-flight requests finish, so health checks and new requests see "stopping" at once.
   app.addHook('preClose', async () => {
-    ready = false;
+    stopping = true;
   });
 
   requireApiKeys(app, config.server.apiKeys);
@@ -80,6 +106,15 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' || /incorrect header check|unexpected end of file/.test(err.message)) {
       return reply.code(400).send({ error: `Content-Encoding: gzip, but the body is not valid gzip: ${err.message}`, code: 'BODY_MALFORMED' });
     }
+    const invalid = (err as FastifyError).validation?.[0];
+    if (invalid) {
+      // The route schemas' checks answer like the handlers' own: 400 naming the parameter. A bad query parameter keeps
+      // the code the search has always given for one.
+      const context = (err as FastifyError).validationContext;
+      const parameter = invalid.instancePath.split('/')[1] ?? String((invalid.params as { missingProperty?: unknown }).missingProperty ?? context);
+      const code = context === 'querystring' ? 'QUERY_INVALID' : 'BAD_REQUEST';
+      return reply.code(400).send({ error: `${parameter}: ${invalid.message ?? 'invalid'}`, code, parameter });
+    }
     const status = (err as FastifyError).statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: err.message, code: code ?? 'BAD_REQUEST' });
     req.log.error({ err }, 'request failed');
@@ -90,50 +125,63 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
     return reply.code(404).send({ error: `no route ${req.method} ${req.url.slice(0, 200)}; see the HTTP API in README.md`, code: 'ROUTE_NOT_FOUND' });
   });
 
-  app.get('/healthz', { config: { public: true } }, async (_req, reply) => {
-    const emitters = pipeline.emitters.map((e) => ({ name: e.name, state: e.status().state }));
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'stopping', emitters });
+  // Declared in a plugin, so after @fastify/swagger is loaded: it sees each route as it is added.
+  void app.register(async (api) => {
+    api.get('/healthz', { config: { public: true }, schema: routeSchemas.healthz }, async (_req, reply) => {
+      const emitters = pipeline.emitters.map((e) => ({ name: e.name, state: e.status().state }));
+      if (!stopping) return reply.send({ status: 'ok', emitters });
+      return reply.code(503).send({ error: 'the server is shutting down', code: 'STOPPING', status: 'stopping', emitters });
+    });
+
+    registerProbes(api, { config, pipeline, stopping: () => stopping });
+
+    api.get('/openapi.json', { config: { public: true }, schema: routeSchemas.openapi }, async () => app.swagger());
+
+    api.get('/metrics', { config: { public: true }, schema: routeSchemas.metrics }, async (_req, reply) => {
+      const text = await pipeline.metrics.registry.metrics();
+      return reply.type(pipeline.metrics.registry.contentType).send(text);
+    });
+
+    api.post(
+      '/v1/events',
+      // The body is documented, not validated here: ingest reads the raw bytes itself (limits, depth scan before JSON.parse).
+      { schema: routeSchemas.ingest, validatorCompiler: () => () => true },
+      ingestHandler({ pipeline, limits, eventTime: config.audit.eventTime, ready: () => !stopping }),
+    );
+
+    const store = (): AuditStore => {
+      for (const e of pipeline.emitters) {
+        const s = (e.sink as { store?: AuditStore }).store;
+        if (e.type === 'audit-store' && s) return s;
+      }
+      throw new HttpError(404, 'NO_AUDIT_STORE', 'no enabled audit-store emitter is configured, so there is nothing to search');
+    };
+
+    api.get('/v1/events', { schema: routeSchemas.search }, async (req) => store().search(req.query as Record<string, string>, { maxBytes: limits.maxResponseBytes }));
+
+    api.get('/v1/events/:id', { schema: routeSchemas.getEvent }, async (req) => {
+      const { id } = req.params as { id: string };
+      const event = await store().get(id);
+      if (!event) throw new HttpError(404, 'NOT_FOUND', `no event with id ${id} in the audit store`);
+      return event;
+    });
+
+    api.get('/v1/emitters', { schema: routeSchemas.emitters }, async () => ({
+      emitters: [
+        ...pipeline.emitters.map((e) => e.status()),
+        ...pipeline.disabled.map((d) => ({ name: d.name, type: d.common.type, enabled: false, state: 'disabled' })),
+      ],
+    }));
+
+    api.post('/v1/emitters/:name/test', { schema: routeSchemas.testEmitter }, async (req) => {
+      const { name } = req.params as { name: string };
+      return testEmitter(pipeline, name, logger);
+    });
+
+    api.get('/v1/sources', { schema: routeSchemas.sources }, async () => ({
+      sources: [{ name: 'http', type: 'http', listen: config.server.listen }, ...pipeline.sources.map((s) => ({ name: s.name, ...s.status() }))],
+    }));
   });
-
-  app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
-    const text = await pipeline.metrics.registry.metrics();
-    return reply.type(pipeline.metrics.registry.contentType).send(text);
-  });
-
-  app.post('/v1/events', ingestHandler({ pipeline, limits, eventTime: config.audit.eventTime, ready: () => ready }));
-
-  const store = (): AuditStore => {
-    for (const e of pipeline.emitters) {
-      const s = (e.sink as { store?: AuditStore }).store;
-      if (e.type === 'audit-store' && s) return s;
-    }
-    throw new HttpError(404, 'NO_AUDIT_STORE', 'no enabled audit-store emitter is configured, so there is nothing to search');
-  };
-
-  app.get('/v1/events', async (req) => store().search(req.query as Record<string, string>, { maxBytes: limits.maxResponseBytes }));
-
-  app.get('/v1/events/:id', async (req) => {
-    const { id } = req.params as { id: string };
-    const event = await store().get(id);
-    if (!event) throw new HttpError(404, 'NOT_FOUND', `no event with id ${id} in the audit store`);
-    return event;
-  });
-
-  app.get('/v1/emitters', async () => ({
-    emitters: [
-      ...pipeline.emitters.map((e) => e.status()),
-      ...pipeline.disabled.map((d) => ({ name: d.name, type: d.common.type, enabled: false, state: 'disabled' })),
-    ],
-  }));
-
-  app.post('/v1/emitters/:name/test', async (req) => {
-    const { name } = req.params as { name: string };
-    return testEmitter(pipeline, name, logger);
-  });
-
-  app.get('/v1/sources', async () => ({
-    sources: [{ name: 'http', type: 'http', listen: config.server.listen }, ...pipeline.sources.map((s) => ({ name: s.name, ...s.status() }))],
-  }));
 
   return app;
 }

@@ -154,7 +154,18 @@ test('the API key is checked on the route the router matched: no spelling of a p
 });
 
 /** The public routes, by method and path. A route added to the API needs a key unless it is added here on purpose. */
-const PUBLIC_ROUTES = ['GET /healthz', 'GET /metrics', 'HEAD /healthz', 'HEAD /metrics'];
+const PUBLIC_ROUTES = [
+  'GET /healthz',
+  'GET /livez',
+  'GET /metrics',
+  'GET /openapi.json',
+  'GET /readyz',
+  'HEAD /healthz',
+  'HEAD /livez',
+  'HEAD /metrics',
+  'HEAD /openapi.json',
+  'HEAD /readyz',
+];
 
 test('every registered route refuses a missing or wrong key, except exactly the public allowlist', async (t) => {
   const dataDir = await tempDir(t);
