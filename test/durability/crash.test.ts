@@ -14,7 +14,9 @@ test('SIGKILL at random moments under load loses no acknowledged event; the stor
   for (let round = 0; round < kills; round++) {
     const server = await startServer(t, { dataDir });
     const load = steadyLoad(server.url, { prefix: `r${round}`, concurrency: 4, batchSize: 25 });
-    await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200));
+    // Under load, and on a loaded machine, then at a random moment: a kill before the first answer would test nothing.
+    await waitFor(() => load.acked.length > 0, `round ${round}: a first acknowledged batch`, 30_000, 10);
+    await new Promise((r) => setTimeout(r, Math.random() * 1200));
     server.child.kill('SIGKILL');
     await server.exited;
     await load.stop();
