@@ -1,7 +1,7 @@
 /**
  * One way to configure every AWS SDK v3 client (Kinesis, S3, STS): region,
  * optional endpoint (emulators, VPC endpoints), credentials — static, the
- * default chain, or an assumed role with an external ID (seed 000) — and an
+ * default chain, or an assumed role with an external ID (a customer's delivery role) — and an
  * HTTP/1.1 handler with timeouts. Clients make few attempts of their own:
  * the emitter retries with its durable queue and backoff.
  */

@@ -35,7 +35,7 @@ const mfaEnable = account(10, 'MFA Factor Enable');
 const mfaDisable = account(11, 'MFA Factor Disable');
 
 /**
- * Event types with a fixed class: Foxpass (seed 000), Blitz (seed 002; also
+ * Event types with a fixed class: Foxpass, Blitz (also
  * any producer using Blitz's names through the generic parser), CloudTrail
  * console sign-in and VPC flow records. OCSF 1.1 Account Change has no
  * Unlock and no role change activity: those are Other with their own name.

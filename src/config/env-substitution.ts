@@ -7,7 +7,7 @@ const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_.-]*)(?::-([^}]*))?\}/g;
  * Replaces `${VAR}` and `${VAR:-default}` in every string value with the
  * environment's value. Works on parsed values, not file text, so a variable
  * can never inject config syntax. A `${name}` that names a key of an enclosing
- * `secureParams` block is left for the sink (seed 002's jaasConfig).
+ * `secureParams` block is left for the sink (the Kafka `jaasConfig` line).
  *
  * A `secureParams` block itself is copied untouched: a secret is whatever the
  * user wrote (`pa$${HOME}ss` stays so), and what gets sealed in the file is

@@ -13,7 +13,7 @@ import { timerMs, timerSec } from './timers.js';
 const componentName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-", starting with a letter or digit (at most 64)');
 
 /**
- * The keys every emitter has, whatever its type (seed 002's emitter block plus
+ * The keys every emitter has, whatever its type (Blitz Identity Provider's emitter block plus
  * queue/retry/batch). The sink's own keys are validated by its definition,
  * strictly, after these are removed.
  */
@@ -136,7 +136,7 @@ export const serverSchema = z.strictObject({
   shutdownTimeoutSec: timerSec.positive().default(30),
 });
 
-/** Shaped like Blitz Identity Provider's audit block (seed 002). */
+/** Shaped like Blitz Identity Provider's audit block (docs/producers.md), so a Blitz block pastes in. */
 export const auditSchema = z.strictObject({
   emitters: z.array(emitterCommonSchema).min(1, 'at least one emitter is needed').prefault(DEFAULT_EMITTERS),
   emitAtLeastOneOf: z.array(z.string()).optional(),

@@ -22,8 +22,8 @@ import { ConfigError } from '../core/errors.js';
 import { keyPath } from './validate.js';
 
 /**
- * Seed 002: "secureParams — block with parameters that will be encrypted in the
- * configuration file when the server is started". Plain values are sealed with
+ * As in Blitz Identity Provider, `secureParams` values are encrypted inside the
+ * configuration file when the server starts. Plain values are sealed with
  * AES-256-GCM under a key kept outside the config file, and the file is
  * rewritten with `enc:v1:` values; they are opened in memory only.
  */

@@ -4,7 +4,7 @@
  * silently routing nothing.
  */
 
-/** Blitz Identity Provider security event types (seed 002, "Assigning attributes"). */
+/** Blitz Identity Provider security event types (its audit record's `type` attribute, docs/producers.md). */
 export const BLITZ_EVENT_TYPES: Readonly<Record<string, string>> = {
   admin_added: 'administrator added',
   admin_pswd_changed: 'administrator password changed',
@@ -76,7 +76,7 @@ export const BLITZ_FAILURE_TYPES: ReadonlySet<string> = new Set([
   'token_exchange_failed',
 ]);
 
-/** Foxpass (seed 000): `service.method`. */
+/** Foxpass: `service.method`. */
 export const FOXPASS_EVENT_TYPES: Readonly<Record<string, string>> = {
   'ldap.bind': 'Foxpass LDAP bind attempt',
   'radius.authorize': 'Foxpass RADIUS authorization request',

@@ -35,7 +35,7 @@ const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'AKIDDEMO', secretAccessKey: 'demo-secret' };
 
 /**
- * Publisher and collector end to end on one machine: a generator posts seed-format
+ * Publisher and collector end to end on one machine: a generator posts producer-format
  * records to a publisher (HTTP ingest → Kinesis emitter); a collector reads the
  * stream (Kinesis source with leases) into its audit store.
  */

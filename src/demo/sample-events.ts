@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 /**
- * Realistic producer records in the seeds' own formats: Foxpass LDAP binds
- * and RADIUS authorizations (seed 000), Blitz Identity Provider events
- * (seed 002), Temporal Cloud audit records (seed 004). The demo and the
+ * Realistic producer records in the producers' own formats (docs/producers.md):
+ * Foxpass LDAP binds and RADIUS authorizations, Blitz Identity Provider
+ * events, Temporal Cloud audit records. The demo and the
  * benchmarks post them as a producer would.
  */
 const USERS = ['alice', 'bob', 'carol', 'dmitry', 'eve', 'farida', 'gunnar', 'hana'];
@@ -69,7 +69,7 @@ export function temporalRecord(now = new Date()): Record<string, unknown> {
   };
 }
 
-/** One record of a random seed format. */
+/** One record in a randomly chosen producer's format. */
 export function sampleRecord(now = new Date()): Record<string, unknown> {
   const r = Math.random();
   return r < 0.45 ? foxpassRecord(now) : r < 0.85 ? blitzRecord(now) : temporalRecord(now);

@@ -9,7 +9,7 @@ import { eventId } from './record-id.js';
 const BLITZ_MARKERS = ['subject_id', 'object_id', 'lp_id', 'auth_methods', 'ip_ctr', 'id_store', 'process_id'];
 
 /**
- * Blitz Identity Provider security events (seed 002): the JSON object, or a
+ * Blitz Identity Provider security events (docs/producers.md): the JSON object, or a
  * whole line of the AUDIT logback file
  * (`2023-11-20 13:29:47,170 - [INFO] -[LoggerEventEmitterDriver.scala:37] - {json}`),
  * whose prefix is dropped; `raw` keeps the whole line.

@@ -6,7 +6,7 @@ import type { ParseContext, Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
 /**
- * One AWS CloudTrail event (seed 001). A log file (`{"Records":[…]}`) is split
+ * One AWS CloudTrail event. A log file (`{"Records":[…]}`) is split
  * into its events by parse.ts, so that one bad element does not cost the rest.
  */
 export const cloudtrailParser: Parser = {

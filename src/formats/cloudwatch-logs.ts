@@ -4,7 +4,7 @@ import type { RecordInput } from './parser.js';
 import { splitLines } from './ndjson.js';
 
 /**
- * CloudWatch Logs subscription payloads (seed 003): the Kinesis record's data
+ * CloudWatch Logs subscription payloads: the Kinesis record's data
  * is gzip'd JSON {owner, logGroup, logStream, subscriptionFilters,
  * messageType, logEvents:[{id, timestamp, message}]}. Decompression happens in
  * read-record.ts; this reads the parsed envelope.
@@ -58,8 +58,8 @@ export interface ExportLine {
 }
 
 /**
- * A CloudWatch Logs export file (CreateExportTask to S3; seed 003's newer
- * path): lines "2021-04-27T08:40:50.000Z <message>". A line without the
+ * A CloudWatch Logs export file (CreateExportTask to S3, as export-reading
+ * collectors use): lines "2021-04-27T08:40:50.000Z <message>". A line without the
  * timestamp continues the previous message, which had a newline in it.
  */
 export function decodeCloudWatchExport(text: string): ExportLine[] {

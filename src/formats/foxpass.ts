@@ -4,7 +4,7 @@ import type { ParseContext, Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
 /**
- * Foxpass LDAP bind / RADIUS authorize records (seed 000). The type is
+ * Foxpass LDAP bind / RADIUS authorize records (docs/producers.md). The type is
  * `service.method` (ldap.bind, radius.authorize), so both fields are held by
  * `type` and `service`; `bind_dn` and `user_type` stay in details.
  */

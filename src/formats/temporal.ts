@@ -5,7 +5,7 @@ import type { ParseContext, Parser, RecordInput } from './parser.js';
 import { eventId } from './record-id.js';
 
 /**
- * Temporal Cloud audit log records (seed 004). `status`, `caller_ip_address`
+ * Temporal Cloud audit log records (docs/producers.md). `status`, `caller_ip_address`
  * and `principal` stay in details even though canonical slots draw on them,
  * because those slots keep only part of each (failure vs. the status code, the
  * first of several proxies' addresses, the principal's name).

@@ -14,7 +14,7 @@ const NUMERIC: ReadonlySet<string> = new Set(['version', 'srcport', 'dstport', '
 const TYPES: Readonly<Record<string, string>> = { OK: 'vpc.flow', NODATA: 'vpc.nodata', SKIPDATA: 'vpc.skipdata' };
 
 /**
- * VPC Flow Logs records in the default format v2 (seed 001): 14 fields
+ * VPC Flow Logs records in the default format v2: 14 fields
  * separated by spaces, `-` where a field has no value (NODATA / SKIPDATA
  * records). Numbers become numbers, `-` becomes null. A FortiSIEM display
  * prefix ("2021-04-27T08:40:50.00Z [FSM-AWSKinesis] ") is tolerated because

@@ -1,11 +1,11 @@
 /**
- * Seed 002's delivery policy, decided per event over the emitters the event
+ * Blitz Identity Provider's delivery policy, decided per event over the emitters the event
  * was routed to (after include/exclude):
  * - neither list set: every routed emitter must confirm;
  * - `emitToAllOf`: each listed emitter the event was routed to must confirm;
  * - `emitAtLeastOneOf`: if the event was routed to any listed emitter, one of them must confirm.
  * Routed emitters in neither list are best-effort: they get the event, but
- * their failure does not fail the producer's request (FIELD-NOTES 11).
+ * their failure does not fail the producer's request (docs/failure-modes.md, row 11).
  */
 export class DeliveryPolicy {
   private readonly atLeastOneOf: ReadonlySet<string> | undefined;

@@ -63,7 +63,7 @@ export function resolveEmitters(audit: Record<string, unknown>, v: EmitterValida
     if (type !== undefined && type !== '' && !definition) {
       errors.push(new ConfigError(`${path}.type`, `unknown emitter type "${type}" (known: ${[...v.sinks.keys()].sort().join(', ')})`));
     }
-    // Seed 002: "If the setting is not specified, log and kafka are used as receiver names".
+    // As in Blitz, an emitter without a name is named after its type.
     const name = common ? (common.name ?? common.type) : undefined;
     if (name === undefined) unnamed = true;
     else {

@@ -1,8 +1,8 @@
 import { matchesEventType } from '../core/event-types.js';
 
 /**
- * Seed 002: "the list of events is first defined by the include setting, and
- * then the events specified in exclude are excluded from it". No include: all.
+ * As in Blitz: include picks the events first, then exclude removes from them.
+ * No include: all.
  */
 export function eventTypeFilter(include?: readonly string[], exclude?: readonly string[]): (type: string) => boolean {
   return (type) => {

@@ -101,7 +101,7 @@ export class DiskQueue {
   /**
    * Opens the queue file. A file SQLite cannot read (torn beyond WAL recovery,
    * overwritten, not a database) is moved aside and reported, and a fresh
-   * queue starts: start-up must never block on a corrupt buffer (FIELD-NOTES 7).
+   * queue starts: start-up must never block on a corrupt buffer (docs/failure-modes.md, row 7).
    */
   private static open(file: string, logger: Logger, name: string): { db: Database.Database; movedTo?: string } {
     try {

@@ -186,7 +186,7 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
   return app;
 }
 
-/** "Test & Add" (seed 000) for a configured emitter, enabled or not. */
+/** "Test & Add" (docs/producers.md) for a configured emitter, enabled or not. */
 export async function testEmitter(pipeline: Pipeline, name: string, logger: Logger) {
   const running = pipeline.emitter(name);
   const disabled = pipeline.disabled.find((d) => d.name === name);

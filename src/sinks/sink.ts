@@ -44,7 +44,7 @@ export interface Sink {
    * stay queued either way.
    */
   send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]>;
-  /** "Test & Add" (seed 000): prove credentials and destination work without sending events. */
+  /** "Test & Add", as vendors check a log-export destination before saving it: prove credentials and destination work without sending events. */
   check(signal: AbortSignal): Promise<CheckStep[]>;
   /** Events with the same key are delivered in queue order. Undefined: no ordering constraint. */
   partitionKeyOf?(event: AuditEvent): string;

@@ -47,7 +47,7 @@ export interface SearchPage {
 }
 
 /**
- * Where audit events are kept for search (the seed-002 "audit-store"
+ * Where audit events are kept for search (Blitz Identity Provider's "audit-store"
  * receiver). Inserts are idempotent on event id, so at-least-once replays
  * leave each event stored once.
  *

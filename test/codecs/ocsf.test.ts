@@ -21,7 +21,7 @@ function seed(name: string): string {
   return readFileSync(new URL(`../fixtures/seeds/${name}`, import.meta.url), 'utf8').replace(/\n$/, '');
 }
 
-/** A Blitz record like seed 002's sample, as another event type. */
+/** A Blitz record like Blitz's documented sample, as another event type. */
 function blitz(type: string, extra: Record<string, unknown> = {}): AuditEvent {
   const rec = { ...JSON.parse(record('blitz-login.json')), type, ...extra };
   return parsed(JSON.stringify(rec))[0]!;
@@ -45,7 +45,7 @@ function assertBase(o: Ocsf, e: AuditEvent) {
   assert.equal(o.status_id, { success: 1, failure: 2, unknown: 0 }[e.outcome]);
 }
 
-test('Foxpass LDAP bind (seed 000) is Authentication Logon: the username is the user, the bind DN its uid', () => {
+test('Foxpass LDAP bind is Authentication Logon: the username is the user, the bind DN its uid', () => {
   const [e] = parsed(seed('foxpass-ldap-bind.json'), 'shardId-000000000000:4959');
   const o = ocsf(e!);
   assertClass(o, 3002, 1);
@@ -86,7 +86,7 @@ test('Foxpass RADIUS authorize is a RADIUS Logon from the client address', () =>
   assert.equal(o.auth_protocol, 'RADIUS');
 });
 
-test('Blitz login (seed 002 logback line) is an OAuth Logon with session, address, user agent; the rest is unmapped', () => {
+test('Blitz login (logback line) is an OAuth Logon with session, address, user agent; the rest is unmapped', () => {
   const [e] = parsed(record('blitz-logback.log'));
   const o = ocsf(e!);
   assertClass(o, 3002, 1);
@@ -155,7 +155,7 @@ test('Blitz account change: object_id is the account changed, subject_id the act
   assert.deepEqual(o.src_endpoint, { ip: '213.230.116.179' });
 });
 
-test('Temporal DeleteUser (seed 004) is API Activity Delete by the principal, proxies as intermediate addresses', () => {
+test('Temporal DeleteUser is API Activity Delete by the principal, proxies as intermediate addresses', () => {
   const [e] = parsed(seed('temporal-delete-user.json'));
   const o = ocsf(e!);
   assertClass(o, 6003, 4);
@@ -200,7 +200,7 @@ test('API activity comes from the operation verb: Create, Get/Describe/List, Upd
   assert.equal(failed.status_code, 'PERMISSION_DENIED');
 });
 
-test('CloudTrail API call (seed 001) is API Activity Read in the AWS cloud; the IAM identity is the actor', () => {
+test('CloudTrail API call is API Activity Read in the AWS cloud; the IAM identity is the actor', () => {
   const [e] = parsed(record('cloudtrail-describe-event-aggregates.json'));
   const o = ocsf(e!);
   assertClass(o, 6003, 2);
@@ -257,7 +257,7 @@ test('CloudTrail: a call made by an AWS service keeps the service name as the so
   assert.equal(o.unmapped.sourceIPAddress, undefined);
 });
 
-test('VPC flow records (seed 001) are Network Activity Traffic; ACCEPT and REJECT set action and disposition', () => {
+test('VPC flow records are Network Activity Traffic; ACCEPT and REJECT set action and disposition', () => {
   const lines = record('vpc-flow.log').split('\n');
   const [reject, accept, nodata] = lines.map((line, i) => parsed(line, `s3://flow/k:${i + 1}`)[0]!);
 

@@ -54,7 +54,7 @@ test('command-line overrides win over the file', async (t) => {
 test('secureParams are sealed in the file at start-up and opened in memory; ${name} in jaasConfig is left for the sink', async (t) => {
   const dir = await tempDir(t);
   const file = join(dir, 'blitz.json');
-  // Seed 002's sasl block, pasted with its trailing commas.
+  // Blitz's documented sasl block, pasted with its trailing commas.
   const text = `{
   "dataDir": "${dir}/data",
   "audit": { "emitters": [ { "type": "log", "name": "x",

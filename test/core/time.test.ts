@@ -12,7 +12,7 @@ function refuses(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => e instanceof InvalidEventError && pattern.test(e.message), `expected an InvalidEventError matching ${pattern}`);
 }
 
-test('the notations of the seeds become ISO 8601 UTC with milliseconds', () => {
+test('the producers\' time notations become ISO 8601 UTC with milliseconds', () => {
   assert.equal(parseTime('2018-01-15 14:29:38.175', 'timestamp', bounds, { zonelessIsUtc: true }), '2018-01-15T14:29:38.175Z'); // Foxpass
   assert.equal(parse(1700476187069), '2023-11-20T10:29:47.069Z'); // Blitz epoch ms
   assert.equal(parse('2022-11-04T17:49:58.384+0300'), '2022-11-04T14:49:58.384Z'); // Blitz offset without colon

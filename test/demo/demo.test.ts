@@ -44,7 +44,7 @@ test('auditstream demo: events flow publisher → Kinesis → collector → stor
   const collectorUrl = /collector\s+GET\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
   const page = (await (await fetch(`${collectorUrl}/v1/events?limit=50`)).json()) as { events: { source: string }[] };
   const sources = new Set(page.events.map((e) => e.source));
-  assert.ok(sources.size >= 2, `events of several seed formats were collected: ${[...sources].join(', ')}`);
+  assert.ok(sources.size >= 2, `events of several producer formats were collected: ${[...sources].join(', ')}`);
 
   // Every command the demo prints works as printed: no AWS credentials, region or checkout-relative path assumed.
   const commands = [...out.matchAll(/^ {2}\$ (.+)$/gm)].map((m) => m[1]!);

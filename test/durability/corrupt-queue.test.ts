@@ -7,7 +7,7 @@ import { allStoredEvents, emitterStatus } from '../support/search.js';
 import { postEvents, startServer } from '../support/server-process.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
-// Field note 7 (vector #16231, #19759): a corrupt disk buffer must never block start-up.
+// docs/failure-modes.md row 7 (vectordotdev/vector #16231, #19759): a corrupt disk buffer must never block start-up.
 test('a queue file that is not a database is moved aside and reported; the server starts and delivers', async (t) => {
   const dataDir = await tempDir(t);
   mkdirSync(join(dataDir, 'queues'), { recursive: true });

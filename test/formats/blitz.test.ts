@@ -4,7 +4,7 @@ import { InvalidEventError } from '../../src/core/errors.js';
 import { parseRecord } from '../../src/formats/parse.js';
 import { record } from './fixtures.js';
 
-/** Every attribute of seed 002's log entry that has no canonical slot. */
+/** Every attribute of Blitz's example log entry that has no canonical slot. */
 const SEED_DETAILS = {
   ip_st: 'Tashkent',
   authnDone: 'true',
@@ -38,7 +38,7 @@ const SEED_EVENT = {
   details: SEED_DETAILS,
 };
 
-test('Blitz seed record: id, epoch-ms timestamp, subject, ip and session map to canonical slots; every other attribute is kept', () => {
+test('Blitz documented record: id, epoch-ms timestamp, subject, ip and session map to canonical slots; every other attribute is kept', () => {
   const text = record('blitz-login.json');
   const [e] = parseRecord({ text, idHint: 'ignored: the record has its own id' }, 'blitz');
   assert.deepEqual(e, { ...SEED_EVENT, raw: text });

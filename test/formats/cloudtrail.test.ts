@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseRecord, parseRecordSettled } from '../../src/formats/parse.js';
 import { fixture, record } from './fixtures.js';
 
-test('CloudTrail seed 001 sample: eventID, eventTime, eventName and account map to canonical slots; the rest is kept', () => {
+test('CloudTrail published sample: eventID, eventTime, eventName and account map to canonical slots; the rest is kept', () => {
   const text = record('cloudtrail-describe-event-aggregates.json');
   const [e] = parseRecord({ text }, 'cloudtrail');
   assert.deepEqual(e, {

@@ -5,7 +5,7 @@ import { decodeCloudWatchExport } from '../../src/formats/cloudwatch-logs.js';
 import { readRecord } from '../../src/formats/read-record.js';
 import { fixture, record } from './fixtures.js';
 
-/** A Kinesis record's data as a CloudWatch Logs subscription writes it: gzip of the JSON envelope (seed 003). */
+/** A Kinesis record's data as a CloudWatch Logs subscription writes it: gzip of the JSON envelope. */
 function cwlData(envelope: object): Buffer {
   return gzipSync(JSON.stringify(envelope));
 }
@@ -52,7 +52,7 @@ test('CloudWatch Logs DATA_MESSAGE of VPC flow logs: one event per log event, Cl
   });
 });
 
-test('CloudTrail through CloudWatch Logs (seed 001 path): the CloudTrail event keeps its eventID', () => {
+test('CloudTrail through CloudWatch Logs (the SIEM path): the CloudTrail event keeps its eventID', () => {
   const envelope = {
     ...vpcEnvelope,
     logGroup: 'cloudwatch-group',
@@ -119,7 +119,7 @@ test('a malformed envelope is reported naming the field; in collector mode it is
   ]);
 });
 
-test('CloudWatch Logs export file (S3 export, seed 003): timestamp prefix stripped, multi-line messages joined', () => {
+test('CloudWatch Logs export file (S3 export): timestamp prefix stripped, multi-line messages joined', () => {
   const text = [
     `2021-04-27T15:41:00.000Z ${vpcLines[0]}`,
     `2021-04-27T16:15:00.000Z ${vpcLines[1]}`,

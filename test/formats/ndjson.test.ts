@@ -4,7 +4,7 @@ import { decodeNdjson, splitLines } from '../../src/formats/ndjson.js';
 import { readRecord } from '../../src/formats/read-record.js';
 import { fixture, record } from './fixtures.js';
 
-test("a Foxpass Kinesis record (seed 000: JSON + newline) is one event whose raw is the JSON, id the record's hint", () => {
+test("a Foxpass Kinesis record (JSON + newline) is one event whose raw is the JSON, id the record's hint", () => {
   const data = Buffer.from(fixture('foxpass-ldap-bind.json'));
   assert.equal(data.at(-1), 0x0a);
   const { events, errors, skipped, unparsed } = readRecord(data, { decode: 'ndjson', parse: 'auto', idHint: 'shardId-000000000000:4959' });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseRecord } from '../../src/formats/parse.js';
 import { fixture } from './fixtures.js';
 
-test('Temporal DeleteUser (seed 004 verbatim): log_id is the id, principal.name the actor, the first caller address the client', () => {
+test('Temporal DeleteUser (published sample, verbatim): log_id is the id, principal.name the actor, the first caller address the client', () => {
   const text = fixture('temporal-delete-user.json');
   const [e] = parseRecord({ text }, 'temporal');
   assert.deepEqual(e, {

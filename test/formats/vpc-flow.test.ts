@@ -6,7 +6,7 @@ import { fixture } from './fixtures.js';
 
 const [reject, accept, nodata, skipdata] = fixture('vpc-flow.log').trimEnd().split('\n') as [string, string, string, string];
 
-test('VPC flow REJECT record (seed 001): numbers are numbers, start is the time, srcaddr the client, account the tenant', () => {
+test('VPC flow REJECT record: numbers are numbers, start is the time, srcaddr the client, account the tenant', () => {
   const [e] = parseRecord({ text: reject, idHint: 'shardId-000000000001:4959:0' }, 'vpc-flow');
   assert.deepEqual(e, {
     id: 'shardId-000000000001:4959:0',
@@ -31,7 +31,7 @@ test('VPC flow REJECT record (seed 001): numbers are numbers, start is the time,
   });
 });
 
-test('VPC flow ACCEPT record (seed 001) is a success', () => {
+test('VPC flow ACCEPT record is a success', () => {
   const [e] = parseRecord({ text: accept }, 'vpc-flow');
   assert.equal(e!.outcome, 'success');
   assert.equal(e!.time, '2021-04-27T16:14:45.000Z');
@@ -84,7 +84,7 @@ test("VPC record behind FortiSIEM's display prefix is read; raw keeps what was r
   assert.deepEqual(e, { ...plain, raw: shown });
 });
 
-test('the seed 001 sample as published (addresses missing) is rejected with the field count', () => {
+test('the SIEM guide sample as published (addresses missing) is rejected with the field count', () => {
   const published = fixture('vpc-flow-fortisiem-display.txt').trim();
   const second = published.indexOf(' 2021-04-27T09:14:45.00Z');
   for (const shown of [published.slice(0, second), published.slice(second + 1)]) {

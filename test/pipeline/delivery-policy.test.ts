@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeliveryPolicy } from '../../src/pipeline/delivery-policy.js';
 
-test('without lists, every routed emitter must confirm (seed 002 default)', () => {
+test('without lists, every routed emitter must confirm (as in Blitz)', () => {
   const p = new DeliveryPolicy({});
   assert.deepEqual(p.missing(['a', 'b'], new Set(['a', 'b'])), []);
   assert.deepEqual(p.missing(['a', 'b'], new Set(['a'])), ['b']);
   assert.equal(p.isRequired('anything'), true);
 });
 
-test("seed 002's example: one of the logs/kafka and the audit store must confirm", () => {
+test("Blitz's example: one of the logs/kafka and the audit store must confirm", () => {
   const p = new DeliveryPolicy({ emitAtLeastOneOf: ['users-log', 'admins-log', 'kafka'], emitToAllOf: ['audit-store'] });
   assert.deepEqual(p.missing(['users-log', 'kafka', 'audit-store'], new Set(['kafka', 'audit-store'])), []);
   assert.deepEqual(p.missing(['users-log', 'kafka', 'audit-store'], new Set(['users-log'])), ['audit-store']);

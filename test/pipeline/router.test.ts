@@ -70,7 +70,7 @@ test('events are routed by include; an event no emitter takes is counted, not an
   assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /reason="no_emitter"\} 1/);
 });
 
-test('ack: delivered answers as soon as the required emitters confirmed; a hung best-effort emitter is not waited for (field note 11)', async (t) => {
+test('ack: delivered answers as soon as the required emitters confirmed; a hung best-effort emitter is not waited for (docs/failure-modes.md row 11)', async (t) => {
   const store = await emitter(t, 'store', 'ok');
   const webhook = await emitter(t, 'webhook', 'hang');
   const router = new Router({ emitters: [store, webhook], policy: new DeliveryPolicy({ emitToAllOf: ['store'] }), ack: 'delivered', timeoutMs: 30_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });

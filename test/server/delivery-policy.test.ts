@@ -8,7 +8,7 @@ import { tempDir, waitFor } from '../support/temp.js';
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
 
-test("seed 002's include/exclude: admin events go to admins-log only, the rest to users-log; the store gets all", async (t) => {
+test("Blitz's example include/exclude: admin events go to admins-log only, the rest to users-log; the store gets all", async (t) => {
   const dataDir = await tempDir(t);
   const admin = ['admin_added', 'admin_pswd_changed', 'admin_removed', 'admin_roles_changed', 'config_changed'];
   const server = await startServer(t, {

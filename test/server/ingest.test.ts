@@ -17,7 +17,7 @@ function logLines(dataDir: string): any[] {
   }
 }
 
-test('the README walk-through: seed records posted to the embedded default reach the log file and search', async (t) => {
+test('the README walk-through: producer records posted to the embedded default reach the log file and search', async (t) => {
   const dataDir = await tempDir(t);
   const server = await startServer(t, { dataDir });
 

@@ -18,7 +18,7 @@ test('Test & Add: POST /v1/emitters/NAME/test and `auditstream emitters test NAM
     audit: {
       emitters: [
         { type: 'kinesis', name: 'customer-a', streamName: 'audit-good', ...aws },
-        // Seed 000: a configuration is tested before it is enabled.
+        // As in vendors' Test & Add: a configuration is tested before it is enabled.
         { type: 'kinesis', name: 'customer-b', enabled: false, streamName: 'audit-missing', ...aws },
         { type: 'audit-store' },
       ],

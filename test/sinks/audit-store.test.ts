@@ -32,7 +32,7 @@ function createSink(t: TestContext, keys: Record<string, unknown>, dataDir: stri
 
 const signal = () => new AbortController().signal;
 
-test('audit-store: the seed-002 block {"type":"audit-store","enabled":true} stores events in ${dataDir}/audit.db', async (t) => {
+test('audit-store: Blitz\'s block {"type":"audit-store","enabled":true} stores events in ${dataDir}/audit.db', async (t) => {
   const dataDir = await tempDir(t);
   const { emitters: [resolved] } = Pipeline.validate({ dataDir, audit: { emitters: [{ type: 'audit-store', enabled: true }] } });
   assert.equal(SINKS.get('audit-store'), auditStoreSink);

@@ -21,7 +21,7 @@ import { tempDir } from '../support/temp.js';
 const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
-/** A throwaway CA, a broker certificate for 127.0.0.1 and a client certificate, plus seed 002's JKS stores of them. */
+/** A throwaway CA, a broker certificate for 127.0.0.1 and a client certificate, plus JKS stores of them, as Blitz's examples use. */
 async function makeStores(dir: string) {
   const p = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
@@ -33,7 +33,7 @@ async function makeStores(dir: string) {
   }
   await openssl('pkcs12', '-export', '-in', 'client.pem', '-inkey', 'client.key', '-name', 'bip-app01', '-out', 'client.p12', '-passout', 'pass:CHANGE-ME');
   await run('keytool', ['-importkeystore', '-noprompt', '-srckeystore', p('client.p12'), '-srcstoretype', 'PKCS12', '-srcstorepass', 'CHANGE-ME', '-destkeystore', p('bip-app01.jks'), '-deststoretype', 'JKS', '-deststorepass', 'CHANGE-ME']);
-  // A key entry with a password of its own (seed 002's separate keyPassword).
+  // A key entry with a password of its own (Blitz's separate keyPassword).
   await run('keytool', ['-importkeystore', '-noprompt', '-srckeystore', p('client.p12'), '-srcstoretype', 'PKCS12', '-srcstorepass', 'CHANGE-ME', '-srcalias', 'bip-app01', '-destkeystore', p('keypass.jks'), '-deststoretype', 'JKS', '-deststorepass', 'CHANGE-ME', '-destkeypass', 'KEY-PASS']);
   await run('keytool', ['-importcert', '-noprompt', '-alias', 'ca', '-file', p('ca.pem'), '-keystore', p('ca.jks'), '-storetype', 'JKS', '-storepass', 'CHANGE-ME']);
   return {
@@ -67,7 +67,7 @@ function events(n: number): AuditEvent[] {
   }));
 }
 
-test("seed 002's SSL block with JKS keyStore and trustedStore delivers through TLS with a client certificate", async (t) => {
+test("Blitz's SSL block with JKS keyStore and trustedStore delivers through TLS with a client certificate", async (t) => {
   const kafka = await startKafkaMock(t, { topics: { blitz_audit: 1 } });
   const brokerPort = Number(kafka.bootstrapServers[0]!.split(':')[1]);
   const proxy = await startKafkaTlsProxy(t, brokerPort, {

@@ -151,7 +151,7 @@ test('SASL settings reach the wire: the mock broker, which offers no SASL, fails
   await assert.rejects(sink.send(events(1), AbortSignal.timeout(30_000)), (err) => err instanceof FatalError);
 });
 
-test('seed 002 shapes paste in: jaasConfig with ${pswd} from secureParams, SSL block with one comma-joined protocol string', () => {
+test('Blitz block shapes paste in: jaasConfig with ${pswd} from secureParams, SSL block with one comma-joined protocol string', () => {
   const config = parseConfig(
     kafkaSinkDefinition.schema,
     {

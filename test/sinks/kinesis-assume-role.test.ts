@@ -8,7 +8,7 @@ import { EMULATOR_CREDENTIALS, auditEvents, readAllRecords, sendUntilDelivered, 
 import { startStsServer } from '../support/sts-server.js';
 import { startThrottlingProxy } from '../support/throttling-proxy.js';
 
-// Seed 000: the publisher assumes the customer's role with an external ID.
+// As Foxpass does: the publisher assumes the customer's role with an external ID.
 // No STS emulator exists here, so test/support/sts-server.ts is a minimal STS
 // (Query API AssumeRole) double that checks RoleArn and ExternalId. The
 // Kinesis side is a real kinesalite behind the recording proxy (quota far

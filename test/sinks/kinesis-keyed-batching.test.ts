@@ -6,7 +6,7 @@ import { EMULATOR_CREDENTIALS, readAllRecords, startKinesalite, testSinkContext 
 import { startThrottlingProxy } from '../support/throttling-proxy.js';
 import { randomName } from '../support/temp.js';
 
-// Field note 4 (vector #20575): keyed partitions must not split batches into one record per call.
+// docs/failure-modes.md row 4 (vectordotdev/vector #20575): keyed partitions must not split batches into one record per call.
 test('with partitionKey: actor, one PutRecords call carries many keys: 500 events over 100 actors go in one call', async (t) => {
   const emu = await startKinesalite(t);
   const stream = randomName('keyed');

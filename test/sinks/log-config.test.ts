@@ -12,7 +12,7 @@ import { resolveLogSinkConfig, type LogSinkConfig } from '../../src/sinks/log/co
 import { createLogSink, logSink } from '../../src/sinks/log/sink.js';
 import { tempDir } from '../support/temp.js';
 
-// Seed 002's example log entry, verbatim.
+// Blitz's example log entry (docs/producers.md).
 const SEED_JSON =
   '{"ip_st":"Tashkent","ip":"213.230.116.179","authnDone":"true","process_id":"b80ca03e-4718-44ff-9456-7d4255610eaa","ip_ctr":"Узбекистан","type":"login","object_id":"BIP-123456","protocol":"oAuth","subject_id":"BIP-123456","auth_methods":"cls:password","session_id":"f8d85ba2-a26a-447f-b82e-944b9218abb8","timestamp":1700476187069,"ch_platform_version":"\\"14.1.0\\"","ch_platform":"\\"macOS\\"","ip_ct":"Tashkent","id_store":"ldap01","ip_lng":"69.2494","ip_rad":"5","ch_ua":"\\"Google Chrome\\";v=\\"119\\", \\"Chromium\\";v=\\"119\\", \\"Not?A_Brand\\";v=\\"24\\"","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/119.0.0.0 Safari/537.36","lp_id":"test-system","id":"6056828858453673-600312119","ip_lat":"41.3171","client_auth_method":"redirectUri"}';
 const SEED_LINE = `2023-11-20 13:29:47,170 - [INFO] -[LoggerEventEmitterDriver.scala:37] - ${SEED_JSON}`;
@@ -52,7 +52,7 @@ function assertConfigError(fn: () => unknown, path: string, problem: RegExp): vo
   });
 }
 
-test("seed 002's log emitter blocks validate through the emitter config, each with its own file", () => {
+test("Blitz's example log emitter blocks validate through the emitter config, each with its own file", () => {
   const [users, admins] = Pipeline.validate({
     audit: {
       emitters: [
@@ -80,7 +80,7 @@ test("seed 002's log emitter blocks validate through the emitter config, each wi
   assert.equal(a.archivePattern, '/var/lib/auditstream/logs/archive/auditadmin.%d{yyyy-MM-dd}.log.gz');
 });
 
-test("the seed's logback appender translates key for key", () => {
+test("Blitz's logback appender translates key for key", () => {
   const c = resolveLogSinkConfig(
     parse({
       file: '/var/log/blitz/audit-blitz-idp.log',
@@ -96,7 +96,7 @@ test("the seed's logback appender translates key for key", () => {
   assert.equal(c.file, '/var/log/blitz/audit-blitz-idp.log');
 });
 
-test("pattern layout with the seed's pattern writes lines shaped like the seed's example", async (t) => {
+test("pattern layout with Blitz's pattern writes lines shaped like Blitz's example", async (t) => {
   const [line] = await written(t, { pattern: '%date - [%level] -[%file:%line] - %message%n%xException{20}' }, [blitzEvent]);
   // There is no JVM call site: like logback without caller data, %file and %line print "?".
   const m = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3}) - \[INFO\] -\[\?:\?\] - (\{.*\})$/.exec(line!);
@@ -105,7 +105,7 @@ test("pattern layout with the seed's pattern writes lines shaped like the seed's
   assert.deepEqual(JSON.parse(m[2]!), blitzEvent);
 });
 
-test("message: raw with the call site as literal text reproduces the seed's line byte for byte", async (t) => {
+test("message: raw with the call site as literal text reproduces Blitz's line byte for byte", async (t) => {
   const lines = await written(
     t,
     { pattern: '%date - [%level] -[LoggerEventEmitterDriver.scala:37] - %message%n%xException{20}', message: 'raw' },

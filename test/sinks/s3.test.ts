@@ -71,7 +71,7 @@ test('a retried send of the same batch overwrites its own object instead of writ
 test('the sink asks the runtime for batches cut at maxObjectBytes or after rollEverySec', async (t) => {
   const s3 = await startS3rver(t);
   const defaults = await createSink(t, s3);
-  assert.equal(defaults.batch.lingerMs, 60_000, 'seed 000: a new log file about once a minute');
+  assert.equal(defaults.batch.lingerMs, 60_000, 'like Foxpass S3 archives: a new object about once a minute');
   assert.equal(defaults.batch.maxBytes, 64 * 1024 * 1024);
   const tuned = await createSink(t, s3, { rollEverySec: 2, maxObjectBytes: 4096 });
   assert.deepEqual({ lingerMs: tuned.batch.lingerMs, maxBytes: tuned.batch.maxBytes }, { lingerMs: 2000, maxBytes: 4096 });

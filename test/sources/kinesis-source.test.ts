@@ -348,7 +348,7 @@ test('throttling and expired iterators are ridden out without losing or repeatin
   assert.ok(gaps.every((g) => g >= 199), `GetRecords gaps ${gaps.map(Math.round).join(', ')} ms`);
 });
 
-test('seed 001: one stream name in several regions is read in each region, with its own leases and lag series', async (t) => {
+test('SIEM-style regions: one stream name in several regions is read in each region, with its own leases and lag series', async (t) => {
   // kinesis-local keeps streams per region (by the request's signing region), like AWS. Streams created
   // together in two regions often get equal sequence numbers there: event ids must still differ.
   // (The SDK writes into a credentials object it is given, hence the copy below.)

@@ -113,7 +113,7 @@ test('the source holds event times to audit.eventTime, as HTTP ingest does: a re
   assert.equal(publisher.published[1]!.details.unparsedReason, 'line 2: timestamp: 2020-09-13T12:26:40.000Z is before 2024-01-01T00:00:00.000Z (audit.eventTime.notBefore)');
 });
 
-test('a CloudWatch Logs export file (seed 003) is read line by line with decode: cloudwatch-logs-export', async (t) => {
+test('a CloudWatch Logs export file is read line by line with decode: cloudwatch-logs-export', async (t) => {
   const s3 = await startS3rver(t);
   await s3.createBucket('logs');
   const exported = [0, 1].map((i) => `2024-03-01T10:00:0${i}.000Z ${JSON.stringify({ id: `cw-${i}`, type: 'login', timestamp: 1709287200000 + i, subject_id: 'BIP-1' })}`).join('\n');

@@ -19,7 +19,7 @@ const JAAS_MODULES: Record<string, string> = {
 
 export const kafkaSinkSchema = z
   .strictObject({
-    /** Seed 002: `["infra-kfk01:9443"]`; an entry may also hold a comma-separated list. */
+    /** As Blitz writes it, `["infra-kfk01:9443"]`; an entry may also hold a comma-separated list. */
     bootstrapServers: z.array(hostPort).min(1),
     topic: z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, 'Kafka topic names are 1–249 characters of letters, digits, ".", "_" and "-"'),
     /** The event field whose value becomes the message key, e.g. `actor` or `details.subject_id`. */
@@ -95,7 +95,7 @@ export class SaslSettingError extends Error {
   }
 }
 
-/** Username and password from `username`/`password` or from seed 002's `jaasConfig` line. */
+/** Username and password from `username`/`password` or from Blitz's `jaasConfig` line. */
 export function saslCredentials(sasl: SaslBlock): { username: string; password: string } {
   if (sasl.jaasConfig !== undefined) {
     if (sasl.username !== undefined || sasl.password !== undefined) {

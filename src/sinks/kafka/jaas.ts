@@ -1,6 +1,6 @@
 /**
  * Reads a Java JAAS login line as Kafka clients write it in
- * `sasl.jaas.config` (seed 002), e.g.
+ * `sasl.jaas.config` (Blitz's `sasl.jaasConfig`), e.g.
  *   org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" password="${pswd}";
  * and substitutes `${name}` from `secureParams` in the option values.
  */

@@ -15,7 +15,7 @@ const CLIENT_RETRIES = 2;
 /**
  * Sends events to a Kafka topic, one message per event. An event counts as
  * delivered only when the broker acknowledged it with acks=all by default
- * (FIELD-NOTES 6): a message in the client's memory is not delivered.
+ * (docs/failure-modes.md, row 6): a message in the client's memory is not delivered.
  */
 export class KafkaSink implements Sink {
   readonly batch;

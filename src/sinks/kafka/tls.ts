@@ -34,7 +34,7 @@ export class TlsSettingError extends Error {
 const VERSIONS: readonly SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
 /**
- * Seed 002 writes `["TLSv1.2,TLSv1.3"]`: one comma-joined string. Entries are
+ * Blitz's examples write `["TLSv1.2,TLSv1.3"]`: one comma-joined string. Entries are
  * split on commas; Node takes a version range, so the lowest and highest win.
  */
 export function protocolRange(enabled: readonly string[]): { minVersion: SecureVersion; maxVersion: SecureVersion } {
@@ -51,7 +51,7 @@ export function protocolRange(enabled: readonly string[]): { minVersion: SecureV
 /**
  * Builds Node TLS options from the `ssl` block and proves them with
  * createSecureContext, so a wrong password fails at start-up, not at first send.
- * JKS stores (seed 002) are converted with the JDK's keytool, which must be on PATH.
+ * JKS stores (what Blitz's examples use) are converted with the JDK's keytool, which must be on PATH.
  */
 export function loadTlsOptions(ssl: SslSettings): ConnectionOptions {
   const problems: TlsSettingError[] = [];

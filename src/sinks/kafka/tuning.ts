@@ -1,5 +1,5 @@
 /**
- * Kafka producer properties (the names of the Kafka documentation, seed 002's
+ * Kafka producer properties (the names of the Kafka documentation, as in Blitz's
  * `tuning` block) mapped onto kafkajs. A property kafkajs cannot honour is a
  * config error rather than silently ignored: a user who set it relies on it.
  */
@@ -44,7 +44,7 @@ const PROPERTIES: Readonly<Record<string, Setter>> = {
   acks: (t, v) => {
     if (v === 'all' || v === '-1') t.acks = -1;
     else if (v === '1') t.acks = 1;
-    // acks=0 would count events as delivered that no broker confirmed (FIELD-NOTES 6).
+    // acks=0 would count events as delivered that no broker confirmed (docs/failure-modes.md, row 6).
     else if (v === '0') throw new Error('acks=0 is not allowed: an event counts as delivered only when a broker acknowledged it');
     else throw new Error(`expected all, -1 or 1, got "${v}"`);
   },

@@ -45,7 +45,7 @@ export class RecordBuilder {
     return this.cfg.partitionKey !== 'random';
   }
 
-  /** One event as record data (seed 000): the codec's text, then "\n". */
+  /** One event as record data (Foxpass's record format): the codec's text, then "\n". */
   encode(event: AuditEvent): Buffer {
     return Buffer.from(`${encodeEvent(event, this.cfg.codec)}\n`, 'utf8');
   }

@@ -1,5 +1,5 @@
 /**
- * "Test & Add" (seed 000): assume the role, then prove the stream exists and
+ * "Test & Add" (docs/producers.md): assume the role, then prove the stream exists and
  * accepts writes, step by step in plain words, without sending an event.
  */
 import { DescribeStreamCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
@@ -54,7 +54,7 @@ export async function checkKinesisSink(
     }
   }
 
-  // DescribeStream, not DescribeStreamSummary: seed 000's policy grants exactly DescribeStream, PutRecord, PutRecords.
+  // DescribeStream, not DescribeStreamSummary: the policy vendors ask customers for grants exactly DescribeStream, PutRecord, PutRecords.
   const describe = `describe stream ${target.name} in ${target.region}`;
   let status: string | undefined;
   let encryption = '';

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { awsConnectionShape } from '../../aws/client.js';
 import { codecSchema } from '../../codecs/codec.js';
 
-/** Kinesis service limits (FIELD-NOTES "useful facts"). */
+/** Kinesis service limits (docs/failure-modes.md, "Service limits"). */
 export const KINESIS_LIMITS = {
   recordsPerRequest: 500,
   bytesPerRequest: 5 * 1024 * 1024,
@@ -24,7 +24,7 @@ export const kinesisSinkSchema = z
     streamName: z.string().regex(/^[\w.-]{1,128}$/, 'stream names are 1–128 characters of letters, digits, _ . -').optional(),
     streamArn: z.string().regex(STREAM_ARN, 'expected a stream ARN like arn:aws:kinesis:us-east-1:123456789012:stream/audit').optional(),
     ...awsConnectionShape,
-    /** `random` (seed 000: spread evenly over shards) or an event field whose value keeps that key's events in order. */
+    /** `random` (spread evenly over shards, as Foxpass does) or an event field whose value keeps that key's events in order. */
     partitionKey: z
       .union([z.enum(['random', ...KEY_FIELDS]), z.string().regex(/^details\.[\w.-]+$/)], {
         error: `expected "random", one of ${KEY_FIELDS.join(', ')}, or details.<field>`,

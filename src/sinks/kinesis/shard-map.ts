@@ -65,7 +65,7 @@ function toRanges(shards: readonly Shard[]): ShardRange[] {
 }
 
 /**
- * Reads the open shards. ListShards first; seed 000's IAM policy grants only
+ * Reads the open shards. ListShards first; the IAM policy vendors ask customers for grants only
  * DescribeStream, PutRecord and PutRecords, so an AccessDenied falls back to
  * paging through DescribeStream.
  */

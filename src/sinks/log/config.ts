@@ -18,7 +18,7 @@ export function parseFileSize(value: number | string): number | undefined {
 }
 
 /**
- * Keys of a `type: log` emitter (seed 002). type, name, enabled, include and
+ * Keys of a `type: log` emitter (Blitz's `log` receiver plus logback's appender settings). type, name, enabled, include and
  * exclude are the pipeline's and are removed before this schema runs.
  */
 export const logSinkSchema = z
@@ -96,7 +96,7 @@ export interface ResolvedLogSinkConfig {
 
 export function resolveLogSinkConfig(c: LogSinkConfig, dataDir: string): ResolvedLogSinkConfig {
   // Each logger gets its own file by default (AUDIT → audit.log, AUDITADMIN → auditadmin.log),
-  // so seed 002's users-log and admins-log never roll the same file from two emitters.
+  // so Blitz's example users-log and admins-log never roll the same file from two emitters.
   // A logger name is not a path: characters that could leave logs/ become "_".
   const fromLogger = `${c.logger.toLowerCase().replace(/[^a-z0-9._-]/g, '_').replace(/^\.+/, '_')}.log`;
   const file = resolve(dataDir, c.file ?? join('logs', fromLogger));

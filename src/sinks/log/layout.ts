@@ -16,7 +16,7 @@ export interface LayoutSettings {
   emitterName: string;
 }
 
-/** The appender pattern of seed 002's logback.xml. */
+/** The appender pattern of Blitz Identity Provider's logback.xml. */
 export const BLITZ_PATTERN = '%date - [%level] -[%file:%line] - %message%n%xException{20}';
 
 export function compileLayout(settings: LayoutSettings): Layout {

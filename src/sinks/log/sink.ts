@@ -16,7 +16,7 @@ export interface LogSinkOptions {
 }
 
 /**
- * Seed 002's `log` emitter: each event becomes one line in a rolling audit
+ * Blitz Identity Provider's `log` receiver: each event becomes one line in a rolling audit
  * file, the way Blitz writes to its logback AUDIT logger.
  */
 export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: LogSinkOptions = {}): Sink {

@@ -25,7 +25,7 @@ const MAX_EVENTS = 1_000_000;
  * default. The runtime hands over a batch when it is maxObjectBytes big or its
  * oldest event has waited rollEverySec, and removes the events from the durable
  * queue only after `send` resolved, i.e. after S3 confirmed the object
- * (FIELD-NOTES 5, 8).
+ * (docs/failure-modes.md, rows 5 and 8).
  */
 export class S3Sink implements Sink {
   readonly batch;

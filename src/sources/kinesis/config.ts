@@ -27,7 +27,7 @@ export const kinesisSourceSchema = z
     streamName: z.string().min(1).max(128).optional(),
     streamArn: z.string().regex(STREAM_ARN, 'expected arn:aws:kinesis:<region>:<account>:stream/<name>').optional(),
     ...awsConnectionShape,
-    /** Seed 001 reads one stream name in several regions: one set of readers per region. */
+    /** SIEM collectors read one stream name in several regions: one set of readers per region. */
     regions: z.array(z.string().min(1)).min(1).optional(),
     startingPosition: z.enum(['TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP']).default('TRIM_HORIZON'),
     startingTimestamp: z.iso.datetime({ offset: true }).optional(),

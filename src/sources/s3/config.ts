@@ -11,7 +11,7 @@ export const s3SourceSchema = z.strictObject({
   prefix: z.string().default(''),
   forcePathStyle: z.boolean().default(false),
   pollIntervalSec: timerSec.positive().default(60),
-  /** Seed 003: delete an object once every event read from it was acknowledged. */
+  /** As CloudWatch Logs export readers do: delete an object once every event read from it was acknowledged. */
   deleteAfterRead: z.boolean().default(false),
   decode: z.enum(DECODE_MODES).default('auto'),
   parse: z.enum(['auto', ...PARSER_NAMES]).default('auto'),

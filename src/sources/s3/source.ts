@@ -26,7 +26,7 @@ function isMarker(key: string): boolean {
  * poll lists the whole prefix and reads each object version not yet
  * completed, whatever its key sorts like. An object counts as read only when
  * every chunk of its events was acknowledged; then it is recorded as completed
- * (and deleted with deleteAfterRead, seed 003; a failed delete is retried
+ * (and deleted with deleteAfterRead; a failed delete is retried
  * later, never answered by reading the object again). Events get deterministic
  * ids (bucket, key, ETag, position) so an object replayed after a crash dedupes.
  */
