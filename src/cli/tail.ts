@@ -5,9 +5,10 @@
  * see what the emitter wrote or what a collector will read.
  */
 import { gunzipSync } from 'node:zlib';
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Command } from 'commander';
 import { awsClientConfig, type StaticCredentials } from '../aws/client.js';
+import { listAllShards } from '../aws/kinesis.js';
 import { classifyAwsError } from '../aws/errors.js';
 import { sleep } from '../core/async.js';
 import { FatalError } from '../core/errors.js';
@@ -118,13 +119,7 @@ export async function tailStream(opts: TailOptions, write: (line: string) => voi
   const limit = opts.limit ?? Infinity;
 
   const scanShards = async () => {
-    const shards: Shard[] = [];
-    let token: string | undefined;
-    do {
-      const res = await client.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: opts.stream }), { abortSignal: signal });
-      shards.push(...(res.Shards ?? []));
-      token = res.NextToken;
-    } while (token);
+    const shards = await listAllShards(client, { StreamName: opts.stream }, signal);
     const first = scannedAt === -Infinity;
     for (const s of shards) {
       if (iterators.has(s.ShardId!)) continue;
