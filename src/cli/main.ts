@@ -1,3 +1,4 @@
+import './quiet-sdk.js';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, ConfigErrors, errorMessage } from '../core/errors.js';
 import { packageVersion } from '../core/version.js';

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { ConfigError, errorMessage } from '../core/errors.js';
-import { backoffDelayMs } from '../pipeline/backoff.js';
+import { backoffDelayMs } from '../core/retry.js';
 import { addServerOptions, answerOf, apiKeyOf, callServer, failureOf, serverEndpoint, type ServerOptions } from './server-client.js';
 
 interface SendOptions extends ServerOptions {

@@ -4,12 +4,13 @@
  * (CloudWatch Logs subscription envelopes), base64 text — so an operator can
  * see what the emitter wrote or what a collector will read.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Command } from 'commander';
 import { awsClientConfig, type StaticCredentials } from '../aws/client.js';
+import { listAllShards } from '../aws/kinesis.js';
 import { classifyAwsError } from '../aws/errors.js';
+import { sleep } from '../core/async.js';
 import { FatalError } from '../core/errors.js';
 import { isCloudWatchEnvelope } from '../formats/cloudwatch-logs.js';
 import { deaggregate, KPL_MAGIC } from '../formats/kpl.js';
@@ -118,13 +119,7 @@ export async function tailStream(opts: TailOptions, write: (line: string) => voi
   const limit = opts.limit ?? Infinity;
 
   const scanShards = async () => {
-    const shards: Shard[] = [];
-    let token: string | undefined;
-    do {
-      const res = await client.send(new ListShardsCommand(token ? { NextToken: token } : { StreamName: opts.stream }), { abortSignal: signal });
-      shards.push(...(res.Shards ?? []));
-      token = res.NextToken;
-    } while (token);
+    const shards = await listAllShards(client, { StreamName: opts.stream }, signal);
     const first = scannedAt === -Infinity;
     for (const s of shards) {
       if (iterators.has(s.ShardId!)) continue;
@@ -162,7 +157,7 @@ export async function tailStream(opts: TailOptions, write: (line: string) => voi
       const open = [...iterators].filter(([, it]) => it !== undefined);
       const allDone = open.every(([id]) => caughtUp.has(id));
       if (!opts.follow && allDone) break;
-      if (!gotAny) await sleep(IDLE_POLL_MS, undefined, signal ? { signal } : {}).catch(() => undefined);
+      if (!gotAny) await sleep(IDLE_POLL_MS, signal);
     }
     return written;
   } catch (err) {

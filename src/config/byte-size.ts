@@ -1,8 +1,14 @@
 import { z } from 'zod';
 
+/**
+ * One meaning for every size key: KB, MB, GB and TB are powers of 1024, the
+ * same as KiB, MiB, GiB and TiB. That is how logback reads them, so a log
+ * emitter's `totalSizeCap: 5GB` copied from a logback config keeps exactly the
+ * archives it kept there (read as 5·10⁹ it would delete about 7% earlier).
+ */
 const UNITS: Record<string, number> = {
   b: 1,
-  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
+  kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4,
   kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
 };
 
@@ -33,7 +39,7 @@ export const byteSize = z
     return n;
   })
   // What `auditstream config schema` shows for every size key: the transform itself has no JSON Schema form.
-  .meta({ description: 'bytes, or a number with a unit: B, KB, MB, GB, TB (powers of 1000), KiB, MiB, GiB, TiB (powers of 1024)', minimum: 0, pattern: BYTE_SIZE_TEXT.source });
+  .meta({ description: 'bytes, or a number with a unit: B, KB or KiB (1024 bytes), MB or MiB (1024²), GB or GiB (1024³), TB or TiB (1024⁴); any case', minimum: 0, pattern: BYTE_SIZE_TEXT.source });
 
 /** A size that must leave room for something: 0 bytes would refuse everything, forever. */
 export const positiveByteSize = byteSize.pipe(z.number().positive('must be more than 0 bytes')).meta({ exclusiveMinimum: 0 });

@@ -1,11 +1,11 @@
 import { CreateStreamCommand, KinesisClient, waitUntilStreamExists } from '@aws-sdk/client-kinesis';
 import type { FastifyInstance } from 'fastify';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { awsClientConfig } from '../aws/client.js';
 import { configSchema } from '../config/schema.js';
 import { parseConfig } from '../config/validate.js';
+import { sleep } from '../core/async.js';
 import { errorMessage } from '../core/errors.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { buildApp } from '../server/app.js';
@@ -152,7 +152,7 @@ generating ${opts.rate} events/s of Foxpass, Blitz and Temporal records…`);
           opts.print(`stopping: waiting up to ${DRAIN_MS / 1000} s for the ${last.inFlight} events in flight to reach the collector (Ctrl-C again stops now)`);
           const deadline = Date.now() + DRAIN_MS;
           while (last && last.inFlight > 0 && Date.now() < deadline && !signal?.aborted) {
-            await sleep(250, undefined, signal ? { signal } : {}).catch(() => undefined);
+            await sleep(250, signal);
             last = await tally().catch(() => last);
           }
         }

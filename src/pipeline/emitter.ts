@@ -4,7 +4,8 @@ import { FatalError, RetriableError, errorMessage, isProgrammingError } from '..
 import type { DeadLetter, DeadLetterFile } from '../queue/dead-letter-file.js';
 import type { DiskQueue, QueueEntry } from '../queue/disk-queue.js';
 import type { BatchLimits, DeliveryOutcome, Sink } from '../sinks/sink.js';
-import { backoffDelayMs, sleep } from './backoff.js';
+import { abortable, sleep } from '../core/async.js';
+import { backoffDelayMs } from '../core/retry.js';
 import type { EmitterState, PipelineMetrics } from './metrics.js';
 
 export interface EmitterOptions {
@@ -297,23 +298,4 @@ export class Emitter {
       }
     }
   }
-}
-
-/** Races a send against the abort signal: at the shutdown deadline we stop waiting for it. */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new RetriableError('aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new RetriableError('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -2,6 +2,7 @@ import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type LogEn
 import type { ConnectionOptions } from 'node:tls';
 import { encodeEvent } from '../../codecs/codec.js';
 import type { AuditEvent } from '../../core/event.js';
+import { abortable } from '../../core/async.js';
 import { ConfigError, RetriableError, errorMessage } from '../../core/errors.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
 import { kafkaSinkSchema, saslCredentials, securityProtocolOf, type KafkaSinkConfig } from './config.js';
@@ -146,7 +147,7 @@ export class KafkaSink implements Sink {
   }
 
   private async produce(messages: Message[], signal: AbortSignal): Promise<void> {
-    const producer = await abortable(this.connected(), signal);
+    const producer = await abortable(this.connected(), signal, unanswered);
     await abortable(
       producer.send({
         topic: this.config.topic,
@@ -156,6 +157,7 @@ export class KafkaSink implements Sink {
         ...(this.tuning.requestTimeoutMs ? { timeout: this.tuning.requestTimeoutMs } : {}),
       }),
       signal,
+      unanswered,
     );
   }
 
@@ -198,14 +200,14 @@ export class KafkaSink implements Sink {
     const admin: Admin = this.kafka.admin({ retry: { retries: 1 } });
     try {
       try {
-        await abortable(admin.connect(), signal);
+        await abortable(admin.connect(), signal, unanswered);
         steps.push({ step: `connect to ${brokers}`, ok: true, detail: '' });
       } catch (err) {
         steps.push({ step: `connect to ${brokers}`, ok: false, detail: classifyKafkaError(err, 'connect').message });
         return steps;
       }
       // listTopics asks for every topic's metadata, which never auto-creates the one we are looking for.
-      const topics = await abortable(admin.listTopics(), signal).catch((err: unknown) => err as Error);
+      const topics = await abortable(admin.listTopics(), signal, unanswered).catch((err: unknown) => err as Error);
       if (topics instanceof Error) {
         steps.push({ step: `find topic ${this.config.topic}`, ok: false, detail: classifyKafkaError(topics, 'list topics').message });
         return steps;
@@ -221,7 +223,7 @@ export class KafkaSink implements Sink {
       }
       steps.push({ step: `find topic ${this.config.topic}`, ok: true, detail: '' });
       try {
-        const meta = await abortable(admin.fetchTopicMetadata({ topics: [this.config.topic] }), signal);
+        const meta = await abortable(admin.fetchTopicMetadata({ topics: [this.config.topic] }), signal, unanswered);
         const partitions = meta.topics[0]?.partitions ?? [];
         const leaderless = partitions.filter((p) => p.leader < 0).map((p) => p.partitionId);
         steps.push({
@@ -251,14 +253,10 @@ function refused(message: Message, tooLarge: { type: string; limit: string }): D
   return { status: 'rejected', reason: `message of ${bytes} bytes (key + value) refused by the broker as ${tooLarge.type}: over ${tooLarge.limit}` };
 }
 
-/** kafkajs calls take no AbortSignal; stop waiting on abort (the outcome is then unknown and the events stay queued). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new RetriableError('aborted before the broker answered'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new RetriableError(`aborted before the broker answered: ${errorMessage(signal.reason)}`));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+
+/** kafkajs calls take no AbortSignal: on abort we stop waiting, the outcome is unknown and the events stay queued. */
+function unanswered(reason: unknown): RetriableError {
+  return new RetriableError(`aborted before the broker answered: ${errorMessage(reason)}`);
 }
 
 export const kafkaSinkDefinition: SinkDefinition<KafkaSinkConfig> = {

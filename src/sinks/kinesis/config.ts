@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { awsConnectionShape } from '../../aws/client.js';
+import { parseStreamArn, STREAM_ARN } from '../../aws/kinesis.js';
 import { codecSchema } from '../../codecs/codec.js';
 
 /** Kinesis service limits (docs/failure-modes.md, "Service limits"). */
@@ -17,7 +18,6 @@ export const KINESIS_LIMITS = {
 export const KEY_FIELDS = ['actor', 'sessionId', 'tenant', 'type', 'source', 'service', 'clientIp', 'outcome', 'id'] as const;
 
 const MAX_HASH_KEY = 2n ** 128n - 1n;
-const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:([a-z0-9-]+):(\d{12}):stream\/([\w.-]{1,128})$/;
 
 export const kinesisSinkSchema = z
   .strictObject({
@@ -60,7 +60,7 @@ export const kinesisSinkSchema = z
       ctx.addIssue({ code: 'custom', path: ['externalId'], message: 'only used together with roleArn' });
     }
     if (c.streamArn && c.region) {
-      const arnRegion = STREAM_ARN.exec(c.streamArn)?.[1];
+      const arnRegion = parseStreamArn(c.streamArn)?.region;
       if (arnRegion && arnRegion !== c.region) {
         ctx.addIssue({ code: 'custom', path: ['region'], message: `is ${c.region} but streamArn names region ${arnRegion}` });
       }
@@ -80,8 +80,8 @@ export interface StreamTarget {
 
 export function streamTarget(c: KinesisSinkConfig): StreamTarget {
   if (c.streamArn) {
-    const m = STREAM_ARN.exec(c.streamArn)!;
-    return { ref: { StreamARN: c.streamArn }, name: m[3]!, region: c.region ?? m[1]! };
+    const arn = parseStreamArn(c.streamArn)!;
+    return { ref: { StreamARN: c.streamArn }, name: arn.streamName, region: c.region ?? arn.region };
   }
   return { ref: { StreamName: c.streamName! }, name: c.streamName!, region: c.region! };
 }

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { DescribeStreamCommand, KinesisClient, ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import { DescribeStreamCommand, KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
 import { awsErrorName, classifyAwsError } from '../../aws/errors.js';
+import { listAllShards } from '../../aws/kinesis.js';
 import { errorMessage, RetriableError } from '../../core/errors.js';
 import type { StreamTarget } from './config.js';
 
@@ -72,14 +73,7 @@ function toRanges(shards: readonly Shard[]): ShardRange[] {
 export async function fetchShardMap(client: KinesisClient, target: StreamTarget, signal?: AbortSignal): Promise<ShardMap> {
   const opts = signal ? { abortSignal: signal } : {};
   try {
-    const shards: Shard[] = [];
-    let token: string | undefined;
-    do {
-      const res = await client.send(new ListShardsCommand(token ? { NextToken: token } : { ...target.ref }), opts);
-      shards.push(...(res.Shards ?? []));
-      token = res.NextToken;
-    } while (token);
-    return new ShardMap(toRanges(shards));
+    return new ShardMap(toRanges(await listAllShards(client, target.ref, signal)));
   } catch (err) {
     const name = awsErrorName(err);
     if (name !== 'AccessDeniedException' && name !== 'UnknownOperationException') {

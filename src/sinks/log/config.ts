@@ -1,21 +1,12 @@
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { ConfigIssue } from '../../config/validate.js';
+import { byteSize } from '../../config/byte-size.js';
 import { ConfigError } from '../../core/errors.js';
 import { parseArchivePattern } from './archive-pattern.js';
 import { BLITZ_PATTERN, compilePattern } from './layout.js';
 
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
-
-/** logback FileSize: a number of bytes, or a number with KB / MB / GB (powers of 1024). */
-export function parseFileSize(value: number | string): number | undefined {
-  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
-  const m = /^\s*(\d+)\s*(|b|kb|mb|gb|tb)s?\s*$/i.exec(value);
-  if (!m) return undefined;
-  const unit = m[2]!.toLowerCase();
-  const factor = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 }[unit]!;
-  return Number(m[1]) * factor;
-}
 
 /**
  * Keys of a `type: log` emitter (Blitz's `log` receiver plus logback's appender settings). type, name, enabled, include and
@@ -27,7 +18,8 @@ export const logSinkSchema = z
     file: z.string().min(1).optional(),
     archivePattern: z.string().min(1).optional(),
     maxHistory: z.number().int().min(0).default(90),
-    totalSizeCap: z.union([z.number(), z.string()]).default('5GB'),
+    // 0 means no cap.
+    totalSizeCap: byteSize.prefault('5GB'),
     layout: z.enum(['json', 'pattern']).optional(),
     pattern: z.string().min(1).optional(),
     message: z.enum(['event', 'raw']).default('event'),
@@ -39,9 +31,6 @@ export const logSinkSchema = z
     fsync: z.boolean().default(true),
   })
   .superRefine((c, ctx) => {
-    if (parseFileSize(c.totalSizeCap) === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['totalSizeCap'], message: `expected bytes or a size such as "5GB" or "500MB", got ${JSON.stringify(c.totalSizeCap)}` });
-    }
     const layout = c.layout ?? (c.pattern === undefined ? 'json' : 'pattern');
     if (layout === 'json' && c.pattern !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['pattern'], message: 'applies only to layout: pattern' });
@@ -104,14 +93,12 @@ export function resolveLogSinkConfig(c: LogSinkConfig, dataDir: string): Resolve
     dataDir,
     c.archivePattern ?? join(dirname(file), 'archive', `${basename(file, extname(file))}.%d{yyyy-MM-dd}.log.gz`),
   );
-  const totalSizeCap = parseFileSize(c.totalSizeCap);
-  if (totalSizeCap === undefined) throw new ConfigError('totalSizeCap', `cannot read ${JSON.stringify(c.totalSizeCap)} as a size`);
   return {
     logger: c.logger,
     file,
     archivePattern,
     maxHistory: c.maxHistory,
-    totalSizeCap,
+    totalSizeCap: c.totalSizeCap,
     layout: c.layout ?? (c.pattern === undefined ? 'json' : 'pattern'),
     pattern: c.pattern ?? BLITZ_PATTERN,
     message: c.message,

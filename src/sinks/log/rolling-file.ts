@@ -3,6 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
+import { Serial } from '../../core/async.js';
 import { RetriableError } from '../../core/errors.js';
 import { makePrivateDir, privateMode } from '../../core/private-files.js';
 import { utcDay } from '../../core/time.js';
@@ -72,7 +73,7 @@ export class RollingFile {
   /** The file ends in a torn line (a crash or failed write): start the next write on a new line. */
   private needsNewline = false;
   private retentionChecked = false;
-  private tail: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
 
   constructor(private readonly opts: RollingFileOptions) {}
 
@@ -81,17 +82,11 @@ export class RollingFile {
    * the promise resolves the lines are on disk. Calls run one at a time.
    */
   append(lines: Buffer): Promise<void> {
-    return this.serially(() => this.appendNow(lines));
+    return this.serial.run(() => this.appendNow(lines));
   }
 
   close(): Promise<void> {
-    return this.serially(() => this.closeHandle());
-  }
-
-  private serially<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.catch(() => undefined);
-    return run;
+    return this.serial.run(() => this.closeHandle());
   }
 
   private async appendNow(lines: Buffer): Promise<void> {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { timerMs, timerSec } from '../../config/timers.js';
 import { awsConnectionShape } from '../../aws/client.js';
+import { parseStreamArn, STREAM_ARN } from '../../aws/kinesis.js';
 import { PARSER_NAMES } from '../../formats/parser.js';
 
 /** Kinesis allows 5 GetRecords calls per second per shard; a faster poll only earns throttling. */
@@ -8,7 +9,6 @@ export const MIN_POLL_INTERVAL_MS = 200;
 /** Kinesis' own ceiling for GetRecords' Limit. */
 export const MAX_RECORDS_PER_CALL = 10_000;
 
-const STREAM_ARN = /^arn:aws[a-z-]*:kinesis:([a-z0-9-]+):\d{12}:stream\/[A-Za-z0-9_.-]+$/;
 
 const leaseTableSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -57,7 +57,7 @@ export const kinesisSourceSchema = z
     if (c.region !== undefined && c.regions !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['regions'], message: 'set region or regions, not both' });
     }
-    const arnRegion = c.streamArn ? STREAM_ARN.exec(c.streamArn)?.[1] : undefined;
+    const arnRegion = c.streamArn ? parseStreamArn(c.streamArn)?.region : undefined;
     const regions = c.regions ?? (c.region ? [c.region] : []);
     if (arnRegion !== undefined && regions.some((r) => r !== arnRegion)) {
       ctx.addIssue({ code: 'custom', path: ['regions'], message: `streamArn names region ${arnRegion}; use streamName to read several regions` });
@@ -76,7 +76,7 @@ export const kinesisSourceSchema = z
     }
   })
   .transform(({ region, regions, ...c }) => {
-    const arnRegion = c.streamArn ? STREAM_ARN.exec(c.streamArn)![1]! : undefined;
+    const arnRegion = c.streamArn ? parseStreamArn(c.streamArn)!.region : undefined;
     return { ...c, regions: regions ?? (region ? [region] : [arnRegion!]) };
   });
 

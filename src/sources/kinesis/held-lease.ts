@@ -1,3 +1,4 @@
+import { Serial } from '../../core/async.js';
 import type { Lease, LeaseTable } from './lease-table.js';
 
 /**
@@ -7,7 +8,7 @@ import type { Lease, LeaseTable } from './lease-table.js';
  */
 export class HeldLease {
   private lease: Lease;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = new Serial();
   /** Local monotonic deadline: past it, a renewal that could not reach the table means the lease may be someone else's. */
   private validUntil: number;
   private lostFlag = false;
@@ -37,7 +38,7 @@ export class HeldLease {
 
   /** False when the lease is lost: another worker changed it, or it could not be renewed before it ran out. */
   renew(): Promise<boolean> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       if (this.lostFlag) return false;
       const startedAt = performance.now();
       let renewed: Lease | null;
@@ -60,7 +61,7 @@ export class HeldLease {
 
   /** Records progress; false when the lease was lost (the reader must stop without reading further). */
   saveCheckpoint(checkpoint: string, subSequenceNumber: number): Promise<boolean> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       if (this.lostFlag) return false;
       const ok = await this.table.checkpoint(
         this.lease.stream,
@@ -81,16 +82,11 @@ export class HeldLease {
 
   /** Gives the lease up so another worker takes it without waiting for expiry. */
   release(): Promise<boolean> {
-    return this.serial(async () => {
+    return this.serial.run(async () => {
       if (this.lostFlag) return false;
       this.lostFlag = true;
       return this.table.release(this.lease.stream, this.lease.leaseKey, this.lease.leaseCounter, this.owner);
     });
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(fn, fn);
-    this.queue = next.catch(() => {});
-    return next;
-  }
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../../core/errors.js';
-import { sleep } from '../../pipeline/backoff.js';
+import { sleep } from '../../core/async.js';
 import { HeldLease } from './held-lease.js';
 import { SHARD_END, type Lease, type LeaseTable } from './lease-table.js';
 import { leasesToCreate, type ShardInfo, type StartingPosition } from './shard-sync.js';

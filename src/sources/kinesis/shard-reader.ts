@@ -14,7 +14,8 @@ import type { EventTimeBounds } from '../../core/time.js';
 import { deaggregate } from '../../formats/kpl.js';
 import type { ParseMode } from '../../formats/parse.js';
 import { readRecord, type DecodeMode } from '../../formats/read-record.js';
-import { backoffDelayMs, sleep } from '../../pipeline/backoff.js';
+import { abortable, sleep } from '../../core/async.js';
+import { backoffDelayMs } from '../../core/retry.js';
 import type { Publisher } from '../source.js';
 import { alreadyDone, iteratorRequest, type Position } from './checkpoint.js';
 import type { HeldLease } from './held-lease.js';
@@ -271,7 +272,8 @@ export class ShardReader {
       if (this.pollAbort.signal.aborted) throw new Stopped();
       let retryAfterMs: number | undefined;
       try {
-        const res = await untilAborted(this.o.publisher.publish(events, this.publishAbort.signal), this.publishAbort.signal);
+        // A publisher that does not honour the abort signal is not waited for past the drain time.
+        const res = await abortable(this.o.publisher.publish(events, this.publishAbort.signal), this.publishAbort.signal, () => new Stopped());
         if (res.ok) return;
         this.lastError = `publish not acknowledged: ${res.failed.map((f) => `${f.emitter}: ${f.reason}`).join('; ') || 'no reason given'}`;
         retryAfterMs = res.retryAfterSec !== undefined ? res.retryAfterSec * 1000 : undefined;
@@ -307,12 +309,3 @@ export class ShardReader {
 
 class LeaseLost extends Error {}
 
-/** Bounds stop(): a publisher that does not honour the abort signal is not waited for past the drain time. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new Stopped());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new Stopped());
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}

@@ -1,4 +1,5 @@
-import { ListShardsCommand, type KinesisClient, type ListShardsCommandInput } from '@aws-sdk/client-kinesis';
+import type { KinesisClient } from '@aws-sdk/client-kinesis';
+import { listAllShards, type StreamRef } from '../../aws/kinesis.js';
 import { SHARD_END, TRIM_HORIZON, type Lease, type NewLease } from './lease-table.js';
 
 export interface ShardInfo {
@@ -14,25 +15,14 @@ export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | 'AT_TIMESTAMP';
 /** Every shard of the stream, following ListShards' NextToken pages. */
 export async function listShards(
   client: KinesisClient,
-  streamRef: { StreamName?: string; StreamARN?: string },
+  streamRef: StreamRef,
   signal?: AbortSignal,
 ): Promise<ShardInfo[]> {
-  const shards: ShardInfo[] = [];
-  let nextToken: string | undefined;
-  do {
-    // With a NextToken, ListShards refuses the stream name: the token already names it.
-    const input: ListShardsCommandInput = nextToken ? { NextToken: nextToken } : { ...streamRef };
-    const res = await client.send(new ListShardsCommand(input), { abortSignal: signal });
-    for (const s of res.Shards ?? []) {
-      shards.push({
-        shardId: s.ShardId!,
-        parentShardIds: [s.ParentShardId, s.AdjacentParentShardId].filter((p): p is string => !!p),
-        closed: s.SequenceNumberRange?.EndingSequenceNumber !== undefined,
-      });
-    }
-    nextToken = res.NextToken;
-  } while (nextToken);
-  return shards;
+  return (await listAllShards(client, streamRef, signal)).map((s) => ({
+    shardId: s.ShardId!,
+    parentShardIds: [s.ParentShardId, s.AdjacentParentShardId].filter((p): p is string => !!p),
+    closed: s.SequenceNumberRange?.EndingSequenceNumber !== undefined,
+  }));
 }
 
 /**
