@@ -96,7 +96,7 @@ async function collect({ emulator, stream, dataDir, total }) {
     await waitUntil(
       async () => {
         const m = await scrapeMetrics(server.url);
-        if (firstRead === undefined && metricSum(m, 'auditstream_source_events_read_total') > 0) firstRead = performance.now();
+        if (firstRead === undefined && metricSum(m, 'auditstream_component_received_events_total', { component_kind: 'source' }) > 0) firstRead = performance.now();
         return metricSum(m, 'auditstream_component_sent_events_total', { component_id: 'audit-store' }) >= total;
       },
       `${total} events in the audit store`,

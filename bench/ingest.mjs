@@ -75,7 +75,7 @@ async function waitForDrain(url, before, t0, timeoutMs) {
     after = await waitUntil(
       async () => {
         const m = await scrapeMetrics(url);
-        return metricSum(m, 'auditstream_emitter_queue_depth') === 0 ? m : undefined;
+        return metricSum(m, 'auditstream_buffer_events') === 0 ? m : undefined;
       },
       'the emitter queues to drain',
       timeoutMs,

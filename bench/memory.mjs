@@ -52,7 +52,7 @@ async function scenario({ name, config, drain }, load, tmp, smoke) {
     })();
     const result = await runLoad({ ...load, url: server.url, prefix: `mem-${Date.now()}` });
     if (drain) {
-      await waitUntil(async () => metricSum(await scrapeMetrics(server.url), 'auditstream_emitter_queue_depth') === 0, 'the queues to drain', 180_000, 200);
+      await waitUntil(async () => metricSum(await scrapeMetrics(server.url), 'auditstream_buffer_events') === 0, 'the queues to drain', 180_000, 200);
     }
     sampling = false;
     await sampler;
@@ -67,9 +67,9 @@ async function scenario({ name, config, drain }, load, tmp, smoke) {
       peakToIdle: ratio(end.peakRssMiB, idle.rssMiB),
       eventsAcked: result.events,
       eventsPerSec: result.eventsPerSec,
-      queuedAtEnd: Object.fromEntries(['log', 'audit-store'].map((id) => [id, metricSum(metrics, 'auditstream_emitter_queue_depth', { component_id: id })])),
-      queuedBytesAtEnd: metricSum(metrics, 'auditstream_emitter_queue_bytes'),
-      heapUsedMiB: metricSum(metrics, 'auditstream_nodejs_heap_size_used_bytes') / 1048576,
+      queuedAtEnd: Object.fromEntries(['log', 'audit-store'].map((id) => [id, metricSum(metrics, 'auditstream_buffer_events', { component_id: id })])),
+      queuedBytesAtEnd: metricSum(metrics, 'auditstream_buffer_byte_size'),
+      heapUsedMiB: metricSum(metrics, 'nodejs_heap_size_used_bytes') / 1048576,
     };
   } finally {
     await stop(server.child);

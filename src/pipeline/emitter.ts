@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { type ComponentMetrics, eventJson } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import { FatalError, RetriableError, errorMessage, isProgrammingError } from '../core/errors.js';
 import type { DeadLetter, DeadLetterFile } from '../queue/dead-letter-file.js';
@@ -44,6 +45,7 @@ export class Emitter {
   readonly type: string;
   readonly sink: Sink;
   private readonly opts: EmitterOptions;
+  private readonly telemetry: ComponentMetrics;
   private state: EmitterState = 'idle';
   private lastError: { message: string; at: string } | undefined;
   private wake: (() => void) | undefined;
@@ -59,6 +61,7 @@ export class Emitter {
     this.name = opts.name;
     this.type = opts.type;
     this.sink = opts.sink;
+    this.telemetry = opts.metrics.component('sink', this.name, this.type);
     opts.metrics.addEmitter({
       name: this.name,
       type: this.type,
@@ -68,13 +71,18 @@ export class Emitter {
       state: () => this.state,
     });
     opts.queue.onDrop = (seqs) => {
-      opts.metrics.discarded.inc({ ...opts.metrics.emitterLabels(this), reason: 'dropped_oldest' }, seqs.length);
+      this.telemetry.discarded('dropped_oldest', seqs.length);
       this.notify(seqs, { delivered: false, reason: 'dropped: queue full (whenFull: dropOldest)' });
     };
   }
 
   accepts(event: AuditEvent): boolean {
     return this.opts.accepts(event.type);
+  }
+
+  /** Counts events this emitter never got (the router could not queue them for a best-effort emitter). */
+  discarded(reason: string, count: number): void {
+    this.telemetry.discarded(reason, count);
   }
 
   /**
@@ -89,17 +97,18 @@ export class Emitter {
     payloads?: readonly Buffer[],
   ): Promise<{ seqs: number[]; deliveries: Promise<DeliveryReport>[] }> {
     const sink = this.sink;
+    let bytes = 0;
     const seqs = await this.opts.queue.append(
-      events.map((e, i) => ({
-        eventId: e.id,
-        partitionKey: sink.partitionKeyOf ? sink.partitionKeyOf(e) : null,
-        payload: payloads?.[i] ?? Buffer.from(JSON.stringify(e)),
-      })),
+      events.map((e, i) => {
+        const payload = payloads?.[i] ?? eventJson(e);
+        bytes += payload.length;
+        return { eventId: e.id, partitionKey: sink.partitionKeyOf ? sink.partitionKeyOf(e) : null, payload };
+      }),
     );
     const deliveries = trackDelivery
       ? seqs.map((seq) => new Promise<DeliveryReport>((resolve) => this.waiters.set(seq, resolve)))
       : [];
-    this.opts.metrics.received.inc(this.opts.metrics.emitterLabels(this), events.length);
+    this.telemetry.received(events.length, bytes);
     this.wake?.();
     return { seqs, deliveries };
   }
@@ -189,7 +198,7 @@ export class Emitter {
         // events stay queued; keep the loop alive and try again, more slowly each time.
         this.state = 'failing';
         this.lastError = { message: `local storage: ${errorMessage(err)}`, at: new Date().toISOString() };
-        this.opts.metrics.errors.inc({ ...this.opts.metrics.emitterLabels(this), error_type: 'storage' });
+        this.telemetry.error('storage', 'processing');
         this.opts.logger.error({ emitter: this.name, err: this.lastError.message }, 'emitter storage error; events stay queued, retrying');
         await sleep(backoffDelayMs(failures++, retry.initialBackoffMs, retry.maxBackoffMs), signal);
       }
@@ -223,7 +232,6 @@ export class Emitter {
     if (unreadable.length > 0) this.deadLetter(unreadable);
 
     const { retry, metrics, logger } = this.opts;
-    const labels = metrics.emitterLabels(this);
     let attempt = 0;
     while (pending.length > 0 && !signal.aborted) {
       this.state = attempt === 0 ? 'sending' : this.state;
@@ -238,7 +246,7 @@ export class Emitter {
         const fatal = !(err instanceof RetriableError);
         this.lastError = { message: errorMessage(err), at: new Date().toISOString() };
         this.state = fatal ? 'failing' : 'retrying';
-        metrics.errors.inc({ ...labels, error_type: fatal ? 'fatal' : 'retriable' });
+        this.telemetry.error(fatal ? 'fatal' : 'retriable', 'sending');
         this.opts.queue.recordAttempt(pending.map((p) => p.entry.seq));
         if (isProgrammingError(err)) logger.error({ emitter: this.name, err }, 'sink failed with a programming error; events stay queued');
         else logger.warn({ emitter: this.name, err: this.lastError.message, attempt, state: this.state }, 'send failed; events stay queued');
@@ -250,12 +258,16 @@ export class Emitter {
         continue;
       }
       const done: number[] = [];
+      let doneBytes = 0;
       const rejected: QueuedDeadLetter[] = [];
       const again: InFlight[] = [];
       let firstRetryReason = '';
       outcomes.forEach((o, i) => {
         const p = pending[i]!;
-        if (o.status === 'delivered') done.push(p.entry.seq);
+        if (o.status === 'delivered') {
+          done.push(p.entry.seq);
+          doneBytes += p.entry.payload.length;
+        }
         else if (o.status === 'rejected') rejected.push({ seq: p.entry.seq, eventId: p.entry.eventId, payload: p.entry.payload, attempts: p.entry.attempts + attempt + 1, reason: o.reason });
         else {
           again.push(p);
@@ -265,7 +277,7 @@ export class Emitter {
       this.opts.queue.remove(done);
       this.notify(done, { delivered: true });
       this.delivered += done.length;
-      metrics.sent.inc(labels, done.length);
+      this.telemetry.sent(done.length, doneBytes);
       if (rejected.length > 0) this.deadLetter(rejected);
       pending = again;
       if (again.length > 0) {
@@ -284,7 +296,7 @@ export class Emitter {
     this.opts.deadLetter.write(items);
     this.opts.queue.remove(items.map((d) => d.seq));
     this.deadLettered += items.length;
-    this.opts.metrics.discarded.inc({ ...this.opts.metrics.emitterLabels(this), reason: 'dead_letter' }, items.length);
+    this.telemetry.discarded('dead_letter', items.length);
     this.opts.logger.error({ emitter: this.name, count: items.length, reason: items[0]?.reason, file: this.opts.deadLetter.file }, 'events dead-lettered');
     for (const d of items) this.notify([d.seq], { delivered: false, reason: d.reason });
   }

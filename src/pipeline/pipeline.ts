@@ -100,7 +100,14 @@ export class Pipeline {
     const router = new Router({ emitters, policy, ack: config.audit.ack, timeoutMs: config.audit.emitTimeoutInSec * 1000, logger, metrics });
     // Sources are created before any emitter starts: one that refuses its state (a ConfigError) stops the start with nothing running.
     const sources = resolvedSources.map(({ path, name, definition, config: sourceConfig }) =>
-      definition.create(name, sourceConfig, { configPath: path, dataDir, logger: logger.child({ source: name }), metrics: metrics.registry, eventTime: config.audit.eventTime }),
+      definition.create(name, sourceConfig, {
+        configPath: path,
+        dataDir,
+        logger: logger.child({ source: name }),
+        metrics: metrics.registry,
+        component: metrics.component('source', name, definition.type),
+        eventTime: config.audit.eventTime,
+      }),
     );
     for (const e of emitters) e.start();
     const pipeline = new Pipeline(config, dataDir, router, emitters, disabled, sources, metrics, logger, lock);

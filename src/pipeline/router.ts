@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { eventJson } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import { errorMessage } from '../core/errors.js';
 import { QueueFullError } from '../queue/errors.js';
@@ -15,8 +16,6 @@ export interface RouterOptions {
   logger: Logger;
   metrics: PipelineMetrics;
 }
-
-const ROUTER_LABELS = { component_kind: 'router', component_id: 'router', component_type: 'router' };
 
 interface Failure {
   reason: string;
@@ -35,10 +34,11 @@ export class Router implements Publisher {
   /** `signal` (a source stopping) ends the wait early: the answer is then not ok, the events stay queued. */
   publish(events: AuditEvent[], signal?: AbortSignal): Promise<PublishResult> {
     const { emitters, policy, metrics, logger, ack } = this.opts;
-    metrics.received.inc(ROUTER_LABELS, events.length);
+    const payloads = events.map(eventJson);
+    metrics.router.received(events.length, payloads.reduce((n, p) => n + p.length, 0));
     const routes = events.map((e) => emitters.filter((em) => em.accepts(e)).map((em) => em.name));
     const unrouted = routes.filter((r) => r.length === 0).length;
-    if (unrouted > 0) metrics.discarded.inc({ ...ROUTER_LABELS, reason: 'no_emitter' }, unrouted);
+    if (unrouted > 0) metrics.router.discarded('no_emitter', unrouted);
 
     // queued[i]: emitters holding event i on disk; confirmed[i]: those that count for the policy
     // (queued under ack: buffered, delivered under ack: delivered).
@@ -47,7 +47,6 @@ export class Router implements Publisher {
     const failures = new Map<string, Failure>();
     const tracked = new Map<Emitter, number[]>();
     let finished = false;
-    const payloads = events.map((e) => Buffer.from(JSON.stringify(e)));
 
     return new Promise<PublishResult>((resolve) => {
       let outstanding = 0;
@@ -122,7 +121,7 @@ export class Router implements Publisher {
             if (!policy.isRequired(em.name)) {
               // A best-effort emitter: the producer is not failed for it, but the loss is counted and logged.
               const reason = err instanceof QueueFullError ? 'queue_full' : 'queue_error';
-              metrics.discarded.inc({ ...metrics.emitterLabels(em), reason }, indexes.length);
+              em.discarded(reason, indexes.length);
               logger.warn({ emitter: em.name, reason: errorMessage(err), events: indexes.length }, 'a best-effort emitter did not take events');
             }
             settle();

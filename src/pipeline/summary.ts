@@ -80,8 +80,7 @@ export class ActivitySummary {
 
   /** Events handed to the router, from HTTP ingest and every source. */
   private async receivedTotal(): Promise<number> {
-    const { values } = await this.pipeline.metrics.received.get();
-    return values.filter((v) => v.labels.component_kind === 'router').reduce((n, v) => n + v.value, 0);
+    return this.pipeline.metrics.router.receivedTotal();
   }
 
   private totalsNow(received: number): Totals {

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditstreamConfig } from '../config/schema.js';
+import { eventsJsonBytes } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import type { EventTimeBounds } from '../core/time.js';
 import { parseRecordSettled } from '../formats/parse.js';
@@ -42,11 +43,27 @@ export interface IngestOptions {
   ready: () => boolean;
 }
 
-/** POST /v1/events: reads the body into events, refusing bad records by index, and publishes the rest. */
+/**
+ * POST /v1/events: reads the body into events, refusing bad records by index,
+ * and publishes the rest. HTTP ingest is the source `http`: it reports the
+ * component metrics every source reports.
+ */
 export function ingestHandler({ pipeline, limits, eventTime, ready }: IngestOptions) {
+  const source = pipeline.metrics.component('source', 'http', 'http');
   return async function ingest(req: FastifyRequest, reply: FastifyReply) {
+    try {
+      return await handle(req, reply);
+    } catch (err) {
+      // A refused request is an error of this source; the code names which (body_too_deep, too_many_events, …).
+      if (err instanceof HttpError) source.error(err.code.toLowerCase(), err.statusCode === 503 ? 'receiving' : 'processing');
+      throw err;
+    }
+  };
+
+  async function handle(req: FastifyRequest, reply: FastifyReply) {
     if (!ready()) throw new HttpError(503, 'STOPPING', 'the server is shutting down; retry against another instance or later');
     const body = req.body as Buffer | undefined;
+    if (body) source.receivedBytes(body.length, req.protocol);
     if (!body || body.length === 0) throw new HttpError(400, 'BODY_EMPTY', 'the request body is empty; send a JSON object, an array, or NDJSON');
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const pacer = new Pacer();
@@ -71,8 +88,9 @@ export function ingestHandler({ pipeline, limits, eventTime, ready }: IngestOpti
       // One record may hold many events (a JSON array, a CloudTrail log file): the cap is on events, too.
       if (events.length > limits.maxEventsPerRequest) throw tooManyEvents(limits.maxEventsPerRequest);
     }
-    const m = pipeline.metrics;
-    if (rejections.total > 0) m.ingestRejected.inc({ source: 'http', reason: 'invalid' }, rejections.total);
+    if (rejections.total > 0) source.error('invalid_event', 'processing', rejections.total);
+    const eventBytes = eventsJsonBytes(events);
+    source.received(events.length, eventBytes);
     if (events.length === 0) {
       throw new HttpError(400, 'NO_VALID_EVENTS', rejections.total > 0 ? 'no event in the body could be accepted' : 'the body holds no events', {
         accepted: 0,
@@ -81,7 +99,7 @@ export function ingestHandler({ pipeline, limits, eventTime, ready }: IngestOpti
     }
     const result = await pipeline.router.publish(events);
     if (!result.ok) {
-      m.ingestRejected.inc({ source: 'http', reason: result.retryAfterSec !== undefined ? 'queue_full' : 'policy' }, events.length);
+      source.error(result.retryAfterSec !== undefined ? 'queue_full' : 'delivery_failed', 'sending');
       const names = result.failed.map((f) => f.emitter).join(', ');
       if (result.retryAfterSec !== undefined) {
         void reply.header('Retry-After', String(Math.max(1, Math.ceil(result.retryAfterSec))));
@@ -94,7 +112,7 @@ export function ingestHandler({ pipeline, limits, eventTime, ready }: IngestOpti
       }
       return reply.code(503).send({ error: `delivery policy not met: emitter(s) ${names} did not confirm`, code: 'DELIVERY_FAILED', failed: result.failed, ...rejections.answer() });
     }
-    m.ingestAccepted.inc({ source: 'http' }, events.length);
+    source.sent(events.length, eventBytes);
     return reply.code(202).send({ accepted: events.length, ...rejections.answer(), ids: events.map((e) => e.id) });
-  };
+  }
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ZodType } from 'zod';
+import type { ComponentMetrics } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import type { EventTimeBounds } from '../core/time.js';
 
@@ -36,7 +37,10 @@ export interface SourceContext {
   configPath: string;
   dataDir: string;
   logger: Logger;
+  /** For metrics of this source type only; what every source counts goes to `component`. */
   metrics: Registry;
+  /** This source's component metrics: events and bytes received, events sent (acknowledged), errors by type and stage. */
+  component: ComponentMetrics;
   /** `audit.eventTime`: held to by every record a source reads, as by HTTP ingest. */
   eventTime: EventTimeBounds;
 }

@@ -25,8 +25,12 @@ function sink(mode: 'hang' | 'ok'): Sink {
 
 const event = (id: string, type = 'login'): AuditEvent => ({ id, time: '2024-01-01T00:00:00.000Z', type, source: 'generic', outcome: 'success', details: {}, raw: '{}' });
 
+async function started(t: TestContext, name: string, mode: 'hang' | 'ok', opts: { maxBytes?: number; include?: string[] } = {}) {
+  return startEmitter(t, sink(mode), { name, ...opts, retry: { initialBackoffMs: 10, maxBackoffMs: 50 } });
+}
+
 async function emitter(t: TestContext, name: string, mode: 'hang' | 'ok', opts: { maxBytes?: number; include?: string[] } = {}) {
-  return (await startEmitter(t, sink(mode), { name, ...opts, retry: { initialBackoffMs: 10, maxBackoffMs: 50 } })).emitter;
+  return (await started(t, name, mode, opts)).emitter;
 }
 
 test('ack: delivered — an aborted publish (a source stopping) answers at once, not at emitTimeoutInSec', async (t) => {
@@ -44,13 +48,14 @@ test('ack: delivered — an aborted publish (a source stopping) answers at once,
 test('a full best-effort queue does not fail the producer; a full required one does, with Retry-After', async (t) => {
   const big = (id: string) => ({ ...event(id), message: 'x'.repeat(400) });
   const store = await emitter(t, 'store', 'hang');
-  const webhook = await emitter(t, 'webhook', 'hang', { maxBytes: 600 });
+  const { emitter: webhook, metrics: webhookMetrics } = await started(t, 'webhook', 'hang', { maxBytes: 600 });
   const metrics = new PipelineMetrics();
   const policy = new DeliveryPolicy({ emitToAllOf: ['store'] });
   const router = new Router({ emitters: [store, webhook], policy, ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics });
   assert.equal((await router.publish([big('1')])).ok, true);
   assert.equal((await router.publish([big('2')])).ok, true, 'only the best-effort webhook is full');
-  assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /component_id="webhook".*reason="queue_full"\} 1/);
+  // Counted as the emitter's loss, on its own metrics.
+  assert.match(await webhookMetrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /component_id="webhook".*reason="queue_full"\} 1/);
 
   const smallStore = await emitter(t, 'small-store', 'hang', { maxBytes: 600 });
   const strict = new Router({ emitters: [smallStore], policy: new DeliveryPolicy({ emitToAllOf: ['small-store'] }), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });

@@ -249,9 +249,9 @@ test(`fuzz: ${REQUESTS} hostile requests through a real server: no 5xx, no hang,
 
   // Warm up (JIT, SQLite pages) so the RSS baseline is the server at work, not at rest.
   for (let i = 0; i < 200; i++) await send(base, agent, bodyRequest(JSON.stringify(validEvent())), true);
-  const rssBefore = await metric(server.url, 'auditstream_process_resident_memory_bytes');
-  await metric(server.url, 'auditstream_nodejs_eventloop_lag_max_seconds'); // reading resets the window (p99 and max)
-  const cpuBefore = await metric(server.url, 'auditstream_process_cpu_seconds_total');
+  const rssBefore = await metric(server.url, 'process_resident_memory_bytes');
+  await metric(server.url, 'nodejs_eventloop_lag_max_seconds'); // reading resets the window (p99 and max)
+  const cpuBefore = await metric(server.url, 'process_cpu_seconds_total');
 
   const acknowledged = new Set<string>();
   const failures: string[] = [];
@@ -300,12 +300,12 @@ test(`fuzz: ${REQUESTS} hostile requests through a real server: no 5xx, no hang,
   assert.deepEqual(failures, [], `replay with AUDITSTREAM_FUZZ_SEED=${SEED}`);
 
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  const lag = (name: string) => Number(new RegExp(`^auditstream_nodejs_eventloop_lag_${name}_seconds ([0-9.e+-]+)$`, 'm').exec(text)?.[1]);
+  const lag = (name: string) => Number(new RegExp(`^nodejs_eventloop_lag_${name}_seconds ([0-9.e+-]+)$`, 'm').exec(text)?.[1]);
   const stall = lag('max');
   const p99 = lag('p99');
-  const cpu = (await metric(server.url, 'auditstream_process_cpu_seconds_total')) - cpuBefore;
+  const cpu = (await metric(server.url, 'process_cpu_seconds_total')) - cpuBefore;
   t.diagnostic(`server CPU ${cpu.toFixed(1)} s, ${((cpu * 1000) / next).toFixed(2)} ms per request`);
-  const rssAfter = await metric(server.url, 'auditstream_process_resident_memory_bytes');
+  const rssAfter = await metric(server.url, 'process_resident_memory_bytes');
   t.diagnostic(`event-loop delay p99 ${(p99 * 1000).toFixed(0)} ms, max ${(stall * 1000).toFixed(0)} ms; RSS ${(rssBefore / 2 ** 20).toFixed(0)} → ${(rssAfter / 2 ** 20).toFixed(0)} MiB`);
   assert.ok(p99 <= MAX_EVENT_LOOP_P99_SEC, `the event loop's p99 delay was ${(p99 * 1000).toFixed(0)} ms (bound ${MAX_EVENT_LOOP_P99_SEC * 1000} ms)`);
   assert.ok(stall <= MAX_EVENT_LOOP_STALL_SEC, `the event loop stalled ${(stall * 1000).toFixed(0)} ms (bound ${MAX_EVENT_LOOP_STALL_SEC * 1000} ms)`);

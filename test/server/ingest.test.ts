@@ -127,10 +127,10 @@ test('/metrics reports accepted and rejected events and per-emitter delivery', a
     return ['log', 'audit-store'].every((id) => new RegExp(`auditstream_component_sent_events_total\\{[^}]*component_id="${id}"[^}]*\\} 1`).test(text));
   }, 'both emitters sent 1');
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  assert.match(text, /auditstream_events_accepted_total\{source="http"\} 1/);
-  assert.match(text, /auditstream_events_rejected_total\{source="http",reason="invalid"\} 1/);
+  assert.match(text, /auditstream_component_sent_events_total\{component_kind="source",component_id="http",component_type="http"\} 1/);
+  assert.match(text, /auditstream_component_errors_total\{component_kind="source",component_id="http",component_type="http",error_type="invalid_event",stage="processing"\} 1/);
   assert.match(text, /auditstream_component_sent_events_total\{[^}]*component_id="log"[^}]*\} 1/);
-  assert.match(text, /auditstream_emitter_queue_depth\{component_id="log",component_type="log"\} 0/);
+  assert.match(text, /auditstream_buffer_events\{component_kind="sink",component_id="log",component_type="log"\} 0/);
   const emitters = (await (await fetch(`${server.url}/v1/emitters`)).json()) as { emitters: any[] };
   assert.deepEqual(emitters.emitters.map((e) => [e.name, e.type, e.depth]), [['log', 'log', 0], ['audit-store', 'audit-store', 0]]);
 });

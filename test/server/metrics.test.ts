@@ -17,7 +17,7 @@ test('the emitter state gauge: its help names exactly the codes it reports, and 
   assert.deepEqual([...codes.keys()], ['idle', 'sending', 'retrying', 'failing', 'stopped'], help);
   assert.ok(!codes.has('disabled'), `no code is claimed for disabled emitters: ${help}`);
 
-  const series = [...text.matchAll(/^auditstream_emitter_state\{component_id="([^"]+)",[^}]*\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+  const series = [...text.matchAll(/^auditstream_emitter_state\{[^}]*component_id="([^"]+)"[^}]*\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const);
   assert.deepEqual(series.map(([name]) => name), ['log'], 'only the running emitter has a series');
   const status = await emitterStatus(server.url);
   assert.equal(status.off!.state, 'disabled', 'the disabled emitter is listed by the API');

@@ -8,6 +8,7 @@ import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient, PutRe
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Registry } from 'prom-client';
 import agg from 'aws-kinesis-agg';
+import { ComponentMetrics } from '../../src/core/component-metrics.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { createLogger } from '../../src/core/logger.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../../src/core/time.js';
@@ -19,6 +20,14 @@ import { leasesToCreate } from '../../src/sources/kinesis/shard-sync.js';
 import type { Lease } from '../../src/sources/kinesis/lease-table.js';
 import { EMULATOR_CREDENTIALS, startKinesalite, startKinesisLocal, type KinesisEmulator } from '../support/kinesis-emulators.js';
 import { randomName, tempDir, waitFor } from '../support/temp.js';
+
+/** The sum of a metric's series whose labels include `labels`. */
+async function metricValue(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values.filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want)).reduce((n, v) => n + v.value, 0);
+}
 
 /**
  * A test double for the publisher: it keeps every publish call and answers
@@ -81,6 +90,7 @@ async function startSource(
     // 'error': the emulator stops before the source in t.after, and the readers' retry warnings would only be noise.
     logger: createLogger('error'),
     metrics: s.metrics,
+    component: new ComponentMetrics(s.metrics, 'source', 'kinesis-test', 'kinesis'),
     eventTime,
   }) as KinesisSource;
   await source.start(publisher);
@@ -247,13 +257,17 @@ test('KPL aggregated records and gzip’d CloudWatch Logs envelopes become the r
   const fromCwl = events.filter((e) => (e.details.n as number) >= 300);
   assert.deepEqual(fromCwl.map((e) => e.origin?.logGroup), ['idp-audit', 'idp-audit']);
 
-  const metric = async (name: string) => (await s.metrics.getSingleMetric(name)!.get()).values.reduce((n, v) => n + v.value, 0);
+  const metric = (name: string, labels: Record<string, string> = {}) => metricValue(s.metrics, name, labels);
   await waitFor(async () => (await metric('auditstream_source_records_read_total')) === 4, 'four records counted');
-  assert.equal(await metric('auditstream_source_events_read_total'), 7);
-  assert.equal(await metric('auditstream_source_control_messages_total'), 1);
-  assert.equal(await metric('auditstream_source_unparsed_records_total'), 0);
+  const source = { component_kind: 'source', component_id: 'kinesis-test', component_type: 'kinesis' };
+  assert.equal(await metric('auditstream_component_received_events_total', source), 7);
+  assert.ok((await metric('auditstream_component_received_event_bytes_total', source)) > 7 * 50, 'the events\' JSON size');
+  assert.ok((await metric('auditstream_component_received_bytes_total', { ...source, protocol: 'kinesis' })) > 0, 'the records\' bytes');
+  assert.equal(await metric('auditstream_component_sent_events_total', source), 7);
+  assert.equal(await metric('auditstream_source_control_messages_total', { component_id: 'kinesis-test' }), 1);
+  assert.equal(await metric('auditstream_component_errors_total', { error_type: 'parse_failed' }), 0);
   const lag = await s.metrics.getSingleMetric('auditstream_source_millis_behind_latest')!.get();
-  assert.deepEqual(lag.values.map((v) => v.labels), [{ source: 'kinesis-test', shard: 'shardId-000000000000' }]);
+  assert.deepEqual(lag.values.map((v) => v.labels), [{ component_id: 'kinesis-test', shard: 'shardId-000000000000' }]);
 });
 
 test('a restart inside a KPL aggregated record resumes after the last acknowledged user record (subsequence checkpoint)', async (t) => {
@@ -341,7 +355,7 @@ test('throttling and expired iterators are ridden out without losing or repeatin
   await waitFor(() => publisher.received.size === 30, 'all 30 events');
   await waitFor(() => proxy.calls() > 8, 'reading to continue past the faults');
   assert.deepEqual(ns(publisher.calls.flat()), range(0, 30), 'each record published once');
-  const throttled = (await s.metrics.getSingleMetric('auditstream_source_throttled_total')!.get()).values[0]?.value ?? 0;
+  const throttled = await metricValue(s.metrics, 'auditstream_component_errors_total', { component_id: 'kinesis-test', error_type: 'throttled', stage: 'receiving' });
   assert.equal(throttled, 3, 'each throttled call counted');
   // One reader per shard, at least pollIntervalMs (200 ms) between GetRecords calls: under Kinesis' 5 calls/s.
   const gaps = proxy.forwardedAt.slice(1).map((at, i) => at - proxy.forwardedAt[i]!);

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ListShardsCommand, PutRecordsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import pg from 'pg';
 import { Registry } from 'prom-client';
+import { ComponentMetrics } from '../../src/core/component-metrics.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -62,7 +63,8 @@ async function runWorker(cfg: WorkerConfig): Promise<void> {
     },
   };
   const config = parseConfig(kinesisSourceDefinition.schema, { ...cfg.source, workerId: cfg.workerId }, 'sources[0]');
-  const source = kinesisSourceDefinition.create('kinesis', config, { configPath: 'sources[0]', dataDir: cfg.dataDir, logger: createLogger('warn'), metrics: new Registry(), eventTime: DEFAULT_EVENT_TIME_BOUNDS });
+  const registry = new Registry();
+  const source = kinesisSourceDefinition.create('kinesis', config, { configPath: 'sources[0]', dataDir: cfg.dataDir, logger: createLogger('warn'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'kinesis', 'kinesis'), eventTime: DEFAULT_EVENT_TIME_BOUNDS });
   await source.start(publisher);
   process.once('SIGTERM', () => {
     void source

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/config/validate.js';
+import { ComponentMetrics } from '../../src/core/component-metrics.js';
 import { ConfigError } from '../../src/core/errors.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { newEventId } from '../../src/core/ids.js';
@@ -56,7 +57,8 @@ function createSource(s3: Pick<S3rver, 'endpoint'>, dataDir: string, overrides: 
     { bucket: 'logs', prefix: 'in/', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, pollIntervalSec: 0.1, ...overrides },
     'sources[0]',
   );
-  return s3SourceDefinition.create('archive', config, { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: new Registry(), eventTime });
+  const registry = new Registry();
+  return s3SourceDefinition.create('archive', config, { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime });
 }
 
 async function startSource(

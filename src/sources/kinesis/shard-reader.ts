@@ -8,6 +8,7 @@ import {
   type _Record,
 } from '@aws-sdk/client-kinesis';
 import type { Logger } from 'pino';
+import { type ComponentMetrics, eventsJsonBytes } from '../../core/component-metrics.js';
 import type { AuditEvent } from '../../core/event.js';
 import { errorMessage } from '../../core/errors.js';
 import type { EventTimeBounds } from '../../core/time.js';
@@ -49,6 +50,8 @@ export interface ShardReaderOptions {
   maxRecordsPerCall: number;
   maxEventsPerPublish: number;
   metrics: KinesisMetrics;
+  /** The source's component metrics (events, bytes, errors). */
+  component: ComponentMetrics;
   logger: Logger;
 }
 
@@ -72,11 +75,11 @@ export class ShardReader {
   private position: Position;
   private millisBehind: number | undefined;
   private lastError: string | undefined;
-  private readonly labels: { source: string; shard: string };
+  private readonly labels: { component_id: string; shard: string };
 
   constructor(private readonly o: ShardReaderOptions) {
     this.position = { checkpoint: o.lease.checkpoint, subSequenceNumber: o.lease.subSequenceNumber };
-    this.labels = { source: o.sourceName, shard: o.shardLabel };
+    this.labels = { component_id: o.sourceName, shard: o.shardLabel };
     this.done = this.run().finally(() => this.o.metrics.millisBehindLatest.remove(this.labels));
   }
 
@@ -140,17 +143,20 @@ export class ShardReader {
           this.lastError = errorMessage(err);
           if (err instanceof ProvisionedThroughputExceededException) {
             // Another consumer of the shard (or a big previous read) used the shard's read budget.
-            this.o.metrics.throttled.inc({ source: this.o.sourceName });
+            this.o.component.error('throttled', 'receiving');
             minGapMs = backoffDelayMs(failures++, 500, 10_000);
           } else if (err instanceof ExpiredIteratorException) {
+            this.o.component.error('iterator_expired', 'receiving');
             // Iterators live 5 minutes; a long wait for an acknowledgement outlives one. Resume from the checkpoint.
             iterator = await this.newIterator();
             minGapMs = this.o.pollIntervalMs;
           } else if (err instanceof InvalidArgumentException) {
+            this.o.component.error('iterator_refused', 'receiving');
             this.o.logger.warn({ shard: this.shardId, err: this.lastError }, 'GetRecords refused the iterator; getting a new one');
             iterator = await this.newIterator();
             minGapMs = backoffDelayMs(failures++, 1_000, 30_000);
           } else {
+            this.o.component.error('request_failed', 'receiving');
             this.o.logger.warn({ shard: this.shardId, err: this.lastError }, 'GetRecords failed; retrying');
             minGapMs = backoffDelayMs(failures++, 1_000, 30_000);
           }
@@ -160,6 +166,7 @@ export class ShardReader {
         this.millisBehind = res.MillisBehindLatest;
         if (res.MillisBehindLatest !== undefined) this.o.metrics.millisBehindLatest.set(this.labels, res.MillisBehindLatest);
         const bytes = records.reduce((n, r) => n + (r.Data?.byteLength ?? 0), 0);
+        this.o.component.receivedBytes(bytes, 'kinesis');
         await this.process(records);
         if (!res.NextShardIterator) {
           await this.saveCheckpoint({ checkpoint: SHARD_END, subSequenceNumber: 0 });
@@ -194,6 +201,7 @@ export class ShardReader {
       } catch (err) {
         this.throwIfStopping();
         this.lastError = errorMessage(err);
+        this.o.component.error('request_failed', 'receiving');
         this.o.logger.warn({ shard: this.shardId, err: this.lastError }, 'GetShardIterator failed; retrying');
       }
       await sleep(backoffDelayMs(attempt, 500, 30_000), this.pollAbort.signal);
@@ -206,13 +214,13 @@ export class ShardReader {
     for (const record of records) {
       const seq = record.SequenceNumber!;
       const data = Buffer.from(record.Data ?? new Uint8Array());
-      this.o.metrics.recordsRead.inc({ source: this.o.sourceName });
+      this.o.metrics.recordsRead.inc({ component_id: this.o.sourceName });
       let users: { data: Buffer; partitionKey: string }[];
       try {
         users = deaggregate(data) ?? [{ data, partitionKey: record.PartitionKey ?? '' }];
       } catch (err) {
         // A damaged aggregated record cannot become events; it must not stop the shard either.
-        this.o.metrics.unparsedRecords.inc({ source: this.o.sourceName });
+        this.o.component.error('decode_failed', 'processing');
         this.o.logger.warn({ shard: this.shardId, sequenceNumber: seq, err: errorMessage(err) }, 'unreadable KPL record skipped');
         users = [];
       }
@@ -237,13 +245,13 @@ export class ShardReader {
           idHint: `${this.o.shardLabel}:${seq}:${sub}`,
           ...(record.ApproximateArrivalTimestamp ? { timestampMs: record.ApproximateArrivalTimestamp.getTime() } : {}),
         });
-        this.o.metrics.eventsRead.inc({ source: this.o.sourceName }, out.events.length);
+        this.o.component.received(out.events.length, eventsJsonBytes(out.events));
         const unparsed = out.errors.length + out.unparsed;
-        if (unparsed > 0) this.o.metrics.unparsedRecords.inc({ source: this.o.sourceName }, unparsed);
+        if (unparsed > 0) this.o.component.error('parse_failed', 'processing', unparsed);
         if (out.errors.length > 0) {
           this.o.logger.warn({ shard: this.shardId, sequenceNumber: seq, errors: out.errors.slice(0, 3) }, 'records dropped: no parser accepts them');
         }
-        if (out.skipped > 0) this.o.metrics.controlMessages.inc({ source: this.o.sourceName }, out.skipped);
+        if (out.skipped > 0) this.o.metrics.controlMessages.inc({ component_id: this.o.sourceName }, out.skipped);
         chunk ??= { events: [], end: this.position };
         chunk.events.push(...out.events);
         chunk.end = { checkpoint: seq, subSequenceNumber: sub };
@@ -274,11 +282,16 @@ export class ShardReader {
       try {
         // A publisher that does not honour the abort signal is not waited for past the drain time.
         const res = await abortable(this.o.publisher.publish(events, this.publishAbort.signal), this.publishAbort.signal, () => new Stopped());
-        if (res.ok) return;
+        if (res.ok) {
+          this.o.component.sent(events.length, eventsJsonBytes(events));
+          return;
+        }
+        this.o.component.error(res.retryAfterSec !== undefined ? 'queue_full' : 'delivery_failed', 'sending');
         this.lastError = `publish not acknowledged: ${res.failed.map((f) => `${f.emitter}: ${f.reason}`).join('; ') || 'no reason given'}`;
         retryAfterMs = res.retryAfterSec !== undefined ? res.retryAfterSec * 1000 : undefined;
       } catch (err) {
         if (this.publishAbort.signal.aborted) throw new Stopped();
+        this.o.component.error('publish_failed', 'sending');
         this.lastError = `publish failed: ${errorMessage(err)}`;
       }
       await sleep(backoffDelayMs(attempt, 200, 30_000, retryAfterMs), this.pollAbort.signal);
@@ -295,6 +308,7 @@ export class ShardReader {
         if (err instanceof LeaseLost) throw err;
         if (this.o.lease.lost) throw new LeaseLost();
         this.lastError = `checkpoint failed: ${errorMessage(err)}`;
+        this.o.component.error('checkpoint_failed', 'processing');
         this.o.logger.warn({ shard: this.shardId, err: this.lastError }, 'checkpoint failed; retrying');
       }
       if (this.publishAbort.signal.aborted) throw new Stopped();

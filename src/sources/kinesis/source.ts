@@ -100,6 +100,7 @@ export class KinesisSource implements Source {
             maxRecordsPerCall: c.maxRecordsPerCall,
             maxEventsPerPublish: c.maxEventsPerPublish,
             metrics: this.metrics,
+            component: this.ctx.component,
             logger: regionLogger,
           }),
       });

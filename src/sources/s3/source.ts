@@ -3,6 +3,7 @@ import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, 
 import { createS3Client } from '../../aws/s3-client.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { sleep } from '../../core/async.js';
+import { eventsJsonBytes } from '../../core/component-metrics.js';
 import { ConfigError } from '../../core/errors.js';
 import { readRecord } from '../../formats/read-record.js';
 import type { Publisher, Source, SourceContext, SourceDefinition } from '../source.js';
@@ -98,6 +99,7 @@ export class S3Source implements Source {
         if (signal.aborted) break;
         const e = classifyAwsError(err, `read s3://${this.config.bucket}/${this.config.prefix}`);
         this.lastError = { message: e.message, at: new Date().toISOString() };
+        this.ctx.component.error('request_failed', 'receiving');
         this.ctx.logger.warn({ source: this.name, err: e.message }, 'S3 source poll failed; retrying at the next poll');
       }
       await sleep(this.waitMs ?? this.config.pollIntervalSec * 1000, signal);
@@ -140,6 +142,7 @@ export class S3Source implements Source {
       abortSignal: signal,
     });
     const body = await res.Body!.transformToByteArray();
+    this.ctx.component.receivedBytes(body.byteLength, 's3');
     const read = readRecord(body, {
       decode: this.config.decode,
       parse: this.config.parse,
@@ -151,17 +154,24 @@ export class S3Source implements Source {
     });
     for (const e of read.errors) this.ctx.logger.warn({ source: this.name, key, record: e.index, err: e.error }, 'record skipped');
     this.stats.recordErrors += read.errors.length;
+    const unparsed = read.errors.length + read.unparsed;
+    if (unparsed > 0) this.ctx.component.error('parse_failed', 'processing', unparsed);
 
     let acked = this.state.acked(key, etag);
+    // What an earlier run already published is not received again.
+    const fresh = read.events.slice(acked);
+    this.ctx.component.received(fresh.length, eventsJsonBytes(fresh));
     while (acked < read.events.length) {
       const chunk = read.events.slice(acked, acked + this.config.publishChunk);
       const result = await publisher.publish(chunk, signal);
       if (!result.ok) {
+        this.ctx.component.error(result.retryAfterSec !== undefined ? 'queue_full' : 'delivery_failed', 'sending');
         if (result.retryAfterSec !== undefined) this.waitMs = result.retryAfterSec * 1000;
         const reasons = result.failed.map((f) => `${f.emitter}: ${f.reason}`).join('; ');
         this.lastError = { message: `s3://${this.config.bucket}/${key}: not acknowledged (${reasons || 'queue full'})`, at: new Date().toISOString() };
         return false;
       }
+      this.ctx.component.sent(chunk.length, eventsJsonBytes(chunk));
       acked += chunk.length;
       this.stats.eventsPublished += chunk.length;
       if (acked < read.events.length) this.state.savePartial(key, etag, acked);
@@ -187,6 +197,7 @@ export class S3Source implements Source {
       const message = classifyAwsError(err, `delete s3://${this.config.bucket}/${key}`).message;
       const failed = this.state.deleteFailed(key, message, this.config.pollIntervalSec * 1000, DELETE_RETRY_MAX_MS);
       this.stats.deleteFailures++;
+      this.ctx.component.error('delete_failed', 'processing');
       this.lastError = { message, at: new Date().toISOString() };
       this.ctx.logger.warn(
         { source: this.name, key, attempts: failed.attempts, retryAt: new Date(failed.nextAttemptAt).toISOString(), err: message },

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { startS3rver, S3RVER_CREDENTIALS } from '../support/s3rver.js';
+import { postEvents, startServer } from '../support/server-process.js';
+import { tempDir, waitFor } from '../support/temp.js';
+
+const MISSING_DB = 'postgres://postgres@127.0.0.1:5432/auditstream_metrics_no_such_database';
+
+interface Series {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Prometheus text format, the lines that are samples. */
+function parseMetrics(text: string): Series[] {
+  const out: Series[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1]!, l[2]!]));
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+async function scrape(url: string): Promise<Series[]> {
+  return parseMetrics(await (await fetch(`${url}/metrics`)).text());
+}
+
+/** The one series of `name` whose labels are exactly `labels`; fails naming what there is otherwise. */
+function value(all: Series[], name: string, labels: Record<string, string>): number {
+  const found = all.filter((s) => s.name === name && JSON.stringify(Object.entries(s.labels).sort()) === JSON.stringify(Object.entries(labels).sort()));
+  const near = all.filter((s) => s.name === name).map((s) => JSON.stringify(s.labels));
+  assert.equal(found.length, 1, `${name}${JSON.stringify(labels)}: found ${found.length}; the series are:\n${near.join('\n')}`);
+  return found[0]!.value;
+}
+
+const http = { component_kind: 'source', component_id: 'http', component_type: 'http' };
+const s3 = { component_kind: 'source', component_id: 'archive', component_type: 's3' };
+const log = { component_kind: 'sink', component_id: 'log', component_type: 'log' };
+const store = { component_kind: 'sink', component_id: 'audit-store', component_type: 'audit-store' };
+const router = { component_kind: 'router', component_id: 'router', component_type: 'router' };
+
+test('every source and emitter reports the component-spec metrics, with the right labels and values after known traffic', async (t) => {
+  const bucket = await startS3rver(t);
+  await bucket.createBucket('logs');
+  const object = ['a', 'b', 'c'].map((id) => JSON.stringify({ id: `s3-${id}`, type: 'login', time: '2024-01-01T00:00:00Z' })).join('\n') + '\nnot json at all\n';
+  await bucket.put('logs', 'in/1.ndjson', object);
+
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, {
+    dataDir,
+    config: {
+      audit: {
+        // The audit store cannot connect: its events stay in its buffer, so the buffer gauges have something to show.
+        emitters: [{ type: 'log' }, { type: 'audit-store', url: MISSING_DB }],
+        emitAtLeastOneOf: ['log'],
+      },
+      sources: [
+        {
+          type: 's3',
+          name: 'archive',
+          bucket: 'logs',
+          prefix: 'in/',
+          endpoint: bucket.endpoint,
+          region: 'us-east-1',
+          forcePathStyle: true,
+          credentials: S3RVER_CREDENTIALS,
+          pollIntervalSec: 0.2,
+          keepUnparsed: false,
+        },
+      ],
+    },
+  });
+  const body = '{"id":"h-1","type":"login","time":"2024-01-01T00:00:00Z"}\n{"bad":1}\n{"id":"h-2","type":"logout","time":"2024-01-01T00:00:01Z"}\n';
+  const res = await postEvents(server.url, body, { 'content-type': 'application/x-ndjson' });
+  assert.equal(res.status, 202, JSON.stringify(res.body));
+  assert.equal(res.body.accepted, 2);
+
+  const m = await waitFor(async () => {
+    const all = await scrape(server.url);
+    const sent = all.find((s) => s.name === 'auditstream_component_sent_events_total' && s.labels.component_id === 'log');
+    const errors = all.filter((s) => s.name === 'auditstream_component_errors_total' && s.labels.component_id === 'audit-store');
+    return sent?.value === 5 && errors.length > 0 ? all : null;
+  }, 'the log emitter to deliver all five events and the audit store to fail');
+
+  // HTTP ingest, a source like the others.
+  assert.equal(value(m, 'auditstream_component_received_bytes_total', { ...http, protocol: 'http' }), Buffer.byteLength(body));
+  assert.equal(value(m, 'auditstream_component_received_events_total', http), 2);
+  assert.equal(value(m, 'auditstream_component_sent_events_total', http), 2);
+  assert.equal(value(m, 'auditstream_component_errors_total', { ...http, error_type: 'invalid_event', stage: 'processing' }), 1);
+  const httpBytes = value(m, 'auditstream_component_received_event_bytes_total', http);
+  assert.ok(httpBytes > 2 * 50, `two events' JSON: ${httpBytes}`);
+  assert.equal(value(m, 'auditstream_component_sent_event_bytes_total', http), httpBytes);
+
+  // The S3 source.
+  assert.equal(value(m, 'auditstream_component_received_bytes_total', { ...s3, protocol: 's3' }), Buffer.byteLength(object));
+  assert.equal(value(m, 'auditstream_component_received_events_total', s3), 3);
+  assert.equal(value(m, 'auditstream_component_sent_events_total', s3), 3);
+  assert.equal(value(m, 'auditstream_component_errors_total', { ...s3, error_type: 'parse_failed', stage: 'processing' }), 1);
+  const s3Bytes = value(m, 'auditstream_component_received_event_bytes_total', s3);
+  assert.equal(value(m, 'auditstream_component_sent_event_bytes_total', s3), s3Bytes);
+
+  // What the sources handed over is what the router and each emitter took in, event for event and byte for byte.
+  assert.equal(value(m, 'auditstream_component_received_events_total', router), 5);
+  assert.equal(value(m, 'auditstream_component_received_event_bytes_total', router), httpBytes + s3Bytes);
+  for (const sink of [log, store]) {
+    assert.equal(value(m, 'auditstream_component_received_events_total', sink), 5, sink.component_id);
+    assert.equal(value(m, 'auditstream_component_received_event_bytes_total', sink), httpBytes + s3Bytes, sink.component_id);
+  }
+  assert.equal(value(m, 'auditstream_component_sent_event_bytes_total', log), httpBytes + s3Bytes);
+  assert.equal(value(m, 'auditstream_buffer_events', log), 0);
+  assert.equal(value(m, 'auditstream_buffer_byte_size', log), 0);
+
+  // The failing emitter: nothing sent, everything buffered, its errors at the sending stage.
+  assert.equal(value(m, 'auditstream_component_sent_events_total', store), 0);
+  assert.equal(value(m, 'auditstream_buffer_events', store), 5);
+  assert.equal(value(m, 'auditstream_buffer_byte_size', store), httpBytes + s3Bytes);
+  const storeErrors = m.filter((s) => s.name === 'auditstream_component_errors_total' && s.labels.component_id === 'audit-store');
+  assert.ok(storeErrors.length > 0 && storeErrors.every((s) => s.labels.stage === 'sending' && s.labels.component_kind === 'sink'), JSON.stringify(storeErrors));
+
+  // Node's default metrics under their standard names, for stock dashboards.
+  for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+    assert.ok(m.some((s) => s.name === name), `${name} is exported`);
+  }
+  assert.deepEqual(m.filter((s) => /^auditstream_(process|nodejs)_/.test(s.name)).map((s) => s.name), [], 'no prefixed copies');
+});
+
+test('a source that has seen nothing yet has its series, at zero', async (t) => {
+  const server = await startServer(t, { dataDir: await tempDir(t), config: { audit: { emitters: [{ type: 'log' }] } } });
+  const m = await scrape(server.url);
+  for (const name of ['received_events', 'received_event_bytes', 'sent_events', 'sent_event_bytes']) {
+    assert.equal(value(m, `auditstream_component_${name}_total`, http), 0, name);
+    assert.equal(value(m, `auditstream_component_${name}_total`, log), 0, name);
+  }
+  assert.equal(value(m, 'auditstream_buffer_events', log), 0);
+});
