@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { readConfig } from '../config/load.js';
 import { createLogger } from '../core/logger.js';
-import { ConfigError, errorMessage } from '../core/errors.js';
-import { createSink, Pipeline } from '../pipeline/pipeline.js';
+import { ConfigError } from '../core/errors.js';
+import { Pipeline } from '../pipeline/pipeline.js';
+import { testAndAdd } from '../pipeline/test-and-add.js';
 import { Registry } from 'prom-client';
 import { resolve } from 'node:path';
 import { addServerOptions, answerOf, apiKeyOf, callServer, failureOf } from './server-client.js';
@@ -39,17 +40,8 @@ export function registerEmittersCommand(program: Command): void {
       const found = resolved.find((e) => e.name === name);
       if (!found) throw new Error(`no emitter named "${name}" in the config`);
       const logger = createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? 'warn');
-      const sink = createSink(found, { emitterName: name, dataDir: resolve(config.dataDir), logger, metrics: new Registry() });
-      let ok = false;
-      try {
-        const steps = await sink.check(AbortSignal.timeout(30_000));
-        for (const s of steps) process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'}  ${s.step}${s.detail ? ` — ${s.detail}` : ''}\n`);
-        ok = steps.every((s) => s.ok);
-      } catch (err) {
-        process.stdout.write(`FAIL  check — ${errorMessage(err)}\n`);
-      } finally {
-        await sink.close().catch(() => undefined);
-      }
+      const { ok, steps } = await testAndAdd(found, { dataDir: resolve(config.dataDir), logger, metrics: new Registry() });
+      for (const s of steps) process.stdout.write(`${s.ok ? 'ok  ' : 'FAIL'}  ${s.step}${s.detail ? ` — ${s.detail}` : ''}\n`);
       process.stdout.write(ok ? `emitter "${name}" is ready\n` : `emitter "${name}" is not ready\n`);
       process.exitCode = ok ? 0 : 1;
     });

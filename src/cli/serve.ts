@@ -35,7 +35,7 @@ export function registerServeCommand(program: Command): void {
         );
       }
       const pipeline = await Pipeline.start(config, logger);
-      const app = buildApp({ config, pipeline, logger });
+      const app = buildApp({ config, pipeline, search: pipeline.search, logger });
       const { host, port } = parseListen(config.server.listen);
       const address = await app.listen({ host, port });
       // The bound addresses, not the configured host: a name such as "localhost" or "myhost" says nothing until resolved.

@@ -9,7 +9,6 @@ import { sleep } from '../core/async.js';
 import { errorMessage } from '../core/errors.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { buildApp } from '../server/app.js';
-import type { AuditStore } from '../store/audit-store.js';
 import { prepareDemoDir } from './demo-dir.js';
 import { startKinesalite, type RunningEmulator } from './kinesis-emulator.js';
 import { sampleRecord } from './sample-events.js';
@@ -71,16 +70,16 @@ export async function runDemo(opts: DemoOptions): Promise<{ stop: (signal?: Abor
 
     const publisher = await Pipeline.start(publisherConfig, opts.logger.child({ demo: 'publisher' }));
     started.pipelines.push(publisher);
-    const publisherApp = buildApp({ config: publisherConfig, pipeline: publisher, logger: opts.logger });
+    const publisherApp = buildApp({ config: publisherConfig, pipeline: publisher, search: publisher.search, logger: opts.logger });
     started.apps.push(publisherApp);
     const publisherUrl = await publisherApp.listen({ host: '127.0.0.1', port: 0 });
 
     const collector = await Pipeline.start(collectorConfig, opts.logger.child({ demo: 'collector' }));
     started.pipelines.push(collector);
-    const collectorApp = buildApp({ config: collectorConfig, pipeline: collector, logger: opts.logger });
+    const collectorApp = buildApp({ config: collectorConfig, pipeline: collector, search: collector.search, logger: opts.logger });
     started.apps.push(collectorApp);
     const collectorUrl = await collectorApp.listen({ host: '127.0.0.1', port: 0 });
-    const store = (collector.emitter('audit-store')!.sink as unknown as { store: AuditStore }).store;
+    const store = collector.search;
 
     const awsEnv = `AWS_ACCESS_KEY_ID=${CREDENTIALS.accessKeyId} AWS_SECRET_ACCESS_KEY=${CREDENTIALS.secretAccessKey}`;
     const self = opts.cli ?? 'auditstream';

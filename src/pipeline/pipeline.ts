@@ -5,8 +5,10 @@ import { checkConfig } from '../config/validate.js';
 import { ConfigError, errorMessage, throwConfigErrors } from '../core/errors.js';
 import { DeadLetterFile } from '../queue/dead-letter-file.js';
 import { DiskQueue } from '../queue/disk-queue.js';
+import { AuditStoreSink } from '../sinks/audit-store.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
 import type { Source, SourceDefinition } from '../sources/source.js';
+import { SearchService } from '../store/search-service.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
 import { DeliveryPolicy } from './delivery-policy.js';
 import { Emitter } from './emitter.js';
@@ -24,8 +26,12 @@ export class Pipeline {
     readonly dataDir: string,
     readonly router: Router,
     readonly emitters: Emitter[],
+    /** Every emitter as configured, enabled or not, in config order. */
+    readonly configured: ResolvedEmitter[],
     /** Configured but `enabled: false`: listed, never fed. */
     readonly disabled: ResolvedEmitter[],
+    /** Search over the store of the first enabled audit-store emitter, sharing that sink's store. */
+    readonly search: SearchService,
     readonly sources: Source[],
     readonly metrics: PipelineMetrics,
     private readonly logger: Logger,
@@ -110,7 +116,7 @@ export class Pipeline {
       }),
     );
     for (const e of emitters) e.start();
-    const pipeline = new Pipeline(config, dataDir, router, emitters, disabled, sources, metrics, logger, lock);
+    const pipeline = new Pipeline(config, dataDir, router, emitters, resolved, disabled, searchServiceOf(emitters), sources, metrics, logger, lock);
     for (const s of sources) await s.start(router);
     return pipeline;
   }
@@ -130,6 +136,18 @@ export class Pipeline {
     for (const e of this.emitters) e.closeQueue();
     this.lock.release();
   }
+}
+
+/**
+ * The first enabled audit-store emitter answers search (config order): with
+ * several, the others are written to and not searched. The service reads the
+ * sink's own store, so there is one connection pool, closed with the sink.
+ */
+function searchServiceOf(emitters: readonly Emitter[]): SearchService {
+  for (const e of emitters) {
+    if (e.sink instanceof AuditStoreSink) return SearchService.of(e.name, e.sink.store);
+  }
+  return SearchService.none();
 }
 
 export function createSink(r: ResolvedEmitter, ctx: Omit<SinkContext, 'configPath'>): Sink {

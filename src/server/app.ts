@@ -5,10 +5,11 @@ import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { AuditstreamConfig } from '../config/schema.js';
 import { MAX_ENCODED_EVENT_ID_LENGTH } from '../core/ids.js';
-import { AuditstreamError, RetriableError, errorMessage } from '../core/errors.js';
-import { createSink, type Pipeline } from '../pipeline/pipeline.js';
-import type { AuditStore } from '../store/audit-store.js';
+import { RetriableError } from '../core/errors.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { testAndAdd } from '../pipeline/test-and-add.js';
 import { QueryError } from '../store/query-error.js';
+import { NoAuditStoreError, type SearchService } from '../store/search-service.js';
 import { requireApiKeys } from './auth.js';
 import { HttpError } from './http-error.js';
 import { ingestHandler } from './ingest.js';
@@ -17,10 +18,11 @@ import { registerProbes } from './probes.js';
 import { addSharedSchemas, routeSchemas } from './schemas.js';
 import { capConnections, transportOptions } from './transport.js';
 
-
 export interface AppOptions {
   config: AuditstreamConfig;
   pipeline: Pipeline;
+  /** Answers GET /v1/events and /v1/events/{id}; usually `pipeline.search`. */
+  search: SearchService;
   logger: Logger;
 }
 
@@ -28,7 +30,7 @@ export interface AppOptions {
  * The HTTP API, built apart from `listen` so tests can inject requests or
  * listen on port 0.
  */
-export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInstance {
+export function buildApp({ config, pipeline, search, logger }: AppOptions): FastifyInstance {
   const limits = config.server.limits;
   const app = Fastify({
     // Per-request lines at info would drown the pipeline's own logs at ingest rates; errors still show.
@@ -91,6 +93,7 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
       if (err.statusCode === 401) void reply.header('WWW-Authenticate', 'Bearer');
       return reply.code(err.statusCode).send({ error: err.message, code: err.code, ...err.extra });
     }
+    if (err instanceof NoAuditStoreError) return reply.code(404).send({ error: err.message, code: err.code });
     if (err instanceof QueryError) return reply.code(400).send({ error: err.message, code: err.code, parameter: err.parameter });
     // The audit store is down or busy: say so, and that retrying later helps.
     if (err instanceof RetriableError) return reply.code(503).header('Retry-After', '5').send({ error: err.message, code: err.code });
@@ -149,19 +152,11 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
       ingestHandler({ pipeline, limits, eventTime: config.audit.eventTime, ready: () => !stopping }),
     );
 
-    const store = (): AuditStore => {
-      for (const e of pipeline.emitters) {
-        const s = (e.sink as { store?: AuditStore }).store;
-        if (e.type === 'audit-store' && s) return s;
-      }
-      throw new HttpError(404, 'NO_AUDIT_STORE', 'no enabled audit-store emitter is configured, so there is nothing to search');
-    };
-
-    api.get('/v1/events', { schema: routeSchemas.search }, async (req) => store().search(req.query as Record<string, string>, { maxBytes: limits.maxResponseBytes }));
+    api.get('/v1/events', { schema: routeSchemas.search }, async (req) => search.search(req.query as Record<string, string>, { maxBytes: limits.maxResponseBytes }));
 
     api.get('/v1/events/:id', { schema: routeSchemas.getEvent }, async (req) => {
       const { id } = req.params as { id: string };
-      const event = await store().get(id);
+      const event = await search.get(id);
       if (!event) throw new HttpError(404, 'NOT_FOUND', `no event with id ${id} in the audit store`);
       return event;
     });
@@ -175,7 +170,9 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
 
     api.post('/v1/emitters/:name/test', { schema: routeSchemas.testEmitter }, async (req) => {
       const { name } = req.params as { name: string };
-      return testEmitter(pipeline, name, logger);
+      const emitter = pipeline.configured.find((e) => e.name === name);
+      if (!emitter) throw new HttpError(404, 'NOT_FOUND', `no emitter named "${name}"`);
+      return testAndAdd(emitter, { dataDir: pipeline.dataDir, logger, metrics: pipeline.metrics.registry, running: pipeline.emitter(name)?.sink });
     });
 
     api.get('/v1/sources', { schema: routeSchemas.sources }, async () => ({
@@ -184,24 +181,4 @@ export function buildApp({ config, pipeline, logger }: AppOptions): FastifyInsta
   });
 
   return app;
-}
-
-/** "Test & Add" (docs/producers.md) for a configured emitter, enabled or not. */
-export async function testEmitter(pipeline: Pipeline, name: string, logger: Logger) {
-  const running = pipeline.emitter(name);
-  const disabled = pipeline.disabled.find((d) => d.name === name);
-  if (!running && !disabled) throw new HttpError(404, 'NOT_FOUND', `no emitter named "${name}"`);
-  const sink = running
-    ? running.sink
-    : createSink(disabled!, { emitterName: name, dataDir: pipeline.dataDir, logger, metrics: pipeline.metrics.registry });
-  const signal = AbortSignal.timeout(30_000);
-  try {
-    const steps = await sink.check(signal);
-    return { emitter: name, ok: steps.every((s) => s.ok), steps };
-  } catch (err) {
-    const code = err instanceof AuditstreamError ? err.code : 'ERROR';
-    return { emitter: name, ok: false, steps: [{ step: 'check', ok: false, detail: `${code}: ${errorMessage(err)}` }] };
-  } finally {
-    if (!running) await sink.close().catch(() => undefined);
-  }
 }

@@ -26,9 +26,10 @@ export type AuditStoreSinkConfig = z.infer<typeof schema>;
 const DELIVERED: DeliveryOutcome = { status: 'delivered' };
 
 /**
- * Stores events for search. Public `store` lets the HTTP server search what
- * this emitter wrote. Inserts dedupe on event id, so a replayed event counts
- * as delivered without being stored twice.
+ * Stores events for search. The pipeline gives `store` to the search service,
+ * so search reads what this emitter wrote through the same connection pool.
+ * Inserts dedupe on event id, so a replayed event counts as delivered without
+ * being stored twice.
  */
 export class AuditStoreSink implements Sink {
   readonly batch: BatchLimits;

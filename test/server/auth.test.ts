@@ -179,7 +179,7 @@ test('every registered route refuses a missing or wrong key, except exactly the 
   subscribe('fastify.initialization', onInit);
   let app: FastifyInstance;
   try {
-    app = buildApp({ config, pipeline, logger: pino({ level: 'silent' }) });
+    app = buildApp({ config, pipeline, search: pipeline.search, logger: pino({ level: 'silent' }) });
   } finally {
     unsubscribe('fastify.initialization', onInit);
   }

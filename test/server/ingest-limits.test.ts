@@ -23,7 +23,7 @@ async function inProcessServer(t: TestContext, limits: Partial<AuditstreamConfig
   Object.assign(config.server.limits, limits);
   const logger = pino({ level: 'silent' });
   const pipeline = await Pipeline.start(config, logger);
-  const app = buildApp({ config, pipeline, logger });
+  const app = buildApp({ config, pipeline, search: pipeline.search, logger });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(async () => {
     await app.close();

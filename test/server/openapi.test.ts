@@ -57,7 +57,7 @@ test('/openapi.json is a valid OpenAPI 3.1 document naming every registered rout
   subscribe('fastify.initialization', onInit);
   let app: FastifyInstance;
   try {
-    app = buildApp({ config, pipeline, logger: pino({ level: 'silent' }) });
+    app = buildApp({ config, pipeline, search: pipeline.search, logger: pino({ level: 'silent' }) });
   } finally {
     unsubscribe('fastify.initialization', onInit);
   }

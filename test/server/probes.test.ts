@@ -87,7 +87,7 @@ test('while stopping, /readyz and /healthz answer 503 in their own shape, ingest
   const config = parseConfig(configSchema, { dataDir, server: { listen: '127.0.0.1:0' } }, '');
   const pipeline = await Pipeline.start(config, pino({ level: 'silent' }));
   t.after(() => pipeline.stop(1000));
-  const app = buildApp({ config, pipeline, logger: pino({ level: 'silent' }) });
+  const app = buildApp({ config, pipeline, search: pipeline.search, logger: pino({ level: 'silent' }) });
   const answers: Record<string, { status: number; body: any }> = {};
   // Runs after the app's own preClose hook, while the server still listens: what a probe sees once shutdown began.
   app.addHook('preClose', async () => {

@@ -44,7 +44,7 @@ test('audit-store: Blitz\'s block {"type":"audit-store","enabled":true} stores e
   const batch = eventSeries(3);
   assert.deepEqual(await sink.send(batch, signal()), batch.map(() => ({ status: 'delivered' })));
   assert.ok(existsSync(join(dataDir, 'audit.db')));
-  // What the HTTP server does: search the store of the audit-store emitter.
+  // What the search service reads: the sink's own store.
   const page = await sink.store.search({ limit: 10 });
   assert.deepEqual(page.events.map((e) => e.id), batch.map((e) => e.id).reverse());
 });
