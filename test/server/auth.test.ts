@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { test } from 'node:test';
-import type { FastifyInstance, RouteOptions } from 'fastify';
-import { pino } from 'pino';
-import { configSchema } from '../../src/config/schema.js';
-import { parseConfig } from '../../src/config/validate.js';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
-import { buildApp } from '../../src/server/app.js';
 import { rawRequest, type RawResponse } from '../support/raw-http.js';
 import { startServer } from '../support/server-process.js';
+import { appWithRoutes } from '../support/app-routes.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
 const KEY = 'test-api-key-0123456789';
@@ -168,23 +162,7 @@ const PUBLIC_ROUTES = [
 ];
 
 test('every registered route refuses a missing or wrong key, except exactly the public allowlist', async (t) => {
-  const dataDir = await tempDir(t);
-  const config = parseConfig(configSchema, { dataDir, server: { listen: '127.0.0.1:0', apiKeys: [KEY] } }, '');
-  const pipeline = await Pipeline.start(config, pino({ level: 'silent' }));
-  t.after(() => pipeline.stop(1000));
-
-  // Fastify announces each new instance on this channel before any route is added: the real app, every route.
-  const routes: RouteOptions[] = [];
-  const onInit = (message: unknown) => (message as { fastify: FastifyInstance }).fastify.addHook('onRoute', (r) => void routes.push(r));
-  subscribe('fastify.initialization', onInit);
-  let app: FastifyInstance;
-  try {
-    app = buildApp({ config, pipeline, search: pipeline.search, logger: pino({ level: 'silent' }) });
-  } finally {
-    unsubscribe('fastify.initialization', onInit);
-  }
-  t.after(() => app.close());
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const { url, routes } = await appWithRoutes(t, await tempDir(t), [KEY]);
 
   const all = routes.flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).map((m) => ({ method: m, path: r.url, public: r.config?.public === true })));
   t.diagnostic(`routes: ${all.map((r) => `${r.method} ${r.path}${r.public ? ' (public)' : ''}`).join(', ')}`);

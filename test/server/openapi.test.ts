@@ -1,18 +1,12 @@
 import { dereference, validate, compileErrors } from '@readme/openapi-parser';
 import { Ajv } from 'ajv';
 import assert from 'node:assert/strict';
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { FastifyInstance, RouteOptions } from 'fastify';
-import { pino } from 'pino';
-import { configSchema } from '../../src/config/schema.js';
-import { parseConfig } from '../../src/config/validate.js';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
-import { buildApp } from '../../src/server/app.js';
 import { openRaw, parseResponse, rawRequest } from '../support/raw-http.js';
 import { postEvents, startServer } from '../support/server-process.js';
+import { appWithRoutes } from '../support/app-routes.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
 const KEY = 'openapi-test-key-0123456789';
@@ -47,22 +41,7 @@ async function json(res: Response) {
 }
 
 test('/openapi.json is a valid OpenAPI 3.1 document naming every registered route, every method, and nothing else', async (t) => {
-  const dataDir = await tempDir(t);
-  const config = parseConfig(configSchema, { dataDir, server: { listen: '127.0.0.1:0', apiKeys: [KEY] } }, '');
-  const pipeline = await Pipeline.start(config, pino({ level: 'silent' }));
-  t.after(() => pipeline.stop(1000));
-  // Every route of the real app, as auth.test.ts collects them.
-  const routes: RouteOptions[] = [];
-  const onInit = (message: unknown) => (message as { fastify: FastifyInstance }).fastify.addHook('onRoute', (r) => void routes.push(r));
-  subscribe('fastify.initialization', onInit);
-  let app: FastifyInstance;
-  try {
-    app = buildApp({ config, pipeline, search: pipeline.search, logger: pino({ level: 'silent' }) });
-  } finally {
-    unsubscribe('fastify.initialization', onInit);
-  }
-  t.after(() => app.close());
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const { url, routes } = await appWithRoutes(t, await tempDir(t), [KEY]);
   const doc = await fetchDocument(url);
 
   const registered = routes.flatMap((r) => (Array.isArray(r.method) ? r.method : [r.method]).map((m) => `${m} ${r.url.replace(/:(\w+)/g, '{$1}')}`)).sort();
