@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { steadyLoad } from '../support/load.js';
@@ -7,7 +7,7 @@ import { createPgDatabase } from '../support/pg-database.js';
 import { allStoredEvents, emitterStatus } from '../support/search.js';
 import { postEvents, startServer } from '../support/server-process.js';
 import { tcpProxy } from '../support/tcp-proxy.js';
-import { tempDir, waitFor } from '../support/temp.js';
+import { blockedDir, tempDir, waitFor } from '../support/temp.js';
 
 const PG = { host: '127.0.0.1', port: 5432 };
 
@@ -44,9 +44,8 @@ test('PostgreSQL down: events wait on disk, the log keeps delivering, all arrive
 
 test('an unwritable log path keeps events queued; they arrive once the path is fixed, the store is unaffected', async (t) => {
   const dataDir = await tempDir(t);
-  const blocked = join(dataDir, 'blocked');
   // A regular file where the log directory should be: ENOTDIR even for root, who ignores mode bits.
-  writeFileSync(blocked, 'not a directory');
+  const blocked = blockedDir(dataDir);
   const server = await startServer(t, { dataDir, config: { audit: { emitters: [{ type: 'log', file: join(blocked, 'audit.log') }, { type: 'audit-store' }] } } });
   const res = await postEvents(server.url, Array.from({ length: 50 }, (_, i) => ({ id: `u-${i}`, type: 'login', time: '2024-01-01T00:00:00Z' })));
   assert.equal(res.status, 202);

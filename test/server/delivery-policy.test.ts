@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { emitterStatus } from '../support/search.js';
 import { postEvents, startServer } from '../support/server-process.js';
-import { tempDir, waitFor } from '../support/temp.js';
+import { blockedDir, tempDir, waitFor } from '../support/temp.js';
 
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
 
@@ -40,8 +40,7 @@ test("Blitz's example include/exclude: admin events go to admins-log only, the r
 
 test('ack: delivered waits for the destinations; a best-effort emitter that is down does not fail the producer', async (t) => {
   const dataDir = await tempDir(t);
-  const blocked = join(dataDir, 'blocked');
-  writeFileSync(blocked, 'a file where a directory should be');
+  const blocked = blockedDir(dataDir);
   const server = await startServer(t, {
     dataDir,
     config: {
@@ -63,8 +62,7 @@ test('ack: delivered waits for the destinations; a best-effort emitter that is d
 
 test('ack: delivered answers 503 naming the emitter when a required destination does not confirm in time; the event is still delivered later', async (t) => {
   const dataDir = await tempDir(t);
-  const blocked = join(dataDir, 'blocked');
-  writeFileSync(blocked, 'a file where a directory should be');
+  const blocked = blockedDir(dataDir);
   const server = await startServer(t, {
     dataDir,
     config: {

@@ -1,13 +1,12 @@
 import { dereference, validate, compileErrors } from '@readme/openapi-parser';
 import { Ajv } from 'ajv';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openRaw, parseResponse, rawRequest } from '../support/raw-http.js';
 import { postEvents, startServer } from '../support/server-process.js';
 import { appWithRoutes } from '../support/app-routes.js';
-import { tempDir, waitFor } from '../support/temp.js';
+import { blockedDir, tempDir, waitFor } from '../support/temp.js';
 
 const KEY = 'openapi-test-key-0123456789';
 const AUTH = { authorization: `Bearer ${KEY}` };
@@ -66,9 +65,8 @@ test('/openapi.json is a valid OpenAPI 3.1 document naming every registered rout
 
 test("a real server's answers, errors included, match the schemas its /openapi.json documents", async (t) => {
   const dataDir = await tempDir(t);
-  const blocked = join(dataDir, 'blocked');
   // A regular file where the second log's directory should be: that log retries and its small queue fills (429, /readyz 503).
-  writeFileSync(blocked, 'not a directory');
+  const blocked = blockedDir(dataDir);
   const server = await startServer(t, {
     dataDir,
     config: {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -9,7 +9,7 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { emitterStatus } from '../support/search.js';
 import { postEvents, startServer } from '../support/server-process.js';
-import { tempDir, waitFor } from '../support/temp.js';
+import { blockedDir, tempDir, waitFor } from '../support/temp.js';
 
 // A database that does not exist: PostgreSQL answers 3D000, which no retry fixes, so the emitter is `failing`.
 const MISSING_DB = 'postgres://postgres@127.0.0.1:5432/auditstream_probe_no_such_database';
@@ -57,9 +57,8 @@ test('/readyz ignores a failing emitter the delivery policy does not require', a
 
 test('/readyz is 503 while a required queue is full, and 200 again once it drains', async (t) => {
   const dataDir = await tempDir(t);
-  const blocked = join(dataDir, 'blocked');
   // A regular file where the log directory should be: the log retries (state retrying, not failing) and its queue fills.
-  writeFileSync(blocked, 'not a directory');
+  const blocked = blockedDir(dataDir);
   const server = await startServer(t, {
     dataDir,
     config: {

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,4 +31,15 @@ export async function waitFor<T>(condition: () => T | Promise<T>, what: string, 
 
 export function randomName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/**
+ * A regular file where a directory should be (`<parent>/blocked`): a log or
+ * store path inside it fails to open until the test replaces it with a
+ * directory. The real failure an unwritable destination gives, no mock.
+ */
+export function blockedDir(parent: string): string {
+  const path = join(parent, 'blocked');
+  writeFileSync(path, 'a file where a directory should be');
+  return path;
 }
