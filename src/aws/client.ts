@@ -5,7 +5,7 @@
  * HTTP/1.1 handler with timeouts. Clients make few attempts of their own:
  * the emitter retries with its durable queue and backoff.
  */
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { z } from 'zod';
 import { FatalError } from '../core/errors.js';
@@ -16,12 +16,6 @@ export interface StaticCredentials {
   secretAccessKey: string;
   sessionToken?: string;
 }
-
-export interface AwsCredentials extends StaticCredentials {
-  expiration?: Date;
-}
-
-export type CredentialsProvider = () => Promise<AwsCredentials>;
 
 export interface AwsConnection {
   region: string;
@@ -46,7 +40,7 @@ export interface AwsClientOptions extends AwsConnection {
 export interface AwsClientConfig {
   region: string;
   endpoint?: string;
-  credentials?: CredentialsProvider | StaticCredentials;
+  credentials?: AssumedRoleProvider | StaticCredentials;
   requestHandler: NodeHttpHandler;
   maxAttempts: number;
 }
@@ -90,61 +84,47 @@ export function awsClientConfig(opts: AwsClientOptions): AwsClientConfig {
   return config;
 }
 
-/** Re-assume this long before the role's credentials expire, so no call signs with stale keys. */
-const REFRESH_BEFORE_MS = 5 * 60_000;
 const ROLE_DURATION_SEC = 3600;
 
-/**
- * Credentials of `opts.roleArn`, cached and re-assumed before expiry. Failures
- * become FatalError naming the role (a trust policy or external ID problem is
- * not fixed by retrying soon) or RetriableError (STS throttled or unreachable).
- */
-export function assumeRoleProvider(opts: AwsConnection): CredentialsProvider {
-  let cached: AwsCredentials | undefined;
-  let pending: Promise<AwsCredentials> | undefined;
-  return async () => {
-    if (cached?.expiration && cached.expiration.getTime() - Date.now() > REFRESH_BEFORE_MS) return cached;
-    pending ??= assumeRole(opts).finally(() => {
-      pending = undefined;
-    });
-    cached = await pending;
-    return cached;
-  };
-}
+type AssumedRoleProvider = ReturnType<typeof fromTemporaryCredentials>;
 
-/** One STS AssumeRole call with the configured external ID. */
-export async function assumeRole(opts: AwsConnection, signal?: AbortSignal): Promise<AwsCredentials> {
+/**
+ * Credentials of `opts.roleArn` from STS AssumeRole with the configured
+ * external ID. Every SDK client memoizes its credentials provider and calls it
+ * again five minutes before the credentials expire, so this does no caching of
+ * its own. Failures become FatalError naming the role (a trust policy or
+ * external ID problem is not fixed by retrying soon) or RetriableError (STS
+ * throttled or unreachable).
+ */
+export function assumeRoleProvider(opts: AwsConnection): AssumedRoleProvider {
   const roleArn = opts.roleArn;
   if (!roleArn) throw new FatalError('assume role: no roleArn configured');
-  const sts = new STSClient(
-    awsClientConfig({
-      region: opts.region,
-      ...(opts.stsEndpoint ? { endpoint: opts.stsEndpoint } : {}),
-      ...(opts.credentials ? { credentials: opts.credentials } : {}),
-    }),
-  );
-  try {
-    const res = await sts.send(
-      new AssumeRoleCommand({
-        RoleArn: roleArn,
-        RoleSessionName: opts.sessionName ?? 'auditstream',
-        DurationSeconds: ROLE_DURATION_SEC,
-        ...(opts.externalId ? { ExternalId: opts.externalId } : {}),
-      }),
-      signal ? { abortSignal: signal } : {},
-    );
-    const c = res.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new FatalError(`sts:AssumeRole on ${roleArn} returned no credentials`);
-    return {
-      accessKeyId: c.AccessKeyId,
-      secretAccessKey: c.SecretAccessKey,
-      ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
-      ...(c.Expiration ? { expiration: new Date(c.Expiration) } : {}),
-    };
-  } catch (err) {
-    const hint = opts.externalId ? ' with the configured externalId' : ' (no externalId configured)';
-    throw classifyAwsError(err, `sts:AssumeRole on ${roleArn}${hint}`);
-  } finally {
-    sts.destroy();
-  }
+  const sts = awsClientConfig({
+    region: opts.region,
+    ...(opts.stsEndpoint ? { endpoint: opts.stsEndpoint } : {}),
+  });
+  const provider = fromTemporaryCredentials({
+    params: {
+      RoleArn: roleArn,
+      RoleSessionName: opts.sessionName ?? 'auditstream',
+      DurationSeconds: ROLE_DURATION_SEC,
+      ...(opts.externalId ? { ExternalId: opts.externalId } : {}),
+    },
+    // Absent: STS is called with the SDK's default chain (env, profile, instance role).
+    ...(opts.credentials ? { masterCredentials: { ...opts.credentials } } : {}),
+    clientConfig: {
+      region: sts.region,
+      requestHandler: sts.requestHandler,
+      maxAttempts: sts.maxAttempts,
+      ...(sts.endpoint ? { endpoint: sts.endpoint } : {}),
+    },
+  });
+  const hint = opts.externalId ? ' with the configured externalId' : ' (no externalId configured)';
+  return async (props) => {
+    try {
+      return await provider(props);
+    } catch (err) {
+      throw classifyAwsError(err, `sts:AssumeRole on ${roleArn}${hint}`);
+    }
+  };
 }

@@ -16,7 +16,9 @@ export interface ProbeOptions {
  * Why this instance should not be sent traffic now, empty when it should.
  * Only emitters the delivery policy requires count: a best-effort emitter's
  * trouble never fails a producer's request, so it must not take the instance
- * out of service either.
+ * out of service either. The reasons are public (no API key), so a failing
+ * emitter is named with its state only: its error can hold file paths, hosts
+ * or account ids, and stays behind the key in GET /v1/emitters.
  */
 export function notReadyReasons({ config, pipeline, stopping }: ProbeOptions): string[] {
   if (stopping()) return ['stopping: the server is shutting down'];
@@ -27,7 +29,7 @@ export function notReadyReasons({ config, pipeline, stopping }: ProbeOptions): s
   for (const e of pipeline.emitters) {
     if (!policy.isRequired(e.name)) continue;
     const s = e.status();
-    if (s.state === 'failing') reasons.push(`emitter "${e.name}" is failing: ${s.lastError?.message ?? 'no error recorded'}`);
+    if (s.state === 'failing') reasons.push(`emitter "${e.name}" is failing (its error: GET /v1/emitters)`);
     if (s.bytes + headroom > s.maxBytes) {
       reasons.push(`emitter "${e.name}": queue full (${s.bytes} of ${s.maxBytes} bytes, no room for one more event of server.limits.maxEventBytes)`);
     }

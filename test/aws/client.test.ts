@@ -1,10 +1,13 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { KinesisClient, ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { assumeRoleProvider, awsClientConfig } from '../../src/aws/client.js';
 import { classifyAwsError } from '../../src/aws/errors.js';
 import { FatalError, RetriableError } from '../../src/core/errors.js';
+import { startKinesalite } from '../support/kinesis-emulators.js';
 import { startStsServer } from '../support/sts-server.js';
+import { startThrottlingProxy } from '../support/throttling-proxy.js';
 
 // STS here is test/support/sts-server.ts, a minimal AssumeRole double: no STS emulator is available.
 
@@ -22,22 +25,45 @@ test('awsClientConfig: HTTP/1.1 handler, few SDK attempts, static keys copied (t
   assert.equal(typeof awsClientConfig({ ...base, roleArn: ROLE, externalId: 'x1' }).credentials, 'function');
 });
 
-test('assumed-role credentials are cached, and re-assumed when they are close to expiry', async (t) => {
-  const longLived = await startStsServer(t, { roleArn: ROLE, externalId: 'ext-1', durationSec: 3600 });
-  const cached = assumeRoleProvider({ ...base, roleArn: ROLE, externalId: 'ext-1', stsEndpoint: longLived.endpoint });
-  const a = await cached();
-  const b = await cached();
-  assert.equal(a.accessKeyId, b.accessKeyId);
-  assert.equal(longLived.calls.length, 1);
-  assert.ok(a.sessionToken && a.expiration);
+// The caching is the SDK client's (it memoizes its credentials provider), so it is observed through a
+// real client: a KinesisClient against kinesalite, behind the recording proxy that notes each call's access key.
+async function roleClient(t: TestContext, durationSec: number) {
+  const emu = await startKinesalite(t);
+  const proxy = await startThrottlingProxy(t, { upstream: emu.endpoint, recordsPerSecPerShard: 1_000_000 });
+  const sts = await startStsServer(t, { roleArn: ROLE, externalId: 'ext-1', durationSec });
+  const client = new KinesisClient(
+    awsClientConfig({ ...base, endpoint: proxy.endpoint, roleArn: ROLE, externalId: 'ext-1', sessionName: 'reader-test', stsEndpoint: sts.endpoint }),
+  );
+  t.after(() => client.destroy());
+  return { client, proxy, sts };
+}
 
-  // Credentials that expire within the refresh margin (5 minutes) are replaced on the next call.
-  const shortLived = await startStsServer(t, { roleArn: ROLE, externalId: 'ext-1', durationSec: 120 });
-  const refreshing = assumeRoleProvider({ ...base, roleArn: ROLE, externalId: 'ext-1', stsEndpoint: shortLived.endpoint });
-  const c = await refreshing();
-  const d = await refreshing();
-  assert.notEqual(c.accessKeyId, d.accessKeyId);
-  assert.equal(shortLived.calls.length, 2);
+test('assumed-role credentials are cached by the client and sign its calls', async (t) => {
+  const { client, proxy, sts } = await roleClient(t, 3600);
+  await client.send(new ListStreamsCommand({}));
+  await client.send(new ListStreamsCommand({}));
+  assert.equal(sts.calls.length, 1, 'one AssumeRole for two calls');
+  assert.deepEqual(sts.calls[0], {
+    roleArn: ROLE,
+    externalId: 'ext-1',
+    sessionName: 'reader-test',
+    granted: true,
+    callerAccessKeyId: 'AKIDBASE',
+  });
+  assert.deepEqual(
+    proxy.requests.map((r) => r.accessKeyId),
+    [sts.issuedAccessKeyIds[0], sts.issuedAccessKeyIds[0]],
+  );
+});
+
+test('credentials within five minutes of expiry are re-assumed before the next call', async (t) => {
+  // 120 s credentials are always inside the refresh margin, so every call gets new ones.
+  const { client, proxy, sts } = await roleClient(t, 120);
+  await client.send(new ListStreamsCommand({}));
+  await client.send(new ListStreamsCommand({}));
+  const [first, second] = proxy.requests.map((r) => r.accessKeyId);
+  assert.ok(first && second && first !== second, `signed with ${first} then ${second}`);
+  assert.ok(sts.issuedAccessKeyIds.includes(first) && sts.issuedAccessKeyIds.includes(second), 'both keys are assumed-role keys');
 });
 
 test('AssumeRole refused: FatalError naming the role and the external ID', async (t) => {

@@ -125,3 +125,24 @@ test('one error keeps the single-line format users know', async (t) => {
   assert.equal(run.status, 2);
   assert.equal(run.stderr, 'auditstream: config error: audit.emitters[0].include[0]: unknown event type "logn" (did you mean "login"?); add it to audit.eventTypes if your producer sends it\n');
 });
+
+test('config check --help lists exactly the exit statuses the command gives', async (t) => {
+  const help = cli(['config', 'check', '--help']);
+  assert.equal(help.status, 0);
+  const documented = Object.fromEntries([...help.stdout.matchAll(/^ {2}(\d) {2}(.+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  assert.deepEqual(Object.keys(documented).sort(), ['0', '1', '2'], help.stdout);
+
+  const dir = await tempDir(t);
+  const valid = cli(['config', 'check', '-c', await configFile(dir, `dataDir: ${join(dir, 'data')}\n`)]);
+  assert.equal(valid.status, 0, valid.stderr);
+  assert.match(documented['0']!, /valid/);
+  assert.match(valid.stdout, /^config ok: /);
+
+  const notYaml = cli(['config', 'check', '-c', await configFile(dir, 'audit: [\n')]);
+  assert.equal(notYaml.status, 2, notYaml.stderr);
+  assert.match(documented['2']!, /not YAML or JSON/);
+
+  const usage = cli(['config', 'check', '--no-such-option']);
+  assert.equal(usage.status, 1, usage.stderr);
+  assert.match(documented['1']!, /usage error/);
+});

@@ -128,6 +128,12 @@ test('date options, level, logger, thread, MDC fields and width modifiers render
   assert.equal(line, "2023-11-20T13:29:47.170Z 20 Nov 2023, 13:29 |WARN |  ARN| b.a.AUDIT blitz.audit.AUDIT users-log login BIP-123456 oAuth none");
 });
 
+test('%X follows a dotted path into details, and never into what an object inherits', async (t) => {
+  const event = { ...blitzEvent, details: { ...blitzEvent.details, device: { os: 'linux', tags: ['a', 'b'] } } };
+  const [line] = await written(t, { pattern: '%X{device.os} %X{device.tags.1} %X{device.nope:-none} %X{constructor:-none} %X{device.__proto__:-none}%n' }, [event]);
+  assert.equal(line, 'linux b none none none');
+});
+
 test('a line break inside a value cannot split one event over two lines', async (t) => {
   const lines = await written(t, { pattern: '%level %message%n', message: 'raw' }, [
     { ...blitzEvent, raw: '{\n  "type": "login"\r\n}' },

@@ -13,8 +13,8 @@ import { createLogger } from '../../src/core/logger.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../../src/core/time.js';
 import { s3SinkDefinition } from '../../src/sinks/s3/sink.js';
 import type { Publisher, PublishResult } from '../../src/sources/source.js';
-import { s3SourceDefinition } from '../../src/sources/s3/source.js';
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { S3Source, s3SourceDefinition } from '../../src/sources/s3/source.js';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
@@ -301,6 +301,42 @@ test('without deleteAfterRead, an object whose key sorts before ones already rea
   await waitFor(() => second.published.length === 1 && restarted.status().completed === 2, 'the early object, and b forgotten');
   await waitFor(() => (restarted.status().polls as number) >= 2, 'another poll');
   assert.deepEqual(ids(second.published), ['early-0'], 'nothing read before is read again');
+});
+
+test('a prefix longer than one listing page is read whole, and a restart re-reads nothing from any page', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  const keys = Array.from({ length: 7 }, (_, i) => `in/2024/05/${String(i).padStart(2, '0')}.jsonl`);
+  for (const [i, key] of keys.entries()) await s3.put('logs', key, blitz(2, `o${i}`));
+  const firstPage = await s3.client.send(new ListObjectsV2Command({ Bucket: 'logs', Prefix: 'in/', MaxKeys: 3 }));
+  assert.ok(firstPage.IsTruncated && firstPage.Contents?.length === 3, 's3rver pages at MaxKeys 3, so the listing has three pages');
+
+  const dataDir = await tempDir(t);
+  const registry = new Registry();
+  const ctx = { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime: DEFAULT_EVENT_TIME_BOUNDS };
+  const config = parseConfig(
+    s3SourceDefinition.schema,
+    { bucket: 'logs', prefix: 'in/', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, pollIntervalSec: 0.1 },
+    'sources[0]',
+  );
+  const paged = (publisher: Publisher) => {
+    const source = new S3Source('archive', config, ctx, { listPageSize: 3 });
+    t.after(() => source.stop());
+    return source.start(publisher).then(() => source);
+  };
+
+  const first = new RecordingPublisher();
+  const one = await paged(first);
+  await waitFor(() => (one.status().polls as number) >= 2, 'two full polls');
+  assert.deepEqual(ids(first.published), keys.flatMap((_, i) => [`o${i}-0`, `o${i}-1`]).sort(), 'every object on every page, once');
+  await one.stop();
+
+  // Had a listing ended after its first page, the objects of later pages would be forgotten and read again here.
+  const second = new RecordingPublisher();
+  const two = await paged(second);
+  await waitFor(() => (two.status().polls as number) >= 2, 'two polls after the restart');
+  assert.deepEqual(second.published, []);
+  assert.equal(two.status().completed, 7);
 });
 
 test('objects the S3 emitter writes later under earlier event-time keys are all read back', async (t) => {

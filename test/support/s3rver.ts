@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { tempDir } from './temp.js';
 
@@ -32,7 +32,9 @@ export async function startS3rver(t: TestContext): Promise<S3rver> {
   const dir = await tempDir(t, 's3rver-');
   const require = createRequire(import.meta.url);
   const bin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
-  const child = spawn(process.execPath, [bin, '-d', join(dir, 'data'), '-a', '127.0.0.1', '-p', '0'], {
+  // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 keeps in its legacy
+  // provider: without it, every truncated listing (MaxKeys below the object count) is a 500.
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', bin, '-d', join(dir, 'data'), '-a', '127.0.0.1', '-p', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stopped = false;
@@ -90,12 +92,9 @@ export async function startS3rver(t: TestContext): Promise<S3rver> {
     },
     async keys(bucket, prefix) {
       const out: string[] = [];
-      let token: string | undefined;
-      do {
-        const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-        for (const o of res.Contents ?? []) out.push(o.Key!);
-        token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      } while (token);
+      for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
+        for (const o of page.Contents ?? []) out.push(o.Key!);
+      }
       return out;
     },
     stop,

@@ -2,6 +2,7 @@ import { CompressionTypes, Kafka, Partitioners, logLevel, type Admin, type LogEn
 import type { ConnectionOptions } from 'node:tls';
 import { encodeEvent } from '../../codecs/codec.js';
 import type { AuditEvent } from '../../core/event.js';
+import { valueAtPath } from '../../core/field-path.js';
 import { abortable } from '../../core/async.js';
 import { ConfigError, RetriableError, errorMessage } from '../../core/errors.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
@@ -105,11 +106,7 @@ export class KafkaSink implements Sink {
   }
 
   private keyOf(event: AuditEvent): string | undefined {
-    let v: unknown = event;
-    for (const part of this.config.key!.split('.')) {
-      if (v === null || typeof v !== 'object') return undefined;
-      v = (v as Record<string, unknown>)[part];
-    }
+    const v = valueAtPath(event, this.config.key!);
     if (v === undefined || v === null) return undefined;
     return typeof v === 'string' ? v : JSON.stringify(v);
   }

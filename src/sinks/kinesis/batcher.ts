@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { encodeEvent } from '../../codecs/codec.js';
 import type { AuditEvent } from '../../core/event.js';
+import { valueAtPath } from '../../core/field-path.js';
 import { KplAggregator, type UserRecord } from '../../formats/kpl.js';
 import { KINESIS_LIMITS, type KinesisSinkConfig } from './config.js';
 import { hashKeyOf, randomHashKeyIn, type ShardMap, type ShardRange } from './shard-map.js';
@@ -55,16 +56,7 @@ export class RecordBuilder {
    * without the field gets its own id: no ordering constraint, spread evenly.
    */
   fieldKeyOf(event: AuditEvent): string {
-    const field = this.cfg.partitionKey;
-    let value: unknown;
-    if (field.startsWith('details.')) {
-      value = field
-        .slice('details.'.length)
-        .split('.')
-        .reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), event.details);
-    } else {
-      value = (event as unknown as Record<string, unknown>)[field];
-    }
+    const value = valueAtPath(event, this.cfg.partitionKey);
     if (value === undefined || value === null || value === '') return event.id;
     const key = typeof value === 'string' ? value : JSON.stringify(value);
     // Kinesis caps partition keys at 256 characters; a digest keeps long distinct values distinct.

@@ -3,8 +3,8 @@
  * accepts writes, step by step in plain words, without sending an event.
  */
 import { DescribeStreamCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
-import { assumeRole } from '../../aws/client.js';
 import { awsErrorName } from '../../aws/errors.js';
+import { abortable } from '../../core/async.js';
 import { errorMessage } from '../../core/errors.js';
 import type { CheckStep } from '../sink.js';
 import type { KinesisSinkConfig, StreamTarget } from './config.js';
@@ -29,7 +29,8 @@ export async function checkKinesisSink(
   if (cfg.roleArn) {
     const step = `assume role ${cfg.roleArn}${cfg.externalId ? ' with the external ID' : ''}`;
     try {
-      const creds = await assumeRole({ ...cfg, region: target.region }, signal);
+      // The client's own provider: the credentials it caches are then the ones the next steps sign with.
+      const creds = await abortable(client.config.credentials({ forceRefresh: true }), signal);
       const until = creds.expiration ? `, valid until ${creds.expiration.toISOString()}` : '';
       steps.push({ step, ok: true, detail: `got temporary credentials (access key ${creds.accessKeyId})${until}` });
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../../core/event.js';
+import { valueAtPath } from '../../core/field-path.js';
 import { ConfigError } from '../../core/errors.js';
 import { compileDateFormat, ISO8601_PATTERN } from './date-format.js';
 
@@ -156,9 +157,9 @@ function abbreviate(name: string, length: number): string {
 
 const CANONICAL_FIELDS = ['id', 'time', 'type', 'source', 'service', 'outcome', 'actor', 'clientIp', 'sessionId', 'tenant', 'message'] as const;
 
-/** %X{key}: logback's MDC; here a canonical field of the event, else one of its details. */
+/** %X{key}: logback's MDC; here a canonical field of the event, else a (dotted) path into its details. */
 function eventField(event: AuditEvent, key: string): string | undefined {
-  const canonical = (CANONICAL_FIELDS as readonly string[]).includes(key) ? (event as unknown as Record<string, unknown>)[key] : event.details[key];
+  const canonical = (CANONICAL_FIELDS as readonly string[]).includes(key) ? (event as unknown as Record<string, unknown>)[key] : valueAtPath(event.details, key);
   if (canonical === undefined || canonical === null) return undefined;
   return typeof canonical === 'string' ? canonical : JSON.stringify(canonical);
 }

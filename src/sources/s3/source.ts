@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, S3Client, type _Object } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, S3Client, paginateListObjectsV2, type _Object } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../aws/s3-client.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { sleep } from '../../core/async.js';
@@ -9,6 +9,14 @@ import { readRecord } from '../../formats/read-record.js';
 import type { Publisher, Source, SourceContext, SourceDefinition } from '../source.js';
 import { s3SourceSchema, type S3SourceConfig } from './config.js';
 import { S3SourceState, StateLocationMismatch } from './state.js';
+
+/** S3's own maximum keys per ListObjectsV2 page. */
+const LIST_PAGE_SIZE = 1000;
+
+export interface S3SourceOptions {
+  /** Keys per listing page; tests set a few to cross page boundaries without thousands of objects. */
+  listPageSize?: number;
+}
 
 /** A delete that keeps failing (no s3:DeleteObject) is retried at most this often. */
 const DELETE_RETRY_MAX_MS = 60 * 60 * 1000;
@@ -41,12 +49,15 @@ export class S3Source implements Source {
   private lastReadKey: string | undefined;
   private lastError: { message: string; at: string } | undefined;
   private waitMs: number | undefined;
+  private readonly listPageSize: number;
 
   constructor(
     readonly name: string,
     private readonly config: S3SourceConfig,
     private readonly ctx: SourceContext,
+    options: S3SourceOptions = {},
   ) {
+    this.listPageSize = options.listPageSize ?? LIST_PAGE_SIZE;
     const location = { bucket: config.bucket, prefix: config.prefix };
     try {
       this.state = new S3SourceState(join(ctx.dataDir, 'sources', name), location);
@@ -109,20 +120,20 @@ export class S3Source implements Source {
   /** Lists the whole prefix (no StartAfter: new objects may sort before read ones) and reads what is not completed. */
   private async poll(publisher: Publisher, signal: AbortSignal): Promise<void> {
     this.state.beginListing();
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: this.config.prefix || undefined, ContinuationToken: token }),
-        { abortSignal: signal },
-      );
+    const pages = paginateListObjectsV2(
+      { client: this.client, pageSize: this.listPageSize },
+      { Bucket: this.config.bucket, Prefix: this.config.prefix || undefined },
+      { abortSignal: signal },
+    );
+    for await (const page of pages) {
       const objects = (page.Contents ?? []).filter((o) => o.Key && !isMarker(o.Key));
       this.state.listed(objects.map((o) => o.Key!));
       for (const obj of objects) {
         if (!(await this.visit(obj, publisher, signal))) return;
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token && !signal.aborted);
-    if (!signal.aborted) this.state.endListing();
+      if (signal.aborted) return;
+    }
+    this.state.endListing();
   }
 
   /** False when the poll must stop (a publish was not acknowledged). */
