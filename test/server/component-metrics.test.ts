@@ -136,3 +136,58 @@ test('a source that has seen nothing yet has its series, at zero', async (t) => 
   }
   assert.equal(value(m, 'auditstream_buffer_events', log), 0);
 });
+
+test('the http source counts rejected records and refused requests by error_type and stage, as every source does, and logs them throttled', async (t) => {
+  const server = await startServer(t, { dataDir: await tempDir(t), config: { audit: { emitters: [{ type: 'log' }] }, server: { limits: { maxEventsPerRequest: 3 } } } });
+  const good = (id: string) => JSON.stringify({ id, type: 'login', time: '2024-01-01T00:00:00Z' });
+  const posts: { body: string; type: string; status: number; code?: string }[] = [
+    // One event acknowledged, two records rejected by index.
+    { body: `${good('m-1')}\n{"bad":1}\nnot json\n`, type: 'application/x-ndjson', status: 202 },
+    { body: '{"id":', type: 'application/json', status: 400, code: 'BODY_MALFORMED' },
+    { body: `[${[1, 2, 3, 4].map((i) => good(`many-${i}`)).join(',')}]`, type: 'application/json', status: 413, code: 'TOO_MANY_EVENTS' },
+    // Its one record is rejected too.
+    { body: '[{"bad":1}]', type: 'application/json', status: 400, code: 'NO_VALID_EVENTS' },
+    { body: '', type: 'application/json', status: 400, code: 'BODY_EMPTY' },
+  ];
+  for (const p of posts) {
+    const res = await postEvents(server.url, p.body, { 'content-type': p.type });
+    assert.equal(res.status, p.status, JSON.stringify(res.body));
+    assert.equal(res.body.code, p.code, JSON.stringify(res.body));
+  }
+
+  const m = await scrape(server.url);
+  assert.equal(value(m, 'auditstream_component_received_events_total', http), 1);
+  assert.equal(value(m, 'auditstream_component_sent_events_total', http), 1);
+  assert.equal(value(m, 'auditstream_component_received_bytes_total', { ...http, protocol: 'http' }), posts.reduce((n, p) => n + Buffer.byteLength(p.body), 0));
+  const errors = m.filter((s) => s.name === 'auditstream_component_errors_total' && s.labels.component_id === 'http');
+  assert.deepEqual(
+    Object.fromEntries(errors.map((s) => [`${s.labels.error_type}/${s.labels.stage}`, s.value])),
+    {
+      'invalid_event/processing': 3,
+      'body_malformed/processing': 1,
+      'too_many_events/processing': 1,
+      'no_valid_events/processing': 1,
+      'body_empty/processing': 1,
+    },
+  );
+  // The label set the kinesis and s3 sources count their errors under (the first test holds s3 to it exactly).
+  for (const s of errors) assert.deepEqual(Object.keys(s.labels).sort(), ['component_id', 'component_kind', 'component_type', 'error_type', 'stage'], JSON.stringify(s.labels));
+
+  const lines = server
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, any>)
+    .filter((l) => l.source === 'http');
+  // Rejected records are logged once a minute at most: the second request's rejection is only counted.
+  const rejected = lines.filter((l) => /records rejected/.test(l.msg));
+  assert.equal(rejected.length, 1, JSON.stringify(lines));
+  assert.equal(rejected[0]!.rejected, 2);
+  assert.deepEqual(rejected[0]!.errors.map((e: { index: number }) => e.index), [1, 2]);
+  const refused = lines.filter((l) => l.msg === 'request refused');
+  assert.deepEqual(refused.map((l) => l.code).sort(), ['BODY_EMPTY', 'BODY_MALFORMED', 'NO_VALID_EVENTS', 'TOO_MANY_EVENTS']);
+  for (const l of refused) {
+    assert.equal(l.refused, 1);
+    assert.equal(typeof l.err, 'string');
+  }
+});

@@ -20,6 +20,7 @@ export interface HttpSourceOptions {
   /** `audit.eventTime`: the window every event's time must fall in. */
   eventTime: EventTimeBounds;
   component: ComponentMetrics;
+  /** Bound to `{ source: 'http' }`, as the pipeline binds every other source's logger to its name. */
   logger: Logger;
 }
 
@@ -110,7 +111,7 @@ export class HttpSource implements Source {
     if (rejections.total > 0) {
       component.error('invalid_event', 'processing', rejections.total);
       this.warnings.note('invalid_event', rejections.total, () => ({
-        fields: { source: this.name, errors: rejections.listed.slice(0, 3) },
+        fields: { errors: rejections.listed.slice(0, 3) },
         countField: 'rejected',
         msg: 'records rejected; each producer is told which in its answer',
       }));
@@ -131,11 +132,11 @@ export class HttpSource implements Source {
   private count(err: unknown): void {
     if (err instanceof IngestRefusedError) {
       this.o.component.error(err.errorType, err.stage);
-      this.warnings.note(err.errorType, 1, () => ({ fields: { source: this.name, code: err.code, err: err.message }, countField: 'refused', msg: 'request refused' }));
+      this.warnings.note(err.errorType, 1, () => ({ fields: { code: err.code, err: err.message }, countField: 'refused', msg: 'request refused' }));
       return;
     }
     // The publisher itself failed (a queue's disk, say): counted as the other sources count it.
     this.o.component.error('publish_failed', 'sending');
-    this.warnings.note('publish_failed', 1, () => ({ fields: { source: this.name, err: errorMessage(err) }, countField: 'refused', msg: 'publish failed; request refused' }));
+    this.warnings.note('publish_failed', 1, () => ({ fields: { err: errorMessage(err) }, countField: 'refused', msg: 'publish failed; request refused' }));
   }
 }
