@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { startS3rver, S3RVER_CREDENTIALS } from '../support/s3rver.js';
 import { postEvents, startServer } from '../support/server-process.js';
-import { tempDir, waitFor } from '../support/temp.js';
+import { blockedDir, tempDir, waitFor } from '../support/temp.js';
 
 const MISSING_DB = 'postgres://postgres@127.0.0.1:5432/auditstream_metrics_no_such_database';
 
@@ -190,4 +191,27 @@ test('the http source counts rejected records and refused requests by error_type
     assert.equal(l.refused, 1);
     assert.equal(typeof l.err, 'string');
   }
+});
+
+test('the http source counts a request refused for a full queue at the sending stage: read, not sent', async (t) => {
+  const dataDir = await tempDir(t);
+  // A regular file where the log's directory should be: the log retries, its small queue fills, ingest answers 429.
+  const file = join(blockedDir(dataDir), 'audit.log');
+  const server = await startServer(t, {
+    dataDir,
+    config: { server: { limits: { maxEventBytes: 1000 } }, audit: { emitters: [{ type: 'log', file, queue: { maxBytes: 8000 } }] } },
+  });
+  let accepted = 0;
+  let n = 0;
+  const full = await waitFor(async () => {
+    const res = await postEvents(server.url, { id: `q${n++}`, type: 'login', time: '2024-01-01T00:00:00Z', message: 'x'.repeat(200) });
+    if (res.status === 202) accepted += 1;
+    return res.status === 429 ? res : null;
+  }, 'a 429 from the full queue');
+  assert.equal(full.body.code, 'QUEUE_FULL');
+
+  const m = await scrape(server.url);
+  assert.equal(value(m, 'auditstream_component_errors_total', { ...http, error_type: 'queue_full', stage: 'sending' }), 1);
+  assert.equal(value(m, 'auditstream_component_received_events_total', http), accepted + 1, 'the refused event was read');
+  assert.equal(value(m, 'auditstream_component_sent_events_total', http), accepted, 'and not acknowledged');
 });
