@@ -58,7 +58,6 @@ export class HttpSource implements Source {
 
   async start(publisher: Publisher): Promise<void> {
     this.publisher = publisher;
-    this.stopping = false;
   }
 
   /** Refuses new requests from now on; a request already publishing finishes (the server waits for it). */
