@@ -8,12 +8,13 @@ import { MAX_ENCODED_EVENT_ID_LENGTH } from '../core/ids.js';
 import { RetriableError } from '../core/errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { testAndAdd } from '../pipeline/test-and-add.js';
+import { ACCEPTED_TYPES } from '../sources/http/content-types.js';
+import { HttpSource } from '../sources/http/source.js';
 import { QueryError } from '../store/query-error.js';
 import { NoAuditStoreError, type SearchService } from '../store/search-service.js';
 import { requireApiKeys } from './auth.js';
 import { HttpError } from './http-error.js';
-import { ingestHandler } from './ingest.js';
-import { ACCEPTED_TYPES } from './ingest-body.js';
+import { ingestHandler } from './ingest-route.js';
 import { registerProbes } from './probes.js';
 import { addSharedSchemas, routeSchemas } from './schemas.js';
 import { capConnections, transportOptions } from './transport.js';
@@ -62,10 +63,18 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
       url,
     }),
   });
+  const http = new HttpSource({
+    limits,
+    listen: config.server.listen,
+    eventTime: config.audit.eventTime,
+    component: pipeline.metrics.component('source', 'http', 'http'),
+    logger: logger.child({ source: 'http' }),
+  });
   let stopping = false;
   // preClose runs before in-flight requests finish, so health checks and new requests see "stopping" at once.
   app.addHook('preClose', async () => {
     stopping = true;
+    await http.stop();
   });
 
   requireApiKeys(app, config.server.apiKeys);
@@ -130,6 +139,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
 
   // Declared in a plugin, so after @fastify/swagger is loaded: it sees each route as it is added.
   void app.register(async (api) => {
+    await http.start(pipeline.router);
     api.get('/healthz', { config: { public: true }, schema: routeSchemas.healthz }, async (_req, reply) => {
       const emitters = pipeline.emitters.map((e) => ({ name: e.name, state: e.status().state }));
       if (!stopping) return reply.send({ status: 'ok', emitters });
@@ -149,7 +159,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
       '/v1/events',
       // The body is documented, not validated here: ingest reads the raw bytes itself (limits, depth scan before JSON.parse).
       { schema: routeSchemas.ingest, validatorCompiler: () => () => true },
-      ingestHandler({ pipeline, limits, eventTime: config.audit.eventTime, ready: () => !stopping }),
+      ingestHandler(http),
     );
 
     api.get('/v1/events', { schema: routeSchemas.search }, async (req) => search.search(req.query as Record<string, string>, { maxBytes: limits.maxResponseBytes }));
@@ -176,7 +186,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
     });
 
     api.get('/v1/sources', { schema: routeSchemas.sources }, async () => ({
-      sources: [{ name: 'http', type: 'http', listen: config.server.listen }, ...pipeline.sources.map((s) => ({ name: s.name, ...s.status() }))],
+      sources: [http, ...pipeline.sources].map((s) => ({ name: s.name, ...s.status() })),
     }));
   });
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { OUTCOMES } from '../core/event.js';
 import { MAX_EVENT_ID_CHARS } from '../core/ids.js';
-import { ACCEPTED_TYPES } from './ingest-body.js';
+import { ACCEPTED_TYPES } from '../sources/http/content-types.js';
 
 /**
  * The HTTP contract: one schema per request part and per answer of every

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { startS3rver, S3RVER_CREDENTIALS } from '../support/s3rver.js';
 import { postEvents, startServer } from '../support/server-process.js';
-import { tempDir, waitFor } from '../support/temp.js';
+import { blockedDir, tempDir, waitFor } from '../support/temp.js';
 
 const MISSING_DB = 'postgres://postgres@127.0.0.1:5432/auditstream_metrics_no_such_database';
 
@@ -135,4 +136,82 @@ test('a source that has seen nothing yet has its series, at zero', async (t) => 
     assert.equal(value(m, `auditstream_component_${name}_total`, log), 0, name);
   }
   assert.equal(value(m, 'auditstream_buffer_events', log), 0);
+});
+
+test('the http source counts rejected records and refused requests by error_type and stage, as every source does, and logs them throttled', async (t) => {
+  const server = await startServer(t, { dataDir: await tempDir(t), config: { audit: { emitters: [{ type: 'log' }] }, server: { limits: { maxEventsPerRequest: 3 } } } });
+  const good = (id: string) => JSON.stringify({ id, type: 'login', time: '2024-01-01T00:00:00Z' });
+  const posts: { body: string; type: string; status: number; code?: string }[] = [
+    // One event acknowledged, two records rejected by index.
+    { body: `${good('m-1')}\n{"bad":1}\nnot json\n`, type: 'application/x-ndjson', status: 202 },
+    { body: '{"id":', type: 'application/json', status: 400, code: 'BODY_MALFORMED' },
+    { body: `[${[1, 2, 3, 4].map((i) => good(`many-${i}`)).join(',')}]`, type: 'application/json', status: 413, code: 'TOO_MANY_EVENTS' },
+    // Its one record is rejected too.
+    { body: '[{"bad":1}]', type: 'application/json', status: 400, code: 'NO_VALID_EVENTS' },
+    { body: '', type: 'application/json', status: 400, code: 'BODY_EMPTY' },
+  ];
+  for (const p of posts) {
+    const res = await postEvents(server.url, p.body, { 'content-type': p.type });
+    assert.equal(res.status, p.status, JSON.stringify(res.body));
+    assert.equal(res.body.code, p.code, JSON.stringify(res.body));
+  }
+
+  const m = await scrape(server.url);
+  assert.equal(value(m, 'auditstream_component_received_events_total', http), 1);
+  assert.equal(value(m, 'auditstream_component_sent_events_total', http), 1);
+  assert.equal(value(m, 'auditstream_component_received_bytes_total', { ...http, protocol: 'http' }), posts.reduce((n, p) => n + Buffer.byteLength(p.body), 0));
+  const errors = m.filter((s) => s.name === 'auditstream_component_errors_total' && s.labels.component_id === 'http');
+  assert.deepEqual(
+    Object.fromEntries(errors.map((s) => [`${s.labels.error_type}/${s.labels.stage}`, s.value])),
+    {
+      'invalid_event/processing': 3,
+      'body_malformed/processing': 1,
+      'too_many_events/processing': 1,
+      'no_valid_events/processing': 1,
+      'body_empty/processing': 1,
+    },
+  );
+  // The label set the kinesis and s3 sources count their errors under (the first test holds s3 to it exactly).
+  for (const s of errors) assert.deepEqual(Object.keys(s.labels).sort(), ['component_id', 'component_kind', 'component_type', 'error_type', 'stage'], JSON.stringify(s.labels));
+
+  const lines = server
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, any>)
+    .filter((l) => l.source === 'http');
+  // Rejected records are logged once a minute at most: the second request's rejection is only counted.
+  const rejected = lines.filter((l) => /records rejected/.test(l.msg));
+  assert.equal(rejected.length, 1, JSON.stringify(lines));
+  assert.equal(rejected[0]!.rejected, 2);
+  assert.deepEqual(rejected[0]!.errors.map((e: { index: number }) => e.index), [1, 2]);
+  const refused = lines.filter((l) => l.msg === 'request refused');
+  assert.deepEqual(refused.map((l) => l.code).sort(), ['BODY_EMPTY', 'BODY_MALFORMED', 'NO_VALID_EVENTS', 'TOO_MANY_EVENTS']);
+  for (const l of refused) {
+    assert.equal(l.refused, 1);
+    assert.equal(typeof l.err, 'string');
+  }
+});
+
+test('the http source counts a request refused for a full queue at the sending stage: read, not sent', async (t) => {
+  const dataDir = await tempDir(t);
+  // A regular file where the log's directory should be: the log retries, its small queue fills, ingest answers 429.
+  const file = join(blockedDir(dataDir), 'audit.log');
+  const server = await startServer(t, {
+    dataDir,
+    config: { server: { limits: { maxEventBytes: 1000 } }, audit: { emitters: [{ type: 'log', file, queue: { maxBytes: 8000 } }] } },
+  });
+  let accepted = 0;
+  let n = 0;
+  const full = await waitFor(async () => {
+    const res = await postEvents(server.url, { id: `q${n++}`, type: 'login', time: '2024-01-01T00:00:00Z', message: 'x'.repeat(200) });
+    if (res.status === 202) accepted += 1;
+    return res.status === 429 ? res : null;
+  }, 'a 429 from the full queue');
+  assert.equal(full.body.code, 'QUEUE_FULL');
+
+  const m = await scrape(server.url);
+  assert.equal(value(m, 'auditstream_component_errors_total', { ...http, error_type: 'queue_full', stage: 'sending' }), 1);
+  assert.equal(value(m, 'auditstream_component_received_events_total', http), accepted + 1, 'the refused event was read');
+  assert.equal(value(m, 'auditstream_component_sent_events_total', http), accepted, 'and not acknowledged');
 });

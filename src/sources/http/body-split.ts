@@ -1,6 +1,7 @@
-import { HttpError } from './http-error.js';
+import { BodyMalformedError, TooManyEventsError } from './errors.js';
+import type { Pacer } from './pacer.js';
 
-/** One record of a POST /v1/events body, before parsing into an event. */
+/** One record of an ingested body, before parsing into an event. */
 export interface BodyRecord {
   /** Position in the body: array index, or the index among non-blank NDJSON lines. */
   index: number;
@@ -11,45 +12,16 @@ export interface BodyRecord {
 }
 
 export interface BodyLimits {
-  /** Records a body may hold; more is refused as a whole (413) before any record is parsed. */
+  /** Records a body may hold; more is refused as a whole (TooManyEventsError) before any record is parsed. */
   maxEventsPerRequest: number;
   /** Nesting a record may have; deeper records are rejected by index, never parsed. */
   maxDepth: number;
 }
 
-export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines'];
-export const ACCEPTED_TYPES = ['application/json', ...NDJSON_TYPES];
-
-/**
- * Hands the event loop back whenever a slice of synchronous work has run this
- * long, so that one big body does not keep /healthz and other requests waiting.
- */
-export class Pacer {
-  private since = performance.now();
-  constructor(private readonly sliceMs = 5) {}
-
-  due(): boolean {
-    return performance.now() - this.since >= this.sliceMs;
-  }
-
-  async yield(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.since = performance.now();
-  }
-}
-
 /** Characters scanned between looks at the clock: cheap enough to ignore, small enough to stay within a slice. */
 const SCAN_CHUNK = 64 * 1024;
 
-export function tooManyEvents(max: number): HttpError {
-  return new HttpError(
-    413,
-    'TOO_MANY_EVENTS',
-    `the body holds more than ${max} events, over server.limits.maxEventsPerRequest (${max}); send them in several requests`,
-  );
-}
-
-export function tooDeep(depth: number, max: number): string {
+function tooDeep(depth: number, max: number): string {
   return `nested ${depth} levels deep, over server.limits.maxDepth (${max})`;
 }
 
@@ -58,7 +30,7 @@ export function tooDeep(depth: number, max: number): string {
  * one's nesting measured, by a scan of the text that builds nothing, so a body
  * with too many records costs one pass and a record nested too deep is never
  * handed to JSON.parse or anything recursive after it. A JSON body that does
- * not parse is the whole request's fault (400); in NDJSON, one bad line is that
+ * not parse is the whole request's fault (BodyMalformedError); in NDJSON, one bad line is that
  * record's fault only.
  */
 export async function splitBody(body: Buffer, ndjson: boolean, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
@@ -73,7 +45,7 @@ export async function splitBody(body: Buffer, ndjson: boolean, limits: BodyLimit
   }
   const value = parseWhole(text);
   if (value !== null && typeof value === 'object') return [{ index: 0, text, value }];
-  throw new HttpError(400, 'BODY_MALFORMED', 'the body must be a JSON object, an array of objects, or NDJSON');
+  throw new BodyMalformedError('the body must be a JSON object, an array of objects, or NDJSON');
 }
 
 interface Span {
@@ -110,7 +82,7 @@ async function splitArray(text: string, open: number, limits: BodyLimits, pacer:
 /**
  * The elements of the JSON array whose `[` is at `open`, or undefined when the
  * array's own punctuation is broken (unclosed, an empty element, text after
- * it). The elements themselves are checked by JSON.parse later. Throws 413 as
+ * it). The elements themselves are checked by JSON.parse later. Throws TooManyEventsError as
  * soon as there are more than `max` elements.
  */
 async function arrayElements(text: string, open: number, max: number, pacer: Pacer): Promise<Span[] | undefined> {
@@ -122,7 +94,7 @@ async function arrayElements(text: string, open: number, max: number, pacer: Pac
   let nextLook = open + SCAN_CHUNK;
   const close = (end: number): boolean => {
     if (skipSpace(text, start) >= end) return false;
-    if (spans.length === max) throw tooManyEvents(max);
+    if (spans.length === max) throw new TooManyEventsError(max);
     spans.push({ start, end, depth: deepest - 1 });
     start = end + 1;
     deepest = 1;
@@ -193,7 +165,7 @@ async function splitLines(text: string, limits: BodyLimits, pacer: Pacer): Promi
     line += 1;
     const stop = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
     if (text.slice(start, stop).trim() !== '') {
-      if (lines.length === limits.maxEventsPerRequest) throw tooManyEvents(limits.maxEventsPerRequest);
+      if (lines.length === limits.maxEventsPerRequest) throw new TooManyEventsError(limits.maxEventsPerRequest);
       lines.push({ line, start, end: stop });
     }
     start = end + 1;
@@ -221,18 +193,18 @@ function parseWhole(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new HttpError(400, 'BODY_MALFORMED', `malformed JSON body: ${(err as Error).message}`);
+    throw new BodyMalformedError(`malformed JSON body: ${(err as Error).message}`);
   }
 }
 
-/** The 400 for a body whose JSON is broken, with JSON.parse's own words for where (the scan only knows that it is). */
-function malformed(text: string): HttpError {
+/** The refusal of a body whose JSON is broken, with JSON.parse's own words for where (the scan only knows that it is). */
+function malformed(text: string): BodyMalformedError {
   try {
     JSON.parse(text);
   } catch (err) {
-    return new HttpError(400, 'BODY_MALFORMED', `malformed JSON body: ${(err as Error).message}`);
+    return new BodyMalformedError(`malformed JSON body: ${(err as Error).message}`);
   }
-  return new HttpError(400, 'BODY_MALFORMED', 'malformed JSON body');
+  return new BodyMalformedError('malformed JSON body');
 }
 
 function skipSpace(text: string, i: number): number {

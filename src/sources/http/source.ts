@@ -1,0 +1,141 @@
+import type { Logger } from 'pino';
+import type { AuditstreamConfig } from '../../config/schema.js';
+import { type ComponentMetrics, eventsJsonBytes } from '../../core/component-metrics.js';
+import { errorMessage } from '../../core/errors.js';
+import type { AuditEvent } from '../../core/event.js';
+import type { EventTimeBounds } from '../../core/time.js';
+import { parseRecordSettled } from '../../formats/parse.js';
+import type { Publisher, Source } from '../source.js';
+import { splitBody } from './body-split.js';
+import { NDJSON_TYPES } from './content-types.js';
+import { BodyEmptyError, DeliveryFailedError, IngestRefusedError, NoValidEventsError, QueueFullError, SourceStoppingError, TooManyEventsError } from './errors.js';
+import { Pacer } from './pacer.js';
+import { Rejections, type RejectionList } from './rejections.js';
+import { ThrottledWarnings } from './throttled-warnings.js';
+
+export interface HttpSourceOptions {
+  limits: AuditstreamConfig['server']['limits'];
+  /** `server.listen`, for GET /v1/sources. */
+  listen: string;
+  /** `audit.eventTime`: the window every event's time must fall in. */
+  eventTime: EventTimeBounds;
+  component: ComponentMetrics;
+  /** Bound to `{ source: 'http' }`, as the pipeline binds every other source's logger to its name. */
+  logger: Logger;
+}
+
+/** One POST /v1/events as the source sees it: the body, already decompressed, and how it was sent. */
+export interface IngestRequest {
+  body: Buffer | undefined;
+  /** The Content-Type header as sent; only the media type counts. */
+  contentType: string | undefined;
+  /** `http` or `https`, for component_received_bytes_total{protocol}. */
+  protocol: string;
+}
+
+/** The events of a request were acknowledged: the delivery policy holds for every one. */
+export interface IngestAccepted extends RejectionList {
+  accepted: number;
+  ids: string[];
+}
+
+/**
+ * HTTP ingest, the source `http`: the server hands it each request body; it
+ * splits the body into records, refuses bad records by index, parses the rest
+ * and publishes them, answering with what was acknowledged or throwing an
+ * IngestRefusedError that says why nothing was. It is configured by
+ * `server.*` and run by the server, so it is not among `sources[]`.
+ */
+export class HttpSource implements Source {
+  readonly name = 'http';
+  private publisher: Publisher | undefined;
+  private stopping = false;
+  private readonly warnings: ThrottledWarnings;
+
+  constructor(private readonly o: HttpSourceOptions) {
+    this.warnings = new ThrottledWarnings(o.logger);
+  }
+
+  async start(publisher: Publisher): Promise<void> {
+    this.publisher = publisher;
+  }
+
+  /** Refuses new requests from now on; a request already publishing finishes (the server waits for it). */
+  async stop(): Promise<void> {
+    this.stopping = true;
+  }
+
+  status(): Record<string, unknown> {
+    return { type: 'http', listen: this.o.listen };
+  }
+
+  async ingest(req: IngestRequest): Promise<IngestAccepted> {
+    try {
+      return await this.read(req);
+    } catch (err) {
+      this.count(err);
+      throw err;
+    }
+  }
+
+  private async read(req: IngestRequest): Promise<IngestAccepted> {
+    const { limits, component } = this.o;
+    if (this.stopping || !this.publisher) throw new SourceStoppingError();
+    const body = req.body;
+    if (body) component.receivedBytes(body.length, req.protocol);
+    if (!body || body.length === 0) throw new BodyEmptyError();
+    const mediaType = (req.contentType ?? '').split(';')[0]!.trim().toLowerCase();
+    const pacer = new Pacer();
+    const records = await splitBody(body, NDJSON_TYPES.includes(mediaType), limits, pacer);
+    const events: AuditEvent[] = [];
+    const rejections = new Rejections();
+    for (const r of records) {
+      if (pacer.due()) await pacer.yield();
+      if (r.error) {
+        rejections.add(r.index, r.error);
+        continue;
+      }
+      const size = Buffer.byteLength(r.text);
+      if (size > limits.maxEventBytes) {
+        rejections.add(r.index, `event is ${size} bytes, over server.limits.maxEventBytes (${limits.maxEventBytes})`);
+        continue;
+      }
+      // Settled: one bad element of a CloudTrail Records array or a nested array costs only itself.
+      const parsed = parseRecordSettled({ text: r.text, value: r.value }, 'auto', { eventTime: this.o.eventTime });
+      for (const e of parsed.events) events.push(e);
+      for (const f of parsed.failures) rejections.add(r.index, f.error.message);
+      // One record may hold many events (a JSON array, a CloudTrail log file): the cap is on events, too.
+      if (events.length > limits.maxEventsPerRequest) throw new TooManyEventsError(limits.maxEventsPerRequest);
+    }
+    if (rejections.total > 0) {
+      component.error('invalid_event', 'processing', rejections.total);
+      this.warnings.note('invalid_event', rejections.total, () => ({
+        fields: { errors: rejections.listed.slice(0, 3) },
+        countField: 'rejected',
+        msg: 'records rejected; each producer is told which in its answer',
+      }));
+    }
+    const eventBytes = eventsJsonBytes(events);
+    component.received(events.length, eventBytes);
+    if (events.length === 0) throw new NoValidEventsError(rejections.list());
+    const result = await this.publisher.publish(events);
+    if (!result.ok) {
+      if (result.retryAfterSec !== undefined) throw new QueueFullError(result.failed, rejections.list(), result.retryAfterSec);
+      throw new DeliveryFailedError(result.failed, rejections.list());
+    }
+    component.sent(events.length, eventBytes);
+    return { accepted: events.length, ...rejections.list(), ids: events.map((e) => e.id) };
+  }
+
+  /** Every request not acknowledged is an error of this source, by the refusal's code (body_malformed, queue_full, …). */
+  private count(err: unknown): void {
+    if (err instanceof IngestRefusedError) {
+      this.o.component.error(err.errorType, err.stage);
+      this.warnings.note(err.errorType, 1, () => ({ fields: { code: err.code, err: err.message }, countField: 'refused', msg: 'request refused' }));
+      return;
+    }
+    // The publisher itself failed (a queue's disk, say): counted as the other sources count it.
+    this.o.component.error('publish_failed', 'sending');
+    this.warnings.note('publish_failed', 1, () => ({ fields: { err: errorMessage(err) }, countField: 'refused', msg: 'publish failed; request refused' }));
+  }
+}
