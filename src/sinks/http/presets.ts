@@ -45,7 +45,11 @@ export function bodyShapeOf(c: HttpSinkConfig): BodyShape {
         // HEC's max_content_length was 1 MB before Splunk 8.x; staying under it works with every version.
         maxEntries: 1000,
         maxRequestBytes: 1000 * 1000,
-        entryOf: (e) => `{"time":${(Date.parse(e.time) / 1000).toFixed(3)},${fixed},"event":${jsonValueOf(e, c.codec)}}`,
+        entryOf: (e) => {
+          const ms = Date.parse(e.time);
+          // Without a readable time HEC stamps the event on arrival, which beats refusing it.
+          return `{${Number.isNaN(ms) ? '' : `"time":${(ms / 1000).toFixed(3)},`}${fixed},"event":${jsonValueOf(e, c.codec)}}`;
+        },
         bodyOf: (entries) => entries.join('\n'),
         overheadBytes: (n) => n,
       };

@@ -128,7 +128,7 @@ export class HttpSink implements Sink {
     return this.request('POST', this.url, headers, body, signal);
   }
 
-  private request(method: string, url: URL, headers: OutgoingHttpHeaders, body: Buffer | undefined, signal: AbortSignal): Promise<HttpAnswer> {
+  private request(method: string, url: URL, headers: OutgoingHttpHeaders, body: Buffer | undefined, signal: AbortSignal, fresh = false): Promise<HttpAnswer> {
     const what = `${method} ${url.origin}${url.pathname}`;
     signal.throwIfAborted();
     return new Promise<HttpAnswer>((resolve, reject) => {
@@ -145,7 +145,15 @@ export class HttpSink implements Sink {
       });
       // No answer within timeoutMs: the request may or may not have been taken; the events are sent again.
       req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${this.config.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-      req.on('error', (err) => reject(signal.aborted ? new RetriableError(`${what}: aborted`, { cause: err }) : connectionError(err, what)));
+      req.on('error', (err) => {
+        // The server closed an idle kept-alive connection just as we reused it (the race Node's docs describe under
+        // request.reusedSocket): it read nothing of this request, so try once on a new connection.
+        if (!fresh && req.reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET' && !signal.aborted) {
+          resolve(this.request(method, url, headers, body, signal, true));
+          return;
+        }
+        reject(signal.aborted ? new RetriableError(`${what}: aborted`, { cause: err }) : connectionError(err, what));
+      });
       req.end(body);
     });
   }
