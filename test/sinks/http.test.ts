@@ -82,7 +82,7 @@ test('generic webhook: NDJSON, gzip, basic auth and an HMAC signature the receiv
   await assert.rejects(wrongKey.send(events(1), signal()), (err: unknown) => err instanceof FatalError && /HTTP 401: bad signature/.test(err.message));
 });
 
-test('429 with Retry-After: the emitter waits that long, then delivers; 503 is retriable too', async (t) => {
+test('429 with Retry-After: the emitter waits that long, then delivers; 503 is retriable, a redirect fatal', async (t) => {
   let calls = 0;
   const receiver = await startHttpReceiver(t, () => (++calls === 1 ? { status: 429, headers: { 'retry-after': '1' }, body: 'slow down' } : { status: 200 }));
   const sink = createSink(t, { url: receiver.url });
@@ -97,6 +97,8 @@ test('429 with Retry-After: the emitter waits that long, then delivers; 503 is r
   const waited = receiver.requests[1]!.at - receiver.requests[0]!.at;
   assert.ok(waited >= 950, `the retry came ${waited} ms after the 429 (Retry-After: 1)`);
 
+  const moved = await startHttpReceiver(t, () => ({ status: 308, headers: { location: 'https://elsewhere.example/hook' } }));
+  await assert.rejects(createSink(t, { url: moved.url }).send(events(1), signal()), (err: unknown) => err instanceof FatalError && /HTTP 308, a redirect to https:\/\/elsewhere\.example\/hook: redirects are not followed/.test(err.message));
   const busy = await startHttpReceiver(t, () => ({ status: 503 }));
   await assert.rejects(createSink(t, { url: busy.url }).send(events(1), signal()), RetriableError);
 });

@@ -27,8 +27,8 @@ export function retryAfterMs(header: string | string[] | undefined): number | un
 /**
  * What a non-2xx answer means for the request's events:
  * - 408, 429 and 5xx: the destination is busy or failing; retry after its Retry-After.
- * - 401, 403, 404, 405, 407: a wrong token, URL or proxy; every event would fail the same
- *   way, so the events stay queued (emitter state `failing`) until someone fixes it.
+ * - 3xx, 401, 403, 404, 405, 407: a wrong token, URL or proxy; every event would fail the
+ *   same way, so the events stay queued (emitter state `failing`) until someone fixes it.
  * - any other 4xx (400, 413, 422 …): this request's content is refused: `reject`.
  */
 export type AnswerVerdict = { kind: 'retry'; error: RetriableError } | { kind: 'fatal'; error: FatalError } | { kind: 'reject'; reason: string };
@@ -39,6 +39,11 @@ export function verdictOf(answer: HttpAnswer, what: string): AnswerVerdict {
   if (status === 408 || status === 429 || status >= 500) {
     const after = retryAfterMs(answer.headers['retry-after']);
     return { kind: 'retry', error: new RetriableError(text, { code: `HTTP_${status}`, ...(after !== undefined ? { retryAfterMs: after } : {}) }) };
+  }
+  if (status >= 300 && status < 400) {
+    // Following a redirect would resend audit data (and its credentials) to a place the config does not name.
+    const location = Array.isArray(answer.headers.location) ? answer.headers.location[0] : answer.headers.location;
+    return { kind: 'fatal', error: new FatalError(`${what} answered HTTP ${status}, a redirect${location ? ` to ${location}` : ''}: redirects are not followed; set url to the endpoint itself`, { code: `HTTP_${status}` }) };
   }
   if ([401, 403, 404, 405, 407].includes(status)) return { kind: 'fatal', error: new FatalError(text, { code: `HTTP_${status}` }) };
   return { kind: 'reject', reason: text };
