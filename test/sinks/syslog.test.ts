@@ -81,7 +81,7 @@ test('facility, severity map, codec raw and a message over maxMessageBytes (reje
 
 test('over TLS (RFC 5425) with the receiver\'s CA: delivered; Test & Add passes; without the CA it is a fatal certificate error', { skip }, async (t) => {
   const rsyslog = await startRsyslog(t, { tls: true });
-  const sink = createSink(t, { host: '127.0.0.1', port: rsyslog.port, transport: 'tls', tls: { caFile: rsyslog.caFile } });
+  const sink = createSink(t, { host: '127.0.0.1', port: rsyslog.port, transport: 'tls', tls: { caFile: rsyslog.certs!.caFile } });
   const steps = await sink.check(AbortSignal.timeout(10_000));
   assert.deepEqual(steps.map((s) => s.ok), [true, true], JSON.stringify(steps));
   assert.match(steps[1]!.step, /connect to 127\.0\.0\.1:\d+ \(TLS\)/);
@@ -91,10 +91,32 @@ test('over TLS (RFC 5425) with the receiver\'s CA: delivered; Test & Add passes;
   assert.deepEqual(got.map((f) => JSON.parse(f[7]!).id), batch.map((e) => e.id));
 
   const untrusting = createSink(t, { host: '127.0.0.1', port: rsyslog.port, transport: 'tls' });
-  await assert.rejects(untrusting.send(events(1), AbortSignal.timeout(10_000)), (err: unknown) => err instanceof FatalError && /self-signed|DEPTH_ZERO_SELF_SIGNED_CERT/.test(err.message) && /tls\.caFile/.test(err.message));
+  await assert.rejects(untrusting.send(events(1), AbortSignal.timeout(10_000)), (err: unknown) => err instanceof FatalError && /self-signed|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify/.test(err.message) && /tls\.caFile/.test(err.message));
   const failed = await untrusting.check(AbortSignal.timeout(10_000));
   assert.equal(failed[1]!.ok, false);
-  assert.match(failed[1]!.detail, /self-signed/i);
+  assert.match(failed[1]!.detail, /self-signed|unable to verify/i);
+});
+
+test('client certificate required (TLS 1.3 checks it after the handshake): with it delivered; without it nothing counts as delivered', { skip }, async (t) => {
+  const rsyslog = await startRsyslog(t, { tls: true, clientAuth: true });
+  const certs = rsyslog.certs!;
+  const withCert = createSink(t, { host: '127.0.0.1', port: rsyslog.port, transport: 'tls', tls: { caFile: certs.caFile, certFile: certs.clientCert, keyFile: certs.clientKey } });
+  assert.equal((await withCert.send(events(1, 'mtls'), AbortSignal.timeout(10_000)))[0]!.status, 'delivered');
+  await waitFor(() => rsyslog.received().length === 1, 'the message from the client with a certificate');
+
+  const without = createSink(t, { host: '127.0.0.1', port: rsyslog.port, transport: 'tls', tls: { caFile: certs.caFile } });
+  // The handshake succeeds on the client's side and a write would too; the receiver's refusal comes after.
+  await assert.rejects(without.send(events(1, 'nocert'), AbortSignal.timeout(10_000)), (err: unknown) => err instanceof RetriableError && /closed the connection within 300 ms of opening it, before any event was sent/.test(err.message));
+  const steps = await without.check(AbortSignal.timeout(10_000));
+  assert.equal(steps[1]!.ok, false);
+  assert.match(steps[1]!.detail, /refuses this client \(client certificate/);
+  assert.equal(rsyslog.received().length, 1);
+
+  // Without the wait, the write succeeds into the refused connection: the event would count as delivered and be lost.
+  const eager = createSink(t, { host: '127.0.0.1', port: rsyslog.port, transport: 'tls', tls: { caFile: certs.caFile }, newConnectionWaitMs: 0 });
+  assert.equal((await eager.send(events(1, 'eager'), AbortSignal.timeout(10_000)))[0]!.status, 'delivered');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(rsyslog.received().length, 1, 'rsyslog never logged it');
 });
 
 test('receiver down: a retriable connection error, Test & Add names the refused connection', async (t) => {

@@ -19,8 +19,8 @@ const TEMPLATE = '%pri%|%timestamp:::date-rfc3339%|%hostname%|%app-name%|%procid
 export interface Rsyslog {
   port: number;
   dir: string;
-  /** For TLS: the self-signed certificate the receiver presents (its own CA). */
-  caFile?: string;
+  /** For TLS: a CA made here, the receiver's certificate and a client certificate it signed. */
+  certs?: RsyslogCerts;
   /** The messages rsyslog wrote, each split into its parsed RFC 5424 fields. */
   received(): string[][];
   stop(): Promise<void>;
@@ -31,21 +31,21 @@ export interface Rsyslog {
  * A real rsyslogd in the foreground with its own config: imtcp on a free
  * loopback port (octet-counted framing is on by default), every message
  * written by omfile with the fields rsyslog parsed. With `tls`, the gtls
- * netstream driver with a self-signed certificate made by openssl here.
+ * netstream driver with certificates made by openssl here; with `clientAuth`
+ * it also requires a client certificate.
  */
-export async function startRsyslog(t: TestContext, opts: { tls?: boolean } = {}): Promise<Rsyslog> {
+export async function startRsyslog(t: TestContext, opts: { tls?: boolean; clientAuth?: boolean } = {}): Promise<Rsyslog> {
   const dir = await tempDir(t, 'auditstream-rsyslog-');
   const port = await freePort();
   const out = join(dir, 'received.log');
   let tlsGlobals = '';
   let driver = '';
-  let caFile: string | undefined;
+  let certs: RsyslogCerts | undefined;
   if (opts.tls) {
-    caFile = join(dir, 'cert.pem');
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', caFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { encoding: 'utf8' });
-    if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
-    tlsGlobals = ` DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="${caFile}" DefaultNetstreamDriverCertFile="${caFile}" DefaultNetstreamDriverKeyFile="${join(dir, 'key.pem')}"`;
-    driver = ' StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon"';
+    certs = makeCertificates(dir);
+    tlsGlobals = ` DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="${certs.caFile}" DefaultNetstreamDriverCertFile="${certs.serverCert}" DefaultNetstreamDriverKeyFile="${certs.serverKey}"`;
+    // x509/certvalid: a client must present a certificate the CA signed.
+    driver = ` StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="${opts.clientAuth ? 'x509/certvalid' : 'anon'}"`;
   }
   const conf = join(dir, 'rsyslog.conf');
   writeFileSync(
@@ -85,7 +85,7 @@ export async function startRsyslog(t: TestContext, opts: { tls?: boolean } = {})
   return {
     port,
     dir,
-    ...(caFile ? { caFile } : {}),
+    ...(certs ? { certs } : {}),
     received: () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').map(fieldsOf) : []),
     stop,
     start,
@@ -106,4 +106,32 @@ function portOpen(port: number): Promise<boolean> {
     });
     s.on('error', () => resolve(false));
   });
+}
+
+export interface RsyslogCerts {
+  caFile: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+function makeCertificates(dir: string): RsyslogCerts {
+  const openssl = (...args: string[]) => {
+    const run = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`openssl ${args[0]} failed: ${run.stderr}`);
+  };
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=auditstream test CA');
+  for (const name of ['server', 'client']) {
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    writeFileSync(join(dir, `${name}.ext`), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`);
+  }
+  return {
+    caFile: join(dir, 'ca.pem'),
+    serverCert: join(dir, 'server.pem'),
+    serverKey: join(dir, 'server-key.pem'),
+    clientCert: join(dir, 'client.pem'),
+    clientKey: join(dir, 'client-key.pem'),
+  };
 }

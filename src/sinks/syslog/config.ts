@@ -43,6 +43,13 @@ export const syslogSinkSchema = z
     /** Longest message (after framing) the receiver takes; rsyslog's default maxMessageSize is 8 KiB. Longer events are dead-lettered, never cut. */
     maxMessageBytes: z.number().int().min(480).default(8192),
     connectTimeoutMs: timerMs.positive().default(10_000),
+    /**
+     * A new connection carries events only once it stayed open this long: a
+     * receiver that refuses the client after the handshake (a TLS 1.3 client
+     * certificate check, allowed senders) closes it within a round trip, and
+     * bytes written before that would count as delivered and be lost.
+     */
+    newConnectionWaitMs: timerMs.min(0).default(300),
     tls: z
       .strictObject({
         caFile: z.string().min(1).optional(),

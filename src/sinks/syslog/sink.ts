@@ -151,9 +151,52 @@ export class SyslogSink implements Sink {
         settle();
         socket.setKeepAlive(true, 30_000);
         socket.setNoDelay(true);
-        resolve(socket);
+        this.stayedOpen(socket, signal).then(resolve, reject);
       });
       socket.on('error', fail);
+    });
+  }
+
+  /** Resolves with `socket` if the receiver kept it open for newConnectionWaitMs (see the config key). */
+  private stayedOpen(socket: Socket, signal: AbortSignal): Promise<Socket> {
+    const waitMs = this.config.newConnectionWaitMs;
+    if (waitMs === 0) return Promise.resolve(socket);
+    return new Promise<Socket>((resolve, reject) => {
+      let cause: Error | undefined;
+      const closed = () => {
+        done();
+        socket.destroy();
+        const why = cause ? `: ${(cause as NodeJS.ErrnoException).code ?? cause.message}` : '';
+        reject(
+          new RetriableError(
+            `${this.where()} closed the connection within ${waitMs} ms of opening it, before any event was sent${why}: it refuses this client (client certificate, allowed senders) or is shutting down`,
+            { cause, code: 'SYSLOG_REFUSED' },
+          ),
+        );
+      };
+      const onError = (err: Error) => (cause = err);
+      const timer = setTimeout(() => {
+        done();
+        resolve(socket);
+      }, waitMs);
+      const onAbort = () => {
+        done();
+        socket.destroy();
+        reject(this.connectError(new Error('aborted')));
+      };
+      function done() {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        socket.off('close', closed);
+        socket.off('end', closed);
+        signal.removeEventListener('abort', onAbort);
+      }
+      socket.on('error', onError);
+      socket.once('close', closed);
+      socket.once('end', closed);
+      signal.addEventListener('abort', onAbort, { once: true });
+      // Reading is what lets a reset or FIN arrive as an event.
+      socket.resume();
     });
   }
 
