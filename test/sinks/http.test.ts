@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { Registry } from 'prom-client';
@@ -267,13 +267,22 @@ test('config: preset blocks, format, auth schemes and ${names} missing from secu
   ]);
 });
 
-test('through auditstream serve: destination down, events wait on disk; all arrive once it is up', async (t) => {
+test('through auditstream serve: the token sealed in the file, destination down, events wait on disk; all arrive once it is up', async (t) => {
   const port = await freePort();
   const dataDir = await tempDir(t);
   const server = await startServer(t, {
     dataDir,
-    config: { audit: { emitters: [{ type: 'http', name: 'hook', url: `http://127.0.0.1:${port}/ingest`, retry: { initialBackoffMs: 50, maxBackoffMs: 500 } }] } },
+    config: {
+      audit: {
+        emitters: [
+          { type: 'http', name: 'hook', url: `http://127.0.0.1:${port}/ingest`, auth: { bearer: '${tok}' }, secureParams: { tok: 'plain-secret-42' }, retry: { initialBackoffMs: 50, maxBackoffMs: 500 } },
+        ],
+      },
+    },
   });
+  const configFile = readdirSync(dataDir).find((f) => f.startsWith('config-'))!;
+  const sealed = readFileSync(join(dataDir, configFile), 'utf8');
+  assert.ok(!sealed.includes('plain-secret-42') && sealed.includes('enc:v1:'), 'serve sealed the token in the config file');
   const sent = Array.from({ length: 200 }, (_, i) => ({ id: `srv-${i}`, type: 'login', time: '2024-01-01T00:00:00Z' }));
   assert.equal((await postEvents(server.url, sent.slice(0, 100))).status, 202);
   const down = await waitFor(async () => {
@@ -285,6 +294,7 @@ test('through auditstream serve: destination down, events wait on disk; all arri
 
   const got = new Set<string>();
   await startHttpReceiver(t, (req: ReceivedRequest) => {
+    if (req.headers.authorization !== 'Bearer plain-secret-42') return { status: 401 };
     for (const e of JSON.parse(req.text) as AuditEvent[]) got.add(e.id);
     return { status: 200 };
   }, { port });
