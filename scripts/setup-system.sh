@@ -3,7 +3,8 @@
 # (idempotent; safe to run again). Needs root for apt-get.
 set -euo pipefail
 
-packages=(librdkafka-dev kcat openssl)
+# rsyslog and its GnuTLS netstream driver: the syslog emitter tests run a real rsyslogd.
+packages=(librdkafka-dev kcat openssl rsyslog rsyslog-gnutls)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,0 +1,96 @@
+import { FatalError, RetriableError } from '../../core/errors.js';
+import type { DeliveryOutcome } from '../sink.js';
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** How much of an answer's body goes into a dead-letter reason or an error message. */
+const REASON_BODY_CHARS = 500;
+
+export function truncatedBody(body: string): string {
+  const flat = body.replace(/\s+/g, ' ').trim();
+  return flat.length > REASON_BODY_CHARS ? `${flat.slice(0, REASON_BODY_CHARS)}…` : flat;
+}
+
+/** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/**
+ * What a non-2xx answer means for the request's events:
+ * - 408, 429 and 5xx: the destination is busy or failing; retry after its Retry-After.
+ * - 3xx, 401, 403, 404, 405, 407: a wrong token, URL or proxy; every event would fail the
+ *   same way, so the events stay queued (emitter state `failing`) until someone fixes it.
+ * - any other 4xx (400, 413, 422 …): this request's content is refused: `reject`.
+ */
+export type AnswerVerdict = { kind: 'retry'; error: RetriableError } | { kind: 'fatal'; error: FatalError } | { kind: 'reject'; reason: string };
+
+export function verdictOf(answer: HttpAnswer, what: string): AnswerVerdict {
+  const { status } = answer;
+  const text = `${what} answered HTTP ${status}${answer.body ? `: ${truncatedBody(answer.body)}` : ''}`;
+  if (status === 408 || status === 429 || status >= 500) {
+    const after = retryAfterMs(answer.headers['retry-after']);
+    return { kind: 'retry', error: new RetriableError(text, { code: `HTTP_${status}`, ...(after !== undefined ? { retryAfterMs: after } : {}) }) };
+  }
+  if (status >= 300 && status < 400) {
+    // Following a redirect would resend audit data (and its credentials) to a place the config does not name.
+    const location = Array.isArray(answer.headers.location) ? answer.headers.location[0] : answer.headers.location;
+    return { kind: 'fatal', error: new FatalError(`${what} answered HTTP ${status}, a redirect${location ? ` to ${location}` : ''}: redirects are not followed; set url to the endpoint itself`, { code: `HTTP_${status}` }) };
+  }
+  if ([401, 403, 404, 405, 407].includes(status)) return { kind: 'fatal', error: new FatalError(text, { code: `HTTP_${status}` }) };
+  return { kind: 'reject', reason: text };
+}
+
+/** Connection-level failures that a person must fix (the certificate), as opposed to a destination that is down. */
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+export function connectionError(err: unknown, what: string): RetriableError | FatalError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const message = `${what}: ${code ? `${code} ` : ''}${(err as Error).message ?? String(err)}`;
+  if (code && TLS_TRUST_CODES.has(code)) return new FatalError(`${message} (set tls.caFile to the CA that signed the server's certificate)`, { cause: err, code: `TLS_${code}` });
+  return new RetriableError(message, { cause: err, code: code ? `HTTP_${code}` : 'HTTP_UNAVAILABLE' });
+}
+
+interface BulkItem {
+  status?: number;
+  error?: { type?: string; reason?: string };
+}
+
+/**
+ * The per-item answer of Elasticsearch/OpenSearch `_bulk` (status 200 even when
+ * items failed): 2xx and 409 (the id is already indexed: a resend) are delivered,
+ * 429 and 5xx are retried, anything else (mapper_parsing_exception …) is rejected.
+ */
+export function bulkOutcomes(body: string, count: number): DeliveryOutcome[] {
+  let parsed: { errors?: boolean; items?: Record<string, BulkItem>[] };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    throw new RetriableError(`_bulk answered 200 with a body that is not JSON: ${truncatedBody(body)}`, { code: 'HTTP_BULK_UNREADABLE' });
+  }
+  const items = parsed.items ?? [];
+  if (items.length !== count) throw new RetriableError(`_bulk answered ${items.length} items for ${count} documents`, { code: 'HTTP_BULK_MISMATCH' });
+  return items.map((wrapped) => {
+    const item = Object.values(wrapped)[0] ?? {};
+    const status = item.status ?? 0;
+    if ((status >= 200 && status < 300) || status === 409) return { status: 'delivered' };
+    const reason = `_bulk item status ${status}${item.error ? `: ${item.error.type ?? ''}${item.error.reason ? ` ${truncatedBody(item.error.reason)}` : ''}` : ''}`;
+    return status === 429 || status >= 500 ? { status: 'retry', reason } : { status: 'rejected', reason };
+  });
+}
