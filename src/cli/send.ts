@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { backoffDelayMs } from '../core/retry.js';
+import { retryAfterMs } from '../core/retry-after.js';
 import { addServerOptions, answerOf, apiKeyOf, callServer, failureOf, serverEndpoint, type ServerOptions } from './server-client.js';
 
 interface SendOptions extends ServerOptions {
@@ -161,14 +162,6 @@ function lineRange(batch: InputRecord[]): string {
   const first = batch[0]!.line;
   const last = batch[batch.length - 1]!.line;
   return first === last ? `line ${first}` : `lines ${first}–${last}`;
-}
-
-/** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null): number | undefined {
-  if (header === null || header.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(header)) return Number(header) * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /**

@@ -1,4 +1,5 @@
 import { FatalError, RetriableError } from '../../core/errors.js';
+import { retryAfterMs } from '../../core/retry-after.js';
 import type { DeliveryOutcome } from '../sink.js';
 
 export interface HttpAnswer {
@@ -13,15 +14,6 @@ const REASON_BODY_CHARS = 500;
 export function truncatedBody(body: string): string {
   const flat = body.replace(/\s+/g, ' ').trim();
   return flat.length > REASON_BODY_CHARS ? `${flat.slice(0, REASON_BODY_CHARS)}…` : flat;
-}
-
-/** Retry-After as seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
 /**
