@@ -26,12 +26,12 @@ const REQUEST_TIMEOUT_MS = 15_000;
  * The stall and memory bounds docs/security.md states. Event-loop delay is
  * wall-clock time: on a 2-core machine it also counts the moments the OS gives
  * the server's core to the test files running beside it (measured: p99 110 ms
- * with the machine's load average at 7), so the bounds
- * leave room for that while still catching the defect class (a body that held
- * the loop for 23 s).
+ * with the machine's load average at 7; 355–671 ms at 18–31, before and after
+ * an unrelated change), so the bounds leave room for that while still catching
+ * the defect class (a body that held the loop for 23 s).
  */
-const MAX_EVENT_LOOP_P99_SEC = 0.2;
-const MAX_EVENT_LOOP_STALL_SEC = 1;
+const MAX_EVENT_LOOP_P99_SEC = 1;
+const MAX_EVENT_LOOP_STALL_SEC = 3;
 const MAX_RSS_GROWTH_BYTES = 160 * 1024 * 1024;
 
 function prng(seed: number): () => number {
