@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import type { AuditEvent, Outcome } from '../core/event.js';
-import { apiOperation, classify, OCSF_CLASSES, OTHER_ACTIVITY } from './ocsf-classes.js';
+import { apiOperation, classify, OCSF_CLASSES, OTHER_ACTIVITY } from '../formats/ocsf-shared/ocsf-classes.js';
 
 export const OCSF_VERSION = '1.1.0';
 

@@ -1,16 +1,16 @@
 import type { AuditEvent } from '../core/event.js';
 import { InvalidEventError, errorMessage } from '../core/errors.js';
 import { mayHoldUnstorable as mayHoldUnstorableText, unstorableField } from '../core/storable.js';
-import { auditstreamParser } from './auditstream.js';
-import { blitzParser } from './blitz.js';
-import { cloudtrailFileRecords, cloudtrailParser } from './cloudtrail.js';
-import { describe } from './fields.js';
-import { foxpassParser } from './foxpass.js';
-import { genericParser } from './generic.js';
-import { DEFAULT_PARSE_CONTEXT, type ParseContext, type Parser, type ParserName, type RecordInput } from './parser.js';
-import { childHint } from './record-id.js';
-import { temporalParser } from './temporal.js';
-import { vpcFlowParser } from './vpc-flow.js';
+import { auditstreamParser } from './auditstream/format.js';
+import { blitzParser } from './blitz/format.js';
+import { cloudtrailFileRecords, cloudtrailParser } from './cloudtrail/format.js';
+import { describe } from './shared/fields.js';
+import { foxpassParser } from './foxpass/format.js';
+import { genericParser } from './generic/format.js';
+import { DEFAULT_PARSE_CONTEXT, type ParseContext, type Parser, type ParserName, type RecordInput } from './producer-format.js';
+import { childHint } from './shared/record-id.js';
+import { temporalParser } from './temporal/format.js';
+import { vpcFlowParser } from './vpc-flow/format.js';
 
 export type ParseMode = 'auto' | ParserName;
 

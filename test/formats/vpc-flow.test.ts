@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COLLECTOR_EVENT_TYPES } from '../../src/core/event-types.js';
+import { COLLECTOR_EVENT_TYPES } from '../../src/formats/event-type-catalog.js';
 import { parseRecord } from '../../src/formats/parse.js';
 import { fixture } from './fixtures.js';
 

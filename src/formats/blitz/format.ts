@@ -1,9 +1,9 @@
-import type { AuditEvent } from '../core/event.js';
-import { InvalidEventError, errorMessage } from '../core/errors.js';
-import { BLITZ_EVENT_TYPES, BLITZ_FAILURE_TYPES } from '../core/event-types.js';
-import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent } from '../../core/event.js';
+import { InvalidEventError, errorMessage } from '../../core/errors.js';
+import { BLITZ_EVENT_TYPES, BLITZ_FAILURE_TYPES } from '../event-type-catalog.js';
+import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from '../shared/fields.js';
+import type { ParseContext, Parser, RecordInput } from '../producer-format.js';
+import { eventId } from '../shared/record-id.js';
 
 /** Attributes only Blitz records carry; with a `timestamp` they identify a Blitz record whose type is not in the catalog yet. */
 const BLITZ_MARKERS = ['subject_id', 'object_id', 'lp_id', 'auth_methods', 'ip_ctr', 'id_store', 'process_id'];

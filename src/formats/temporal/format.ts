@@ -1,8 +1,8 @@
-import type { AuditEvent, Outcome } from '../core/event.js';
-import { InvalidEventError } from '../core/errors.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent, Outcome } from '../../core/event.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime } from '../shared/fields.js';
+import type { ParseContext, Parser, RecordInput } from '../producer-format.js';
+import { eventId } from '../shared/record-id.js';
 
 /**
  * Temporal Cloud audit log records (docs/producers.md). `status`, `caller_ip_address`

@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
-import type { AuditEvent, Outcome } from '../core/event.js';
-import { InvalidEventError } from '../core/errors.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent, Outcome } from '../../core/event.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from '../shared/fields.js';
+import type { ParseContext, Parser, RecordInput } from '../producer-format.js';
+import { eventId } from '../shared/record-id.js';
 
 /**
  * One AWS CloudTrail event. A log file (`{"Records":[…]}`) is split

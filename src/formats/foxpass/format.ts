@@ -1,7 +1,7 @@
-import type { AuditEvent } from '../core/event.js';
-import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredBoolean, requiredString, requiredTime } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent } from '../../core/event.js';
+import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredBoolean, requiredString, requiredTime } from '../shared/fields.js';
+import type { ParseContext, Parser, RecordInput } from '../producer-format.js';
+import { eventId } from '../shared/record-id.js';
 
 /**
  * Foxpass LDAP bind / RADIUS authorize records (docs/producers.md). The type is

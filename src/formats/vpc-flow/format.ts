@@ -1,9 +1,9 @@
-import type { AuditEvent, Outcome } from '../core/event.js';
-import { InvalidEventError } from '../core/errors.js';
-import { parseTime } from '../core/time.js';
-import { describe, makeEvent, type JsonObject } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent, Outcome } from '../../core/event.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { parseTime } from '../../core/time.js';
+import { describe, makeEvent, type JsonObject } from '../shared/fields.js';
+import type { ParseContext, Parser, RecordInput } from '../producer-format.js';
+import { eventId } from '../shared/record-id.js';
 
 /** VPC Flow Logs default format, version 2: the fields in order. */
 const FIELDS = [

@@ -1,9 +1,9 @@
-import type { AuditEvent } from '../core/event.js';
-import { escapeUnstorable, unstorableProblem } from '../core/storable.js';
-import { withinBounds, type EventTimeBounds } from '../core/time.js';
-import { makeEvent, type JsonObject } from './fields.js';
-import type { RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent } from '../../core/event.js';
+import { escapeUnstorable, unstorableProblem } from '../../core/storable.js';
+import { withinBounds, type EventTimeBounds } from '../../core/time.js';
+import { makeEvent, type JsonObject } from '../shared/fields.js';
+import type { RecordInput } from '../producer-format.js';
+import { eventId } from '../shared/record-id.js';
 
 /**
  * A collector never drops a record it cannot read: it keeps it as an event

@@ -2,7 +2,7 @@
  * Which OCSF 1.1 class and activity an event type is. Ids and captions are
  * the schema's (schema.ocsf.io/1.1.0); `type_uid` is class_uid × 100 + activity_id.
  */
-import type { AuditEvent } from '../core/event.js';
+import type { AuditEvent } from '../../core/event.js';
 
 export const OCSF_CLASSES = {
   base: { uid: 0, name: 'Base Event', categoryUid: 0, categoryName: 'Uncategorized' },
