@@ -1,10 +1,6 @@
 import type { AuditEvent } from '../core/event.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../core/time.js';
 
-/** The formats `parse:` can name; each is also the `source` of the events it produces. */
-export const PARSER_NAMES = ['auditstream', 'foxpass', 'blitz', 'temporal', 'cloudtrail', 'vpc-flow', 'generic'] as const;
-export type ParserName = (typeof PARSER_NAMES)[number];
-
 /** One record as a decoder hands it over. */
 export interface RecordInput {
   /** The record's text exactly as received; becomes `raw`. */
@@ -15,7 +11,7 @@ export interface RecordInput {
   origin?: Record<string, string>;
   /** The transport's time for the record (CloudWatch log event timestamp, arrival), epoch ms. */
   timestampMs?: number;
-  /** Deterministic id to use when the record carries no id of its own (see record-id.ts). */
+  /** Deterministic id to use when the record carries no id of its own (see shared/record-id.ts). */
   idHint?: string;
 }
 
@@ -27,8 +23,24 @@ export interface ParseContext {
 
 export const DEFAULT_PARSE_CONTEXT: ParseContext = { eventTime: DEFAULT_EVENT_TIME_BOUNDS };
 
-export interface Parser {
-  readonly name: ParserName;
+/** The event types a source's events carry, so that `include` / `exclude` entries naming them are accepted. */
+export interface EventTypeCatalog {
+  /** The closed list of types, each with what it means. */
+  readonly types?: Readonly<Record<string, string>>;
+  /** A prefix under which any name is a type, because the producer's operation names are an open list (`temporal.`). */
+  readonly openNamespace?: string;
+}
+
+/** A value of an event's `source`: its name and the types its events carry. */
+export interface EventSource {
+  readonly name: string;
+  readonly eventTypes: EventTypeCatalog;
+}
+
+/** One producer's format: how `parse: auto` recognises its records and how they become events. */
+export interface ProducerFormat<Name extends string = string> extends EventSource {
+  /** What `parse:` names it by; also the `source` of the events it produces. */
+  readonly name: Name;
   /**
    * Whether the record looks like this format, for `parse: auto`. `value` is the
    * parsed JSON, or undefined when the text is not JSON.
@@ -36,4 +48,10 @@ export interface Parser {
   detect(value: unknown, text: string): boolean;
   /** Throws InvalidEventError naming the field when the record cannot be read. */
   parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[];
+  /**
+   * When `value` is a file of several records of this format (a CloudTrail log
+   * file's `Records`): the field holding them and the records, each parsed on
+   * its own so that one bad element does not cost the rest.
+   */
+  split?(value: unknown): { field: string; records: readonly unknown[] } | undefined;
 }

@@ -2,7 +2,7 @@ import { OUTCOMES, type AuditEvent } from '../../core/event.js';
 import { InvalidEventError } from '../../core/errors.js';
 import { parseTime } from '../../core/time.js';
 import { describe, isObject } from '../shared/fields.js';
-import type { ParseContext, Parser, RecordInput } from '../producer-format.js';
+import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
 import { checkedEventId } from '../shared/record-id.js';
 
 const REQUIRED_STRINGS = ['id', 'time', 'type', 'source', 'raw'] as const;
@@ -17,8 +17,10 @@ const FIELDS: ReadonlySet<string> = new Set([...REQUIRED_STRINGS, ...OPTIONAL_ST
  * slot of another type, would lose it here, so under `parse: auto` it goes to
  * the next parser (generic keeps every field) and `parse: auditstream` names it.
  */
-export const auditstreamParser: Parser = {
+export const auditstreamFormat: ProducerFormat<'auditstream'> = {
   name: 'auditstream',
+  // Its events keep the source and type they were written with: that source's catalogue holds the type.
+  eventTypes: {},
 
   detect(value) {
     return shapeProblem(value) === undefined;

@@ -1,8 +1,9 @@
 import type { AuditEvent, Outcome } from '../../core/event.js';
 import { InvalidEventError } from '../../core/errors.js';
 import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime } from '../shared/fields.js';
-import type { ParseContext, Parser, RecordInput } from '../producer-format.js';
+import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
 import { eventId } from '../shared/record-id.js';
+import { TEMPORAL_NAMESPACE } from './event-types.js';
 
 /**
  * Temporal Cloud audit log records (docs/producers.md). `status`, `caller_ip_address`
@@ -10,8 +11,9 @@ import { eventId } from '../shared/record-id.js';
  * because those slots keep only part of each (failure vs. the status code, the
  * first of several proxies' addresses, the principal's name).
  */
-export const temporalParser: Parser = {
+export const temporalFormat: ProducerFormat<'temporal'> = {
   name: 'temporal',
+  eventTypes: { openNamespace: TEMPORAL_NAMESPACE },
 
   detect(value) {
     return isObject(value) && value.emit_time !== undefined && value.operation !== undefined;
@@ -32,7 +34,7 @@ export const temporalParser: Parser = {
       makeEvent({
         id: eventId(logId, input.idHint, 'log_id'),
         time,
-        type: `temporal.${operation}`,
+        type: `${TEMPORAL_NAMESPACE}${operation}`,
         source: 'temporal',
         outcome: outcomeOf(rec.status),
         actor: principalName ?? userEmail,
