@@ -1,5 +1,6 @@
 import type { AuditEvent } from '../core/event.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../core/time.js';
+import type { OcsfMapping } from './ocsf-shared/ocsf-mapping.js';
 
 /** One record as a decoder hands it over. */
 export interface RecordInput {
@@ -31,10 +32,12 @@ export interface EventTypeCatalog {
   readonly openNamespace?: string;
 }
 
-/** A value of an event's `source`: its name and the types its events carry. */
+/** A value of an event's `source`: its name, the types its events carry and how the `ocsf` codec maps them. */
 export interface EventSource {
   readonly name: string;
   readonly eventTypes: EventTypeCatalog;
+  /** Absent: the OCSF defaults (Base Event unless another source maps the type). */
+  readonly ocsf?: OcsfMapping;
 }
 
 /** One producer's format: how `parse: auto` recognises its records and how they become events. */

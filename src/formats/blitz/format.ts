@@ -4,6 +4,7 @@ import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requi
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
 import { eventId } from '../shared/record-id.js';
 import { BLITZ_EVENT_TYPES, BLITZ_FAILURE_TYPES } from './event-types.js';
+import { blitzOcsf } from './ocsf.js';
 
 /** Attributes only Blitz records carry; with a `timestamp` they identify a Blitz record whose type is not in the catalog yet. */
 const BLITZ_MARKERS = ['subject_id', 'object_id', 'lp_id', 'auth_methods', 'ip_ctr', 'id_store', 'process_id'];
@@ -17,6 +18,7 @@ const BLITZ_MARKERS = ['subject_id', 'object_id', 'lp_id', 'auth_methods', 'ip_c
 export const blitzFormat: ProducerFormat<'blitz'> = {
   name: 'blitz',
   eventTypes: { types: BLITZ_EVENT_TYPES },
+  ocsf: blitzOcsf,
 
   detect(value, text) {
     if (value === undefined) return logbackJsonStart(text) >= 0;

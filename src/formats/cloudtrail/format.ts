@@ -5,6 +5,7 @@ import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalStr
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
 import { eventId } from '../shared/record-id.js';
 import { CLOUDTRAIL_NAMESPACE } from './event-types.js';
+import { cloudtrailOcsf } from './ocsf.js';
 
 /**
  * One AWS CloudTrail event, or a log file (`{"Records":[…]}`) of them.
@@ -12,6 +13,7 @@ import { CLOUDTRAIL_NAMESPACE } from './event-types.js';
 export const cloudtrailFormat: ProducerFormat<'cloudtrail'> = {
   name: 'cloudtrail',
   eventTypes: { openNamespace: CLOUDTRAIL_NAMESPACE },
+  ocsf: cloudtrailOcsf,
 
   detect(value) {
     return isObject(value) && ((value.eventVersion !== undefined && value.eventName !== undefined) || Array.isArray(value.Records));

@@ -6,7 +6,11 @@ import type { EventSource, RecordInput } from '../producer-format.js';
 import { eventId } from '../shared/record-id.js';
 
 const UNPARSED: EventSource = { name: 'unparsed', eventTypes: { types: { unparsed: 'record no parser accepted, kept with its raw text' } } };
-const CLOUDWATCH_LOGS: EventSource = { name: 'cloudwatch-logs', eventTypes: { types: { 'cloudwatch.log': 'CloudWatch Logs event no parser recognised' } } };
+const CLOUDWATCH_LOGS: EventSource = {
+  name: 'cloudwatch-logs',
+  eventTypes: { types: { 'cloudwatch.log': 'CloudWatch Logs event no parser recognised' } },
+  ocsf: { product: { name: 'CloudWatch Logs', vendor_name: 'AWS' } },
+};
 
 /** The sources of kept unparsed records: no producer format reads them, but include / exclude and OCSF know them. */
 export const UNPARSED_SOURCES: readonly EventSource[] = [UNPARSED, CLOUDWATCH_LOGS];

@@ -3,6 +3,7 @@ import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requi
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
 import { eventId } from '../shared/record-id.js';
 import { FOXPASS_EVENT_TYPES } from './event-types.js';
+import { foxpassOcsf } from './ocsf.js';
 
 /**
  * Foxpass LDAP bind / RADIUS authorize records (docs/producers.md). The type is
@@ -12,6 +13,7 @@ import { FOXPASS_EVENT_TYPES } from './event-types.js';
 export const foxpassFormat: ProducerFormat<'foxpass'> = {
   name: 'foxpass',
   eventTypes: { types: FOXPASS_EVENT_TYPES },
+  ocsf: foxpassOcsf,
 
   detect(value) {
     return isObject(value) && value.service !== undefined && value.method !== undefined && value.timestamp !== undefined && value.success !== undefined;

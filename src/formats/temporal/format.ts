@@ -4,6 +4,7 @@ import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalStr
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
 import { eventId } from '../shared/record-id.js';
 import { TEMPORAL_NAMESPACE } from './event-types.js';
+import { temporalOcsf } from './ocsf.js';
 
 /**
  * Temporal Cloud audit log records (docs/producers.md). `status`, `caller_ip_address`
@@ -14,6 +15,7 @@ import { TEMPORAL_NAMESPACE } from './event-types.js';
 export const temporalFormat: ProducerFormat<'temporal'> = {
   name: 'temporal',
   eventTypes: { openNamespace: TEMPORAL_NAMESPACE },
+  ocsf: temporalOcsf,
 
   detect(value) {
     return isObject(value) && value.emit_time !== undefined && value.operation !== undefined;

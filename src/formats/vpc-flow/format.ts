@@ -5,6 +5,7 @@ import { describe, makeEvent, type JsonObject } from '../shared/fields.js';
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
 import { eventId } from '../shared/record-id.js';
 import { VPC_FLOW_EVENT_TYPES, VPC_FLOW_TYPE_BY_STATUS } from './event-types.js';
+import { vpcFlowOcsf } from './ocsf.js';
 
 /** VPC Flow Logs default format, version 2: the fields in order. */
 const FIELDS = [
@@ -23,6 +24,7 @@ const NUMERIC: ReadonlySet<string> = new Set(['version', 'srcport', 'dstport', '
 export const vpcFlowFormat: ProducerFormat<'vpc-flow'> = {
   name: 'vpc-flow',
   eventTypes: { types: VPC_FLOW_EVENT_TYPES },
+  ocsf: vpcFlowOcsf,
 
   detect(value, text) {
     if (value !== undefined) return false;
