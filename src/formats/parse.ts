@@ -3,8 +3,8 @@ import { InvalidEventError, errorMessage } from '../core/errors.js';
 import { mayHoldUnstorable as mayHoldUnstorableText, unstorableField } from '../core/storable.js';
 import { PRODUCER_FORMATS, type ParserName } from './format-registry.js';
 import { DEFAULT_PARSE_CONTEXT, type ParseContext, type ProducerFormat, type RecordInput } from './producer-format.js';
-import { describe } from './shared/fields.js';
-import { childHint } from './shared/record-id.js';
+import { describe } from './parse-helpers/fields.js';
+import { childHint } from './parse-helpers/record-id.js';
 
 export type ParseMode = 'auto' | ParserName;
 

@@ -12,7 +12,7 @@ export interface RecordInput {
   origin?: Record<string, string>;
   /** The transport's time for the record (CloudWatch log event timestamp, arrival), epoch ms. */
   timestampMs?: number;
-  /** Deterministic id to use when the record carries no id of its own (see shared/record-id.ts). */
+  /** Deterministic id to use when the record carries no id of its own (see parse-helpers/record-id.ts). */
   idHint?: string;
 }
 

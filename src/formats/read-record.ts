@@ -6,7 +6,7 @@ import { decodeCloudWatchExport, decodeCloudWatchLogs, isCloudWatchEnvelope, typ
 import { decodeNdjson, splitLines, type DecodedLine, type Line } from './containers/ndjson.js';
 import { parseRecordSettled, type ParseMode } from './parse.js';
 import type { ParseContext, RecordInput } from './producer-format.js';
-import { childHint } from './shared/record-id.js';
+import { childHint } from './parse-helpers/record-id.js';
 import { unparsedEvent } from './containers/unparsed.js';
 
 export const DECODE_MODES = ['auto', 'ndjson', 'cloudwatch-logs', 'cloudwatch-logs-export', 'text'] as const;

@@ -1,9 +1,9 @@
 import { OUTCOMES, type AuditEvent } from '../../core/event.js';
 import { InvalidEventError } from '../../core/errors.js';
 import { parseTime } from '../../core/time.js';
-import { describe, isObject } from '../shared/fields.js';
+import { describe, isObject } from '../parse-helpers/fields.js';
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
-import { checkedEventId } from '../shared/record-id.js';
+import { checkedEventId } from '../parse-helpers/record-id.js';
 
 const REQUIRED_STRINGS = ['id', 'time', 'type', 'source', 'raw'] as const;
 const OPTIONAL_STRINGS = ['service', 'actor', 'clientIp', 'sessionId', 'tenant', 'message'] as const;

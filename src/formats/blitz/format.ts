@@ -1,8 +1,8 @@
 import type { AuditEvent } from '../../core/event.js';
 import { InvalidEventError, errorMessage } from '../../core/errors.js';
-import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from '../shared/fields.js';
+import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from '../parse-helpers/fields.js';
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
-import { eventId } from '../shared/record-id.js';
+import { eventId } from '../parse-helpers/record-id.js';
 import { BLITZ_EVENT_TYPES, BLITZ_FAILURE_TYPES } from './event-types.js';
 import { blitzOcsf } from './ocsf.js';
 

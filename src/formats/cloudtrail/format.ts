@@ -1,9 +1,9 @@
 import { isIP } from 'node:net';
 import type { AuditEvent, Outcome } from '../../core/event.js';
 import { InvalidEventError } from '../../core/errors.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from '../shared/fields.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from '../parse-helpers/fields.js';
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
-import { eventId } from '../shared/record-id.js';
+import { eventId } from '../parse-helpers/record-id.js';
 import { CLOUDTRAIL_NAMESPACE } from './event-types.js';
 import { cloudtrailOcsf } from './ocsf.js';
 

@@ -1,5 +1,5 @@
 import { InvalidEventError } from '../../core/errors.js';
-import { describe, isObject } from '../shared/fields.js';
+import { describe, isObject } from '../parse-helpers/fields.js';
 import type { RecordInput } from '../producer-format.js';
 import { splitLines } from './ndjson.js';
 

@@ -1,9 +1,9 @@
 import type { AuditEvent } from '../../core/event.js';
 import { escapeUnstorable, unstorableProblem } from '../../core/storable.js';
 import { withinBounds, type EventTimeBounds } from '../../core/time.js';
-import { makeEvent, type JsonObject } from '../shared/fields.js';
+import { makeEvent, type JsonObject } from '../parse-helpers/fields.js';
 import type { EventSource, RecordInput } from '../producer-format.js';
-import { eventId } from '../shared/record-id.js';
+import { eventId } from '../parse-helpers/record-id.js';
 
 const UNPARSED: EventSource = { name: 'unparsed', eventTypes: { types: { unparsed: 'record no parser accepted, kept with its raw text' } } };
 const CLOUDWATCH_LOGS: EventSource = {

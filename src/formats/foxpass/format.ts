@@ -1,7 +1,7 @@
 import type { AuditEvent } from '../../core/event.js';
-import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredBoolean, requiredString, requiredTime } from '../shared/fields.js';
+import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredBoolean, requiredString, requiredTime } from '../parse-helpers/fields.js';
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
-import { eventId } from '../shared/record-id.js';
+import { eventId } from '../parse-helpers/record-id.js';
 import { FOXPASS_EVENT_TYPES } from './event-types.js';
 import { foxpassOcsf } from './ocsf.js';
 

@@ -1,9 +1,9 @@
 import { OUTCOMES, type AuditEvent, type Outcome } from '../../core/event.js';
 import { InvalidEventError } from '../../core/errors.js';
 import { parseTime } from '../../core/time.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, type JsonObject } from '../shared/fields.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, type JsonObject } from '../parse-helpers/fields.js';
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
-import { eventId } from '../shared/record-id.js';
+import { eventId } from '../parse-helpers/record-id.js';
 
 /** Canonical slots a generic record may fill under their own names. */
 const SLOTS = ['id', 'outcome', 'actor', 'clientIp', 'sessionId', 'tenant', 'message', 'service'] as const;

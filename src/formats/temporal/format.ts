@@ -1,8 +1,8 @@
 import type { AuditEvent, Outcome } from '../../core/event.js';
 import { InvalidEventError } from '../../core/errors.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime } from '../shared/fields.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime } from '../parse-helpers/fields.js';
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
-import { eventId } from '../shared/record-id.js';
+import { eventId } from '../parse-helpers/record-id.js';
 import { TEMPORAL_NAMESPACE } from './event-types.js';
 import { temporalOcsf } from './ocsf.js';
 

@@ -1,9 +1,9 @@
 import type { AuditEvent, Outcome } from '../../core/event.js';
 import { InvalidEventError } from '../../core/errors.js';
 import { parseTime } from '../../core/time.js';
-import { describe, makeEvent, type JsonObject } from '../shared/fields.js';
+import { describe, makeEvent, type JsonObject } from '../parse-helpers/fields.js';
 import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
-import { eventId } from '../shared/record-id.js';
+import { eventId } from '../parse-helpers/record-id.js';
 import { VPC_FLOW_EVENT_TYPES, VPC_FLOW_TYPE_BY_STATUS } from './event-types.js';
 import { vpcFlowOcsf } from './ocsf.js';
 
