@@ -25,7 +25,7 @@ export const PRODUCER_FORMATS = [
 
 export type ParserName = (typeof PRODUCER_FORMATS)[number]['name'];
 
-/** The formats `parse:` can name (add `'auto'`), for config schemas. */
+/** The formats `parse:` can name (add `'auto'`), for config schemas; the cast gives back the non-empty tuple `map` loses and `z.enum` needs. */
 export const PARSER_NAMES = PRODUCER_FORMATS.map((f) => f.name) as unknown as readonly [ParserName, ...ParserName[]];
 
 /** Every `source` an event can have: the producers', and those of records a collector keeps unparsed. */

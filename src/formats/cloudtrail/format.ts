@@ -7,9 +7,7 @@ import { eventId } from '../parse-helpers/record-id.js';
 import { CLOUDTRAIL_NAMESPACE } from './event-types.js';
 import { cloudtrailOcsf } from './ocsf.js';
 
-/**
- * One AWS CloudTrail event, or a log file (`{"Records":[…]}`) of them.
- */
+/** One AWS CloudTrail event, or a log file (`{"Records":[…]}`) of them. */
 export const cloudtrailFormat: ProducerFormat<'cloudtrail'> = {
   name: 'cloudtrail',
   eventTypes: { openNamespace: CLOUDTRAIL_NAMESPACE },
