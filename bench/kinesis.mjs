@@ -11,7 +11,7 @@ import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import { awsClientConfig } from '../dist/aws/client.js';
 import { loadConfig } from '../dist/config/load.js';
 import { createLogger } from '../dist/core/logger.js';
-import { deaggregate } from '../dist/formats/kpl.js';
+import { deaggregate } from '../dist/formats/containers/kpl.js';
 import { Pipeline } from '../dist/pipeline/pipeline.js';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { auditEvents } from './lib/events.mjs';

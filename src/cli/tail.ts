@@ -12,8 +12,8 @@ import { listAllShards } from '../aws/kinesis.js';
 import { classifyAwsError } from '../aws/errors.js';
 import { sleep } from '../core/async.js';
 import { FatalError } from '../core/errors.js';
-import { isCloudWatchEnvelope } from '../formats/cloudwatch-logs.js';
-import { deaggregate, KPL_MAGIC } from '../formats/kpl.js';
+import { isCloudWatchEnvelope } from '../formats/containers/cloudwatch-logs.js';
+import { deaggregate, KPL_MAGIC } from '../formats/containers/kpl.js';
 
 export interface TailOptions {
   stream: string;

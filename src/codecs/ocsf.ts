@@ -3,14 +3,17 @@
  * (docs/codecs.md has the mapping). Nothing is lost: `raw_data` keeps the
  * producer's record, `metadata.uid` the event id (so stores dedupe), and every
  * detail no OCSF attribute holds whole stays in `unmapped` under its own name.
+ * The class helpers are here; what is particular to a producer (its product,
+ * its types' classes, its user and endpoints) is its own `ocsf.ts`, found
+ * through format-registry.ts by the event's source.
  */
-import { isIP } from 'node:net';
 import type { AuditEvent, Outcome } from '../core/event.js';
-import { apiOperation, classify, OCSF_CLASSES, OTHER_ACTIVITY } from './ocsf-classes.js';
+import { EVENT_SOURCES } from '../formats/format-registry.js';
+import { apiActivity, OCSF_CLASSES, OTHER_ACTIVITY, type OcsfActivity, type OcsfClassKey } from '../formats/ocsf-shared/ocsf-classes.js';
+import { compact, Details, objectOr, type Obj } from '../formats/ocsf-shared/ocsf-details.js';
+import type { OcsfMapping, OcsfProduct } from '../formats/ocsf-shared/ocsf-mapping.js';
 
 export const OCSF_VERSION = '1.1.0';
-
-type Obj = Record<string, unknown>;
 
 const STATUS: Readonly<Record<Outcome, { id: number; name: string }>> = {
   success: { id: 1, name: 'Success' },
@@ -18,19 +21,37 @@ const STATUS: Readonly<Record<Outcome, { id: number; name: string }>> = {
   unknown: { id: 0, name: 'Unknown' },
 };
 
-interface Product {
-  name: string;
-  vendor_name?: string;
+const NO_MAPPING: OcsfMapping = {};
+const MAPPINGS: ReadonlyMap<string, OcsfMapping> = new Map(EVENT_SOURCES.flatMap((s) => (s.ocsf === undefined ? [] : [[s.name, s.ocsf] as const])));
+
+/** Every source's fixed classes by event type; two sources claiming one type would make its class depend on load order. */
+const BY_TYPE: ReadonlyMap<string, OcsfActivity> = (() => {
+  const byType = new Map<string, OcsfActivity>();
+  for (const source of EVENT_SOURCES) {
+    for (const [type, activity] of Object.entries(source.ocsf?.activities ?? {})) {
+      if (byType.has(type)) throw new Error(`OCSF: event type "${type}" is mapped by two sources (the second is ${source.name})`);
+      byType.set(type, activity);
+    }
+  }
+  return byType;
+})();
+
+/** Operation-name namespaces whose every operation is an API call. */
+const API_NAMESPACES: readonly string[] = EVENT_SOURCES.flatMap((s) => s.ocsf?.apiNamespace ?? []);
+
+/** The operation name inside an API namespace (`cloudtrail.DeleteBucket` → `DeleteBucket`), else undefined. */
+function apiOperation(type: string): string | undefined {
+  const ns = API_NAMESPACES.find((p) => type.startsWith(p) && type.length > p.length);
+  return ns === undefined ? undefined : type.slice(ns.length);
 }
 
-const PRODUCTS: ReadonlyMap<string, Product> = new Map([
-  ['foxpass', { name: 'Foxpass', vendor_name: 'Foxpass' }],
-  ['blitz', { name: 'Blitz Identity Provider', vendor_name: 'Identity Blitz' }],
-  ['temporal', { name: 'Temporal Cloud', vendor_name: 'Temporal Technologies' }],
-  ['cloudtrail', { name: 'CloudTrail', vendor_name: 'AWS' }],
-  ['vpc-flow', { name: 'Amazon VPC', vendor_name: 'AWS' }],
-  ['cloudwatch-logs', { name: 'CloudWatch Logs', vendor_name: 'AWS' }],
-]);
+function classify(event: Pick<AuditEvent, 'type'>): OcsfActivity {
+  const fixed = BY_TYPE.get(event.type);
+  if (fixed !== undefined) return fixed;
+  const operation = apiOperation(event.type);
+  if (operation !== undefined) return apiActivity(operation);
+  return { class: 'base', activityId: OTHER_ACTIVITY, activityName: event.type };
+}
 
 /** IANA names (lowercase, as OCSF wants them) of the protocols flow logs mostly carry. */
 const PROTOCOL_NAMES: ReadonlyMap<number, string> = new Map([
@@ -41,7 +62,7 @@ const PROTOCOL_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 /** Canonical fields a class has no attribute for; they go to `unmapped` under their canonical names. */
-const UNPLACED: Readonly<Record<keyof typeof OCSF_CLASSES, readonly (keyof AuditEvent)[]>> = {
+const UNPLACED: Readonly<Record<OcsfClassKey, readonly (keyof AuditEvent)[]>> = {
   base: ['actor', 'clientIp', 'sessionId', 'service'],
   accountChange: ['service'],
   authentication: [],
@@ -49,47 +70,13 @@ const UNPLACED: Readonly<Record<keyof typeof OCSF_CLASSES, readonly (keyof Audit
   apiActivity: [],
 };
 
-/**
- * The event's details while a mapping reads them: a field an OCSF attribute
- * holds whole is taken out, the rest ends in `unmapped`.
- */
-class Details {
-  readonly rest: Obj;
-
-  constructor(details: Obj) {
-    this.rest = { ...details };
-  }
-
-  get(key: string): unknown {
-    return Object.hasOwn(this.rest, key) ? this.rest[key] : undefined;
-  }
-
-  string(key: string): string | undefined {
-    const v = this.get(key);
-    return typeof v === 'string' && v !== '' ? v : undefined;
-  }
-
-  takeString(key: string): string | undefined {
-    return this.taken(key, this.string(key));
-  }
-
-  takeNumber(key: string): number | undefined {
-    const v = this.get(key);
-    return this.taken(key, typeof v === 'number' ? v : undefined);
-  }
-
-  taken<T>(key: string, value: T | undefined): T | undefined {
-    if (value !== undefined) delete this.rest[key];
-    return value;
-  }
-}
-
 export function toOcsf(event: AuditEvent): Obj {
   const activity = classify(event);
   const cls = OCSF_CLASSES[activity.class];
   const d = new Details(event.details);
+  const m = MAPPINGS.get(event.source) ?? NO_MAPPING;
   const profiles: string[] = [];
-  const attributes = ATTRIBUTES[activity.class](event, d, profiles);
+  const attributes = ATTRIBUTES[activity.class](event, d, m, profiles);
   const status = STATUS[event.outcome];
   const unplaced = Object.fromEntries(UNPLACED[activity.class].map((k) => [k, event[k]]));
   return compact({
@@ -107,7 +94,7 @@ export function toOcsf(event: AuditEvent): Obj {
     status_id: status.id,
     status: status.name,
     message: event.message,
-    metadata: metadata(event, profiles),
+    metadata: metadata(event, m, profiles),
     ...attributes,
     raw_data: event.raw,
     // The transport's origin wins over a detail of that name; raw_data still holds the record's own field.
@@ -115,61 +102,59 @@ export function toOcsf(event: AuditEvent): Obj {
   })!;
 }
 
-type AttributeMapper = (event: AuditEvent, d: Details, profiles: string[]) => Obj;
+type AttributeMapper = (event: AuditEvent, d: Details, m: OcsfMapping, profiles: string[]) => Obj;
 
-const ATTRIBUTES: Readonly<Record<keyof typeof OCSF_CLASSES, AttributeMapper>> = {
+const ATTRIBUTES: Readonly<Record<OcsfClassKey, AttributeMapper>> = {
   base: () => ({}),
 
-  authentication(e, d, profiles) {
-    const user = actorUser(e, d);
+  authentication(e, d, m, profiles) {
+    const user = actorUser(e, d, m);
     return {
       user: user ?? {},
       actor: compact({ user }),
-      session: sessionOf(e),
-      src_endpoint: srcEndpoint(e, d),
+      session: sessionOf(e, m),
+      src_endpoint: srcEndpoint(e, d, m),
       // OCSF wants the service or the destination of a logon; the service is what we know.
-      service: { name: e.service ?? productOf(e).name },
-      ...authProtocol(e, d),
+      service: { name: e.service ?? productOf(e, m).name },
+      ...m.authProtocol?.(e, d),
       is_mfa: mfaUsed(d),
       http_request: httpRequest(d),
       status_detail: d.takeString('error'),
-      cloud: cloudOf(e, d, profiles),
+      cloud: cloudOf(e, d, m, profiles),
     };
   },
 
-  accountChange(e, d) {
-    const actor = actorUser(e, d);
+  accountChange(e, d, m) {
+    const actor = actorUser(e, d, m);
     // Blitz: object_id is the account operated on, subject_id (the actor) who did it.
     const target = compact({ uid: d.takeString('object_id') });
     return {
       user: target ?? actor ?? {},
-      actor: compact({ user: actor, session: sessionOf(e) }),
-      src_endpoint: srcEndpoint(e, d),
+      actor: compact({ user: actor, session: sessionOf(e, m) }),
+      src_endpoint: srcEndpoint(e, d, m),
       http_request: httpRequest(d),
       status_detail: d.takeString('error'),
     };
   },
 
-  apiActivity(e, d, profiles) {
+  apiActivity(e, d, m, profiles) {
     const error = d.takeString('errorCode');
     return {
       api: compact({
         operation: apiOperation(e.type),
-        // CloudTrail names the called service in eventSource; Temporal Cloud's operations are its own.
-        service: compact({ name: e.service ?? (e.source === 'cloudtrail' ? undefined : productOf(e).name) }),
+        service: compact({ name: m.apiService !== undefined ? m.apiService(e) : (e.service ?? productOf(e, m).name) }),
         request: compact({ uid: d.takeString('requestID') ?? d.takeString('request_id') }),
         response: compact({ error, error_message: error === undefined ? undefined : e.message }),
       }),
-      actor: compact({ user: actorUser(e, d), session: sessionOf(e) }) ?? {},
-      src_endpoint: srcEndpoint(e, d) ?? {},
+      actor: compact({ user: actorUser(e, d, m), session: sessionOf(e, m) }) ?? {},
+      src_endpoint: srcEndpoint(e, d, m) ?? {},
       http_request: httpRequest(d),
-      // Temporal's status is "OK" or the failure's code.
-      status_code: error ?? (e.source === 'temporal' ? d.takeString('status') : undefined),
-      cloud: cloudOf(e, d, profiles),
+      status_code: error ?? m.apiStatusCode?.(d),
+      cloud: cloudOf(e, d, m, profiles),
     };
   },
 
-  networkActivity(e, d, profiles) {
+  networkActivity(e, d, m, profiles) {
     const protocol = d.takeNumber('protocol');
     const end = d.takeNumber('end');
     profiles.push('security_control');
@@ -182,15 +167,15 @@ const ATTRIBUTES: Readonly<Record<keyof typeof OCSF_CLASSES, AttributeMapper>> =
       start_time: Date.parse(e.time),
       end_time: end === undefined ? undefined : end * 1000,
       ...flowAction(e.outcome),
-      cloud: cloudOf(e, d, profiles),
+      cloud: cloudOf(e, d, m, profiles),
     };
   },
 };
 
-function metadata(e: AuditEvent, profiles: string[]): Obj {
+function metadata(e: AuditEvent, m: OcsfMapping, profiles: string[]): Obj {
   return compact({
     version: OCSF_VERSION,
-    product: productOf(e),
+    product: productOf(e, m),
     profiles: profiles.length > 0 ? profiles : undefined,
     uid: e.id,
     // The canonical ISO 8601 time: the producer's own notation is in raw_data.
@@ -202,97 +187,28 @@ function metadata(e: AuditEvent, profiles: string[]): Obj {
   })!;
 }
 
-function productOf(e: AuditEvent): Product {
-  return PRODUCTS.get(e.source) ?? { name: e.service ?? e.source };
+function productOf(e: AuditEvent, m: OcsfMapping): OcsfProduct {
+  return m.product ?? { name: e.service ?? e.source };
 }
 
 /**
  * Who acted, as an OCSF user. Takes from `d` what it holds whole, so call it
  * once per event.
  */
-function actorUser(e: AuditEvent, d: Details): Obj | undefined {
-  switch (e.source) {
-    case 'foxpass': {
-      // With no username the actor is the bind DN, which is the uid.
-      const dn = d.takeString('bind_dn');
-      return compact({ uid: dn, name: e.actor === dn ? undefined : e.actor, type: d.takeString('user_type') });
-    }
-    case 'blitz':
-      // subject_id is an identifier; the login name typed, when the record has both, is the name.
-      return compact({ uid: e.actor, name: d.takeString('used_login') });
-    case 'temporal':
-      return temporalUser(e, d);
-    case 'cloudtrail':
-      return cloudtrailUser(e, d);
-    default:
-      return compact({ name: e.actor });
-  }
+function actorUser(e: AuditEvent, d: Details, m: OcsfMapping): Obj | undefined {
+  return m.user !== undefined ? m.user(e, d) : compact({ name: e.actor });
 }
 
-function temporalUser(e: AuditEvent, d: Details): Obj | undefined {
-  const principal = objectOr(d.get('principal'));
-  const name = stringOr(principal?.name);
-  const user = compact({
-    uid: stringOr(principal?.id),
-    name: e.actor,
-    type: stringOr(principal?.type),
-    // Without a principal name the actor is user_email, already out of details.
-    email_addr: d.takeString('user_email') ?? (name === undefined ? e.actor : undefined),
-  });
-  if (principal && Object.entries(principal).every(([k, v]) => ['id', 'name', 'type'].includes(k) && typeof v === 'string')) d.taken('principal', principal);
-  return user;
+function sessionOf(e: AuditEvent, m: OcsfMapping): Obj | undefined {
+  return m.session !== undefined ? m.session(e) : compact({ uid: e.sessionId });
 }
 
-/** userIdentity stays in unmapped too: its session context has no place in an OCSF user. */
-function cloudtrailUser(e: AuditEvent, d: Details): Obj | undefined {
-  const id = objectOr(d.get('userIdentity'));
-  const arn = stringOr(id?.arn);
-  const principalId = stringOr(id?.principalId);
-  return compact({
-    uid: arn ?? principalId,
-    uid_alt: arn === undefined ? undefined : principalId,
-    name: stringOr(id?.userName),
-    type: stringOr(id?.type),
-    account: compact({ uid: stringOr(id?.accountId) }),
-    credential_uid: e.sessionId,
-  });
-}
-
-/** CloudTrail's sessionId is the access key id, which is the user's credential_uid instead. */
-function sessionOf(e: AuditEvent): Obj | undefined {
-  return e.source === 'cloudtrail' ? undefined : compact({ uid: e.sessionId });
-}
-
-function srcEndpoint(e: AuditEvent, d: Details): Obj | undefined {
-  if (e.source === 'temporal') {
-    // The list reads client first, then each proxy it passed through.
-    const callers = d.string('caller_ip_address')?.split(',').map((a) => a.trim()).filter((a) => a !== '');
-    const intermediate = callers?.slice(1);
-    if (callers) d.taken('caller_ip_address', callers);
-    return compact({ ip: e.clientIp, intermediate_ips: intermediate && intermediate.length > 0 ? intermediate : undefined });
-  }
-  // CloudTrail keeps a sourceIPAddress in details only when it is an AWS service's name.
-  const sourceHost = e.source === 'cloudtrail' ? d.string('sourceIPAddress') : undefined;
-  return compact({ ip: e.clientIp, domain: sourceHost !== undefined && isIP(sourceHost) === 0 ? d.takeString('sourceIPAddress') : undefined });
+function srcEndpoint(e: AuditEvent, d: Details, m: OcsfMapping): Obj | undefined {
+  return m.srcEndpoint !== undefined ? m.srcEndpoint(e, d) : compact({ ip: e.clientIp });
 }
 
 function httpRequest(d: Details): Obj | undefined {
   return compact({ user_agent: d.takeString('user_agent') ?? d.takeString('userAgent') });
-}
-
-function authProtocol(e: AuditEvent, d: Details): Obj {
-  if (e.source === 'foxpass') {
-    if (e.service === 'radius') return { auth_protocol_id: 10, auth_protocol: 'RADIUS' };
-    if (e.service === 'ldap') return { auth_protocol_id: 99, auth_protocol: 'LDAP' };
-    return {};
-  }
-  // Blitz: SAML, OAuth (OpenID Connect and OAuth 2.0), simple or internal; the original spelling stays in unmapped for the known two.
-  const protocol = d.string('protocol');
-  if (e.source !== 'blitz' || protocol === undefined) return {};
-  const lower = protocol.toLowerCase();
-  if (lower === 'saml') return { auth_protocol_id: 5, auth_protocol: 'SAML' };
-  if (lower === 'oauth') return { auth_protocol_id: 6, auth_protocol: 'OAUTH 2.0' };
-  return { auth_protocol_id: 99, auth_protocol: d.takeString('protocol') };
 }
 
 /** CloudTrail console sign-in: additionalEventData.MFAUsed is "Yes" or "No". */
@@ -301,10 +217,10 @@ function mfaUsed(d: Details): boolean | undefined {
   return used === 'Yes' ? true : used === 'No' ? false : undefined;
 }
 
-function cloudOf(e: AuditEvent, d: Details, profiles: string[]): Obj | undefined {
-  if (e.source !== 'cloudtrail' && e.source !== 'vpc-flow') return undefined;
+function cloudOf(e: AuditEvent, d: Details, m: OcsfMapping, profiles: string[]): Obj | undefined {
+  if (m.cloud === undefined) return undefined;
   profiles.push('cloud');
-  return compact({ provider: 'AWS', region: d.takeString('awsRegion'), account: compact({ uid: e.tenant }) });
+  return m.cloud(e, d);
 }
 
 /** VPC flow `action`, which became the outcome: ACCEPT → success, REJECT → failure. */
@@ -312,19 +228,4 @@ function flowAction(outcome: Outcome): Obj {
   if (outcome === 'success') return { action_id: 1, action: 'Allowed', disposition_id: 1, disposition: 'Allowed' };
   if (outcome === 'failure') return { action_id: 2, action: 'Denied', disposition_id: 2, disposition: 'Blocked' };
   return { action_id: 0, action: 'Unknown', disposition_id: 0, disposition: 'Unknown' };
-}
-
-function stringOr(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-function objectOr(v: unknown): Obj | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
-}
-
-/** The object without its undefined members; undefined when none is left, so empty objects are not written. */
-function compact(o: Obj): Obj | undefined {
-  // fromEntries defines own fields: assigning a "__proto__" detail would drop it from unmapped.
-  const out: Obj = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
-  return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -1,26 +1,14 @@
 import type { AuditEvent } from '../core/event.js';
 import { InvalidEventError, errorMessage } from '../core/errors.js';
 import { mayHoldUnstorable as mayHoldUnstorableText, unstorableField } from '../core/storable.js';
-import { auditstreamParser } from './auditstream.js';
-import { blitzParser } from './blitz.js';
-import { cloudtrailFileRecords, cloudtrailParser } from './cloudtrail.js';
-import { describe } from './fields.js';
-import { foxpassParser } from './foxpass.js';
-import { genericParser } from './generic.js';
-import { DEFAULT_PARSE_CONTEXT, type ParseContext, type Parser, type ParserName, type RecordInput } from './parser.js';
-import { childHint } from './record-id.js';
-import { temporalParser } from './temporal.js';
-import { vpcFlowParser } from './vpc-flow.js';
+import { PRODUCER_FORMATS, type ParserName } from './format-registry.js';
+import { DEFAULT_PARSE_CONTEXT, type ParseContext, type ProducerFormat, type RecordInput } from './producer-format.js';
+import { describe } from './parse-helpers/fields.js';
+import { childHint } from './parse-helpers/record-id.js';
 
 export type ParseMode = 'auto' | ParserName;
 
-/**
- * Detection order for `parse: auto`: auditstream's own events first (they
- * already are canonical), then the formats with the most specific field sets,
- * generic (any object) last.
- */
-const DETECT_ORDER: readonly Parser[] = [auditstreamParser, foxpassParser, temporalParser, cloudtrailParser, blitzParser, vpcFlowParser, genericParser];
-const BY_NAME: ReadonlyMap<string, Parser> = new Map(DETECT_ORDER.map((p) => [p.name, p]));
+const BY_NAME: ReadonlyMap<string, ProducerFormat> = new Map(PRODUCER_FORMATS.map((f) => [f.name, f]));
 
 export interface RecordFailure {
   /** The part that failed: the record, or one element of a JSON array or CloudTrail log file. */
@@ -61,20 +49,20 @@ export function parseRecordSettled(input: RecordInput, parser: ParseMode, ctx: P
 }
 
 function parseValue(input: RecordInput, value: unknown, parser: ParseMode, ctx: ParseContext): SettledParse {
-  let chosen: Parser;
+  let chosen: ProducerFormat;
   try {
     chosen = parser === 'auto' ? detect(value, input.text) : parserNamed(parser);
   } catch (err) {
     return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }
-  const records = chosen === cloudtrailParser ? cloudtrailFileRecords(value) : undefined;
-  if (records !== undefined) return settleEach(input, records, 'Records', (part) => parseWith(chosen, part, part.value, ctx));
+  const file = chosen.split?.(value);
+  if (file !== undefined) return settleEach(input, file.records, file.field, (part) => parseWith(chosen, part, part.value, ctx));
   return parseWith(chosen, input, value, ctx);
 }
 
-function parseWith(parser: Parser, input: RecordInput, value: unknown, ctx: ParseContext): SettledParse {
+function parseWith(format: ProducerFormat, input: RecordInput, value: unknown, ctx: ParseContext): SettledParse {
   try {
-    const events = parser.parse(input, value, ctx);
+    const events = format.parse(input, value, ctx);
     if (mayHoldUnstorable(input)) for (const e of events) checkStorable(e);
     return { events, failures: [] };
   } catch (err) {
@@ -100,14 +88,14 @@ function settleEach(input: RecordInput, elements: readonly unknown[], name: stri
   return settled;
 }
 
-function parserNamed(name: string): Parser {
-  const p = BY_NAME.get(name);
-  if (p === undefined) throw new InvalidEventError(`parse: unknown parser "${name}" (known: auto, ${[...BY_NAME.keys()].join(', ')})`);
-  return p;
+function parserNamed(name: string): ProducerFormat {
+  const f = BY_NAME.get(name);
+  if (f === undefined) throw new InvalidEventError(`parse: unknown parser "${name}" (known: auto, ${[...BY_NAME.keys()].join(', ')})`);
+  return f;
 }
 
-function detect(value: unknown, text: string): Parser {
-  for (const p of DETECT_ORDER) if (p.detect(value, text)) return p;
+function detect(value: unknown, text: string): ProducerFormat {
+  for (const f of PRODUCER_FORMATS) if (f.detect(value, text)) return f;
   if (value === undefined) throw new InvalidEventError('record: neither JSON nor a known text format (VPC flow log line, Blitz logback line)');
   throw new InvalidEventError(`record: expected a JSON object, got ${describe(value)}`);
 }

@@ -2,12 +2,12 @@ import { gunzipSync } from 'node:zlib';
 import type { AuditEvent } from '../core/event.js';
 import { errorMessage } from '../core/errors.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../core/time.js';
-import { decodeCloudWatchExport, decodeCloudWatchLogs, isCloudWatchEnvelope, type CloudWatchRecords } from './cloudwatch-logs.js';
-import { decodeNdjson, splitLines, type DecodedLine, type Line } from './ndjson.js';
+import { decodeCloudWatchExport, decodeCloudWatchLogs, isCloudWatchEnvelope, type CloudWatchRecords } from './containers/cloudwatch-logs.js';
+import { decodeNdjson, splitLines, type DecodedLine, type Line } from './containers/ndjson.js';
 import { parseRecordSettled, type ParseMode } from './parse.js';
-import type { ParseContext, RecordInput } from './parser.js';
-import { childHint } from './record-id.js';
-import { unparsedEvent } from './unparsed.js';
+import type { ParseContext, RecordInput } from './producer-format.js';
+import { childHint } from './parse-helpers/record-id.js';
+import { unparsedEvent } from './containers/unparsed.js';
 
 export const DECODE_MODES = ['auto', 'ndjson', 'cloudwatch-logs', 'cloudwatch-logs-export', 'text'] as const;
 export type DecodeMode = (typeof DECODE_MODES)[number];

@@ -1,5 +1,5 @@
 import { ConfigError } from '../core/errors.js';
-import { eventTypeProblem, knownEventTypes } from '../core/event-types.js';
+import { eventTypeProblem, knownEventTypes } from '../formats/event-type-catalog.js';
 import type { EmitterCommonConfig } from '../config/schema.js';
 import { auditSchema, COMMON_EMITTER_KEYS, DEFAULT_EMITTERS, emitterCommonSchema } from '../config/schema.js';
 import { checkConfig, configErrors } from '../config/validate.js';

@@ -1,4 +1,4 @@
-import { matchesEventType } from '../core/event-types.js';
+import { matchesEventType } from '../formats/event-type-catalog.js';
 
 /**
  * As in Blitz: include picks the events first, then exclude removes from them.

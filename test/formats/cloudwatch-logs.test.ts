@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { decodeCloudWatchExport } from '../../src/formats/cloudwatch-logs.js';
+import { decodeCloudWatchExport } from '../../src/formats/containers/cloudwatch-logs.js';
 import { readRecord } from '../../src/formats/read-record.js';
 import { fixture, record } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidEventError } from '../../src/core/errors.js';
-import { FOXPASS_EVENT_TYPES } from '../../src/core/event-types.js';
+import { FOXPASS_EVENT_TYPES } from '../../src/formats/foxpass/event-types.js';
 import { parseRecord } from '../../src/formats/parse.js';
 import { record } from './fixtures.js';
 

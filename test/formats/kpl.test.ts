@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { InvalidEventError } from '../../src/core/errors.js';
-import { aggregate, deaggregate, KplAggregator, KPL_MAGIC, type UserRecord } from '../../src/formats/kpl.js';
+import { aggregate, deaggregate, KplAggregator, KPL_MAGIC, type UserRecord } from '../../src/formats/containers/kpl.js';
 
 // aws-kinesis-agg is AWS's own Node implementation of the format: the independent check.
 const require = createRequire(import.meta.url);

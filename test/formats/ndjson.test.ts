@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeNdjson, splitLines } from '../../src/formats/ndjson.js';
+import { decodeNdjson, splitLines } from '../../src/formats/containers/ndjson.js';
 import { readRecord } from '../../src/formats/read-record.js';
 import { fixture, record } from './fixtures.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRecord, parseRecordSettled } from '../../src/formats/parse.js';
-import type { ParserName } from '../../src/formats/parser.js';
+import type { ParserName } from '../../src/formats/format-registry.js';
 import { fixture, record } from './fixtures.js';
 
 test('parse: auto detects every format by its content and gives the same event as the named parser', () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { COLLECTOR_EVENT_TYPES } from '../../src/core/event-types.js';
+import { VPC_FLOW_EVENT_TYPES } from '../../src/formats/vpc-flow/event-types.js';
 import { parseRecord } from '../../src/formats/parse.js';
 import { fixture } from './fixtures.js';
 
@@ -73,7 +73,7 @@ test('VPC NODATA and SKIPDATA records: own types, "-" fields kept as null, outco
       },
       raw: line,
     });
-    assert.ok(Object.hasOwn(COLLECTOR_EVENT_TYPES, type));
+    assert.ok(Object.hasOwn(VPC_FLOW_EVENT_TYPES, type));
   }
 });
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DescribeStreamSummaryCommand, SplitShardCommand } from '@aws-sdk/client-kinesis';
 import type { AuditEvent } from '../../src/core/event.js';
-import { deaggregate } from '../../src/formats/kpl.js';
+import { deaggregate } from '../../src/formats/containers/kpl.js';
 import { kinesisSinkDefinition } from '../../src/sinks/kinesis/sink.js';
 import { randomName, waitFor } from '../support/temp.js';
 import { EMULATOR_CREDENTIALS, auditEvents, listAllShards, readAllRecords, startKinesalite, testSinkContext } from '../support/kinesis-emulators.js';

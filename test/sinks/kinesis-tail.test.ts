@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { PutRecordCommand, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { Command } from 'commander';
 import { registerTailCommand, tailStream, unpackRecord, type TailOptions } from '../../src/cli/tail.js';
-import { aggregate } from '../../src/formats/kpl.js';
+import { aggregate } from '../../src/formats/containers/kpl.js';
 import { kinesisSinkDefinition } from '../../src/sinks/kinesis/sink.js';
 import { randomName, waitFor } from '../support/temp.js';
 import { EMULATOR_CREDENTIALS, auditEvents, startKinesalite, testSinkContext } from '../support/kinesis-emulators.js';

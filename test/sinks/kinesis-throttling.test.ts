@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import type { AuditEvent } from '../../src/core/event.js';
-import { deaggregate } from '../../src/formats/kpl.js';
+import { deaggregate } from '../../src/formats/containers/kpl.js';
 import { kinesisSinkDefinition } from '../../src/sinks/kinesis/sink.js';
 import { randomName } from '../support/temp.js';
 import { EMULATOR_CREDENTIALS, auditEvents, readAllRecords, sendUntilDelivered, startKinesalite, testSinkContext } from '../support/kinesis-emulators.js';

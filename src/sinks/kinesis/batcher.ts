@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { encodeEvent } from '../../codecs/codec.js';
 import type { AuditEvent } from '../../core/event.js';
 import { valueAtPath } from '../../core/field-path.js';
-import { KplAggregator, type UserRecord } from '../../formats/kpl.js';
+import { KplAggregator, type UserRecord } from '../../formats/containers/kpl.js';
 import { KINESIS_LIMITS, type KinesisSinkConfig } from './config.js';
 import { hashKeyOf, randomHashKeyIn, type ShardMap, type ShardRange } from './shard-map.js';
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { timerMs, timerSec } from '../../config/timers.js';
 import { awsConnectionShape } from '../../aws/client.js';
 import { parseStreamArn, STREAM_ARN } from '../../aws/kinesis.js';
-import { PARSER_NAMES } from '../../formats/parser.js';
+import { PARSER_NAMES } from '../../formats/format-registry.js';
 
 /** Kinesis allows 5 GetRecords calls per second per shard; a faster poll only earns throttling. */
 export const MIN_POLL_INTERVAL_MS = 200;

@@ -12,7 +12,7 @@ import { type ComponentMetrics, eventsJsonBytes } from '../../core/component-met
 import type { AuditEvent } from '../../core/event.js';
 import { errorMessage } from '../../core/errors.js';
 import type { EventTimeBounds } from '../../core/time.js';
-import { deaggregate } from '../../formats/kpl.js';
+import { deaggregate } from '../../formats/containers/kpl.js';
 import type { ParseMode } from '../../formats/parse.js';
 import { readRecord, type DecodeMode } from '../../formats/read-record.js';
 import { abortable, sleep } from '../../core/async.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { timerSec } from '../../config/timers.js';
 import { awsConnectionShape } from '../../aws/client.js';
-import { PARSER_NAMES } from '../../formats/parser.js';
+import { PARSER_NAMES } from '../../formats/format-registry.js';
 import { DECODE_MODES } from '../../formats/read-record.js';
 
 export const s3SourceSchema = z.strictObject({

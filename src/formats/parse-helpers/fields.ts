@@ -1,8 +1,8 @@
-import type { AuditEvent, Outcome } from '../core/event.js';
-import { describe } from '../core/describe.js';
-import { InvalidEventError } from '../core/errors.js';
-import { parseTime, type TimeNotation } from '../core/time.js';
-import type { ParseContext } from './parser.js';
+import type { AuditEvent, Outcome } from '../../core/event.js';
+import { describe } from '../../core/describe.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { parseTime, type TimeNotation } from '../../core/time.js';
+import type { ParseContext } from '../producer-format.js';
 
 export { describe };
 

@@ -1,9 +1,3 @@
-/**
- * The event-type catalog, as data, so that `include` / `exclude` lists are
- * validated at start-up: a typo such as "logn" must fail loudly instead of
- * silently routing nothing.
- */
-
 /** Blitz Identity Provider security event types (its audit record's `type` attribute, docs/producers.md). */
 export const BLITZ_EVENT_TYPES: Readonly<Record<string, string>> = {
   admin_added: 'administrator added',
@@ -75,69 +69,3 @@ export const BLITZ_FAILURE_TYPES: ReadonlySet<string> = new Set([
   'recovery_fail',
   'token_exchange_failed',
 ]);
-
-/** Foxpass: `service.method`. */
-export const FOXPASS_EVENT_TYPES: Readonly<Record<string, string>> = {
-  'ldap.bind': 'Foxpass LDAP bind attempt',
-  'radius.authorize': 'Foxpass RADIUS authorization request',
-};
-
-/** Types auditstream assigns to records of the collector formats. */
-export const COLLECTOR_EVENT_TYPES: Readonly<Record<string, string>> = {
-  'vpc.flow': 'VPC Flow Logs record',
-  'vpc.nodata': 'VPC Flow Logs: no traffic in the aggregation interval',
-  'vpc.skipdata': 'VPC Flow Logs: records skipped in the aggregation interval',
-  'cloudwatch.log': 'CloudWatch Logs event no parser recognised',
-  unparsed: 'record no parser accepted, kept with its raw text',
-};
-
-/**
- * Open namespaces: the operation names of these producers are not a closed
- * list (Temporal Cloud operations, CloudTrail eventNames), so any name under
- * the prefix is accepted.
- */
-export const OPEN_NAMESPACES: readonly string[] = ['temporal.', 'cloudtrail.'];
-
-export function knownEventTypes(extra: readonly string[] = []): Set<string> {
-  return new Set([
-    ...Object.keys(BLITZ_EVENT_TYPES),
-    ...Object.keys(FOXPASS_EVENT_TYPES),
-    ...Object.keys(COLLECTOR_EVENT_TYPES),
-    ...extra,
-  ]);
-}
-
-/**
- * Checks one include/exclude entry. Returns null when valid, else the problem
- * (with a suggestion when a known type is one edit or transposition away).
- * Entries may end in `*` to match a prefix, e.g. `temporal.*` or `admin_*`.
- */
-export function eventTypeProblem(entry: string, known: ReadonlySet<string>): string | null {
-  if (entry.endsWith('*')) {
-    const prefix = entry.slice(0, -1);
-    if (prefix === '' || OPEN_NAMESPACES.some((ns) => ns.startsWith(prefix) || prefix.startsWith(ns))) return null;
-    for (const t of known) if (t.startsWith(prefix)) return null;
-    return `pattern "${entry}" matches no known event type`;
-  }
-  if (known.has(entry)) return null;
-  if (OPEN_NAMESPACES.some((ns) => entry.startsWith(ns) && entry.length > ns.length)) return null;
-  const near = [...known].filter((t) => editDistance(t, entry) <= 2).sort();
-  const hint = near.length > 0 ? ` (did you mean ${near.map((t) => `"${t}"`).join(' or ')}?)` : '';
-  return `unknown event type "${entry}"${hint}; add it to audit.eventTypes if your producer sends it`;
-}
-
-export function matchesEventType(pattern: string, type: string): boolean {
-  return pattern.endsWith('*') ? type.startsWith(pattern.slice(0, -1)) : pattern === type;
-}
-
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-    }
-  }
-  return d[a.length]![b.length]!;
-}

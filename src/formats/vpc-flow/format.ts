@@ -1,9 +1,11 @@
-import type { AuditEvent, Outcome } from '../core/event.js';
-import { InvalidEventError } from '../core/errors.js';
-import { parseTime } from '../core/time.js';
-import { describe, makeEvent, type JsonObject } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent, Outcome } from '../../core/event.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { parseTime } from '../../core/time.js';
+import { describe, makeEvent, type JsonObject } from '../parse-helpers/fields.js';
+import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
+import { eventId } from '../parse-helpers/record-id.js';
+import { VPC_FLOW_EVENT_TYPES, VPC_FLOW_TYPE_BY_STATUS } from './event-types.js';
+import { vpcFlowOcsf } from './ocsf.js';
 
 /** VPC Flow Logs default format, version 2: the fields in order. */
 const FIELDS = [
@@ -11,7 +13,6 @@ const FIELDS = [
   'protocol', 'packets', 'bytes', 'start', 'end', 'action', 'log-status',
 ] as const;
 const NUMERIC: ReadonlySet<string> = new Set(['version', 'srcport', 'dstport', 'protocol', 'packets', 'bytes', 'start', 'end']);
-const TYPES: Readonly<Record<string, string>> = { OK: 'vpc.flow', NODATA: 'vpc.nodata', SKIPDATA: 'vpc.skipdata' };
 
 /**
  * VPC Flow Logs records in the default format v2: 14 fields
@@ -20,13 +21,15 @@ const TYPES: Readonly<Record<string, string>> = { OK: 'vpc.flow', NODATA: 'vpc.n
  * prefix ("2021-04-27T08:40:50.00Z [FSM-AWSKinesis] ") is tolerated because
  * users paste lines copied from that screen.
  */
-export const vpcFlowParser: Parser = {
+export const vpcFlowFormat: ProducerFormat<'vpc-flow'> = {
   name: 'vpc-flow',
+  eventTypes: { types: VPC_FLOW_EVENT_TYPES },
+  ocsf: vpcFlowOcsf,
 
   detect(value, text) {
     if (value !== undefined) return false;
     const f = fieldsOf(text);
-    return f.length === FIELDS.length && isDigits(f[0]!) && Object.hasOwn(TYPES, f[13]!);
+    return f.length === FIELDS.length && isDigits(f[0]!) && Object.hasOwn(VPC_FLOW_TYPE_BY_STATUS, f[13]!);
   },
 
   parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[] {
@@ -36,7 +39,7 @@ export const vpcFlowParser: Parser = {
       throw new InvalidEventError(`record: expected the ${FIELDS.length} space-separated fields of VPC Flow Logs v2 (${FIELDS.join(' ')}), got ${f.length}`);
     }
     const logStatus = f[13]!;
-    const type = TYPES[logStatus];
+    const type = VPC_FLOW_TYPE_BY_STATUS[logStatus];
     if (type === undefined) throw new InvalidEventError(`log-status: expected OK, NODATA or SKIPDATA, got ${describe(logStatus)}`);
     const start = numberOrNull('start', f[10]!);
     if (start === null) throw new InvalidEventError('start: missing');

@@ -1,19 +1,24 @@
 import { isIP } from 'node:net';
-import type { AuditEvent, Outcome } from '../core/event.js';
-import { InvalidEventError } from '../core/errors.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent, Outcome } from '../../core/event.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from '../parse-helpers/fields.js';
+import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
+import { eventId } from '../parse-helpers/record-id.js';
+import { CLOUDTRAIL_NAMESPACE } from './event-types.js';
+import { cloudtrailOcsf } from './ocsf.js';
 
-/**
- * One AWS CloudTrail event. A log file (`{"Records":[…]}`) is split
- * into its events by parse.ts, so that one bad element does not cost the rest.
- */
-export const cloudtrailParser: Parser = {
+/** One AWS CloudTrail event, or a log file (`{"Records":[…]}`) of them. */
+export const cloudtrailFormat: ProducerFormat<'cloudtrail'> = {
   name: 'cloudtrail',
+  eventTypes: { openNamespace: CLOUDTRAIL_NAMESPACE },
+  ocsf: cloudtrailOcsf,
 
   detect(value) {
     return isObject(value) && ((value.eventVersion !== undefined && value.eventName !== undefined) || Array.isArray(value.Records));
+  },
+
+  split(value) {
+    return isObject(value) && Array.isArray(value.Records) ? { field: 'Records', records: value.Records } : undefined;
   },
 
   parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[] {
@@ -40,7 +45,7 @@ export const cloudtrailParser: Parser = {
       makeEvent({
         id: eventId(id, input.idHint, 'eventID'),
         time,
-        type: `cloudtrail.${eventName}`,
+        type: `${CLOUDTRAIL_NAMESPACE}${eventName}`,
         source: 'cloudtrail',
         service,
         outcome: outcomeOf(rec),
@@ -56,11 +61,6 @@ export const cloudtrailParser: Parser = {
     ];
   },
 };
-
-/** The events of a CloudTrail log file, or undefined when `value` is not one. */
-export function cloudtrailFileRecords(value: unknown): unknown[] | undefined {
-  return isObject(value) && Array.isArray(value.Records) ? value.Records : undefined;
-}
 
 interface Identity {
   actor?: string | undefined;

@@ -1,9 +1,9 @@
-import { OUTCOMES, type AuditEvent } from '../core/event.js';
-import { InvalidEventError } from '../core/errors.js';
-import { parseTime } from '../core/time.js';
-import { describe, isObject } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { checkedEventId } from './record-id.js';
+import { OUTCOMES, type AuditEvent } from '../../core/event.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { parseTime } from '../../core/time.js';
+import { describe, isObject } from '../parse-helpers/fields.js';
+import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
+import { checkedEventId } from '../parse-helpers/record-id.js';
 
 const REQUIRED_STRINGS = ['id', 'time', 'type', 'source', 'raw'] as const;
 const OPTIONAL_STRINGS = ['service', 'actor', 'clientIp', 'sessionId', 'tenant', 'message'] as const;
@@ -17,8 +17,10 @@ const FIELDS: ReadonlySet<string> = new Set([...REQUIRED_STRINGS, ...OPTIONAL_ST
  * slot of another type, would lose it here, so under `parse: auto` it goes to
  * the next parser (generic keeps every field) and `parse: auditstream` names it.
  */
-export const auditstreamParser: Parser = {
+export const auditstreamFormat: ProducerFormat<'auditstream'> = {
   name: 'auditstream',
+  // Its events keep the source and type they were written with: that source's catalogue holds the type.
+  eventTypes: {},
 
   detect(value) {
     return shapeProblem(value) === undefined;

@@ -18,7 +18,7 @@
  *   }
  */
 import { createHash } from 'node:crypto';
-import { InvalidEventError } from '../core/errors.js';
+import { InvalidEventError } from '../../core/errors.js';
 
 export const KPL_MAGIC: Buffer = Buffer.from([0xf3, 0x89, 0x9a, 0xc2]);
 const MD5_BYTES = 16;

@@ -1,9 +1,19 @@
-import type { AuditEvent } from '../core/event.js';
-import { escapeUnstorable, unstorableProblem } from '../core/storable.js';
-import { withinBounds, type EventTimeBounds } from '../core/time.js';
-import { makeEvent, type JsonObject } from './fields.js';
-import type { RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent } from '../../core/event.js';
+import { escapeUnstorable, unstorableProblem } from '../../core/storable.js';
+import { withinBounds, type EventTimeBounds } from '../../core/time.js';
+import { makeEvent, type JsonObject } from '../parse-helpers/fields.js';
+import type { EventSource, RecordInput } from '../producer-format.js';
+import { eventId } from '../parse-helpers/record-id.js';
+
+const UNPARSED: EventSource = { name: 'unparsed', eventTypes: { types: { unparsed: 'record no parser accepted, kept with its raw text' } } };
+const CLOUDWATCH_LOGS: EventSource = {
+  name: 'cloudwatch-logs',
+  eventTypes: { types: { 'cloudwatch.log': 'CloudWatch Logs event no parser recognised' } },
+  ocsf: { product: { name: 'CloudWatch Logs', vendor_name: 'AWS' } },
+};
+
+/** The sources of kept unparsed records: no producer format reads them, but include / exclude and OCSF know them. */
+export const UNPARSED_SOURCES: readonly EventSource[] = [UNPARSED, CLOUDWATCH_LOGS];
 
 /**
  * A collector never drops a record it cannot read: it keeps it as an event

@@ -1,9 +1,10 @@
-import type { AuditEvent } from '../core/event.js';
-import { InvalidEventError, errorMessage } from '../core/errors.js';
-import { BLITZ_EVENT_TYPES, BLITZ_FAILURE_TYPES } from '../core/event-types.js';
-import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent } from '../../core/event.js';
+import { InvalidEventError, errorMessage } from '../../core/errors.js';
+import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime, type JsonObject } from '../parse-helpers/fields.js';
+import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
+import { eventId } from '../parse-helpers/record-id.js';
+import { BLITZ_EVENT_TYPES, BLITZ_FAILURE_TYPES } from './event-types.js';
+import { blitzOcsf } from './ocsf.js';
 
 /** Attributes only Blitz records carry; with a `timestamp` they identify a Blitz record whose type is not in the catalog yet. */
 const BLITZ_MARKERS = ['subject_id', 'object_id', 'lp_id', 'auth_methods', 'ip_ctr', 'id_store', 'process_id'];
@@ -14,8 +15,10 @@ const BLITZ_MARKERS = ['subject_id', 'object_id', 'lp_id', 'auth_methods', 'ip_c
  * (`2023-11-20 13:29:47,170 - [INFO] -[LoggerEventEmitterDriver.scala:37] - {json}`),
  * whose prefix is dropped; `raw` keeps the whole line.
  */
-export const blitzParser: Parser = {
+export const blitzFormat: ProducerFormat<'blitz'> = {
   name: 'blitz',
+  eventTypes: { types: BLITZ_EVENT_TYPES },
+  ocsf: blitzOcsf,
 
   detect(value, text) {
     if (value === undefined) return logbackJsonStart(text) >= 0;

@@ -1,9 +1,9 @@
-import { OUTCOMES, type AuditEvent, type Outcome } from '../core/event.js';
-import { InvalidEventError } from '../core/errors.js';
-import { parseTime } from '../core/time.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, type JsonObject } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import { OUTCOMES, type AuditEvent, type Outcome } from '../../core/event.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { parseTime } from '../../core/time.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, type JsonObject } from '../parse-helpers/fields.js';
+import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
+import { eventId } from '../parse-helpers/record-id.js';
 
 /** Canonical slots a generic record may fill under their own names. */
 const SLOTS = ['id', 'outcome', 'actor', 'clientIp', 'sessionId', 'tenant', 'message', 'service'] as const;
@@ -12,8 +12,10 @@ const SLOTS = ['id', 'outcome', 'actor', 'clientIp', 'sessionId', 'tenant', 'mes
  * Any JSON object with a type (`type` or `eventType`) and a time (`time` or
  * `timestamp`): the format for producers auditstream has no parser for.
  */
-export const genericParser: Parser = {
+export const genericFormat: ProducerFormat<'generic'> = {
   name: 'generic',
+  // Its types are the producer's own: `audit.eventTypes` lists them for include / exclude.
+  eventTypes: {},
 
   detect(value) {
     return isObject(value);

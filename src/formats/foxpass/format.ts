@@ -1,15 +1,19 @@
-import type { AuditEvent } from '../core/event.js';
-import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredBoolean, requiredString, requiredTime } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent } from '../../core/event.js';
+import { detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredBoolean, requiredString, requiredTime } from '../parse-helpers/fields.js';
+import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
+import { eventId } from '../parse-helpers/record-id.js';
+import { FOXPASS_EVENT_TYPES } from './event-types.js';
+import { foxpassOcsf } from './ocsf.js';
 
 /**
  * Foxpass LDAP bind / RADIUS authorize records (docs/producers.md). The type is
  * `service.method` (ldap.bind, radius.authorize), so both fields are held by
  * `type` and `service`; `bind_dn` and `user_type` stay in details.
  */
-export const foxpassParser: Parser = {
+export const foxpassFormat: ProducerFormat<'foxpass'> = {
   name: 'foxpass',
+  eventTypes: { types: FOXPASS_EVENT_TYPES },
+  ocsf: foxpassOcsf,
 
   detect(value) {
     return isObject(value) && value.service !== undefined && value.method !== undefined && value.timestamp !== undefined && value.success !== undefined;

@@ -1,6 +1,6 @@
-import { InvalidEventError } from '../core/errors.js';
-import { describe, isObject } from './fields.js';
-import type { RecordInput } from './parser.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { describe, isObject } from '../parse-helpers/fields.js';
+import type { RecordInput } from '../producer-format.js';
 import { splitLines } from './ndjson.js';
 
 /**

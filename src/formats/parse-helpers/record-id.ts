@@ -1,5 +1,5 @@
-import { InvalidEventError } from '../core/errors.js';
-import { eventIdProblem, hintedEventId, newEventId } from '../core/ids.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { eventIdProblem, hintedEventId, newEventId } from '../../core/ids.js';
 
 /**
  * The one rule for event ids. A record's own id (Blitz `id`, Temporal `log_id`,

@@ -1,8 +1,10 @@
-import type { AuditEvent, Outcome } from '../core/event.js';
-import { InvalidEventError } from '../core/errors.js';
-import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime } from './fields.js';
-import type { ParseContext, Parser, RecordInput } from './parser.js';
-import { eventId } from './record-id.js';
+import type { AuditEvent, Outcome } from '../../core/event.js';
+import { InvalidEventError } from '../../core/errors.js';
+import { describe, detailsExcept, expectObject, isObject, makeEvent, optionalString, requiredString, requiredTime } from '../parse-helpers/fields.js';
+import type { ParseContext, ProducerFormat, RecordInput } from '../producer-format.js';
+import { eventId } from '../parse-helpers/record-id.js';
+import { TEMPORAL_NAMESPACE } from './event-types.js';
+import { temporalOcsf } from './ocsf.js';
 
 /**
  * Temporal Cloud audit log records (docs/producers.md). `status`, `caller_ip_address`
@@ -10,8 +12,10 @@ import { eventId } from './record-id.js';
  * because those slots keep only part of each (failure vs. the status code, the
  * first of several proxies' addresses, the principal's name).
  */
-export const temporalParser: Parser = {
+export const temporalFormat: ProducerFormat<'temporal'> = {
   name: 'temporal',
+  eventTypes: { openNamespace: TEMPORAL_NAMESPACE },
+  ocsf: temporalOcsf,
 
   detect(value) {
     return isObject(value) && value.emit_time !== undefined && value.operation !== undefined;
@@ -32,7 +36,7 @@ export const temporalParser: Parser = {
       makeEvent({
         id: eventId(logId, input.idHint, 'log_id'),
         time,
-        type: `temporal.${operation}`,
+        type: `${TEMPORAL_NAMESPACE}${operation}`,
         source: 'temporal',
         outcome: outcomeOf(rec.status),
         actor: principalName ?? userEmail,

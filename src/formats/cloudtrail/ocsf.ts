@@ -1,0 +1,42 @@
+import { isIP } from 'node:net';
+import { awsCloud } from '../ocsf-shared/aws-cloud.js';
+import { logon } from '../ocsf-shared/ocsf-classes.js';
+import { compact, objectOr, stringOr } from '../ocsf-shared/ocsf-details.js';
+import type { OcsfMapping } from '../ocsf-shared/ocsf-mapping.js';
+import { CLOUDTRAIL_NAMESPACE } from './event-types.js';
+
+/** Every CloudTrail event is an AWS API call, but for console sign-in, which is a logon. */
+export const cloudtrailOcsf: OcsfMapping = {
+  product: { name: 'CloudTrail', vendor_name: 'AWS' },
+  activities: { 'cloudtrail.ConsoleLogin': logon },
+  apiNamespace: CLOUDTRAIL_NAMESPACE,
+
+  /** userIdentity stays in unmapped too: its session context has no place in an OCSF user. */
+  user(e, d) {
+    const id = objectOr(d.get('userIdentity'));
+    const arn = stringOr(id?.arn);
+    const principalId = stringOr(id?.principalId);
+    return compact({
+      uid: arn ?? principalId,
+      uid_alt: arn === undefined ? undefined : principalId,
+      name: stringOr(id?.userName),
+      type: stringOr(id?.type),
+      account: compact({ uid: stringOr(id?.accountId) }),
+      credential_uid: e.sessionId,
+    });
+  },
+
+  // CloudTrail's sessionId is the access key id, which is the user's credential_uid instead.
+  session: () => undefined,
+
+  srcEndpoint(e, d) {
+    // CloudTrail keeps a sourceIPAddress in details only when it is an AWS service's name.
+    const sourceHost = d.string('sourceIPAddress');
+    return compact({ ip: e.clientIp, domain: sourceHost !== undefined && isIP(sourceHost) === 0 ? d.takeString('sourceIPAddress') : undefined });
+  },
+
+  cloud: awsCloud,
+
+  // CloudTrail names the called service in eventSource: without it, the product is not the service.
+  apiService: (e) => e.service,
+};

@@ -1,0 +1,34 @@
+import { compact, objectOr, stringOr } from '../ocsf-shared/ocsf-details.js';
+import type { OcsfMapping } from '../ocsf-shared/ocsf-mapping.js';
+import { TEMPORAL_NAMESPACE } from './event-types.js';
+
+/** Every Temporal Cloud operation is a call of its API. */
+export const temporalOcsf: OcsfMapping = {
+  product: { name: 'Temporal Cloud', vendor_name: 'Temporal Technologies' },
+  apiNamespace: TEMPORAL_NAMESPACE,
+
+  user(e, d) {
+    const principal = objectOr(d.get('principal'));
+    const name = stringOr(principal?.name);
+    const user = compact({
+      uid: stringOr(principal?.id),
+      name: e.actor,
+      type: stringOr(principal?.type),
+      // Without a principal name the actor is user_email, already out of details.
+      email_addr: d.takeString('user_email') ?? (name === undefined ? e.actor : undefined),
+    });
+    if (principal && Object.entries(principal).every(([k, v]) => ['id', 'name', 'type'].includes(k) && typeof v === 'string')) d.taken('principal', principal);
+    return user;
+  },
+
+  srcEndpoint(e, d) {
+    // The list reads client first, then each proxy it passed through.
+    const callers = d.string('caller_ip_address')?.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    const intermediate = callers?.slice(1);
+    if (callers) d.taken('caller_ip_address', callers);
+    return compact({ ip: e.clientIp, intermediate_ips: intermediate && intermediate.length > 0 ? intermediate : undefined });
+  },
+
+  // Temporal's status is "OK" or the failure's code.
+  apiStatusCode: (d) => d.takeString('status'),
+};
