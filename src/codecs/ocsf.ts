@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import type { AuditEvent, Outcome } from '../core/event.js';
-import { apiOperation, classify, OCSF_CLASSES, OTHER_ACTIVITY } from './ocsf-classes.js';
+import { apiOperation, classify, OCSF_CLASSES, OTHER_ACTIVITY, type OcsfActivity } from './ocsf-classes.js';
 
 export const OCSF_VERSION = '1.1.0';
 
@@ -20,7 +20,7 @@ const STATUS: Readonly<Record<Outcome, { id: number; name: string }>> = {
 
 interface Product {
   name: string;
-  vendor_name?: string;
+  vendor_name: string;
 }
 
 const PRODUCTS: ReadonlyMap<string, Product> = new Map([
@@ -39,6 +39,18 @@ const PROTOCOL_NAMES: ReadonlyMap<number, string> = new Map([
   [17, 'udp'],
   [58, 'ipv6-icmp'],
 ]);
+
+/**
+ * What each class requires beyond Base Event's metadata and severity. An event
+ * that cannot fill them is a Base Event instead, which keeps it all in `unmapped`.
+ */
+const REQUIRED: Readonly<Record<keyof typeof OCSF_CLASSES, readonly string[]>> = {
+  base: [],
+  accountChange: ['user'],
+  authentication: ['user'],
+  networkActivity: ['src_endpoint', 'dst_endpoint'],
+  apiActivity: ['api', 'actor', 'src_endpoint'],
+};
 
 /** Canonical fields a class has no attribute for; they go to `unmapped` under their canonical names. */
 const UNPLACED: Readonly<Record<keyof typeof OCSF_CLASSES, readonly (keyof AuditEvent)[]>> = {
@@ -85,13 +97,20 @@ class Details {
 }
 
 export function toOcsf(event: AuditEvent): Obj {
-  const activity = classify(event);
+  return inClass(event, classify(event)) ?? inClass(event, { class: 'base', activityId: OTHER_ACTIVITY, activityName: event.type })!;
+}
+
+/** The event in the activity's class; undefined when it lacks what the class requires. */
+function inClass(event: AuditEvent, activity: OcsfActivity): Obj | undefined {
   const cls = OCSF_CLASSES[activity.class];
   const d = new Details(event.details);
   const profiles: string[] = [];
   const attributes = ATTRIBUTES[activity.class](event, d, profiles);
+  if (REQUIRED[activity.class].some((k) => attributes[k] === undefined)) return undefined;
   const status = STATUS[event.outcome];
-  const unplaced = Object.fromEntries(UNPLACED[activity.class].map((k) => [k, event[k]]));
+  // A clientIp that is no address has no OCSF attribute in any class.
+  const unplacedFields = new Set([...UNPLACED[activity.class], ...(address(event) === undefined ? (['clientIp'] as const) : [])]);
+  const unplaced = Object.fromEntries([...unplacedFields].map((k) => [k, event[k]]));
   return compact({
     class_uid: cls.uid,
     class_name: cls.name,
@@ -123,7 +142,7 @@ const ATTRIBUTES: Readonly<Record<keyof typeof OCSF_CLASSES, AttributeMapper>> =
   authentication(e, d, profiles) {
     const user = actorUser(e, d);
     return {
-      user: user ?? {},
+      user,
       actor: compact({ user }),
       session: sessionOf(e),
       src_endpoint: srcEndpoint(e, d),
@@ -142,7 +161,7 @@ const ATTRIBUTES: Readonly<Record<keyof typeof OCSF_CLASSES, AttributeMapper>> =
     // Blitz: object_id is the account operated on, subject_id (the actor) who did it.
     const target = compact({ uid: d.takeString('object_id') });
     return {
-      user: target ?? actor ?? {},
+      user: target ?? actor,
       actor: compact({ user: actor, session: sessionOf(e) }),
       src_endpoint: srcEndpoint(e, d),
       http_request: httpRequest(d),
@@ -160,8 +179,8 @@ const ATTRIBUTES: Readonly<Record<keyof typeof OCSF_CLASSES, AttributeMapper>> =
         request: compact({ uid: d.takeString('requestID') ?? d.takeString('request_id') }),
         response: compact({ error, error_message: error === undefined ? undefined : e.message }),
       }),
-      actor: compact({ user: actorUser(e, d), session: sessionOf(e) }) ?? {},
-      src_endpoint: srcEndpoint(e, d) ?? {},
+      actor: compact({ user: actorUser(e, d), session: sessionOf(e), invoked_by: invokedBy(e, d) }),
+      src_endpoint: srcEndpoint(e, d),
       http_request: httpRequest(d),
       // Temporal's status is "OK" or the failure's code.
       status_code: error ?? (e.source === 'temporal' ? d.takeString('status') : undefined),
@@ -173,9 +192,11 @@ const ATTRIBUTES: Readonly<Record<keyof typeof OCSF_CLASSES, AttributeMapper>> =
     const protocol = d.takeNumber('protocol');
     const end = d.takeNumber('end');
     profiles.push('security_control');
+    const dst = d.string('dstaddr');
+    // A port alone is no endpoint: without both addresses the record is a Base Event (REQUIRED).
     return {
-      src_endpoint: compact({ ip: e.clientIp, port: d.takeNumber('srcport') }),
-      dst_endpoint: compact({ ip: d.takeString('dstaddr'), port: d.takeNumber('dstport') }),
+      src_endpoint: address(e) === undefined ? undefined : compact({ ip: address(e), port: d.takeNumber('srcport') }),
+      dst_endpoint: dst === undefined || isIP(dst) === 0 ? undefined : compact({ ip: d.takeString('dstaddr'), port: d.takeNumber('dstport') }),
       // Flow logs v2 do not say which side initiated the flow.
       connection_info: compact({ protocol_num: protocol, protocol_name: protocol === undefined ? undefined : PROTOCOL_NAMES.get(protocol), direction_id: 0, direction: 'Unknown' }),
       traffic: compact({ packets: d.takeNumber('packets'), bytes: d.takeNumber('bytes') }),
@@ -203,7 +224,13 @@ function metadata(e: AuditEvent, profiles: string[]): Obj {
 }
 
 function productOf(e: AuditEvent): Product {
-  return PRODUCTS.get(e.source) ?? { name: e.service ?? e.source };
+  // OCSF requires a vendor; a generic producer's record does not name one.
+  return PRODUCTS.get(e.source) ?? { name: e.service ?? e.source, vendor_name: 'Unknown' };
+}
+
+/** The event's clientIp when it is an IP address, which is all OCSF's `ip` attributes take. */
+function address(e: AuditEvent): string | undefined {
+  return e.clientIp !== undefined && isIP(e.clientIp) !== 0 ? e.clientIp : undefined;
 }
 
 /**
@@ -211,6 +238,12 @@ function productOf(e: AuditEvent): Product {
  * once per event.
  */
 function actorUser(e: AuditEvent, d: Details): Obj | undefined {
+  const user = sourceUser(e, d);
+  // OCSF's user needs a uid, a name or an account: a type alone (an AWS service's identity) is none.
+  return user !== undefined && (user.uid ?? user.name ?? user.account) !== undefined ? user : undefined;
+}
+
+function sourceUser(e: AuditEvent, d: Details): Obj | undefined {
   switch (e.source) {
     case 'foxpass': {
       // With no username the actor is the bind DN, which is the uid.
@@ -239,7 +272,8 @@ function temporalUser(e: AuditEvent, d: Details): Obj | undefined {
     // Without a principal name the actor is user_email, already out of details.
     email_addr: d.takeString('user_email') ?? (name === undefined ? e.actor : undefined),
   });
-  if (principal && Object.entries(principal).every(([k, v]) => ['id', 'name', 'type'].includes(k) && typeof v === 'string')) d.taken('principal', principal);
+  const identified = user?.uid !== undefined || user?.name !== undefined;
+  if (identified && principal && Object.entries(principal).every(([k, v]) => ['id', 'name', 'type'].includes(k) && typeof v === 'string')) d.taken('principal', principal);
   return user;
 }
 
@@ -258,6 +292,11 @@ function cloudtrailUser(e: AuditEvent, d: Details): Obj | undefined {
   });
 }
 
+/** The AWS service that made a CloudTrail call for the caller (`userIdentity.invokedBy`); userIdentity stays in unmapped. */
+function invokedBy(e: AuditEvent, d: Details): string | undefined {
+  return e.source === 'cloudtrail' ? stringOr(objectOr(d.get('userIdentity'))?.invokedBy) : undefined;
+}
+
 /** CloudTrail's sessionId is the access key id, which is the user's credential_uid instead. */
 function sessionOf(e: AuditEvent): Obj | undefined {
   return e.source === 'cloudtrail' ? undefined : compact({ uid: e.sessionId });
@@ -267,13 +306,16 @@ function srcEndpoint(e: AuditEvent, d: Details): Obj | undefined {
   if (e.source === 'temporal') {
     // The list reads client first, then each proxy it passed through.
     const callers = d.string('caller_ip_address')?.split(',').map((a) => a.trim()).filter((a) => a !== '');
-    const intermediate = callers?.slice(1);
-    if (callers) d.taken('caller_ip_address', callers);
-    return compact({ ip: e.clientIp, intermediate_ips: intermediate && intermediate.length > 0 ? intermediate : undefined });
+    // A list with anything but addresses stays whole in unmapped: intermediate_ips takes addresses only.
+    const addresses = callers !== undefined && callers.every((a) => isIP(a) !== 0) ? callers : undefined;
+    const intermediate = addresses?.slice(1);
+    if (addresses) d.taken('caller_ip_address', addresses);
+    return compact({ ip: address(e), intermediate_ips: intermediate && intermediate.length > 0 ? intermediate : undefined });
   }
-  // CloudTrail keeps a sourceIPAddress in details only when it is an AWS service's name.
-  const sourceHost = e.source === 'cloudtrail' ? d.string('sourceIPAddress') : undefined;
-  return compact({ ip: e.clientIp, domain: sourceHost !== undefined && isIP(sourceHost) === 0 ? d.takeString('sourceIPAddress') : undefined });
+  // CloudTrail keeps a sourceIPAddress in details only when it is not an address: an AWS service's
+  // name (`ec2.amazonaws.com`) or `AWS Internal`, which is what OCSF's svc_name holds.
+  const service = e.source === 'cloudtrail' ? d.takeString('sourceIPAddress') : undefined;
+  return compact({ ip: address(e), svc_name: service });
 }
 
 function httpRequest(d: Details): Obj | undefined {
