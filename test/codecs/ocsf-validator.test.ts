@@ -145,6 +145,24 @@ test('each kind of break in a valid example is caught and named by its path', { 
   assert.deepEqual(mutated((e) => (e.http_request.x_forwarded_for = ['proxy'])), ['http_request.x_forwarded_for[0]: not an ip_t: "proxy"'], 'array element path');
 });
 
+test("a class's just_one constraint takes exactly one of its attributes", { skip }, () => {
+  const session = {
+    class_uid: 3003,
+    category_uid: 3,
+    activity_id: 1,
+    type_uid: 300301,
+    severity_id: 1,
+    time: 1700000000000,
+    metadata: { version: '1.1.0', product: { name: 'Directory', vendor_name: 'Acme' } },
+    user: { name: 'alice' },
+  };
+  const exactlyOne = '(event): Authorize Session needs exactly one of privileges, group';
+  assert.deepEqual(findings({ ...session, privileges: ['SeDebugPrivilege'] }), []);
+  assert.deepEqual(findings({ ...session, group: { name: 'admins' } }), []);
+  assert.deepEqual(findings({ ...session, privileges: ['SeDebugPrivilege'], group: { name: 'admins' } }), [exactlyOne]);
+  assert.deepEqual(findings(session), [exactlyOne]);
+});
+
 test('a deprecated attribute is a warning, not an error', { skip }, () => {
   const base = example('aws-mappings-v1.1.0/authentication.ocsf.json');
   const withDeprecated = structuredClone(base);

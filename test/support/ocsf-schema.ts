@@ -9,7 +9,7 @@
  * constraints.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join } from 'node:path';
 
 export interface Problem {
   severity: 'error' | 'warning';
@@ -24,7 +24,6 @@ export function problemText(p: Problem): string {
 }
 
 export interface OcsfSchema {
-  readonly version: string;
   /** Every problem of the event: errors break the schema, warnings are deprecated or inconsistent use. */
   validate(event: unknown): Problem[];
 }
@@ -160,7 +159,7 @@ export function loadOcsfSchema(dir: string): OcsfSchema {
     const { $include, ...own } = (def.attributes ?? {}) as Json;
     for (const path of ($include ?? []) as string[]) {
       const included = readJson(join(dir, path));
-      const profile = relative(dir, join(dir, path)).split(sep)[0] === 'profiles' ? (included.name as string) : undefined;
+      const profile = path.startsWith('profiles/') ? (included.name as string) : undefined;
       for (const [name, entry] of Object.entries(included.attributes as Json)) {
         attrs = merge(attrs, { [name]: profile === undefined ? entry : { profile, ...entry } });
       }
@@ -237,8 +236,7 @@ export function loadOcsfSchema(dir: string): OcsfSchema {
     classes.set(uid, { ...shape, attributes, uid, categoryUid });
   }
 
-  const version = String(readJson(join(dir, 'version.json')).version);
-  return { version, validate: (event) => validateEvent(event, classes, objects) };
+  return { validate: (event) => validateEvent(event, classes, objects) };
 }
 
 interface Context {
@@ -267,14 +265,14 @@ function validateEvent(event: unknown, classes: ReadonlyMap<number, EventClass>,
   return problems;
 }
 
-function join2(path: string, key: string): string {
+function childPath(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
 function checkShape(shape: Shape, value: Json, path: string, ctx: Context): void {
   const here = path === '' ? '(event)' : path;
   for (const [key, v] of Object.entries(value)) {
-    const p = join2(path, key);
+    const p = childPath(path, key);
     const attr = shape.attributes.get(key);
     if (attr === undefined) {
       ctx.problems.push({ severity: 'error', path: p, message: `not an attribute of ${shape.caption} (${shape.name})` });
@@ -289,7 +287,7 @@ function checkShape(shape: Shape, value: Json, path: string, ctx: Context): void
   for (const attr of shape.attributes.values()) {
     const outOfProfile = attr.profile !== undefined && !ctx.profiles.has(attr.profile);
     if (attr.requirement === 'required' && !outOfProfile && value[attr.name] === undefined) {
-      ctx.problems.push({ severity: 'error', path: join2(path, attr.name), message: 'required' });
+      ctx.problems.push({ severity: 'error', path: childPath(path, attr.name), message: 'required' });
     }
     if (attr.enum && attr.sibling) checkSibling(attr, value, path, ctx);
   }
@@ -316,7 +314,7 @@ function checkSibling(attr: Attribute, value: Json, path: string, ctx: Context):
   if (id === undefined || id === null || typeof text !== 'string' || String(id) === OTHER) return;
   const caption = attr.enum!.get(String(id));
   if (caption !== undefined && caption !== text) {
-    ctx.problems.push({ severity: 'warning', path: join2(path, attr.sibling!), message: `"${text}" is not the caption of ${attr.name} ${String(id)} ("${caption}")` });
+    ctx.problems.push({ severity: 'warning', path: childPath(path, attr.sibling!), message: `"${text}" is not the caption of ${attr.name} ${String(id)} ("${caption}")` });
   }
 }
 
