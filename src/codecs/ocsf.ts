@@ -7,10 +7,11 @@
  * its types' classes, its user and endpoints) is its own `ocsf.ts`, found
  * through format-registry.ts by the event's source.
  */
+import { isIP } from 'node:net';
 import type { AuditEvent, Outcome } from '../core/event.js';
 import { EVENT_SOURCES } from '../formats/format-registry.js';
 import { apiActivity, OCSF_CLASSES, OTHER_ACTIVITY, type OcsfActivity, type OcsfClassKey } from '../formats/ocsf-shared/ocsf-classes.js';
-import { compact, Details, objectOr, type Obj } from '../formats/ocsf-shared/ocsf-details.js';
+import { clientIpAddress, compact, Details, objectOr, type Obj } from '../formats/ocsf-shared/ocsf-details.js';
 import type { OcsfMapping, OcsfProduct } from '../formats/ocsf-shared/ocsf-mapping.js';
 
 export const OCSF_VERSION = '1.1.0';
@@ -61,6 +62,18 @@ const PROTOCOL_NAMES: ReadonlyMap<number, string> = new Map([
   [58, 'ipv6-icmp'],
 ]);
 
+/**
+ * What each class requires beyond Base Event's metadata and severity. An event
+ * that cannot fill them is a Base Event instead, which keeps it all in `unmapped`.
+ */
+const REQUIRED: Readonly<Record<OcsfClassKey, readonly string[]>> = {
+  base: [],
+  accountChange: ['user'],
+  authentication: ['user'],
+  networkActivity: ['src_endpoint', 'dst_endpoint'],
+  apiActivity: ['api', 'actor', 'src_endpoint'],
+};
+
 /** Canonical fields a class has no attribute for; they go to `unmapped` under their canonical names. */
 const UNPLACED: Readonly<Record<OcsfClassKey, readonly (keyof AuditEvent)[]>> = {
   base: ['actor', 'clientIp', 'sessionId', 'service'],
@@ -71,14 +84,21 @@ const UNPLACED: Readonly<Record<OcsfClassKey, readonly (keyof AuditEvent)[]>> = 
 };
 
 export function toOcsf(event: AuditEvent): Obj {
-  const activity = classify(event);
+  return inClass(event, classify(event)) ?? inClass(event, { class: 'base', activityId: OTHER_ACTIVITY, activityName: event.type })!;
+}
+
+/** The event in the activity's class; undefined when it lacks what the class requires. */
+function inClass(event: AuditEvent, activity: OcsfActivity): Obj | undefined {
   const cls = OCSF_CLASSES[activity.class];
   const d = new Details(event.details);
   const m = MAPPINGS.get(event.source) ?? NO_MAPPING;
   const profiles: string[] = [];
   const attributes = ATTRIBUTES[activity.class](event, d, m, profiles);
+  if (REQUIRED[activity.class].some((k) => attributes[k] === undefined)) return undefined;
   const status = STATUS[event.outcome];
-  const unplaced = Object.fromEntries(UNPLACED[activity.class].map((k) => [k, event[k]]));
+  // A clientIp that is no address has no OCSF attribute in any class.
+  const unplacedFields = new Set([...UNPLACED[activity.class], ...(clientIpAddress(event) === undefined ? (['clientIp'] as const) : [])]);
+  const unplaced = Object.fromEntries([...unplacedFields].map((k) => [k, event[k]]));
   return compact({
     class_uid: cls.uid,
     class_name: cls.name,
@@ -110,7 +130,7 @@ const ATTRIBUTES: Readonly<Record<OcsfClassKey, AttributeMapper>> = {
   authentication(e, d, m, profiles) {
     const user = actorUser(e, d, m);
     return {
-      user: user ?? {},
+      user,
       actor: compact({ user }),
       session: sessionOf(e, m),
       src_endpoint: srcEndpoint(e, d, m),
@@ -129,7 +149,7 @@ const ATTRIBUTES: Readonly<Record<OcsfClassKey, AttributeMapper>> = {
     // Blitz: object_id is the account operated on, subject_id (the actor) who did it.
     const target = compact({ uid: d.takeString('object_id') });
     return {
-      user: target ?? actor ?? {},
+      user: target ?? actor,
       actor: compact({ user: actor, session: sessionOf(e, m) }),
       src_endpoint: srcEndpoint(e, d, m),
       http_request: httpRequest(d),
@@ -146,8 +166,8 @@ const ATTRIBUTES: Readonly<Record<OcsfClassKey, AttributeMapper>> = {
         request: compact({ uid: d.takeString('requestID') ?? d.takeString('request_id') }),
         response: compact({ error, error_message: error === undefined ? undefined : e.message }),
       }),
-      actor: compact({ user: actorUser(e, d, m), session: sessionOf(e, m) }) ?? {},
-      src_endpoint: srcEndpoint(e, d, m) ?? {},
+      actor: compact({ user: actorUser(e, d, m), session: sessionOf(e, m), invoked_by: m.invokedBy?.(d) }),
+      src_endpoint: srcEndpoint(e, d, m),
       http_request: httpRequest(d),
       status_code: error ?? m.apiStatusCode?.(d),
       cloud: cloudOf(e, d, m, profiles),
@@ -158,9 +178,12 @@ const ATTRIBUTES: Readonly<Record<OcsfClassKey, AttributeMapper>> = {
     const protocol = d.takeNumber('protocol');
     const end = d.takeNumber('end');
     profiles.push('security_control');
+    const src = clientIpAddress(e);
+    const dst = d.string('dstaddr');
+    // A port alone is no endpoint: without both addresses the record is a Base Event (REQUIRED).
     return {
-      src_endpoint: compact({ ip: e.clientIp, port: d.takeNumber('srcport') }),
-      dst_endpoint: compact({ ip: d.takeString('dstaddr'), port: d.takeNumber('dstport') }),
+      src_endpoint: src === undefined ? undefined : compact({ ip: src, port: d.takeNumber('srcport') }),
+      dst_endpoint: dst === undefined || isIP(dst) === 0 ? undefined : compact({ ip: d.takeString('dstaddr'), port: d.takeNumber('dstport') }),
       // Flow logs v2 do not say which side initiated the flow.
       connection_info: compact({ protocol_num: protocol, protocol_name: protocol === undefined ? undefined : PROTOCOL_NAMES.get(protocol), direction_id: 0, direction: 'Unknown' }),
       traffic: compact({ packets: d.takeNumber('packets'), bytes: d.takeNumber('bytes') }),
@@ -188,7 +211,8 @@ function metadata(e: AuditEvent, m: OcsfMapping, profiles: string[]): Obj {
 }
 
 function productOf(e: AuditEvent, m: OcsfMapping): OcsfProduct {
-  return m.product ?? { name: e.service ?? e.source };
+  // OCSF requires a vendor; a generic producer's record does not name one.
+  return m.product ?? { name: e.service ?? e.source, vendor_name: 'Unknown' };
 }
 
 /**
@@ -196,7 +220,9 @@ function productOf(e: AuditEvent, m: OcsfMapping): OcsfProduct {
  * once per event.
  */
 function actorUser(e: AuditEvent, d: Details, m: OcsfMapping): Obj | undefined {
-  return m.user !== undefined ? m.user(e, d) : compact({ name: e.actor });
+  const user = m.user !== undefined ? m.user(e, d) : compact({ name: e.actor });
+  // OCSF's user needs a uid, a name or an account: a type alone (an AWS service's identity) is none.
+  return user !== undefined && (user.uid ?? user.name ?? user.account) !== undefined ? user : undefined;
 }
 
 function sessionOf(e: AuditEvent, m: OcsfMapping): Obj | undefined {
@@ -204,7 +230,7 @@ function sessionOf(e: AuditEvent, m: OcsfMapping): Obj | undefined {
 }
 
 function srcEndpoint(e: AuditEvent, d: Details, m: OcsfMapping): Obj | undefined {
-  return m.srcEndpoint !== undefined ? m.srcEndpoint(e, d) : compact({ ip: e.clientIp });
+  return m.srcEndpoint !== undefined ? m.srcEndpoint(e, d) : compact({ ip: clientIpAddress(e) });
 }
 
 function httpRequest(d: Details): Obj | undefined {

@@ -201,7 +201,8 @@ test('API activity comes from the operation verb: Create, Get/Describe/List, Upd
 });
 
 test('CloudTrail API call is API Activity Read in the AWS cloud; the IAM identity is the actor', () => {
-  const [e] = parsed(record('cloudtrail-describe-event-aggregates.json'));
+  // The published sample blanked sourceIPAddress; CloudTrail always writes one.
+  const [e] = parsed(JSON.stringify({ ...JSON.parse(record('cloudtrail-describe-event-aggregates.json')), sourceIPAddress: '192.0.2.44' }));
   const o = ocsf(e!);
   assertClass(o, 6003, 2);
   assertBase(o, e!);
@@ -217,14 +218,14 @@ test('CloudTrail API call is API Activity Read in the AWS cloud; the IAM identit
     account: { uid: '111115424829' },
     credential_uid: 'ASIA1234567890ABCDEF',
   });
-  assert.deepEqual(o.src_endpoint, {}, 'the sample blanked sourceIPAddress');
+  assert.deepEqual(o.src_endpoint, { ip: '192.0.2.44' });
   assert.deepEqual(o.unmapped.requestParameters, e!.details.requestParameters);
   assert.deepEqual(o.unmapped.userIdentity, e!.details.userIdentity);
 });
 
 test('CloudTrail log file: a denied DeleteBucket is a failed API Delete; ConsoleLogin is an Authentication Logon', () => {
   const [describe, del, login] = parsed(record('cloudtrail-log-file.json'));
-  assertClass(ocsf(describe!), 6003, 2);
+  assertClass(ocsf(describe!), 0, 99);
 
   const d = ocsf(del!);
   assertClass(d, 6003, 4);
@@ -249,12 +250,35 @@ test('CloudTrail log file: a denied DeleteBucket is a failed API Delete; Console
   assert.equal(l.metadata.event_code, 'ConsoleLogin');
 });
 
-test('CloudTrail: a call made by an AWS service keeps the service name as the source endpoint domain', () => {
-  const rec = { ...JSON.parse(record('cloudtrail-describe-event-aggregates.json')), eventName: 'CreateGrant', sourceIPAddress: 'ec2.amazonaws.com' };
-  const o = ocsf(parsed(JSON.stringify(rec))[0]!);
-  assertClass(o, 6003, 1);
-  assert.deepEqual(o.src_endpoint, { domain: 'ec2.amazonaws.com' });
-  assert.equal(o.unmapped.sourceIPAddress, undefined);
+test('CloudTrail: a sourceIPAddress that is no address (an AWS service, AWS Internal) is the source endpoint svc_name', () => {
+  const sample = JSON.parse(record('cloudtrail-describe-event-aggregates.json'));
+  for (const sourceIPAddress of ['ec2.amazonaws.com', 'AWS Internal']) {
+    const o = ocsf(parsed(JSON.stringify({ ...sample, eventName: 'CreateGrant', sourceIPAddress }))[0]!);
+    assertClass(o, 6003, 1);
+    assert.deepEqual(o.src_endpoint, { svc_name: sourceIPAddress });
+    assert.equal(o.unmapped.sourceIPAddress, undefined);
+  }
+});
+
+test('CloudTrail: an AWS service acting for the caller is actor.invoked_by; an identity without a name, ARN or account is no user', () => {
+  const [, deleteBucket] = JSON.parse(record('cloudtrail-log-file.json')).Records;
+  const userIdentity = { type: 'AWSService', invokedBy: 'ec2.amazonaws.com' };
+  const o = ocsf(parsed(JSON.stringify({ ...deleteBucket, userIdentity }))[0]!);
+  assertClass(o, 6003, 4);
+  assert.deepEqual(o.actor, { invoked_by: 'ec2.amazonaws.com' });
+  assert.deepEqual(o.unmapped.userIdentity, userIdentity);
+});
+
+test('CloudTrail: a call whose sourceIPAddress is blank is a Base Event, since API Activity requires the caller endpoint', () => {
+  const [e] = parsed(record('cloudtrail-describe-event-aggregates.json'));
+  const o = ocsf(e!);
+  assertClass(o, 0, 99);
+  assertBase(o, e!);
+  assert.equal(o.activity_name, 'cloudtrail.DescribeEventAggregates');
+  assert.deepEqual(o.metadata.product, { name: 'CloudTrail', vendor_name: 'AWS' });
+  assert.equal(o.unmapped.sourceIPAddress, '');
+  assert.equal(o.unmapped.sessionId, 'ASIA1234567890ABCDEF');
+  assert.deepEqual(o.unmapped.requestParameters, e!.details.requestParameters);
 });
 
 test('VPC flow records are Network Activity Traffic; ACCEPT and REJECT set action and disposition', () => {
@@ -307,6 +331,7 @@ test('an event no class fits is a Base Event that keeps every canonical field an
   assert.equal(o.message, 'deployed');
   assert.equal(o.metadata.tenant_uid, 'acme');
   assert.equal(o.metadata.log_name, 'audit');
+  assert.deepEqual(o.metadata.product, { name: 'ci', vendor_name: 'Unknown' }, 'OCSF requires a vendor; the record names none');
   assert.deepEqual(o.unmapped, {
     build: 42,
     actor: 'ci-bot',
@@ -330,4 +355,38 @@ test('a "__proto__" detail stays in unmapped like any other', () => {
   assert.ok(Object.hasOwn(unmapped, '__proto__'));
   assert.deepEqual(JSON.parse(JSON.stringify(unmapped)).__proto__, { admin: true });
   assert.equal(unmapped.note, 'n');
+});
+
+test('a clientIp that is no IP address is not src_endpoint.ip: it stays in unmapped', () => {
+  const [e] = parsed(JSON.stringify({ type: 'login', time: '2024-05-01T12:00:00Z', actor: 'alice', clientIp: 'gateway.internal' }));
+  const o = ocsf(e!);
+  assertClass(o, 3002, 1);
+  assert.equal(o.src_endpoint, undefined);
+  assert.equal(o.unmapped.clientIp, 'gateway.internal');
+  assert.deepEqual(o.metadata.product, { name: 'generic', vendor_name: 'Unknown' });
+});
+
+test('Temporal: a caller list with something other than addresses stays whole in unmapped', () => {
+  const rec = JSON.parse(record('temporal-delete-user.json'));
+  const o = ocsf(parsed(JSON.stringify({ ...rec, caller_ip_address: '10.1.2.3, proxy.internal' }))[0]!);
+  assertClass(o, 6003, 4);
+  assert.deepEqual(o.src_endpoint, { ip: '10.1.2.3' });
+  assert.equal(o.unmapped.caller_ip_address, '10.1.2.3, proxy.internal');
+});
+
+test('an event without what its class requires is a Base Event that keeps everything', () => {
+  // Authentication requires a user, Network Activity both endpoints, API Activity the actor and the caller's endpoint.
+  const cases: [object, string][] = [
+    [{ type: 'login', time: '2024-05-01T12:00:00Z', clientIp: '192.0.2.9' }, 'clientIp'],
+    [{ type: 'vpc.flow', time: '2024-05-01T12:00:00Z', clientIp: '192.0.2.9', srcport: 443 }, 'srcport'],
+    [{ type: 'temporal.DeleteUser', time: '2024-05-01T12:00:00Z', actor: 'alice' }, 'actor'],
+  ];
+  for (const [rec, kept] of cases) {
+    const [e] = parsed(JSON.stringify(rec));
+    const o = ocsf(e!);
+    assertClass(o, 0, 99);
+    assertBase(o, e!);
+    assert.equal(o.activity_name, (rec as { type: string }).type);
+    assert.ok(o.unmapped[kept] !== undefined, `${kept} is kept in unmapped`);
+  }
 });

@@ -1,7 +1,6 @@
-import { isIP } from 'node:net';
 import { awsCloud } from '../ocsf-shared/aws-cloud.js';
 import { logon } from '../ocsf-shared/ocsf-classes.js';
-import { compact, objectOr, stringOr } from '../ocsf-shared/ocsf-details.js';
+import { clientIpAddress, compact, objectOr, stringOr } from '../ocsf-shared/ocsf-details.js';
 import type { OcsfMapping } from '../ocsf-shared/ocsf-mapping.js';
 import { CLOUDTRAIL_NAMESPACE } from './event-types.js';
 
@@ -30,10 +29,13 @@ export const cloudtrailOcsf: OcsfMapping = {
   session: () => undefined,
 
   srcEndpoint(e, d) {
-    // CloudTrail keeps a sourceIPAddress in details only when it is an AWS service's name.
-    const sourceHost = d.string('sourceIPAddress');
-    return compact({ ip: e.clientIp, domain: sourceHost !== undefined && isIP(sourceHost) === 0 ? d.takeString('sourceIPAddress') : undefined });
+    // The parser keeps a sourceIPAddress in details only when it is not an address: an AWS service's
+    // name (`ec2.amazonaws.com`) or `AWS Internal`, which is what OCSF's svc_name holds.
+    return compact({ ip: clientIpAddress(e), svc_name: d.takeString('sourceIPAddress') });
   },
+
+  // The AWS service that made the call for the caller; userIdentity stays in unmapped.
+  invokedBy: (d) => stringOr(objectOr(d.get('userIdentity'))?.invokedBy),
 
   cloud: awsCloud,
 

@@ -1,4 +1,6 @@
 /** Reading an event's details into OCSF attributes, shared by the codec and each producer's mapping. */
+import { isIP } from 'node:net';
+import type { AuditEvent } from '../../core/event.js';
 
 export type Obj = Record<string, unknown>;
 
@@ -35,6 +37,11 @@ export class Details {
     if (value !== undefined) delete this.rest[key];
     return value;
   }
+}
+
+/** The event's clientIp when it is an IP address, which is all OCSF's `ip` attributes take. */
+export function clientIpAddress(e: AuditEvent): string | undefined {
+  return e.clientIp !== undefined && isIP(e.clientIp) !== 0 ? e.clientIp : undefined;
 }
 
 export function stringOr(v: unknown): string | undefined {

@@ -1,4 +1,5 @@
-import { compact, objectOr, stringOr } from '../ocsf-shared/ocsf-details.js';
+import { isIP } from 'node:net';
+import { clientIpAddress, compact, objectOr, stringOr } from '../ocsf-shared/ocsf-details.js';
 import type { OcsfMapping } from '../ocsf-shared/ocsf-mapping.js';
 import { TEMPORAL_NAMESPACE } from './event-types.js';
 
@@ -17,16 +18,20 @@ export const temporalOcsf: OcsfMapping = {
       // Without a principal name the actor is user_email, already out of details.
       email_addr: d.takeString('user_email') ?? (name === undefined ? e.actor : undefined),
     });
-    if (principal && Object.entries(principal).every(([k, v]) => ['id', 'name', 'type'].includes(k) && typeof v === 'string')) d.taken('principal', principal);
+    // The principal leaves unmapped only with a user the codec keeps, which needs a uid or a name.
+    const identified = user?.uid !== undefined || user?.name !== undefined;
+    if (identified && principal && Object.entries(principal).every(([k, v]) => ['id', 'name', 'type'].includes(k) && typeof v === 'string')) d.taken('principal', principal);
     return user;
   },
 
   srcEndpoint(e, d) {
     // The list reads client first, then each proxy it passed through.
     const callers = d.string('caller_ip_address')?.split(',').map((a) => a.trim()).filter((a) => a !== '');
-    const intermediate = callers?.slice(1);
-    if (callers) d.taken('caller_ip_address', callers);
-    return compact({ ip: e.clientIp, intermediate_ips: intermediate && intermediate.length > 0 ? intermediate : undefined });
+    // A list with anything but addresses stays whole in unmapped: intermediate_ips takes addresses only.
+    const addresses = callers !== undefined && callers.every((a) => isIP(a) !== 0) ? callers : undefined;
+    const intermediate = addresses?.slice(1);
+    if (addresses) d.taken('caller_ip_address', addresses);
+    return compact({ ip: clientIpAddress(e), intermediate_ips: intermediate && intermediate.length > 0 ? intermediate : undefined });
   },
 
   // Temporal's status is "OK" or the failure's code.
