@@ -97,21 +97,27 @@ export class CloudWatchExportSource implements Source {
   private async run(publisher: Publisher): Promise<void> {
     const signal = this.abort.signal;
     while (!signal.aborted) {
-      let next: Step = 'wait';
-      try {
-        if (Date.now() >= this.nextDiscoveryAt) await this.discover(signal);
-        next = await this.step(publisher, signal);
-      } catch (err) {
-        if (signal.aborted) break;
-        const e = classifyAwsError(err, `cloudwatch-export ${this.name}`);
-        this.noteError(e.message, 'request_failed', 'receiving');
-        this.ctx.logger.warn({ source: this.name, err: e.message }, 'CloudWatch export source step failed; retrying at the next poll');
-      }
-      if (next === 'wait') await sleep(this.config.pollEverySec * 1000, signal);
+      // A failed discovery waits for the next one rather than holding back the groups already known.
+      if (Date.now() >= this.nextDiscoveryAt) await this.attempt(() => this.discover(signal), 'log group discovery', signal);
+      const next = await this.attempt(() => this.step(publisher, signal), 'export step', signal);
+      if (next !== 'again') await sleep(this.config.pollEverySec * 1000, signal);
+    }
+  }
+
+  private async attempt<T>(work: () => Promise<T>, what: string, signal: AbortSignal): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (err) {
+      if (signal.aborted) return undefined;
+      const e = classifyAwsError(err, `cloudwatch-export ${this.name}: ${what}`);
+      this.noteError(e.message, 'request_failed', 'receiving');
+      this.ctx.logger.warn({ source: this.name, err: e.message }, `CloudWatch export source: ${what} failed; retrying at the next poll`);
+      return undefined;
     }
   }
 
   private async discover(signal: AbortSignal): Promise<void> {
+    this.nextDiscoveryAt = Date.now() + this.config.discoverEverySec * 1000;
     const startMs = this.config.startAt === 'now' ? Date.now() : Date.parse(this.config.startAt);
     const found = [...(this.config.logGroups ?? [])];
     if (this.config.logGroupPrefix) {
@@ -126,7 +132,6 @@ export class CloudWatchExportSource implements Source {
     }
     this.refused.clear();
     this.stats.discoveries++;
-    this.nextDiscoveryAt = Date.now() + this.config.discoverEverySec * 1000;
   }
 
   private async step(publisher: Publisher, signal: AbortSignal): Promise<Step> {
@@ -191,15 +196,19 @@ export class CloudWatchExportSource implements Source {
       return 'wait';
     } catch (err) {
       if (signal.aborted) return 'wait';
-      this.state.abandonTask();
       if (awsErrorName(err) === 'LimitExceededException') {
         // Another export task of the account runs (ours from another process, or anyone's): wait for it.
+        this.state.abandonTask();
         this.stats.limitWaits++;
         this.taskStatus = undefined;
         return 'wait';
       }
       const e = classifyAwsError(err, `logs:CreateExportTask for ${task.group} to s3://${task.bucket}/${task.prefix}`);
-      if (e instanceof FatalError) this.refused.set(task.group, e.message);
+      if (e instanceof FatalError) {
+        this.state.abandonTask();
+        this.refused.set(task.group, e.message);
+      }
+      // Otherwise the intent stays: a call that timed out may have created the task, and the next step looks for it by name.
       throw e;
     }
   }
