@@ -263,6 +263,25 @@ test('a log group CreateExportTask refuses (deleted) does not hold back the othe
   assert.match(String(gone?.refused), /ResourceNotFoundException.*\/gone/);
 });
 
+test('a group dropped from the config is no longer exported, and keeps its place should it come back', async (t) => {
+  const { s3, cw } = await setUp(t);
+  const start = baseMs(4);
+  const a = putWindows(cw, '/app/a', 'a', start, 1, 2);
+  const b = putWindows(cw, '/team/b', 'b', start, 1, 2);
+  const dataDir = await tempDir(t);
+  const publisher = new RecordingPublisher();
+  const first = await startSource(t, dataDir, sourceConfig(s3, cw, start, { logGroups: ['/team/b'] }), publisher);
+  await waitFor(() => publisher.published.length === a.length + b.length, 'both groups exported');
+  await first.stop();
+
+  const exportedBefore = completedWindows(cw.tasks, '/team/b').length;
+  cw.putEvents('/team/b', 'stream-0', [{ timestamp: Date.now() - 1500, message: '{"id":"b-late","type":"login"}' }]);
+  const second = await startSource(t, dataDir, sourceConfig(s3, cw, start), new RecordingPublisher());
+  await waitFor(() => (second.status().windowsDone as number) >= 3, 'the remaining group exported on');
+  assert.equal(completedWindows(cw.tasks, '/team/b').length, exportedBefore, 'no task for the dropped group');
+  assert.deepEqual((second.status().groups as { name: string }[]).map((g) => g.name), ['/app/a']);
+});
+
 test('config: which log groups to export is required, and the error names the key', () => {
   assert.throws(
     () => parseConfig(cloudWatchExportSourceDefinition.schema, { region: 'us-east-1', bucket: 'exports' }, 'sources[2]'),

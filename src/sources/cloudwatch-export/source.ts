@@ -73,7 +73,7 @@ export class CloudWatchExportSource implements Source {
     return {
       bucket: this.config.bucket,
       prefix: this.config.prefix,
-      groups: this.state.groups().map((g) => ({
+      groups: this.state.groups().filter((g) => this.configured(g.group)).map((g) => ({
         name: g.group,
         exportedUntil: new Date(g.nextFromMs).toISOString(),
         lagSec: Math.max(0, Math.round((now - g.nextFromMs) / 1000)),
@@ -161,7 +161,7 @@ export class CloudWatchExportSource implements Source {
   private async createTask(signal: AbortSignal): Promise<Step> {
     const windowMs = Math.round(this.config.windowSec * 1000);
     const readyUntil = Date.now() - this.config.delaySec * 1000;
-    const group = this.state.groups().find((g) => !this.refused.has(g.group) && g.nextFromMs + windowMs <= readyUntil);
+    const group = this.state.groups().find((g) => this.configured(g.group) && !this.refused.has(g.group) && g.nextFromMs + windowMs <= readyUntil);
     if (!group) return 'wait';
     const fromMs = group.nextFromMs;
     const row = {
@@ -321,6 +321,11 @@ export class CloudWatchExportSource implements Source {
       this.noteError(message, 'delete_failed', 'processing');
       this.ctx.logger.warn({ source: this.name, key, err: message }, 'cannot delete an exported object (s3:DeleteObject); it is left behind and not read again');
     }
+  }
+
+  /** The state keeps groups dropped from the config (their place, should they come back); they are not exported. */
+  private configured(group: string): boolean {
+    return (this.config.logGroups?.includes(group) ?? false) || (this.config.logGroupPrefix !== undefined && group.startsWith(this.config.logGroupPrefix));
   }
 
   private noteError(message: string, type: string, stage: 'receiving' | 'processing'): void {
