@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { awsConnectionShape } from '../../aws/client.js';
 import { timerSec } from '../../config/timers.js';
-import { PARSER_NAMES } from '../../formats/parser.js';
+import { PARSER_NAMES } from '../../formats/format-registry.js';
 
 export const cloudWatchExportSourceSchema = z
   .strictObject({
