@@ -8,6 +8,7 @@ import { MAX_ENCODED_EVENT_ID_LENGTH } from '../core/ids.js';
 import { RetriableError } from '../core/errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { testAndAdd } from '../pipeline/test-and-add.js';
+import { AmbiguousEventIdError } from '../store/ambiguous-id-error.js';
 import { QueryError } from '../store/query-error.js';
 import { NoAuditStoreError, type SearchService } from '../store/search-service.js';
 import { requireApiKeys } from './auth.js';
@@ -156,8 +157,17 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
 
     api.get('/v1/events/:id', { schema: routeSchemas.getEvent }, async (req) => {
       const { id } = req.params as { id: string };
-      const event = await search.get(id);
-      if (!event) throw new HttpError(404, 'NOT_FOUND', `no event with id ${id} in the audit store`);
+      const { source, ...unknown } = req.query as { source?: string };
+      const [misspelt] = Object.keys(unknown);
+      if (misspelt !== undefined) throw new QueryError(misspelt, 'unknown parameter (known: source)');
+      let event;
+      try {
+        event = await search.get(id, source === '' ? undefined : source);
+      } catch (err) {
+        if (err instanceof AmbiguousEventIdError) throw new HttpError(409, err.code, err.message, { sources: err.sources });
+        throw err;
+      }
+      if (!event) throw new HttpError(404, 'NOT_FOUND', `no event with id ${id}${source ? ` from source ${source}` : ''} in the audit store`);
       return event;
     });
 

@@ -23,7 +23,7 @@ function prepareInsert(db: Database.Database): (rows: EventRow[], receivedAt: st
   const insertOne = db.prepare(
     `INSERT INTO audit_events (${COLUMNS}, time_ms, received_at)
      VALUES (@id, @time, @type, @source, @service, @outcome, @actor, @client_ip, @session_id, @tenant, @message, @details, @origin, @raw, @timeMs, @receivedAt)
-     ON CONFLICT (id) DO NOTHING`,
+     ON CONFLICT (id, source) DO NOTHING`,
   );
   const insertBatch = db.transaction((rows: EventRow[], receivedAt: string) => {
     let inserted = 0;
