@@ -1,6 +1,6 @@
 /**
  * store: insert rate of the audit store (SQLite and PostgreSQL) in the
- * emitter's batches of 500, beside the ceiling (bench/lib/store-ceiling.mjs):
+ * emitter's default batches, beside the ceiling (bench/lib/store-ceiling.mjs):
  * the same rows written into the same schema and indexes by the bare driver
  * in its own process, one prepared statement in large transactions, with the
  * cheapest durability setting. Then p50/p95 latency of the documented
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { auditStoreSink } from '../dist/sinks/audit-store.js';
 import { openAuditStore } from '../dist/store/open-store.js';
 import { ACTORS, BASE_TIME_MS, SPACING_MS, TYPES, auditEvents } from './lib/events.mjs';
 import { createDatabase, pgProblem } from './lib/pg.mjs';
@@ -20,7 +21,8 @@ import { fmt, fmtRatio, percentile, perSecond, ratio, table } from './lib/stats.
 
 export const description = 'audit store inserts (SQLite, PostgreSQL) vs the bare-driver ceiling in its own process; search latency';
 
-const BATCH = 500;
+/** The audit-store emitter's default batchSize: what one insert gets under a backlog. */
+const BATCH = auditStoreSink.schema.parse({}).batchSize;
 const CEILING = join(import.meta.dirname, 'lib', 'store-ceiling.mjs');
 
 /** Default size: a million events, the figure the docs quote; `all` uses the same. */

@@ -39,7 +39,7 @@ test('audit-store: Blitz\'s block {"type":"audit-store","enabled":true} stores e
   const sink = resolved!.definition.create(resolved!.sinkConfig, context(dataDir));
   t.after(() => sink.close());
   assert.ok(sink instanceof AuditStoreSink);
-  assert.equal(sink.batch.maxEvents, 500);
+  assert.equal(sink.batch.maxEvents, 5000);
 
   const batch = eventSeries(3);
   assert.deepEqual(await sink.send(batch, signal()), batch.map(() => ({ status: 'delivered' })));
