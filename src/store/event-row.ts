@@ -56,12 +56,11 @@ export type FlatRows = (string | number | null)[];
  */
 export const ROW_COLUMNS = ['id', 'time', 'time_ms', 'type', 'source', 'service', 'outcome', 'actor', 'client_ip', 'session_id', 'tenant', 'message', 'details', 'origin', 'raw'] as const;
 
-/** toRow for each event, laid out flat in ROW_COLUMNS order. */
-export function toFlatRows(events: readonly AuditEvent[]): FlatRows {
-  const flat: FlatRows = new Array(events.length * ROW_COLUMNS.length);
-  let i = 0;
-  for (const event of events) {
-    const r = toRow(event);
+/** toRow of events `from` … `to` - 1, written into `flat` at their place in ROW_COLUMNS order. */
+export function writeFlatRows(events: readonly AuditEvent[], from: number, to: number, flat: FlatRows): void {
+  let i = from * ROW_COLUMNS.length;
+  for (let e = from; e < to; e++) {
+    const r = toRow(events[e]!);
     flat[i++] = r.id;
     flat[i++] = r.time;
     flat[i++] = r.timeMs;
@@ -78,7 +77,6 @@ export function toFlatRows(events: readonly AuditEvent[]): FlatRows {
     flat[i++] = r.origin;
     flat[i++] = r.raw;
   }
-  return flat;
 }
 
 function json(id: string, field: string, value: unknown): string {
