@@ -163,6 +163,7 @@ export class Emitter {
       deadLettered: this.deadLettered,
       deadLetterFile: this.opts.deadLetter.file,
       ...(q.recoveredFrom ? { corruptQueueMovedTo: q.recoveredFrom } : {}),
+      ...(this.sink.status ? { sink: this.sink.status() } : {}),
       lastError: this.lastError ?? null,
     };
   }

@@ -10,6 +10,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { testAndAdd } from '../pipeline/test-and-add.js';
 import { ACCEPTED_TYPES } from '../sources/http/content-types.js';
 import { HttpSource } from '../sources/http/source.js';
+import { AmbiguousEventIdError } from '../store/ambiguous-id-error.js';
 import { QueryError } from '../store/query-error.js';
 import { NoAuditStoreError, type SearchService } from '../store/search-service.js';
 import { requireApiKeys } from './auth.js';
@@ -166,8 +167,17 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
 
     api.get('/v1/events/:id', { schema: routeSchemas.getEvent }, async (req) => {
       const { id } = req.params as { id: string };
-      const event = await search.get(id);
-      if (!event) throw new HttpError(404, 'NOT_FOUND', `no event with id ${id} in the audit store`);
+      const { source, ...unknown } = req.query as { source?: string };
+      const [misspelt] = Object.keys(unknown);
+      if (misspelt !== undefined) throw new QueryError(misspelt, 'unknown parameter (known: source)');
+      let event;
+      try {
+        event = await search.get(id, source === '' ? undefined : source);
+      } catch (err) {
+        if (err instanceof AmbiguousEventIdError) throw new HttpError(409, err.code, err.message, { sources: err.sources });
+        throw err;
+      }
+      if (!event) throw new HttpError(404, 'NOT_FOUND', `no event with id ${id}${source ? ` from source ${source}` : ''} in the audit store`);
       return event;
     });
 

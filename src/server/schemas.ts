@@ -105,6 +105,11 @@ const SHARED: Json[] = [
       deadLettered: int('since the server started'),
       deadLetterFile: str(),
       corruptQueueMovedTo: str('an unreadable queue file was moved here at start'),
+      sink: {
+        type: 'object',
+        description: 'what only this type of emitter counts; audit-store: duplicateEvents, events already stored (same id and source) since the server started',
+        additionalProperties: true,
+      },
       lastError: {
         anyOf: [{ type: 'object', required: ['message', 'at'], properties: { message: str(), at: str() }, additionalProperties: false }, { type: 'null' }],
       },
@@ -212,7 +217,25 @@ export const routeSchemas = {
     operationId: 'getEvent',
     tags: ['events'],
     params: { type: 'object', required: ['id'], properties: { id: str('percent-encoded (encodeURIComponent)') } },
-    response: { ...ANY_ROUTE, 200: ref('Event'), 503: { ...ERROR, ...description('the audit store is unavailable; Retry-After') } },
+    querystring: {
+      type: 'object',
+      properties: { source: str('the producer (foxpass, blitz, …): needed only when several sources stored an event with this id') },
+      // Unknown parameters reach the handler, which names them: a misspelt source must not be ignored.
+      additionalProperties: true,
+    },
+    response: {
+      ...ANY_ROUTE,
+      200: ref('Event'),
+      400: { ...ERROR, description: 'HTTP_MALFORMED (the connection is closed), BAD_URL, or QUERY_INVALID with `parameter` naming a parameter other than source' },
+      409: {
+        type: 'object',
+        required: ['error', 'code', 'sources'],
+        properties: { error: str(), code: str('EVENT_ID_AMBIGUOUS'), sources: { type: 'array', items: str() } },
+        additionalProperties: false,
+        ...description('EVENT_ID_AMBIGUOUS: several sources stored an event with this id; ask again with ?source= one of sources'),
+      },
+      503: { ...ERROR, ...description('the audit store is unavailable; Retry-After') },
+    },
   },
   emitters: {
     summary: 'Configured emitters and their state',

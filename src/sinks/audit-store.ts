@@ -1,7 +1,8 @@
+import { Counter, type Registry } from 'prom-client';
 import { z } from 'zod';
 import { InvalidEventError, errorMessage } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
-import type { AuditStore } from '../store/audit-store.js';
+import type { AuditStore, InsertResult } from '../store/audit-store.js';
 import { openAuditStore, storeUrlProblem } from '../store/open-store.js';
 import type { BatchLimits, CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from './sink.js';
 
@@ -17,34 +18,67 @@ const schema = z.strictObject({
     .optional(),
   /** PostgreSQL connections this emitter keeps at most. */
   poolSize: z.number().int().min(1).max(100).default(5),
-  /** Events per insert transaction. */
-  batchSize: z.number().int().min(1).max(10_000).default(500),
+  /**
+   * Events per insert transaction. Under a backlog, a larger transaction
+   * writes each index page it touches once for many rows (an actor index
+   * page is touched by nearly every batch) and pays one commit for all of
+   * them: in SQLite, 5000 writes a third of the WAL pages per event that 500 does.
+   */
+  batchSize: z.number().int().min(1).max(10_000).default(5000),
 });
 
 export type AuditStoreSinkConfig = z.infer<typeof schema>;
 
 const DELIVERED: DeliveryOutcome = { status: 'delivered' };
 
+const DUPLICATES_METRIC = 'auditstream_store_duplicate_events_total';
+
+/** Several audit-store emitters share one registry: the counter is created once and found again by name. */
+function duplicatesCounter(registry: Registry): Counter<'component_id'> {
+  return (
+    (registry.getSingleMetric(DUPLICATES_METRIC) as Counter<'component_id'> | undefined) ??
+    new Counter({
+      name: DUPLICATES_METRIC,
+      help: 'Events an audit-store emitter delivered that were stored already (same id and source): a replay, or a producer resending.',
+      labelNames: ['component_id'],
+      registers: [registry],
+    })
+  );
+}
+
 /**
  * Stores events for search. The pipeline gives `store` to the search service,
  * so search reads what this emitter wrote through the same connection pool.
- * Inserts dedupe on event id, so a replayed event counts as delivered without
- * being stored twice.
+ * Inserts dedupe on (id, source), so a replayed event counts as delivered
+ * without being stored twice, and is counted as a duplicate.
  */
 export class AuditStoreSink implements Sink {
   readonly batch: BatchLimits;
+  private readonly duplicates: Counter<'component_id'>;
+  private readonly labels: { component_id: string };
+  private duplicateEvents = 0;
 
   constructor(
     readonly store: AuditStore,
     batchSize: number,
+    emitterName: string,
+    registry: Registry,
   ) {
     // Rows are small and the insert is one local transaction: sending at once keeps search fresh.
     this.batch = { maxEvents: batchSize, maxBytes: 16 * 1024 * 1024, lingerMs: 0 };
+    this.duplicates = duplicatesCounter(registry);
+    this.labels = { component_id: emitterName };
+    // Present at 0 from the start, so an alert on its rate sees 0 rather than no series.
+    this.duplicates.inc(this.labels, 0);
+  }
+
+  status(): Record<string, unknown> {
+    return { duplicateEvents: this.duplicateEvents };
   }
 
   async send(batch: readonly AuditEvent[], _signal?: AbortSignal): Promise<DeliveryOutcome[]> {
     try {
-      await this.store.insert(batch);
+      this.counted(await this.store.insert(batch));
       return batch.map(() => DELIVERED);
     } catch (err) {
       // Unreachable or unusable store: the whole batch waits in the queue.
@@ -55,7 +89,7 @@ export class AuditStoreSink implements Sink {
     const outcomes: DeliveryOutcome[] = [];
     for (const event of batch) {
       try {
-        await this.store.insert([event]);
+        this.counted(await this.store.insert([event]));
         outcomes.push(DELIVERED);
       } catch (err) {
         if (!(err instanceof InvalidEventError)) throw err;
@@ -87,6 +121,12 @@ export class AuditStoreSink implements Sink {
   close(): Promise<void> {
     return this.store.close();
   }
+
+  private counted({ duplicates }: InsertResult): void {
+    if (duplicates === 0) return;
+    this.duplicateEvents += duplicates;
+    this.duplicates.inc(this.labels, duplicates);
+  }
 }
 
 export const auditStoreSink: SinkDefinition<AuditStoreSinkConfig> = {
@@ -94,6 +134,6 @@ export const auditStoreSink: SinkDefinition<AuditStoreSinkConfig> = {
   schema,
   create(config: AuditStoreSinkConfig, ctx: SinkContext): Sink {
     const store = openAuditStore(config.url, { dataDir: ctx.dataDir, poolSize: config.poolSize, logger: ctx.logger });
-    return new AuditStoreSink(store, config.batchSize);
+    return new AuditStoreSink(store, config.batchSize, ctx.emitterName, ctx.metrics);
   },
 };

@@ -46,6 +46,8 @@ export interface Sink {
   send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]>;
   /** "Test & Add", as vendors check a log-export destination before saving it: prove credentials and destination work without sending events. */
   check(signal: AbortSignal): Promise<CheckStep[]>;
+  /** What only this kind of sink counts, shown under `sink` in the emitter's status (GET /v1/emitters). */
+  status?(): Record<string, unknown>;
   /** Events with the same key are delivered in queue order. Undefined: no ordering constraint. */
   partitionKeyOf?(event: AuditEvent): string;
   close(): Promise<void>;

@@ -3,7 +3,7 @@ import type { AuditEvent } from '../core/event.js';
 export interface InsertResult {
   /** Events newly stored. */
   inserted: number;
-  /** Events whose id was already stored (a replay), or repeated inside the batch. */
+  /** Events whose identity (id and source) was already stored (a replay), or repeated inside the batch. */
   duplicates: number;
 }
 
@@ -48,8 +48,10 @@ export interface SearchPage {
 
 /**
  * Where audit events are kept for search (Blitz Identity Provider's "audit-store"
- * receiver). Inserts are idempotent on event id, so at-least-once replays
- * leave each event stored once.
+ * receiver). An event's identity is its id within its source (the producer:
+ * foxpass, blitz …): inserts are idempotent on (id, source), so at-least-once
+ * replays leave each event stored once, while two producers that both use
+ * id 42 keep both events.
  *
  * Errors: RetriableError when the database is unreachable or busy,
  * FatalError when it is unusable as configured (missing database, bad
@@ -62,7 +64,11 @@ export interface AuditStore {
   readonly location: string;
   insert(events: readonly AuditEvent[]): Promise<InsertResult>;
   search(query: SearchQuery, options?: SearchOptions): Promise<SearchPage>;
-  get(id: string): Promise<AuditEvent | undefined>;
+  /**
+   * The event with this id, or with this id from this source. Throws
+   * AmbiguousEventIdError when `source` is absent and several sources stored the id.
+   */
+  get(id: string, source?: string): Promise<AuditEvent | undefined>;
   count(): Promise<number>;
   /** Connects, applies pending schema migrations and runs a trivial query. */
   ping(): Promise<void>;

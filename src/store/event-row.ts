@@ -46,6 +46,39 @@ export function toRow(event: AuditEvent): EventRow {
   };
 }
 
+/** The values of ROW_COLUMNS, in that order, for each row one after another. */
+export type FlatRows = (string | number | null)[];
+
+/**
+ * The columns of a flat row, in order: what the SQLite writer thread binds
+ * positionally to its one prepared INSERT. Plain values cross to the thread
+ * several times cheaper than the events' objects do.
+ */
+export const ROW_COLUMNS = ['id', 'time', 'time_ms', 'type', 'source', 'service', 'outcome', 'actor', 'client_ip', 'session_id', 'tenant', 'message', 'details', 'origin', 'raw'] as const;
+
+/** toRow of events `from` … `to` - 1, written into `flat` at their place in ROW_COLUMNS order. */
+export function writeFlatRows(events: readonly AuditEvent[], from: number, to: number, flat: FlatRows): void {
+  let i = from * ROW_COLUMNS.length;
+  for (let e = from; e < to; e++) {
+    const r = toRow(events[e]!);
+    flat[i++] = r.id;
+    flat[i++] = r.time;
+    flat[i++] = r.timeMs;
+    flat[i++] = r.type;
+    flat[i++] = r.source;
+    flat[i++] = r.service;
+    flat[i++] = r.outcome;
+    flat[i++] = r.actor;
+    flat[i++] = r.client_ip;
+    flat[i++] = r.session_id;
+    flat[i++] = r.tenant;
+    flat[i++] = r.message;
+    flat[i++] = r.details;
+    flat[i++] = r.origin;
+    flat[i++] = r.raw;
+  }
+}
+
 function json(id: string, field: string, value: unknown): string {
   try {
     return JSON.stringify(value);

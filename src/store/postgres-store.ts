@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { AuditstreamError, FatalError, InvalidEventError, RetriableError, errorMessage } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
+import { AMBIGUOUS_LISTED, onlyEvent } from './ambiguous-id-error.js';
 import type { AuditStore, InsertResult, SearchOptions, SearchPage, SearchQuery } from './audit-store.js';
 import { fromRow, toRow, type EventRow } from './event-row.js';
 import { fillPage, likePattern, planSearch } from './search-plan.js';
@@ -51,6 +52,23 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_session_time ON audit_events (session_id, time DESC, id DESC);
     `,
   },
+  {
+    version: 2,
+    description: 'identity is (id, source): producers with the same id no longer collide',
+    // The identity is a unique index, not the primary key, so that a tenant column can join it later by
+    // replacing the index. The search indexes end in source, the order's last tie-breaker. source compares
+    // bytewise like id: the order and the cursor then mean the same thing on every server.
+    sql: `
+      ALTER TABLE audit_events DROP CONSTRAINT audit_events_pkey;
+      ALTER TABLE audit_events ALTER COLUMN source TYPE text COLLATE "C";
+      CREATE UNIQUE INDEX audit_events_identity ON audit_events (id, source);
+      DROP INDEX audit_events_time, audit_events_type_time, audit_events_actor_time, audit_events_session_time;
+      CREATE INDEX audit_events_time ON audit_events (time DESC, id DESC, source DESC);
+      CREATE INDEX audit_events_type_time ON audit_events (type, time DESC, id DESC, source DESC);
+      CREATE INDEX audit_events_actor_time ON audit_events (actor, time DESC, id DESC, source DESC);
+      CREATE INDEX audit_events_session_time ON audit_events (session_id, time DESC, id DESC, source DESC);
+    `,
+  },
 ];
 
 /** Any constant works as long as every auditstream uses the same one. */
@@ -65,7 +83,7 @@ const INSERT_SQL = `
   FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
               $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
     AS u(id, time, type, source, service, outcome, actor, client_ip, session_id, tenant, message, details, origin, raw)
-  ON CONFLICT (id) DO NOTHING`;
+  ON CONFLICT (id, source) DO NOTHING`;
 
 // jsonb goes out as text so both backends share one row decoder (and jsonb's own parse is skipped).
 const SELECT_COLUMNS =
@@ -149,30 +167,34 @@ export class PostgresAuditStore implements AuditStore {
     if (plan.fromMs !== undefined) where.push(`time >= ${param(new Date(plan.fromMs).toISOString())}::timestamptz`);
     if (plan.toMs !== undefined) where.push(`time < ${param(new Date(plan.toMs).toISOString())}::timestamptz`);
     if (plan.after) {
-      where.push(`(time, id) < (${param(new Date(plan.after.timeMs).toISOString())}::timestamptz, ${param(plan.after.id)})`);
+      where.push(
+        `(time, id, source) < (${param(new Date(plan.after.timeMs).toISOString())}::timestamptz, ${param(plan.after.id)}, ${param(plan.after.source)})`,
+      );
     }
     if (plan.text !== undefined) where.push(`message ILIKE ${param(likePattern(plan.text))} ESCAPE '\\'`);
     // One row more than asked tells whether another page exists without a count. Of those rows, only the ones
     // that start within the byte cap are sent over: a search over large events reads what one page can hold.
     const sql = `
       WITH page AS (
-        SELECT id, time, ${ROW_BYTES} AS bytes FROM audit_events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY time DESC, id DESC LIMIT ${param(plan.limit + 1)}
+        SELECT id, source, time, ${ROW_BYTES} AS bytes FROM audit_events${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY time DESC, id DESC, source DESC LIMIT ${param(plan.limit + 1)}
       ), running AS (
-        SELECT id, sum(bytes) OVER (ORDER BY time DESC, id DESC) - bytes AS bytes_before, count(*) OVER () AS matched FROM page
+        SELECT id, source, sum(bytes) OVER (ORDER BY time DESC, id DESC, source DESC) - bytes AS bytes_before, count(*) OVER () AS matched FROM page
       )
-      SELECT ${SELECT_COLUMNS}, matched FROM audit_events JOIN running USING (id)
-      WHERE bytes_before < ${param(plan.maxBytes)} ORDER BY time DESC, id DESC`;
+      SELECT ${SELECT_COLUMNS}, matched FROM audit_events JOIN running USING (id, source)
+      WHERE bytes_before < ${param(plan.maxBytes)} ORDER BY time DESC, id DESC, source DESC`;
     const rows = await this.withClient(async (client) => (await client.query<SelectedRow & { matched: string }>(sql, params)).rows);
     const matched = Number(rows[0]?.matched ?? 0);
-    return fillPage(rows, plan, (row) => ({ event: eventOf(row), position: { timeMs: row.time.getTime(), id: row.id } }), rows.length < matched);
+    return fillPage(rows, plan, (row) => ({ event: eventOf(row), position: { timeMs: row.time.getTime(), id: row.id, source: row.source } }), rows.length < matched);
   }
 
-  async get(id: string): Promise<AuditEvent | undefined> {
-    const rows = await this.withClient(
-      async (client) => (await client.query<SelectedRow>(`SELECT ${SELECT_COLUMNS} FROM audit_events WHERE id = $1`, [id])).rows,
+  async get(id: string, source?: string): Promise<AuditEvent | undefined> {
+    const rows = await this.withClient(async (client) =>
+      source === undefined
+        ? (await client.query<SelectedRow>(`SELECT ${SELECT_COLUMNS} FROM audit_events WHERE id = $1 ORDER BY source LIMIT ${AMBIGUOUS_LISTED}`, [id])).rows
+        : (await client.query<SelectedRow>(`SELECT ${SELECT_COLUMNS} FROM audit_events WHERE id = $1 AND source = $2`, [id, source])).rows,
     );
-    return rows[0] ? eventOf(rows[0]) : undefined;
+    return onlyEvent(id, rows.map(eventOf));
   }
 
   async count(): Promise<number> {

@@ -50,8 +50,8 @@ export class SearchService {
     return this.reader().search(query, options);
   }
 
-  get(id: string, _scope: ReadScope = {}): Promise<AuditEvent | undefined> {
-    return this.reader().get(id);
+  get(id: string, source?: string, _scope: ReadScope = {}): Promise<AuditEvent | undefined> {
+    return this.reader().get(id, source);
   }
 
   /** Events stored. */

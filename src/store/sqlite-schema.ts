@@ -38,6 +38,41 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_session_time ON audit_events (session_id, time_ms DESC, id DESC);
     `,
   },
+  {
+    version: 2,
+    description: 'identity is (id, source): producers with the same id no longer collide',
+    // SQLite cannot drop a PRIMARY KEY, so the table is copied into one without it. The identity is a
+    // unique index so that a tenant column can join it later by replacing the index, not the table.
+    // The search indexes end in source, the order's last tie-breaker, so a page never needs a sort.
+    sql: `
+      CREATE TABLE audit_events_v2 (
+        id          TEXT NOT NULL,
+        time        TEXT NOT NULL,
+        time_ms     INTEGER NOT NULL,
+        type        TEXT NOT NULL,
+        source      TEXT NOT NULL,
+        service     TEXT,
+        outcome     TEXT NOT NULL,
+        actor       TEXT,
+        client_ip   TEXT,
+        session_id  TEXT,
+        tenant      TEXT,
+        message     TEXT,
+        details     TEXT NOT NULL,
+        origin      TEXT,
+        raw         TEXT NOT NULL,
+        received_at TEXT NOT NULL
+      );
+      INSERT INTO audit_events_v2 SELECT * FROM audit_events ORDER BY rowid;
+      DROP TABLE audit_events;
+      ALTER TABLE audit_events_v2 RENAME TO audit_events;
+      CREATE UNIQUE INDEX audit_events_identity ON audit_events (id, source);
+      CREATE INDEX audit_events_time ON audit_events (time_ms DESC, id DESC, source DESC);
+      CREATE INDEX audit_events_type_time ON audit_events (type, time_ms DESC, id DESC, source DESC);
+      CREATE INDEX audit_events_actor_time ON audit_events (actor, time_ms DESC, id DESC, source DESC);
+      CREATE INDEX audit_events_session_time ON audit_events (session_id, time_ms DESC, id DESC, source DESC);
+    `,
+  },
 ];
 
 /** The columns an event is stored in and read back from, in EventRow's names. */

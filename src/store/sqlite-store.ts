@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { FatalError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
+import { AMBIGUOUS_LISTED, onlyEvent } from './ambiguous-id-error.js';
 import type { AuditStore, InsertResult, SearchOptions, SearchPage, SearchQuery } from './audit-store.js';
 import { fromRow, type EventRow } from './event-row.js';
 import { fillPage, likePattern, planSearch } from './search-plan.js';
@@ -21,6 +22,7 @@ export interface SqliteStoreOptions {
 interface Reader {
   db: Database.Database;
   getById: Database.Statement;
+  getByIdentity: Database.Statement;
   countAll: Database.Statement;
   searches: Map<string, Database.Statement>;
 }
@@ -73,8 +75,8 @@ export class SqliteAuditStore implements AuditStore {
       params.push(plan.toMs);
     }
     if (plan.after) {
-      where.push('(time_ms, id) < (?, ?)');
-      params.push(plan.after.timeMs, plan.after.id);
+      where.push('(time_ms, id, source) < (?, ?, ?)');
+      params.push(plan.after.timeMs, plan.after.id, plan.after.source);
     }
     if (plan.text !== undefined) {
       // SQLite's LIKE ignores ASCII case, matching PostgreSQL's ILIKE for the common case.
@@ -84,7 +86,7 @@ export class SqliteAuditStore implements AuditStore {
     const sql =
       `SELECT ${COLUMNS}, time_ms FROM audit_events` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY time_ms DESC, id DESC LIMIT ?';
+      ' ORDER BY time_ms DESC, id DESC, source DESC LIMIT ?';
     // One row more than asked tells whether another page exists without a count.
     params.push(plan.limit + 1);
     return this.read((opened) => {
@@ -97,15 +99,15 @@ export class SqliteAuditStore implements AuditStore {
       type Row = Omit<EventRow, 'timeMs'> & { time_ms: number };
       return fillPage(statement.iterate(...params) as IterableIterator<Row>, plan, (row) => ({
         event: fromRow(row),
-        position: { timeMs: row.time_ms, id: row.id },
+        position: { timeMs: row.time_ms, id: row.id, source: row.source },
       }));
     });
   }
 
-  async get(id: string): Promise<AuditEvent | undefined> {
-    return this.read(({ getById }) => {
-      const row = getById.get(id) as Omit<EventRow, 'timeMs'> | undefined;
-      return row ? fromRow(row) : undefined;
+  async get(id: string, source?: string): Promise<AuditEvent | undefined> {
+    return this.read(({ getById, getByIdentity }) => {
+      const rows = (source === undefined ? getById.all(id) : getByIdentity.all(id, source)) as Omit<EventRow, 'timeMs'>[];
+      return onlyEvent(id, rows.map(fromRow));
     });
   }
 
@@ -147,7 +149,8 @@ export class SqliteAuditStore implements AuditStore {
     const db = openSqlite(this.options.path, this.options.busyTimeoutMs, 'reader');
     return {
       db,
-      getById: db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE id = ?`),
+      getById: db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE id = ? ORDER BY source LIMIT ${AMBIGUOUS_LISTED}`),
+      getByIdentity: db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE id = ? AND source = ?`),
       countAll: db.prepare('SELECT count(*) AS n FROM audit_events'),
       searches: new Map(),
     };

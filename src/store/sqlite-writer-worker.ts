@@ -6,10 +6,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import type { AuditEvent } from '../core/event.js';
-import { toRow, type EventRow } from './event-row.js';
+import { ROW_COLUMNS, type FlatRows } from './event-row.js';
 import { classifySqliteError, toWire } from './sqlite-errors.js';
-import { COLUMNS, migrate, openSqlite } from './sqlite-schema.js';
+import { migrate, openSqlite } from './sqlite-schema.js';
 import type { WriterReply, WriterRequest, WriterStart } from './sqlite-writer.js';
 
 const port = parentPort!;
@@ -19,15 +18,22 @@ function reply(message: WriterReply): void {
   port.postMessage(message);
 }
 
-function prepareInsert(db: Database.Database): (rows: EventRow[], receivedAt: string) => number {
+/** One prepared INSERT, reused for every row; values bound by position, straight from the flat rows. */
+function prepareInsert(db: Database.Database): (rows: FlatRows, receivedAt: string) => number {
+  const width = ROW_COLUMNS.length;
   const insertOne = db.prepare(
-    `INSERT INTO audit_events (${COLUMNS}, time_ms, received_at)
-     VALUES (@id, @time, @type, @source, @service, @outcome, @actor, @client_ip, @session_id, @tenant, @message, @details, @origin, @raw, @timeMs, @receivedAt)
-     ON CONFLICT (id) DO NOTHING`,
+    `INSERT INTO audit_events (${ROW_COLUMNS.join(', ')}, received_at)
+     VALUES (${ROW_COLUMNS.map(() => '?').join(', ')}, ?)
+     ON CONFLICT (id, source) DO NOTHING`,
   );
-  const insertBatch = db.transaction((rows: EventRow[], receivedAt: string) => {
+  const values: (string | number | null)[] = new Array(width + 1);
+  const insertBatch = db.transaction((rows: FlatRows, receivedAt: string) => {
     let inserted = 0;
-    for (const row of rows) inserted += insertOne.run({ ...row, receivedAt }).changes;
+    values[width] = receivedAt;
+    for (let at = 0; at < rows.length; at += width) {
+      for (let c = 0; c < width; c++) values[c] = rows[at + c] as string | number | null;
+      inserted += insertOne.run(values).changes;
+    }
     return inserted;
   });
   return (rows, receivedAt) => insertBatch.immediate(rows, receivedAt);
@@ -56,8 +62,7 @@ try {
       return;
     }
     try {
-      const rows = request.events.map((event: AuditEvent) => toRow(event));
-      const inserted = insertBatch(rows, new Date().toISOString());
+      const inserted = insertBatch(request.rows, new Date().toISOString());
       reply({ id: request.id, ok: true, inserted });
       sinceCheckpoint += inserted;
     } catch (err) {

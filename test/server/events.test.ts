@@ -173,3 +173,40 @@ test('a top-level "__proto__" field is kept in details through the queue, the lo
   }, 'p-1 in the log file');
   assert.deepEqual(JSON.parse(line).details.__proto__, { isAdmin: true });
 });
+
+test('two producers sending id 42 are both stored: GET /v1/events/42 names both sources, ?source= picks one; a resend counts as a duplicate', async (t) => {
+  const server = await startServer(t, { dataDir: await tempDir(t) });
+  const blitz = { type: 'login', timestamp: 1700476187069, subject_id: 'BIP-1', session_id: 's-1', id: '42' };
+  const foxpass = { service: 'ldap', method: 'bind', timestamp: '2018-01-15 14:29:38.175', success: true, username: 'alice', id: '42' };
+  const sent = await postEvents(server.url, `${JSON.stringify(blitz)}\n${JSON.stringify(foxpass)}\n`);
+  assert.equal(sent.status, 202, JSON.stringify(sent.body));
+  assert.deepEqual(sent.body.ids, ['42', '42']);
+
+  const bySource = async (source: string) =>
+    waitFor(async () => {
+      const r = await fetch(`${server.url}/v1/events/42?source=${source}`);
+      return r.status === 200 ? ((await r.json()) as { source: string; actor?: string }) : null;
+    }, `the ${source} event 42 stored`);
+  assert.equal((await bySource('blitz')).actor, 'BIP-1');
+  assert.equal((await bySource('foxpass')).actor, 'alice');
+  const ambiguous = await fetch(`${server.url}/v1/events/42`);
+  assert.equal(ambiguous.status, 409);
+  const answer = (await ambiguous.json()) as { code: string; sources: string[]; error: string };
+  assert.equal(answer.code, 'EVENT_ID_AMBIGUOUS');
+  assert.deepEqual(answer.sources, ['blitz', 'foxpass']);
+  assert.equal((await fetch(`${server.url}/v1/events/42?source=temporal`)).status, 404);
+  const misspelt = await fetch(`${server.url}/v1/events/42?sorce=blitz`);
+  assert.equal(misspelt.status, 400);
+  assert.equal(((await misspelt.json()) as { parameter: string }).parameter, 'sorce');
+
+  // Foxpass retries its event 42: delivered again, stored once, counted.
+  assert.equal((await postEvents(server.url, `${JSON.stringify(foxpass)}\n`)).status, 202);
+  const counted = await waitFor(async () => {
+    const { emitters } = (await (await fetch(`${server.url}/v1/emitters`)).json()) as { emitters: { type: string; sink?: { duplicateEvents: number } }[] };
+    const store = emitters.find((e) => e.type === 'audit-store');
+    return store?.sink?.duplicateEvents === 1 ? store : null;
+  }, 'the resend counted as a duplicate');
+  assert.ok(counted);
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(metrics, /^auditstream_store_duplicate_events_total\{component_id="[^"]+"\} 1$/m);
+});

@@ -39,7 +39,7 @@ test('audit-store: Blitz\'s block {"type":"audit-store","enabled":true} stores e
   const sink = resolved!.definition.create(resolved!.sinkConfig, context(dataDir));
   t.after(() => sink.close());
   assert.ok(sink instanceof AuditStoreSink);
-  assert.equal(sink.batch.maxEvents, 500);
+  assert.equal(sink.batch.maxEvents, 5000);
 
   const batch = eventSeries(3);
   assert.deepEqual(await sink.send(batch, signal()), batch.map(() => ({ status: 'delivered' })));
@@ -57,6 +57,29 @@ test('audit-store: a replayed batch is delivered again but stored once', async (
   assert.ok(again.every((o) => o.status === 'delivered'));
   assert.equal(await sink.store.count(), 6);
 });
+
+for (const backend of ['sqlite', 'postgres'] as const) {
+  test(`audit-store (${backend}): a producer resending its event is a duplicate in the metrics and the emitter status; another producer's same id is not`, async (t) => {
+    const dataDir = await tempDir(t);
+    const url = backend === 'postgres' ? (await createPgDatabase(t)).url : undefined;
+    const ctx = context(dataDir);
+    const sink = auditStoreSink.create(parseConfig(auditStoreSink.schema, url ? { url } : {}, PATH), ctx) as AuditStoreSink;
+    t.after(() => sink.close());
+    const duplicates = async () => {
+      const { values } = await ctx.metrics.getSingleMetric('auditstream_store_duplicate_events_total')!.get();
+      return values.find((v) => v.labels.component_id === 'audit-store')?.value;
+    };
+    assert.equal(await duplicates(), 0, 'the series exists from the start');
+    const foxpass = makeEvent({ id: '42', source: 'foxpass' });
+    await sink.send([foxpass, makeEvent({ id: '42', source: 'blitz' })], signal());
+    assert.deepEqual(sink.status(), { duplicateEvents: 0 });
+    const outcomes = await sink.send([foxpass, makeEvent({ id: '43', source: 'foxpass' })], signal());
+    assert.ok(outcomes.every((o) => o.status === 'delivered'), 'a duplicate is delivered: it is stored already');
+    assert.equal(await duplicates(), 1);
+    assert.deepEqual(sink.status(), { duplicateEvents: 1 });
+    assert.equal(await sink.store.count(), 3);
+  });
+}
 
 test('audit-store: url forms choose the backend and place', async (t) => {
   const dataDir = await tempDir(t);

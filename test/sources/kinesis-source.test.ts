@@ -17,6 +17,7 @@ import type { Publisher, PublishResult } from '../../src/sources/source.js';
 import { kinesisSourceDefinition, type KinesisSource } from '../../src/sources/kinesis/source.js';
 import { SqliteLeaseTable } from '../../src/sources/kinesis/lease-table-sqlite.js';
 import { leasesToCreate } from '../../src/sources/kinesis/shard-sync.js';
+import { SqliteAuditStore } from '../../src/store/sqlite-store.js';
 import type { Lease } from '../../src/sources/kinesis/lease-table.js';
 import { EMULATOR_CREDENTIALS, startKinesalite, startKinesisLocal, type KinesisEmulator } from '../support/kinesis-emulators.js';
 import { randomName, tempDir, waitFor } from '../support/temp.js';
@@ -382,11 +383,34 @@ test('SIEM-style regions: one stream name in several regions is read in each reg
   await waitFor(() => publisher.received.size === 2, 'one event from each region');
   const events = [...publisher.received.values()].sort((a, b) => (a.details.n as number) - (b.details.n as number));
   assert.deepEqual(events.map((e) => [e.details.n, e.origin?.region]), [[1, 'us-east-1'], [2, 'us-west-2']]);
-  assert.ok(events[0]!.id.startsWith('us-east-1/shardId-000000000000:') && events[1]!.id.startsWith('us-west-2/shardId-000000000000:'));
+  assert.ok(events[0]!.id.startsWith(`kinesis://us-east-1/${stream}/shardId-000000000000:`), events[0]!.id);
+  assert.ok(events[1]!.id.startsWith(`kinesis://us-west-2/${stream}/shardId-000000000000:`), events[1]!.id);
   const lag = await s.metrics.getSingleMetric('auditstream_source_millis_behind_latest')!.get();
   assert.deepEqual(lag.values.map((v) => v.labels.shard).sort(), ['us-east-1/shardId-000000000000', 'us-west-2/shardId-000000000000']);
   const status = source.status() as { regions: { region: string; held: unknown[] }[] };
   assert.deepEqual(status.regions.map((r) => [r.region, r.held.length]), [['us-east-1', 1], ['us-west-2', 1]]);
+});
+
+test('two streams: records with the same shard id (and possibly sequence number) get ids naming their stream, and the audit store keeps both', async (t) => {
+  const first = await setup(t);
+  const second: Setup = { ...first, stream: randomName('audit'), dataDir: await tempDir(t) };
+  await first.emulator.createStream(second.stream, 1);
+  await putLines(first, 1, 1);
+  await putLines(second, 2, 1);
+  const publisher = new RecordingPublisher();
+  await startSource(t, first, publisher);
+  await startSource(t, second, publisher);
+  await waitFor(() => publisher.received.size === 2, 'one event from each stream');
+  const events = [...publisher.received.values()].sort((a, b) => (a.details.n as number) - (b.details.n as number));
+  for (const [e, s] of [[events[0]!, first], [events[1]!, second]] as const) {
+    assert.equal(e.origin?.shardId, 'shardId-000000000000');
+    assert.equal(e.id, `kinesis://us-east-1/${s.stream}/shardId-000000000000:${e.origin?.sequenceNumber}:0`);
+  }
+  // Both are generic events without an id of their own: the hint is all that keeps them apart in the store.
+  const store = new SqliteAuditStore({ path: join(first.dataDir, 'audit.db') });
+  t.after(() => store.close());
+  assert.deepEqual(await store.insert(events), { inserted: 2, duplicates: 0 });
+  assert.deepEqual(await store.insert(events), { inserted: 0, duplicates: 2 }, 'a replay of either stream dedupes');
 });
 
 test('shard sync: the first sync starts at startingPosition (LATEST skips closed shards); shards found later start at TRIM_HORIZON', () => {

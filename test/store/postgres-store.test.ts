@@ -5,28 +5,40 @@ import { FatalError, InvalidEventError, RetriableError } from '../../src/core/er
 import { PostgresAuditStore } from '../../src/store/postgres-store.js';
 import { freePort } from '../support/free-port.js';
 import { makeEvent } from './events.js';
-import { createPgDatabase, queryPg } from '../support/pg-database.js';
-import { storeBehaviour } from './store-behaviour.js';
+import { createPgDatabase, queryPg, type PgDatabase } from '../support/pg-database.js';
+import { POSTGRES_SCHEMA_V1, V1_ROWS } from './schema-v1.js';
+import { migrationFromV1Behaviour, storeBehaviour, type StoreLocation } from './store-behaviour.js';
 
-storeBehaviour('postgres', async (t) => {
-  const db = await createPgDatabase(t);
-  const url = db.url;
+function postgresLocation(db: PgDatabase): StoreLocation {
   return {
     open() {
-      return db.own(new PostgresAuditStore({ url, poolSize: 3 }));
+      return db.own(new PostgresAuditStore({ url: db.url, poolSize: 3 }));
     },
     async schemaVersions() {
-      return (await queryPg<{ version: number }>(url, 'SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version);
+      return (await queryPg<{ version: number }>(db.url, 'SELECT version FROM schema_migrations ORDER BY version')).map((r) => r.version);
     },
   };
+}
+
+storeBehaviour('postgres', async (t) => postgresLocation(await createPgDatabase(t)));
+
+migrationFromV1Behaviour('postgres', async (t) => {
+  const db = await createPgDatabase(t);
+  await queryPg(db.url, POSTGRES_SCHEMA_V1);
+  for (const row of V1_ROWS) {
+    await queryPg(db.url, 'INSERT INTO audit_events (id, time, type, source, outcome, actor, details, raw) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+      row.id, row.time, row.type, row.source, row.outcome, row.actor, row.details, row.raw,
+    ]);
+  }
+  return postgresLocation(db);
 });
 
 test('postgres: several stores (separate connections, as separate processes would have) migrate a new database once', async (t) => {
   const { url, own } = await createPgDatabase(t);
   const stores = Array.from({ length: 6 }, () => own(new PostgresAuditStore({ url, poolSize: 2 })));
   await Promise.all(stores.map((s) => s.ping()));
-  const rows = await queryPg<{ version: number }>(url, 'SELECT version FROM schema_migrations');
-  assert.deepEqual(rows.map((r) => r.version), [1]);
+  const rows = await queryPg<{ version: number }>(url, 'SELECT version FROM schema_migrations ORDER BY version');
+  assert.deepEqual(rows.map((r) => r.version), [1, 2]);
 });
 
 test('postgres: a server that is not listening is a retriable error, not a crash', async (t) => {
@@ -82,7 +94,8 @@ test('postgres: newest-first search with a filter is served by an index', async 
   try {
     await client.query('SET enable_seqscan = off');
     const explain = await client.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN SELECT id FROM audit_events WHERE actor = 'a' AND (time, id) < ('2024-01-01T00:00:00Z'::timestamptz, 'x') ORDER BY time DESC, id DESC LIMIT 101`,
+      `EXPLAIN SELECT id FROM audit_events WHERE actor = 'a' AND (time, id, source) < ('2024-01-01T00:00:00Z'::timestamptz, 'x', 'blitz')
+       ORDER BY time DESC, id DESC, source DESC LIMIT 101`,
     );
     text = explain.rows.map((r) => r['QUERY PLAN']).join('\n');
   } finally {

@@ -6,10 +6,25 @@ import { RetriableError } from '../../src/core/errors.js';
 import { SqliteAuditStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../support/temp.js';
 import { makeEvent } from './events.js';
-import { storeBehaviour } from './store-behaviour.js';
+import { SQLITE_SCHEMA_V1, V1_ROWS } from './schema-v1.js';
+import { migrationFromV1Behaviour, storeBehaviour, type StoreLocation } from './store-behaviour.js';
 
-storeBehaviour('sqlite', async (t) => {
-  const path = join(await tempDir(t), 'nested', 'dir', 'audit.db');
+storeBehaviour('sqlite', async (t) => sqliteLocation(t, join(await tempDir(t), 'nested', 'dir', 'audit.db')));
+
+migrationFromV1Behaviour('sqlite', async (t) => {
+  const path = join(await tempDir(t), 'audit.db');
+  const db = new Database(path);
+  db.exec(SQLITE_SCHEMA_V1);
+  const insert = db.prepare(
+    `INSERT INTO audit_events (id, time, time_ms, type, source, outcome, actor, details, raw, received_at)
+     VALUES (@id, @time, @timeMs, @type, @source, @outcome, @actor, @details, @raw, @time)`,
+  );
+  for (const row of V1_ROWS) insert.run({ ...row, timeMs: Date.parse(row.time) });
+  db.close();
+  return sqliteLocation(t, path);
+});
+
+function sqliteLocation(t: import('node:test').TestContext, path: string): StoreLocation {
   return {
     open() {
       const store = new SqliteAuditStore({ path });
@@ -25,7 +40,7 @@ storeBehaviour('sqlite', async (t) => {
       }
     },
   };
-});
+}
 
 test('sqlite: the file is in WAL mode so searches do not block the writer', async (t) => {
   const path = join(await tempDir(t), 'audit.db');

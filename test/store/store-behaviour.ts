@@ -7,6 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { InvalidEventError } from '../../src/core/errors.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import type { AuditStore, SearchOptions, SearchPage, SearchQuery } from '../../src/store/audit-store.js';
+import { AmbiguousEventIdError } from '../../src/store/ambiguous-id-error.js';
 import { QueryError } from '../../src/store/query-error.js';
 import { eventSeries, makeEvent } from './events.js';
 
@@ -50,7 +51,7 @@ export function storeBehaviour(backend: string, location: LocationFactory): void
     const c = loc.open();
     await c.ping();
     assert.equal((await c.get('kept-across-reopen'))?.id, 'kept-across-reopen');
-    assert.deepEqual(await loc.schemaVersions(), [1]);
+    assert.deepEqual(await loc.schemaVersions(), [1, 2]);
   });
 
   test(`${backend}: an event reads back exactly as inserted, optional fields absent stay absent`, async (t) => {
@@ -92,6 +93,30 @@ export function storeBehaviour(backend: string, location: LocationFactory): void
     assert.deepEqual(await store.insert([batch[0]!, extra, extra]), { inserted: 1, duplicates: 2 });
     assert.equal(await store.count(), 21);
     assert.deepEqual(await store.insert([]), { inserted: 0, duplicates: 0 });
+  });
+
+  test(`${backend}: two producers' event 42 are both stored and fetchable; a resend of either is a duplicate`, async (t) => {
+    const store = await freshStore(t, location);
+    const foxpass = makeEvent({ id: '42', source: 'foxpass', type: 'ldap.bind', time: '2024-05-01T12:00:00.000Z' });
+    const blitz = makeEvent({ id: '42', source: 'blitz', type: 'login', time: '2024-05-01T12:00:00.000Z' });
+    assert.deepEqual(await store.insert([foxpass, blitz]), { inserted: 2, duplicates: 0 });
+    assert.deepEqual(await store.insert([{ ...foxpass, message: 'resent' }]), { inserted: 0, duplicates: 1 });
+    assert.deepEqual(await store.get('42', 'foxpass'), foxpass);
+    assert.deepEqual(await store.get('42', 'blitz'), blitz);
+    assert.equal(await store.get('42', 'temporal'), undefined);
+    await assert.rejects(store.get('42'), (err: unknown) => {
+      assert.ok(err instanceof AmbiguousEventIdError);
+      assert.deepEqual(err.sources, ['blitz', 'foxpass']);
+      assert.match(err.message, /2 events have id 42, from sources blitz, foxpass: name one with source/);
+      return true;
+    });
+    assert.equal(await store.count(), 2);
+    // Same time and id: source breaks the tie, so a page boundary between them loses neither.
+    assert.deepEqual(
+      (await allPages(store, { limit: 1 })).map((p) => p.map((e) => e.source)),
+      [['foxpass'], ['blitz']],
+    );
+    assert.deepEqual((await store.search({ source: 'blitz' })).events, [blitz]);
   });
 
   test(`${backend}: the first stored copy of an id wins`, async (t) => {
@@ -254,5 +279,36 @@ export function storeBehaviour(backend: string, location: LocationFactory): void
     const store = await freshStore(t, location);
     await assert.rejects(store.insert([makeEvent({ id: 'good' }), makeEvent({ id: 'bad', time: 'garbage' })]), InvalidEventError);
     assert.equal(await store.get('good'), undefined);
+  });
+}
+
+/**
+ * A store made by the release before (id, source) identity (schema version 1,
+ * test/store/schema-v1.ts, holding V1_ROWS) opens, migrates and keeps working.
+ */
+export function migrationFromV1Behaviour(backend: string, v1Location: LocationFactory): void {
+  test(`${backend}: a store written by schema version 1 migrates, keeps its events and dedupes on (id, source) from then on`, async (t) => {
+    const loc = await v1Location(t);
+    const store = loc.open();
+    await store.ping();
+    assert.deepEqual(await loc.schemaVersions(), [1, 2]);
+    assert.equal(await store.count(), 2);
+    const foxpass42 = await store.get('42');
+    assert.deepEqual(
+      { id: foxpass42?.id, source: foxpass42?.source, time: foxpass42?.time, details: foxpass42?.details },
+      { id: '42', source: 'foxpass', time: '2024-05-01T10:00:00.000Z', details: { dn: 'uid=alice' } },
+    );
+    // The old events are still found by the search indexes, newest first.
+    assert.deepEqual(ids((await store.search({})).events), ['7', '42']);
+    assert.deepEqual(ids((await store.search({ actor: 'bob' })).events), ['7']);
+    // Foxpass resending its event 42 dedupes; Blitz's own event 42 is now kept beside it.
+    assert.deepEqual(await store.insert([makeEvent({ id: '42', source: 'foxpass' })]), { inserted: 0, duplicates: 1 });
+    assert.deepEqual(await store.insert([makeEvent({ id: '42', source: 'blitz' })]), { inserted: 1, duplicates: 0 });
+    assert.equal((await store.get('42', 'blitz'))?.source, 'blitz');
+    assert.equal((await store.get('42', 'foxpass'))?.actor, 'alice');
+    await store.close();
+    // Reopened, nothing is migrated twice.
+    await loc.open().ping();
+    assert.deepEqual(await loc.schemaVersions(), [1, 2]);
   });
 }

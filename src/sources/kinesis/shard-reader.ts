@@ -42,7 +42,7 @@ export interface ShardReaderOptions {
   keepUnparsed: boolean;
   eventTime: EventTimeBounds;
   sourceName: string;
-  /** The shard as metrics and event ids name it: the shard id, prefixed with the region when there are several. */
+  /** The shard as metrics name it: the shard id, prefixed with the region when there are several. */
   shardLabel: string;
   startingTimestamp: Date | undefined;
   pollIntervalMs: number;
@@ -240,9 +240,9 @@ export class ShardReader {
             subSequenceNumber: String(sub),
             partitionKey: user.partitionKey,
           },
-          // Deterministic, so a replay dedupes. With several regions the label carries the region: the
-          // same stream name in two regions has equal shard ids and may hand out equal sequence numbers.
-          idHint: `${this.o.shardLabel}:${seq}:${sub}`,
+          // Deterministic, so a replay dedupes. Every stream has a shardId-000000000000, and the same stream
+          // name in two regions may hand out equal sequence numbers: region and stream keep them apart.
+          idHint: `kinesis://${this.o.region}/${this.o.streamLabel}/${this.shardId}:${seq}:${sub}`,
           ...(record.ApproximateArrivalTimestamp ? { timestampMs: record.ApproximateArrivalTimestamp.getTime() } : {}),
         });
         this.o.component.received(out.events.length, eventsJsonBytes(out.events));
