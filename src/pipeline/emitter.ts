@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type ComponentMetrics, eventJson } from '../core/component-metrics.js';
+import { type ComponentMetrics, eventJson, rememberEventJson } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import { FatalError, RetriableError, errorMessage, isProgrammingError } from '../core/errors.js';
 import type { DeadLetter, DeadLetterFile } from '../queue/dead-letter-file.js';
@@ -233,7 +233,9 @@ export class Emitter {
         continue;
       }
       try {
-        pending.push({ entry, event: JSON.parse(entry.payload.toString('utf8')) as AuditEvent });
+        const event = JSON.parse(entry.payload.toString('utf8')) as AuditEvent;
+        rememberEventJson(event, entry.payload);
+        pending.push({ entry, event });
       } catch (err) {
         unreadable.push({ seq: entry.seq, eventId: entry.eventId, payload: entry.payload, attempts: entry.attempts, reason: `queue entry unreadable: ${errorMessage(err)}` });
       }
