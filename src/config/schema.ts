@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidEventError } from '../core/errors.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, parseTimeMs, type EventTimeBounds } from '../core/time.js';
-import { positiveByteSize } from './byte-size.js';
+import { byteSize, positiveByteSize } from './byte-size.js';
 import { listenProblem } from './listen-address.js';
 import { timerMs, timerSec } from './timers.js';
 
@@ -157,6 +157,13 @@ export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   sources: z.array(sourceCommonSchema).default([]),
   audit: auditSchema.prefault({}),
+  /** The journal every accepted event is written to once, for all its emitters (docs/journal.md). */
+  journal: z
+    .strictObject({
+      // At least 64 KiB: smaller segments would spend most of their bytes on headers and route sets. At most 1 GiB: offsets are 32-bit.
+      segmentBytes: byteSize.pipe(z.number().min(65_536, 'must be at least 64KiB').max(1_073_741_824, 'must be at most 1GiB')).prefault('64MiB'),
+    })
+    .prefault({}),
 });
 
 export type AuditstreamConfig = z.output<typeof configSchema>;

@@ -74,7 +74,7 @@ export class Pipeline {
     // Before any queue is opened: a second pipeline on these files would deliver every event twice.
     // Held until stop(); if start fails it stays held, as queues may already be open.
     const lock = DataDirLock.acquire(dataDir);
-    const journal = EmbeddedJournal.open({ dir: join(dataDir, 'journal'), logger, registry: metrics.registry });
+    const journal = EmbeddedJournal.open({ dir: join(dataDir, 'journal'), segmentBytes: config.journal.segmentBytes, logger, registry: metrics.registry });
     const enabled = resolved.filter((r) => r.common.enabled);
     const disabled = resolved.filter((r) => !r.common.enabled);
     // Registered before the old queues move in, so each emitter's cap and policy apply from its first event.

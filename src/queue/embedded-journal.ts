@@ -213,10 +213,13 @@ export class EmbeddedJournal implements Journal {
       const routeSets = new Map<number, string[]>();
       let at = SEGMENT_HEADER_BYTES;
       let problem: string | undefined;
+      let torn = false;
       while (at < buf.length) {
         const r = decodeRecord(buf, at);
         if (!r.ok) {
           problem = r.reason;
+          // What an interrupted write leaves: a record cut short, or space the file system allocated but never filled.
+          torn = r.incomplete || isZeros(buf, at);
           break;
         }
         const rec = r.record;
@@ -239,7 +242,7 @@ export class EmbeddedJournal implements Journal {
       }
       if (problem !== undefined) {
         const cut = buf.length - at;
-        if (last) {
+        if (last && torn) {
           logger.warn({ file: path, offset: at, bytes: cut, problem }, 'journal: cut a torn tail (a write the crash interrupted; never acknowledged)');
         } else {
           const movedTo = `${path}.corrupt-${Date.now()}`;
@@ -678,6 +681,11 @@ function truncateFile(path: string, length: number): void {
   } finally {
     closeSync(fd);
   }
+}
+
+function isZeros(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
 }
 
 function syncFile(path: string): void {

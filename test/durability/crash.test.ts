@@ -1,18 +1,23 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { steadyLoad } from '../support/load.js';
 import { allStoredEvents, emitterStatus } from '../support/search.js';
 import { startServer } from '../support/server-process.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
-test('SIGKILL at random moments under load loses no acknowledged event; the store holds each once', async (t) => {
+test('SIGKILL at random moments under load loses no acknowledged event; the store holds each once', (t) => killedUnderLoad(t));
+
+// Small segments: the kills land while segments are created, rolled and deleted, not only mid-write.
+test('the same with 64 KiB journal segments, rolled and deleted all the time', (t) => killedUnderLoad(t, { journal: { segmentBytes: '64KiB' } }));
+
+async function killedUnderLoad(t: TestContext, config?: object): Promise<void> {
   const dataDir = await tempDir(t);
   const acked: string[] = [];
   const kills = 4;
   for (let round = 0; round < kills; round++) {
-    const server = await startServer(t, { dataDir });
+    const server = await startServer(t, { dataDir, ...(config ? { config } : {}) });
     const load = steadyLoad(server.url, { prefix: `r${round}`, concurrency: 4, batchSize: 25 });
     // Under load, and on a loaded machine, then at a random moment: a kill before the first answer would test nothing.
     await waitFor(() => load.acked.length > 0, `round ${round}: a first acknowledged batch`, 30_000, 10);
@@ -24,7 +29,7 @@ test('SIGKILL at random moments under load loses no acknowledged event; the stor
     acked.push(...load.acked);
   }
 
-  const server = await startServer(t, { dataDir });
+  const server = await startServer(t, { dataDir, ...(config ? { config } : {}) });
   await waitFor(async () => {
     const s = await emitterStatus(server.url);
     return s.log!.depth === 0 && s['audit-store']!.depth === 0;
@@ -46,4 +51,4 @@ test('SIGKILL at random moments under load loses no acknowledged event; the stor
   const missingFromLog = acked.filter((id) => !logIds.has(id));
   assert.deepEqual(missingFromLog, [], 'every acknowledged event is in the log file');
   t.diagnostic(`${kills} SIGKILLs, ${acked.length} acknowledged events, ${stored.length} stored`);
-});
+}

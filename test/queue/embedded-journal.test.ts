@@ -147,6 +147,22 @@ test('a segment damaged in the middle is copied aside and reported; its records 
   assert.match(await registry.getSingleMetricAsString('auditstream_journal_corrupt_segments_total'), / 1$/m);
 });
 
+test('a damaged record in the last segment that no interrupted write explains is reported like damage elsewhere, not cut silently', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  first.addDestination('a', roomy);
+  await first.append(['l1', 'l2', 'l3'].map((id) => item(id, ['a'], 40)));
+  await first.close();
+  const [seg] = segmentFiles(dir);
+  const bytes = readFileSync(join(dir, seg!));
+  const at = bytes.indexOf('{"id":"l2"');
+  bytes[at + 2]! ^= 0xff;
+  writeFileSync(join(dir, seg!), bytes);
+  const again = await opened(t, dir);
+  assert.deepEqual(await ids(again.addDestination('a', roomy)), ['l1']);
+  assert.equal(again.movedAside.length, 1, 'a copy is kept for inspection and the damage reported');
+});
+
 test('a file that is not a segment at all is moved aside; start-up goes on and the journal works', async (t) => {
   const dir = join(await tempDir(t), 'journal');
   const first = EmbeddedJournal.open({ dir, logger });
