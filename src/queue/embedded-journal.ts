@@ -13,6 +13,7 @@ import {
   encodeRouteSet,
   isSegmentHeader,
   SEGMENT_HEADER_BYTES,
+  MAX_FIELD_BYTES,
   SEGMENT_MAGIC,
   segmentHeader,
 } from './journal-record.js';
@@ -322,6 +323,11 @@ export class EmbeddedJournal implements Journal {
   append(items: readonly JournalAppend[], opts: AppendOptions = {}): Promise<AppendOutcome> {
     if (this.closed) return Promise.reject(new QueueWriteError('the journal', new Error('the journal is closed')));
     if (items.length === 0) return Promise.resolve({ seqs: [], refused: new Map() });
+    // Checked here, not in the group commit: one bad append must not fail the others written with it.
+    for (const item of items) {
+      const problem = fieldProblem('event id', item.eventId) ?? (item.partitionKey === null ? undefined : fieldProblem('partition key', item.partitionKey));
+      if (problem) return Promise.reject(new QueueWriteError('the journal', Object.assign(new RangeError(problem), { code: 'JOURNAL_FIELD' })));
+    }
     return new Promise((resolve, reject) => {
       this.queued.push({ items, resolve, reject, ignoreCaps: opts.ignoreCaps === true });
       this.scheduleWrite();
@@ -536,6 +542,8 @@ export class EmbeddedJournal implements Journal {
       const last = run[run.length - 1]!;
       const buf = await this.readRange(first.seg, first.offset, last.offset + last.length - first.offset);
       for (const ref of run) {
+        // Dropped (whenFull: dropOldest) or released while the read was under way: not this destination's any more.
+        if (!p.has(ref.seq)) continue;
         const attempts = d.attempts.get(ref.seq) ?? 0;
         const r = buf ? decodeRecord(buf, ref.offset - first.offset) : ({ ok: false, reason: `segment ${first.seg} is gone`, incomplete: false } as const);
         if (r.ok && r.record.kind === 'event' && r.record.seq === ref.seq) {
@@ -681,6 +689,11 @@ function truncateFile(path: string, length: number): void {
   } finally {
     closeSync(fd);
   }
+}
+
+function fieldProblem(what: string, value: string): string | undefined {
+  const n = Buffer.byteLength(value, 'utf8');
+  return n > MAX_FIELD_BYTES ? `${what} of ${n} bytes is over the journal's ${MAX_FIELD_BYTES}` : undefined;
 }
 
 function isZeros(buf: Buffer, from: number): boolean {

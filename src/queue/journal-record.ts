@@ -22,6 +22,8 @@ export const MAX_RECORD_BODY_BYTES = 512 * 1024 * 1024;
 const KIND_ROUTE_SET = 1;
 const KIND_EVENT = 2;
 const NO_KEY = 0xffff;
+/** Longest event id or partition key a record holds (u16 length; 0xFFFF means none). */
+export const MAX_FIELD_BYTES = NO_KEY - 1;
 const EVENT_FIXED_BYTES = 1 + 8 + 8 + 4 + 2 + 2;
 
 export function segmentHeader(segmentNumber: number): Buffer {
@@ -66,8 +68,8 @@ export interface EventRecordFields {
 export function encodeEventHeader(f: EventRecordFields): Buffer {
   const id = Buffer.from(f.eventId, 'utf8');
   const key = f.partitionKey === null ? null : Buffer.from(f.partitionKey, 'utf8');
-  if (id.length >= NO_KEY) throw new RangeError(`event id of ${id.length} bytes is too long for the journal`);
-  if (key && key.length >= NO_KEY) throw new RangeError(`partition key of ${key.length} bytes is too long for the journal`);
+  if (id.length > MAX_FIELD_BYTES) throw new RangeError(`event id of ${id.length} bytes is too long for the journal`);
+  if (key && key.length > MAX_FIELD_BYTES) throw new RangeError(`partition key of ${key.length} bytes is too long for the journal`);
   const headerBody = EVENT_FIXED_BYTES + id.length + (key?.length ?? 0);
   const b = Buffer.alloc(RECORD_FRAME_BYTES + headerBody);
   let at = RECORD_FRAME_BYTES;

@@ -63,6 +63,12 @@ export class PendingList {
     return i;
   }
 
+  /** Whether the entry with `seq` is still pending. */
+  has(seq: number): boolean {
+    const i = this.indexOf(seq);
+    return i !== -1 && !this.done[i];
+  }
+
   /** Sequence numbers of done entries after the oldest not-done one (acknowledged out of order). */
   doneAbove(): number[] {
     const out: number[] = [];
