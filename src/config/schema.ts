@@ -6,8 +6,8 @@ import { listenProblem } from './listen-address.js';
 import { timerMs, timerSec } from './timers.js';
 
 /**
- * An emitter's or source's name becomes a file name (queues/<name>.db,
- * dead-letter/<name>.ndjson, sources/<name>/state.sqlite): nothing that could
+ * An emitter's or source's name becomes a file name (dead-letter/<name>.ndjson,
+ * sources/<name>/state.sqlite) and a destination id in the journal: nothing that could
  * leave its directory ("../x", "/x", "."), no separators, no hidden files.
  */
 const componentName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-", starting with a letter or digit (at most 64)');

@@ -104,7 +104,7 @@ const SHARED: Json[] = [
       delivered: int('since the server started'),
       deadLettered: int('since the server started'),
       deadLetterFile: str(),
-      corruptQueueMovedTo: str('an unreadable queue file was moved here at start'),
+      corruptQueueMovedTo: str('an unreadable journal segment (or an older release\'s queue file) was moved here at start'),
       lastError: {
         anyOf: [{ type: 'object', required: ['message', 'at'], properties: { message: str(), at: str() }, additionalProperties: false }, { type: 'null' }],
       },
