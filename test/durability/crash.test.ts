@@ -42,12 +42,19 @@ async function killedUnderLoad(t: TestContext, config?: object): Promise<void> {
   const missingFromStore = acked.filter((id) => !inStore.has(id));
   assert.deepEqual(missingFromStore, [], 'every acknowledged event is in the audit store');
 
-  const logIds = new Set(
-    readFileSync(join(dataDir, 'logs', 'audit.log'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { id: string }).id),
-  );
+  // A kill in the middle of the log's write may leave a torn fragment on a line of its own (docs/log-emitter.md,
+  // "Torn lines"): at most one per kill, never joined to an event; its events are written again whole.
+  const lines = readFileSync(join(dataDir, 'logs', 'audit.log'), 'utf8').split('\n').filter(Boolean);
+  const parsed = lines.map((l) => {
+    try {
+      return (JSON.parse(l) as { id: string }).id;
+    } catch {
+      return undefined;
+    }
+  });
+  const torn = parsed.filter((id) => id === undefined).length;
+  assert.ok(torn <= kills, `${torn} torn fragments for ${kills} kills`);
+  const logIds = new Set(parsed);
   const missingFromLog = acked.filter((id) => !logIds.has(id));
   assert.deepEqual(missingFromLog, [], 'every acknowledged event is in the log file');
   t.diagnostic(`${kills} SIGKILLs, ${acked.length} acknowledged events, ${stored.length} stored`);
