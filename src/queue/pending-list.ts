@@ -18,6 +18,8 @@ export class PendingList {
   /** Not-done entries and their payload bytes. */
   count = 0;
   bytes = 0;
+  /** The highest seq ever marked done: no entry above it is done, so scans for done entries stop there. */
+  private maxDoneSeq = -1;
 
   /** Appends one entry; `seq` must be above every entry's so far. */
   push(seq: number, segment: number, offset: number, length: number, payloadBytes: number, enqueuedAt: number): void {
@@ -58,6 +60,7 @@ export class PendingList {
     const i = this.indexOf(seq);
     if (i === -1 || this.done[i]) return -1;
     this.done[i] = 1;
+    if (seq > this.maxDoneSeq) this.maxDoneSeq = seq;
     this.count -= 1;
     this.bytes -= this.sizes[i]!;
     return i;
@@ -72,7 +75,8 @@ export class PendingList {
   /** Sequence numbers of done entries after the oldest not-done one (acknowledged out of order). */
   doneAbove(): number[] {
     const out: number[] = [];
-    for (let i = this.first(); i !== -1 && i < this.tail; i++) if (this.done[i]) out.push(this.seqs[i]!);
+    // Only the batch in flight is done out of order: stop at the last done entry, not at the end of a long backlog.
+    for (let i = this.first(); i !== -1 && i < this.tail && this.seqs[i]! <= this.maxDoneSeq; i++) if (this.done[i]) out.push(this.seqs[i]!);
     return out;
   }
 
