@@ -1,6 +1,6 @@
 /**
  * ingest: HTTP ingest of ~300-byte events in NDJSON batches of 500 into the
- * durable queues (default config: log + audit-store emitters, ack buffered),
+ * journal (default config: log + audit-store emitters, ack buffered),
  * beside a bare node:http endpoint that only splits and JSON.parses the same
  * bodies. Server, baseline and load generator are separate processes.
  */
@@ -11,7 +11,7 @@ import { runLoad } from './lib/http-load.mjs';
 import { cpuSecondsOf, metricSum, scrapeMetrics, sleep, startAuditstream, stop, waitUntil } from './lib/processes.mjs';
 import { fmt, fmtRatio, perSecond, ratio, table } from './lib/stats.mjs';
 
-export const description = 'HTTP ingest into the durable queues vs a bare node:http JSON.parse endpoint';
+export const description = 'HTTP ingest into the journal vs a bare node:http JSON.parse endpoint';
 
 export async function run({ smoke, tmp, log }) {
   const levels = smoke ? [2] : [1, 4, 16];

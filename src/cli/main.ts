@@ -11,7 +11,7 @@ import { registerServeCommand } from './serve.js';
 import { registerTailCommand } from './tail.js';
 
 const program = new Command('auditstream')
-  .description('Stream security audit logs: sources → router → durable per-emitter queues → sinks')
+  .description('Stream security audit logs: sources → router → durable journal → sinks')
   .version(packageVersion())
   .showHelpAfterError();
 registerServeCommand(program);

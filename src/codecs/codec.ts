@@ -4,6 +4,7 @@
  * (Kinesis and S3 a newline, Kafka none).
  */
 import { z } from 'zod';
+import { eventJson } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import { toOcsf } from './ocsf.js';
 
@@ -21,7 +22,8 @@ export const codecSchema = z.enum(CODEC_NAMES).default('json');
 export function encodeEvent(event: AuditEvent, codec: Codec): string {
   switch (codec) {
     case 'json':
-      return JSON.stringify(event);
+      // The journal's bytes when the event came from there: no second serialisation per destination.
+      return eventJson(event).toString('utf8');
     case 'raw':
       // A record read from a line-based transport may still carry its terminator; the emitter adds its own.
       return event.raw.replace(/[\r\n]+$/, '');

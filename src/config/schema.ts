@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { InvalidEventError } from '../core/errors.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, parseTimeMs, type EventTimeBounds } from '../core/time.js';
-import { positiveByteSize } from './byte-size.js';
+import { byteSize, positiveByteSize } from './byte-size.js';
 import { listenProblem } from './listen-address.js';
 import { timerMs, timerSec } from './timers.js';
 
 /**
- * An emitter's or source's name becomes a file name (queues/<name>.db,
- * dead-letter/<name>.ndjson, sources/<name>/state.sqlite): nothing that could
+ * An emitter's or source's name becomes a file name (dead-letter/<name>.ndjson,
+ * sources/<name>/state.sqlite) and a destination id in the journal: nothing that could
  * leave its directory ("../x", "/x", "."), no separators, no hidden files.
  */
 const componentName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-", starting with a letter or digit (at most 64)');
@@ -157,6 +157,13 @@ export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   sources: z.array(sourceCommonSchema).default([]),
   audit: auditSchema.prefault({}),
+  /** The journal every accepted event is written to once, for all its emitters (docs/journal.md). */
+  journal: z
+    .strictObject({
+      // At least 64 KiB: smaller segments would spend most of their bytes on headers and route sets. At most 1 GiB: offsets are 32-bit.
+      segmentBytes: byteSize.pipe(z.number().min(65_536, 'must be at least 64KiB').max(1_073_741_824, 'must be at most 1GiB')).prefault('64MiB'),
+    })
+    .prefault({}),
 });
 
 export type AuditstreamConfig = z.output<typeof configSchema>;

@@ -103,13 +103,21 @@ export class ComponentMetrics {
 const encoded = new WeakMap<AuditEvent, Buffer>();
 
 /**
- * An event's JSON, made once: a source measures it for its metrics and the
- * router queues the same bytes, so counting costs no second serialisation.
+ * An event's JSON, made once: a source measures it for its metrics, the
+ * router journals the same bytes, and json-codec sinks send them.
  */
 export function eventJson(e: AuditEvent): Buffer {
   let b = encoded.get(e);
   if (!b) encoded.set(e, (b = Buffer.from(JSON.stringify(e))));
   return b;
+}
+
+/**
+ * `e` was parsed from `json`, which JSON.stringify made from an equal event:
+ * its JSON is those bytes, and no sink needs to serialise it again.
+ */
+export function rememberEventJson(e: AuditEvent, json: Buffer): void {
+  encoded.set(e, json);
 }
 
 export function eventsJsonBytes(events: readonly AuditEvent[]): number {

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import { type ComponentMetrics, eventJson } from '../core/component-metrics.js';
+import { type ComponentMetrics, eventJson, rememberEventJson } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import { FatalError, RetriableError, errorMessage, isProgrammingError } from '../core/errors.js';
 import type { DeadLetter, DeadLetterFile } from '../queue/dead-letter-file.js';
-import type { DiskQueue, QueueEntry } from '../queue/disk-queue.js';
+import type { DestinationQueue, Journal, JournalEntry } from '../queue/journal.js';
 import type { BatchLimits, DeliveryOutcome, Sink } from '../sinks/sink.js';
 import { abortable, sleep } from '../core/async.js';
 import { backoffDelayMs } from '../core/retry.js';
@@ -13,13 +13,17 @@ export interface EmitterOptions {
   name: string;
   type: string;
   sink: Sink;
-  queue: DiskQueue;
+  /** The shared journal, and this emitter's backlog in it. */
+  journal: Journal;
+  queue: DestinationQueue;
   deadLetter: DeadLetterFile;
   accepts: (type: string) => boolean;
   retry: { initialBackoffMs: number; maxBackoffMs: number };
   batch: BatchLimits;
   logger: Logger;
   metrics: PipelineMetrics;
+  /** An unreadable queue file or journal segment found at start, moved aside: shown in status. */
+  corruptQueueMovedTo?: string | undefined;
 }
 
 /** What became of one event at one emitter. */
@@ -31,14 +35,16 @@ export interface DeliveryReport {
 type QueuedDeadLetter = DeadLetter & { seq: number };
 
 interface InFlight {
-  entry: QueueEntry;
+  entry: JournalEntry;
   event: AuditEvent;
 }
 
 /**
- * An emitter at run time: its durable queue, its sink and the delivery loop
- * between them. Events leave the queue only when the sink confirmed them or
- * they were written to the dead-letter file; everything else is retried.
+ * An emitter at run time: its backlog in the journal, its sink and the
+ * delivery loop between them. Events leave the backlog only when the sink
+ * confirmed them or they were written to the dead-letter file; everything
+ * else is retried. With nothing to deliver it holds no timer and polls
+ * nothing: the journal wakes it when events arrive.
  */
 export class Emitter {
   readonly name: string;
@@ -74,6 +80,7 @@ export class Emitter {
       this.telemetry.discarded('dropped_oldest', seqs.length);
       this.notify(seqs, { delivered: false, reason: 'dropped: queue full (whenFull: dropOldest)' });
     };
+    opts.queue.onAppend = () => this.wake?.();
   }
 
   accepts(event: AuditEvent): boolean {
@@ -86,31 +93,33 @@ export class Emitter {
   }
 
   /**
-   * Durably queues the events; resolves once they are fsync'd. With
+   * Durably queues the events for this emitter alone (the router appends
+   * once for all emitters); resolves once they are fsync'd. With
    * `trackDelivery`, also returns one promise per event that settles when it
-   * was delivered or dead-lettered (registered before the loop can see them).
+   * was delivered or dead-lettered.
    */
-  async enqueue(
-    events: readonly AuditEvent[],
-    trackDelivery = false,
-    /** The events' JSON, when the caller already has it (the router serialises once for all emitters). */
-    payloads?: readonly Buffer[],
-  ): Promise<{ seqs: number[]; deliveries: Promise<DeliveryReport>[] }> {
-    const sink = this.sink;
-    let bytes = 0;
-    const seqs = await this.opts.queue.append(
-      events.map((e, i) => {
-        const payload = payloads?.[i] ?? eventJson(e);
-        bytes += payload.length;
-        return { eventId: e.id, partitionKey: sink.partitionKeyOf ? sink.partitionKeyOf(e) : null, payload };
-      }),
-    );
-    const deliveries = trackDelivery
-      ? seqs.map((seq) => new Promise<DeliveryReport>((resolve) => this.waiters.set(seq, resolve)))
-      : [];
-    this.telemetry.received(events.length, bytes);
-    this.wake?.();
-    return { seqs, deliveries };
+  async enqueue(events: readonly AuditEvent[], trackDelivery = false): Promise<{ seqs: number[]; deliveries: Promise<DeliveryReport>[] }> {
+    const payloads = events.map(eventJson);
+    const { seqs, refused } = await this.opts.journal.append(events.map((e, i) => ({ eventId: e.id, partitionKey: null, payload: payloads[i]!, destinations: [this.name] })));
+    const error = refused.get(this.name);
+    if (error) throw error;
+    const taken = seqs as number[];
+    this.received(events.length, payloads.reduce((n, p) => n + p.length, 0));
+    return { seqs: taken, deliveries: trackDelivery ? this.track(taken) : [] };
+  }
+
+  /** Counts events the journal took for this emitter. */
+  received(count: number, bytes: number): void {
+    this.telemetry.received(count, bytes);
+  }
+
+  /**
+   * One promise per event, settled when it was delivered or dead-lettered.
+   * Called in the turn the append resolved: the journal wakes the delivery
+   * loop only in a later one, so no outcome can come before its waiter.
+   */
+  track(seqs: readonly number[]): Promise<DeliveryReport>[] {
+    return seqs.map((seq) => new Promise<DeliveryReport>((resolve) => this.waiters.set(seq, resolve)));
   }
 
   /** Stops waiting for these (the publisher timed out); delivery itself goes on. */
@@ -144,10 +153,6 @@ export class Emitter {
     }
   }
 
-  closeQueue(): void {
-    this.opts.queue.close();
-  }
-
   status() {
     const q = this.opts.queue;
     return {
@@ -162,7 +167,7 @@ export class Emitter {
       delivered: this.delivered,
       deadLettered: this.deadLettered,
       deadLetterFile: this.opts.deadLetter.file,
-      ...(q.recoveredFrom ? { corruptQueueMovedTo: q.recoveredFrom } : {}),
+      ...(this.opts.corruptQueueMovedTo ? { corruptQueueMovedTo: this.opts.corruptQueueMovedTo } : {}),
       ...(this.sink.status ? { sink: this.sink.status() } : {}),
       lastError: this.lastError ?? null,
     };
@@ -188,7 +193,7 @@ export class Emitter {
             continue;
           }
         }
-        const entries = queue.read(0, batch.maxEvents, batch.maxBytes);
+        const entries = await queue.read(batch.maxEvents, batch.maxBytes);
         if (entries.length > 0) await this.deliver(entries, signal);
         failures = 0;
         // A synchronous sink (SQLite) resolves in microtasks only: give timers and I/O a turn
@@ -220,12 +225,18 @@ export class Emitter {
   }
 
   /** Sends one batch until every event in it is delivered or dead-lettered (or we stop). */
-  private async deliver(entries: QueueEntry[], signal: AbortSignal): Promise<void> {
+  private async deliver(entries: JournalEntry[], signal: AbortSignal): Promise<void> {
     const unreadable: QueuedDeadLetter[] = [];
     let pending: InFlight[] = [];
     for (const entry of entries) {
+      if (entry.unreadable) {
+        unreadable.push({ seq: entry.seq, eventId: entry.eventId, payload: entry.payload, attempts: entry.attempts, reason: entry.unreadable });
+        continue;
+      }
       try {
-        pending.push({ entry, event: JSON.parse(entry.payload.toString('utf8')) as AuditEvent });
+        const event = JSON.parse(entry.payload.toString('utf8')) as AuditEvent;
+        rememberEventJson(event, entry.payload);
+        pending.push({ entry, event });
       } catch (err) {
         unreadable.push({ seq: entry.seq, eventId: entry.eventId, payload: entry.payload, attempts: entry.attempts, reason: `queue entry unreadable: ${errorMessage(err)}` });
       }
@@ -275,7 +286,7 @@ export class Emitter {
           firstRetryReason ||= o.reason;
         }
       });
-      this.opts.queue.remove(done);
+      this.opts.queue.ack(done);
       this.notify(done, { delivered: true });
       this.delivered += done.length;
       this.telemetry.sent(done.length, doneBytes);
@@ -295,7 +306,7 @@ export class Emitter {
 
   private deadLetter(items: QueuedDeadLetter[]): void {
     this.opts.deadLetter.write(items);
-    this.opts.queue.remove(items.map((d) => d.seq));
+    this.opts.queue.ack(items.map((d) => d.seq));
     this.deadLettered += items.length;
     this.telemetry.discarded('dead_letter', items.length);
     this.opts.logger.error({ emitter: this.name, count: items.length, reason: items[0]?.reason, file: this.opts.deadLetter.file }, 'events dead-lettered');

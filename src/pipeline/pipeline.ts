@@ -4,7 +4,8 @@ import { configSchema, serverSchema, type AuditstreamConfig } from '../config/sc
 import { checkConfig } from '../config/validate.js';
 import { ConfigError, errorMessage, throwConfigErrors } from '../core/errors.js';
 import { DeadLetterFile } from '../queue/dead-letter-file.js';
-import { DiskQueue } from '../queue/disk-queue.js';
+import { EmbeddedJournal } from '../queue/embedded-journal.js';
+import { migrateLegacyQueues } from '../queue/legacy-queue-migration.js';
 import { AuditStoreSink } from '../sinks/audit-store.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
 import type { Source, SourceDefinition } from '../sources/source.js';
@@ -19,7 +20,7 @@ import { Router } from './router.js';
 import { SINKS } from './sink-registry.js';
 import { SOURCES } from './source-registry.js';
 
-/** The running engine: sources → router → per-emitter durable queues → sinks. */
+/** The running engine: sources → router → the journal (each event once, for every emitter taking it) → sinks. */
 export class Pipeline {
   private constructor(
     readonly config: AuditstreamConfig,
@@ -36,6 +37,7 @@ export class Pipeline {
     readonly metrics: PipelineMetrics,
     private readonly logger: Logger,
     private readonly lock: DataDirLock,
+    private readonly journal: EmbeddedJournal,
   ) {}
 
   /**
@@ -72,27 +74,28 @@ export class Pipeline {
     // Before any queue is opened: a second pipeline on these files would deliver every event twice.
     // Held until stop(); if start fails it stays held, as queues may already be open.
     const lock = DataDirLock.acquire(dataDir);
+    const journal = EmbeddedJournal.open({ dir: join(dataDir, 'journal'), segmentBytes: config.journal.segmentBytes, logger, registry: metrics.registry });
+    const enabled = resolved.filter((r) => r.common.enabled);
+    const disabled = resolved.filter((r) => !r.common.enabled);
+    // Registered before the old queues move in, so each emitter's cap and policy apply from its first event.
+    const queues = new Map(enabled.map((r) => [r.name, journal.addDestination(r.name, { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull })]));
+    const migration = await migrateLegacyQueues(dataDir, journal, logger);
+    const unclaimed = journal.unclaimed();
+    if (unclaimed.length > 0) {
+      // Kept, not dropped: an emitter disabled or renamed for a while gets its events when it comes back.
+      logger.warn({ destinations: unclaimed }, 'the journal holds events for destinations not in the config; they are kept until an emitter of that name is enabled');
+    }
     const emitters: Emitter[] = [];
-    const disabled: ResolvedEmitter[] = [];
-    for (const r of resolved) {
-      if (!r.common.enabled) {
-        disabled.push(r);
-        continue;
-      }
+    for (const r of enabled) {
       const sink = createSink(r, { emitterName: r.name, dataDir, logger: logger.child({ emitter: r.name }), metrics: metrics.registry });
-      const queue = new DiskQueue({
-        name: r.name,
-        file: join(dataDir, 'queues', `${r.name}.db`),
-        maxBytes: r.common.queue.maxBytes,
-        whenFull: r.common.queue.whenFull,
-        logger,
-      });
       emitters.push(
         new Emitter({
           name: r.name,
           type: r.common.type,
           sink,
-          queue,
+          journal,
+          queue: queues.get(r.name)!,
+          corruptQueueMovedTo: migration.movedAside.get(r.name) ?? journal.movedAside.at(-1),
           deadLetter: new DeadLetterFile(join(dataDir, 'dead-letter', `${r.name}.ndjson`), r.name),
           accepts: eventTypeFilter(r.common.include, r.common.exclude),
           retry: r.common.retry,
@@ -103,7 +106,7 @@ export class Pipeline {
       );
     }
     const policy = new DeliveryPolicy(config.audit);
-    const router = new Router({ emitters, policy, ack: config.audit.ack, timeoutMs: config.audit.emitTimeoutInSec * 1000, logger, metrics });
+    const router = new Router({ emitters, journal, policy, ack: config.audit.ack, timeoutMs: config.audit.emitTimeoutInSec * 1000, logger, metrics });
     // Sources are created before any emitter starts: one that refuses its state (a ConfigError) stops the start with nothing running.
     const sources = resolvedSources.map(({ path, name, definition, config: sourceConfig }) =>
       definition.create(name, sourceConfig, {
@@ -116,7 +119,7 @@ export class Pipeline {
       }),
     );
     for (const e of emitters) e.start();
-    const pipeline = new Pipeline(config, dataDir, router, emitters, resolved, disabled, searchServiceOf(emitters), sources, metrics, logger, lock);
+    const pipeline = new Pipeline(config, dataDir, router, emitters, resolved, disabled, searchServiceOf(emitters), sources, metrics, logger, lock, journal);
     for (const s of sources) await s.start(router);
     return pipeline;
   }
@@ -133,7 +136,7 @@ export class Pipeline {
     for (const e of this.emitters) {
       await e.sink.close().catch((err) => this.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
     }
-    for (const e of this.emitters) e.closeQueue();
+    await this.journal.close();
     this.lock.release();
   }
 }

@@ -3,6 +3,7 @@ import { eventJson } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import { errorMessage } from '../core/errors.js';
 import { QueueFullError } from '../queue/errors.js';
+import type { Journal } from '../queue/journal.js';
 import type { PublishResult, Publisher } from '../sources/source.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
 import type { Emitter } from './emitter.js';
@@ -10,6 +11,7 @@ import type { PipelineMetrics } from './metrics.js';
 
 export interface RouterOptions {
   emitters: readonly Emitter[];
+  journal: Journal;
   policy: DeliveryPolicy;
   ack: 'buffered' | 'delivered';
   timeoutMs: number;
@@ -23,7 +25,7 @@ interface Failure {
 }
 
 /**
- * Routes events to emitters (include/exclude), queues them durably and
+ * Routes events to emitters (include/exclude), writes them once to the journal for all of them and
  * answers as soon as the delivery policy holds for every event — or, at the
  * deadline, says which emitters failed it. The producer's acknowledgement
  * hangs on this answer; emitters the policy does not require are never waited for.
@@ -86,49 +88,74 @@ export class Router implements Publisher {
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
 
-      for (const em of emitters) {
-        const indexes: number[] = [];
-        routes.forEach((r, i) => r.includes(em.name) && indexes.push(i));
-        if (indexes.length === 0) continue;
-        outstanding += 1;
-        const settle = () => {
-          outstanding -= 1;
-          evaluate(outstanding === 0);
-        };
-        const track = ack === 'delivered' && policy.isRequired(em.name);
-        em.enqueue(indexes.map((i) => events[i]!), track, indexes.map((i) => payloads[i]!)).then(
-          ({ seqs, deliveries }) => {
-            for (const i of indexes) queued[i]!.add(em.name);
-            if (!track) {
-              if (ack === 'buffered') for (const i of indexes) confirmed[i]!.add(em.name);
-              return settle();
+      const byName = new Map(emitters.map((em) => [em.name, em]));
+      const indexesOf = new Map<Emitter, number[]>();
+      routes.forEach((r, i) => {
+        for (const name of r) {
+          const em = byName.get(name)!;
+          let list = indexesOf.get(em);
+          if (!list) indexesOf.set(em, (list = []));
+          list.push(i);
+        }
+      });
+      if (indexesOf.size === 0) return evaluate(true);
+      outstanding = indexesOf.size;
+      const settle = () => {
+        outstanding -= 1;
+        evaluate(outstanding === 0);
+      };
+      const refusedBy = (em: Emitter, err: unknown, count: number) => {
+        const retryAfterSec = err instanceof QueueFullError ? err.retryAfterSec : undefined;
+        failures.set(em.name, { reason: errorMessage(err), ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) });
+        if (!policy.isRequired(em.name)) {
+          // A best-effort emitter: the producer is not failed for it, but the loss is counted and logged.
+          em.discarded(err instanceof QueueFullError ? 'queue_full' : 'queue_error', count);
+          logger.warn({ emitter: em.name, reason: errorMessage(err), events: count }, 'a best-effort emitter did not take events');
+        }
+        settle();
+      };
+      // Each event written once, for every emitter that takes it.
+      this.opts.journal
+        .append(events.map((e, i) => ({ eventId: e.id, partitionKey: null, payload: payloads[i]!, destinations: routes[i]! })).filter((a) => a.destinations.length > 0))
+        .then(
+          ({ seqs: written, refused }) => {
+            // `written` lists the routed events only, in order.
+            const seqOf: (number | undefined)[] = [];
+            let k = 0;
+            routes.forEach((r, i) => (seqOf[i] = r.length > 0 ? written[k++] : undefined));
+            for (const [em, indexes] of indexesOf) {
+              const error = refused.get(em.name);
+              if (error) {
+                refusedBy(em, error, indexes.length);
+                continue;
+              }
+              for (const i of indexes) queued[i]!.add(em.name);
+              em.received(indexes.length, indexes.reduce((n, i) => n + payloads[i]!.length, 0));
+              const track = ack === 'delivered' && policy.isRequired(em.name);
+              if (!track) {
+                if (ack === 'buffered') for (const i of indexes) confirmed[i]!.add(em.name);
+                settle();
+                continue;
+              }
+              const seqs = indexes.map((i) => seqOf[i]!);
+              if (finished) continue; // answered already: nobody waits for these
+              tracked.set(em, seqs);
+              const deliveries = em.track(seqs);
+              let pending = deliveries.length;
+              deliveries.forEach((d, j) =>
+                d.then((report) => {
+                  if (report.delivered) confirmed[indexes[j]!]!.add(em.name);
+                  else if (!failures.has(em.name)) failures.set(em.name, { reason: report.reason ?? 'not delivered' });
+                  if (--pending === 0) settle();
+                  else evaluate(false);
+                }),
+              );
             }
-            if (finished) return em.forget(seqs); // answered already: nobody waits for these
-            tracked.set(em, seqs);
-            let pending = deliveries.length;
-            deliveries.forEach((d, k) =>
-              d.then((report) => {
-                if (report.delivered) confirmed[indexes[k]!]!.add(em.name);
-                else if (!failures.has(em.name)) failures.set(em.name, { reason: report.reason ?? 'not delivered' });
-                if (--pending === 0) settle();
-                else evaluate(false);
-              }),
-            );
           },
           (err: unknown) => {
-            const retryAfterSec = err instanceof QueueFullError ? err.retryAfterSec : undefined;
-            failures.set(em.name, { reason: errorMessage(err), ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) });
-            if (!policy.isRequired(em.name)) {
-              // A best-effort emitter: the producer is not failed for it, but the loss is counted and logged.
-              const reason = err instanceof QueueFullError ? 'queue_full' : 'queue_error';
-              em.discarded(reason, indexes.length);
-              logger.warn({ emitter: em.name, reason: errorMessage(err), events: indexes.length }, 'a best-effort emitter did not take events');
-            }
-            settle();
+            for (const [em, indexes] of indexesOf) refusedBy(em, err, indexes.length);
           },
         );
-      }
-      if (outstanding === 0) evaluate(true);
     });
   }
 }

@@ -10,11 +10,15 @@ export class QueueFullError extends RetriableError {
   }
 }
 
-/** The queue could not be written (disk full, I/O error). Reported, never a crash. */
+const DISK_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/** The journal (or an old queue being migrated) could not be written: disk full, I/O error. Reported, never a crash. */
 export class QueueWriteError extends RetriableError {
-  constructor(queueName: string, cause: unknown) {
+  /** `what`: "the journal", "the queue of emitter "log"". */
+  constructor(what: string, cause: unknown) {
     const code = (cause as { code?: string })?.code ?? 'EIO';
-    const why = code === 'SQLITE_FULL' ? 'the disk is full' : `${code}: ${(cause as Error)?.message ?? String(cause)}`;
-    super(`cannot write the queue of emitter "${queueName}": ${why}`, { cause, code: code === 'SQLITE_FULL' ? 'DISK_FULL' : 'QUEUE_WRITE' });
+    const full = DISK_FULL_CODES.has(code);
+    const why = full ? `the disk is full (${code})` : `${code}: ${(cause as Error)?.message ?? String(cause)}`;
+    super(`cannot write ${what}: ${why}`, { cause, code: full ? 'DISK_FULL' : 'QUEUE_WRITE' });
   }
 }

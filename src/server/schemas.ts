@@ -104,7 +104,7 @@ const SHARED: Json[] = [
       delivered: int('since the server started'),
       deadLettered: int('since the server started'),
       deadLetterFile: str(),
-      corruptQueueMovedTo: str('an unreadable queue file was moved here at start'),
+      corruptQueueMovedTo: str('an unreadable journal segment (or an older release\'s queue file) was moved here at start'),
       sink: {
         type: 'object',
         description: 'what only this type of emitter counts; audit-store: duplicateEvents, events already stored (same id and source) since the server started',

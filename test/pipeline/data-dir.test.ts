@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { DataDirLockedError, prepareDataDir } from '../../src/pipeline/data-dir.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
+import { EmbeddedJournal } from '../../src/queue/embedded-journal.js';
 import { SqliteLeaseTable } from '../../src/sources/kinesis/lease-table-sqlite.js';
 import { S3SourceState } from '../../src/sources/s3/state.js';
 import { allStoredEvents, emitterStatus } from '../support/search.js';
@@ -43,14 +43,14 @@ test('serve under umask 022: dataDir and every directory in it are 0700, every f
   first.child.kill('SIGTERM');
   await first.exited;
 
-  // The second run archives yesterday's log file and dead-letters a torn queue entry.
+  // The second run archives yesterday's log file and dead-letters a torn journal entry.
   const log = join(dataDir, 'logs', 'audit.log');
   const yesterday = new Date(Date.now() - 86_400_000);
   utimesSync(log, yesterday, yesterday);
-  const queue = new Database(join(dataDir, 'queues', 'audit-store.db'));
-  const torn = Buffer.from('{"id":"torn","time":"2024-01-0');
-  queue.prepare('INSERT INTO entries (event_id, partition_key, bytes, enqueued_at, payload) VALUES (?, NULL, ?, ?, ?)').run('torn', torn.length, Date.now(), torn);
-  queue.close();
+  const journal = EmbeddedJournal.open({ dir: join(dataDir, 'journal'), logger: pino({ level: 'silent' }) });
+  journal.addDestination('audit-store', { maxBytes: 1e9, whenFull: 'block' });
+  await journal.append([{ eventId: 'torn', partitionKey: null, payload: Buffer.from('{"id":"torn","time":"2024-01-0'), destinations: ['audit-store'] }]);
+  await journal.close();
 
   const second = await startServer(t, { dataDir, configDir: root, config, umask: '022' });
   assert.equal((await postEvents(second.url, [event('b-1')])).status, 202);
@@ -65,13 +65,14 @@ test('serve under umask 022: dataDir and every directory in it are 0700, every f
   });
   assert.deepEqual(wrong, [], 'directories 0700, files 0600, log files 0640');
   const paths = [...found.keys()].join(', ');
-  for (const expected of ['lock', 'audit.db', 'audit.db-wal', 'audit.db-shm', 'queues/log.db', 'queues/audit-store.db-wal', 'dead-letter/audit-store.ndjson', 'logs/audit.log']) {
+  for (const expected of ['lock', 'audit.db', 'audit.db-wal', 'audit.db-shm', 'journal/state.db', 'journal/state.db-wal', 'dead-letter/audit-store.ndjson', 'logs/audit.log']) {
     assert.ok(found.has(expected), `${expected} exists (found ${paths})`);
   }
   assert.ok([...found.keys()].some((p) => /^logs\/archive\/audit\.\d{4}-\d{2}-\d{2}\.log\.gz$/.test(p)), `a rolled archive exists (found ${paths})`);
+  assert.ok([...found.keys()].some((p) => /^journal\/segment-\d+\.log$/.test(p)), `a journal segment exists (found ${paths})`);
 });
 
-test('in-process under umask 022 (no serve to set one): the pipeline\'s queues, store, dead-letter and log files and the collectors\' state are private', async (t) => {
+test('in-process under umask 022 (no serve to set one): the pipeline\'s journal, store, dead-letter and log files and the collectors\' state are private', async (t) => {
   const root = await tempDir(t);
   const dataDir = join(root, 'data');
   const previous = process.umask(0o022);
@@ -90,7 +91,7 @@ test('in-process under umask 022 (no serve to set one): the pipeline\'s queues, 
 
   const found = modes(dataDir);
   const paths = [...found.keys()].join(', ');
-  for (const expected of ['audit.db', 'queues/log.db', 'queues/audit-store.db', 'dead-letter/log.ndjson', 'logs/audit.log', 'sources/s3-0/state.sqlite', 'kinesis-leases.sqlite']) {
+  for (const expected of ['audit.db', 'journal/state.db', 'dead-letter/log.ndjson', 'logs/audit.log', 'sources/s3-0/state.sqlite', 'kinesis-leases.sqlite']) {
     assert.ok(found.has(expected), `${expected} exists (found ${paths})`);
   }
   const wrong = [...found].filter(([path, m]) => {
@@ -103,10 +104,8 @@ test('in-process under umask 022 (no serve to set one): the pipeline\'s queues, 
 test('an existing dataDir open to others is narrowed to 0700 and the start says so; files an older version left wider are narrowed', async (t) => {
   const root = await tempDir(t);
   const dataDir = join(root, 'data');
-  mkdirSync(join(dataDir, 'queues'), { recursive: true });
-  mkdirSync(join(dataDir, 'logs'));
+  mkdirSync(join(dataDir, 'logs'), { recursive: true });
   chmodSync(dataDir, 0o755);
-  writeFileSync(join(dataDir, 'queues', 'log.db'), '', { mode: 0o644 });
   writeFileSync(join(dataDir, 'logs', 'audit.log'), '', { mode: 0o666 });
   chmodSync(join(dataDir, 'logs', 'audit.log'), 0o666);
   const server = await startServer(t, { dataDir, configDir: root, config: { audit: { emitters: [{ type: 'log' }] } }, umask: '022' });
@@ -114,7 +113,7 @@ test('an existing dataDir open to others is narrowed to 0700 and the start says 
   await waitFor(() => readFileSync(join(dataDir, 'logs', 'audit.log'), 'utf8').includes('"c-1"'), 'the event logged');
   assert.equal(octal(mode(dataDir)), '0700');
   assert.match(server.stderr(), /data dir was open to other users; narrowed it to owner only/);
-  assert.equal(octal(mode(join(dataDir, 'queues', 'log.db'))), '0600');
+
   assert.equal(octal(mode(join(dataDir, 'logs', 'audit.log'))), '0640');
 });
 

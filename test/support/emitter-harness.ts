@@ -5,7 +5,7 @@ import { Emitter } from '../../src/pipeline/emitter.js';
 import { eventTypeFilter } from '../../src/pipeline/event-filter.js';
 import { PipelineMetrics } from '../../src/pipeline/metrics.js';
 import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
-import { DiskQueue } from '../../src/queue/disk-queue.js';
+import { EmbeddedJournal } from '../../src/queue/embedded-journal.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { tempDir } from './temp.js';
 
@@ -17,29 +17,33 @@ export interface EmitterHarnessOptions {
   whenFull?: 'block' | 'dropOldest';
   include?: string[];
   retry?: { initialBackoffMs: number; maxBackoffMs: number };
-  /** Where the queue and dead-letter file go (default: a fresh temp dir). */
+  /** Where the journal and dead-letter file go (default: a fresh temp dir). */
   dir?: string;
   /** The dead-letter file path (default `<dir>/dead.ndjson`). */
   deadLetterFile?: string;
+  /** A journal shared with other emitters (from `openJournal`); default: one of its own. */
+  journal?: EmbeddedJournal;
   /** Also close the sink when the test ends. */
   closeSink?: boolean;
 }
 
 /**
- * A real emitter (disk queue, dead-letter file, delivery loop) around `sink`,
- * started, and stopped with its queue closed when the test ends.
+ * A real emitter (its own journal, dead-letter file, delivery loop) around
+ * `sink`, started, and stopped with its journal closed when the test ends.
  */
 export async function startEmitter(t: TestContext, sink: Sink, opts: EmitterHarnessOptions = {}) {
   const name = opts.name ?? 'e';
   const dir = opts.dir ?? (await tempDir(t));
   const logger = pino({ level: 'silent' });
-  const queue = new DiskQueue({ name, file: join(dir, `${name}.queue.db`), maxBytes: opts.maxBytes ?? 1e8, whenFull: opts.whenFull ?? 'block', logger });
+  const journal = opts.journal ?? EmbeddedJournal.open({ dir: join(dir, `${name}.journal`), logger });
+  const queue = journal.addDestination(name, { maxBytes: opts.maxBytes ?? 1e8, whenFull: opts.whenFull ?? 'block' });
   const deadLetter = new DeadLetterFile(opts.deadLetterFile ?? join(dir, 'dead.ndjson'), name);
   const metrics = new PipelineMetrics();
   const emitter = new Emitter({
     name,
     type: opts.type ?? 'test',
     sink,
+    journal,
     queue,
     deadLetter,
     accepts: eventTypeFilter(opts.include),
@@ -51,8 +55,15 @@ export async function startEmitter(t: TestContext, sink: Sink, opts: EmitterHarn
   emitter.start();
   t.after(async () => {
     await emitter.stop(Date.now());
-    emitter.closeQueue();
+    if (!opts.journal) await journal.close();
     if (opts.closeSink) await sink.close();
   });
-  return { emitter, queue, deadLetter, dir, metrics };
+  return { emitter, journal, queue, deadLetter, dir, metrics };
+}
+
+/** A journal for several emitters of one test (a router's), closed after them when the test ends. */
+export async function openJournal(t: TestContext, dir?: string): Promise<EmbeddedJournal> {
+  const journal = EmbeddedJournal.open({ dir: join(dir ?? (await tempDir(t)), 'journal'), logger: pino({ level: 'silent' }) });
+  t.after(() => journal.close());
+  return journal;
 }

@@ -1,3 +1,4 @@
+import { eventJson } from '../../core/component-metrics.js';
 import type { AuditEvent } from '../../core/event.js';
 import { valueAtPath } from '../../core/field-path.js';
 import { ConfigError } from '../../core/errors.js';
@@ -21,7 +22,8 @@ export interface LayoutSettings {
 export const BLITZ_PATTERN = '%date - [%level] -[%file:%line] - %message%n%xException{20}';
 
 export function compileLayout(settings: LayoutSettings): Layout {
-  if (settings.layout === 'json') return (event) => `${JSON.stringify(event)}\n`;
+  // The event's JSON as the journal stored it (eventJson): not serialised again for each log.
+  if (settings.layout === 'json') return (event) => `${eventJson(event).toString('utf8')}\n`;
   const render = compilePattern(settings.pattern, settings);
   return (event, now) => render({ event, now });
 }

@@ -1,0 +1,711 @@
+import { copyFileSync, closeSync, fdatasyncSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { errorMessage } from '../core/errors.js';
+import { makePrivateDirSync, PRIVATE_FILE_MODE } from '../core/private-files.js';
+import { QueueFullError, QueueWriteError } from './errors.js';
+import type { AppendOptions, AppendOutcome, DestinationOptions, DestinationQueue, Journal, JournalAppend, JournalEntry } from './journal.js';
+import {
+  decodeRecord,
+  encodeEventHeader,
+  encodeRouteSet,
+  isSegmentHeader,
+  SEGMENT_HEADER_BYTES,
+  MAX_FIELD_BYTES,
+  SEGMENT_MAGIC,
+  segmentHeader,
+} from './journal-record.js';
+import { type DestinationPosition, JournalState } from './journal-state.js';
+import { PendingList } from './pending-list.js';
+
+/** A segment is closed for writing once it reaches this size (docs/journal.md). */
+export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Retry-After for a destination at its cap. It drains a batch at a time, so a
+ * second is enough to find out whether room was made; producers back off
+ * further on repeated 429s.
+ */
+const RETRY_AFTER_SEC = 1;
+
+/** Read a run of a segment in one call when the entries fill at least half of it (or it is small). */
+const SMALL_READ_BYTES = 1024 * 1024;
+
+/** How soon a failed position save (disk full) is tried again. */
+const STATE_RETRY_MS = 1000;
+
+const SEGMENT_FILE = /^segment-(\d{12})\.log$/;
+const segmentName = (n: number) => `segment-${String(n).padStart(12, '0')}.log`;
+
+export interface EmbeddedJournalOptions {
+  /** `<dataDir>/journal`. */
+  dir: string;
+  segmentBytes?: number;
+  logger: Logger;
+  registry?: Registry;
+}
+
+class Segment {
+  /** Pending (event, destination) pairs in this segment: at 0 (and not written to) the file goes. */
+  refs = 0;
+  writing = false;
+  deleted = false;
+  handle: FileHandle | undefined;
+  private opening: Promise<FileHandle> | undefined;
+  reads = 0;
+  /** A write that failed left bytes past this: cut them before the next write. */
+  truncateTo: number | undefined;
+
+  constructor(
+    readonly num: number,
+    readonly path: string,
+    public size: number,
+  ) {}
+
+  async reader(): Promise<FileHandle> {
+    if (this.handle) return this.handle;
+    this.opening ??= open(this.path, 'r').then((h) => (this.handle = h));
+    return this.opening;
+  }
+
+  async closeHandle(): Promise<void> {
+    const h = this.handle ?? (await this.opening?.catch(() => undefined));
+    this.handle = undefined;
+    this.opening = undefined;
+    await h?.close().catch(() => undefined);
+  }
+}
+
+interface PendingAppend {
+  items: readonly JournalAppend[];
+  ignoreCaps: boolean;
+  resolve: (r: AppendOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
+class Destination implements DestinationQueue {
+  readonly pending = new PendingList();
+  maxBytes = Number.POSITIVE_INFINITY;
+  whenFull: 'block' | 'dropOldest' = 'block';
+  /** Registered by the pipeline; false for a backlog recovery found that nobody claimed (yet). */
+  registered = false;
+  /** Bytes of appends being written for it: counted against its cap before they land. */
+  reserved = 0;
+  readonly attempts = new Map<number, number>();
+  onAppend: (() => void) | undefined;
+  onDrop: ((seqs: number[]) => void) | undefined;
+  wakeScheduled = false;
+
+  constructor(
+    readonly id: string,
+    private readonly journal: EmbeddedJournal,
+  ) {}
+
+  get depth(): number {
+    return this.pending.count;
+  }
+
+  get bytes(): number {
+    return this.pending.bytes;
+  }
+
+  oldestAgeMs(now = Date.now()): number {
+    const i = this.pending.first();
+    return i === -1 ? 0 : Math.max(0, now - this.pending.enqueuedAt(i));
+  }
+
+  read(maxEvents: number, maxBytes: number): Promise<JournalEntry[]> {
+    return this.journal.readFor(this, maxEvents, maxBytes);
+  }
+
+  ack(seqs: readonly number[]): void {
+    this.journal.ackFor(this, seqs);
+  }
+
+  recordAttempt(seqs: readonly number[]): void {
+    for (const s of seqs) this.attempts.set(s, (this.attempts.get(s) ?? 0) + 1);
+  }
+}
+
+/**
+ * The embedded journal: append-only segment files under `<dataDir>/journal`,
+ * shared by every destination, and one small SQLite file with each
+ * destination's position. Appends arriving while a write is under way are
+ * written together next (group commit): one write and one fdatasync, on
+ * libuv's thread pool, for every event of every destination. Design, format
+ * and recovery: docs/journal.md.
+ */
+export class EmbeddedJournal implements Journal {
+  private readonly segments = new Map<number, Segment>();
+  private readonly destinations = new Map<string, Destination>();
+  private active: Segment | undefined;
+  /** Route sets defined in the active segment, by their key. */
+  private activeRouteSets = new Map<string, number>();
+  private queued: PendingAppend[] = [];
+  private writing: Promise<void> | undefined;
+  private scheduled = false;
+  private readonly dirty = new Set<string>();
+  private stateScheduled = false;
+  private stateRetry: NodeJS.Timeout | undefined;
+  private stateFailing = false;
+  private closed = false;
+  readonly movedAside: string[] = [];
+  private readonly segmentBytes: number;
+  /** Every seq up to this is in the backlogs of the destinations that take it (seqs of the write under way are above). */
+  private committedSeq = 0;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly state: JournalState,
+    private readonly logger: Logger,
+    private nextSegment: number,
+    private nextSeq: number,
+    segmentBytes: number,
+  ) {
+    this.segmentBytes = segmentBytes;
+  }
+
+  /**
+   * Opens the journal and rebuilds every destination's backlog from the
+   * segments. A torn tail (a write cut short by a crash: never acknowledged)
+   * is cut off; a segment unreadable in the middle is copied aside, reported
+   * and cut at its last good record; start-up never blocks on either.
+   */
+  static open(opts: EmbeddedJournalOptions): EmbeddedJournal {
+    const { dir, logger } = opts;
+    makePrivateDirSync(dir);
+    const state = new JournalState(join(dir, 'state.db'));
+    const positions = state.load();
+    const done = new Map<string, { through: number; above: Set<number> }>();
+    let maxSeq = 0;
+    for (const [id, p] of positions) {
+      done.set(id, { through: p.ackedThrough, above: new Set(p.doneAbove) });
+      maxSeq = Math.max(maxSeq, p.ackedThrough, ...p.doneAbove);
+    }
+    const files = readdirSync(dir)
+      .map((f) => SEGMENT_FILE.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ name: m[0], num: Number(m[1]) }))
+      .sort((a, b) => a.num - b.num);
+    const journal = new EmbeddedJournal(dir, state, logger, (files.at(-1)?.num ?? 0) + 1, 0, opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES);
+    const corrupt = opts.registry
+      ? new Counter({ name: 'auditstream_journal_corrupt_segments_total', help: 'Journal segments found unreadable at start and moved (copied) aside.', registers: [opts.registry] })
+      : undefined;
+    files.forEach(({ name, num }, k) => {
+      const path = join(dir, name);
+      const last = k === files.length - 1;
+      const buf = readFileSync(path);
+      if (!isSegmentHeader(buf)) {
+        if (last && buf.length < SEGMENT_HEADER_BYTES && SEGMENT_MAGIC.subarray(0, buf.length).equals(buf.subarray(0, SEGMENT_MAGIC.length))) {
+          // Created by a crashed process before its header was synced: no record was ever acknowledged in it.
+          unlinkSync(path);
+          return;
+        }
+        const movedTo = `${path}.corrupt-${Date.now()}`;
+        renameSync(path, movedTo);
+        journal.movedAside.push(movedTo);
+        corrupt?.inc();
+        logger.error({ file: path, movedTo }, 'journal segment unreadable (not a journal segment); moved aside, the other segments are kept');
+        return;
+      }
+      const seg = new Segment(num, path, buf.length);
+      const routeSets = new Map<number, string[]>();
+      let at = SEGMENT_HEADER_BYTES;
+      let problem: string | undefined;
+      let torn = false;
+      while (at < buf.length) {
+        const r = decodeRecord(buf, at);
+        if (!r.ok) {
+          problem = r.reason;
+          // What an interrupted write leaves: a record cut short, or space the file system allocated but never filled.
+          torn = r.incomplete || isZeros(buf, at);
+          break;
+        }
+        const rec = r.record;
+        if (rec.kind === 'routeSet') routeSets.set(rec.routeSetId, rec.destinations);
+        else {
+          const dests = routeSets.get(rec.routeSetId);
+          if (!dests) {
+            problem = `event ${rec.seq} names route set ${rec.routeSetId}, which the segment does not define`;
+            break;
+          }
+          maxSeq = Math.max(maxSeq, rec.seq);
+          for (const id of dests) {
+            const d = done.get(id);
+            if (d && (rec.seq <= d.through || d.above.has(rec.seq))) continue;
+            journal.destinationFor(id).pending.push(rec.seq, num, at, rec.length, rec.payload.length, rec.enqueuedAt);
+            seg.refs += 1;
+          }
+        }
+        at += rec.length;
+      }
+      if (problem !== undefined) {
+        const cut = buf.length - at;
+        if (last && torn) {
+          logger.warn({ file: path, offset: at, bytes: cut, problem }, 'journal: cut a torn tail (a write the crash interrupted; never acknowledged)');
+        } else {
+          const movedTo = `${path}.corrupt-${Date.now()}`;
+          copyFileSync(path, movedTo);
+          syncFile(movedTo);
+          journal.movedAside.push(movedTo);
+          corrupt?.inc();
+          logger.error(
+            { file: path, movedTo, offset: at, bytesLost: cut, problem },
+            'journal segment unreadable in the middle; a copy was moved aside, the records before the damage are kept and delivered, the other segments are kept',
+          );
+        }
+        truncateFile(path, at);
+        seg.size = at;
+      }
+      if (seg.refs === 0) unlinkSync(path);
+      else journal.segments.set(num, seg);
+    });
+    journal.nextSeq = maxSeq + 1;
+    journal.committedSeq = maxSeq;
+    if (opts.registry) journal.registerGauges(opts.registry);
+    return journal;
+  }
+
+  private registerGauges(registry: Registry): void {
+    const segments = this.segments;
+    new Gauge({
+      name: 'auditstream_journal_segments',
+      help: 'Journal segment files on disk.',
+      registers: [registry],
+      collect() {
+        this.set(segments.size);
+      },
+    });
+    new Gauge({
+      name: 'auditstream_journal_bytes',
+      help: 'Bytes of the journal segment files on disk.',
+      registers: [registry],
+      collect() {
+        let n = 0;
+        for (const s of segments.values()) n += s.size;
+        this.set(n);
+      },
+    });
+  }
+
+  private destinationFor(id: string): Destination {
+    let d = this.destinations.get(id);
+    if (!d) {
+      d = new Destination(id, this);
+      this.destinations.set(id, d);
+    }
+    return d;
+  }
+
+  addDestination(id: string, opts: DestinationOptions): DestinationQueue {
+    const d = this.destinationFor(id);
+    d.maxBytes = opts.maxBytes;
+    d.whenFull = opts.whenFull;
+    d.registered = true;
+    return d;
+  }
+
+  removeDestination(id: string): void {
+    const d = this.destinations.get(id);
+    if (!d) return;
+    for (const i of [...d.pending.live()]) this.release(d, d.pending.seq(i));
+    this.destinations.delete(id);
+    this.dirty.add(id);
+    this.scheduleStateSave();
+  }
+
+  unclaimed(): string[] {
+    return [...this.destinations.values()].filter((d) => !d.registered && d.depth > 0).map((d) => d.id);
+  }
+
+  append(items: readonly JournalAppend[], opts: AppendOptions = {}): Promise<AppendOutcome> {
+    if (this.closed) return Promise.reject(new QueueWriteError('the journal', new Error('the journal is closed')));
+    if (items.length === 0) return Promise.resolve({ seqs: [], refused: new Map() });
+    // Checked here, not in the group commit: one bad append must not fail the others written with it.
+    for (const item of items) {
+      const problem = fieldProblem('event id', item.eventId) ?? (item.partitionKey === null ? undefined : fieldProblem('partition key', item.partitionKey));
+      if (problem) return Promise.reject(new QueueWriteError('the journal', Object.assign(new RangeError(problem), { code: 'JOURNAL_FIELD' })));
+    }
+    return new Promise((resolve, reject) => {
+      this.queued.push({ items, resolve, reject, ignoreCaps: opts.ignoreCaps === true });
+      this.scheduleWrite();
+    });
+  }
+
+  private scheduleWrite(): void {
+    if (this.scheduled || this.writing) return;
+    this.scheduled = true;
+    // One turn later: every append made in this turn joins the same write.
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.writing && this.queued.length > 0) this.writing = this.write().finally(() => this.afterWrite());
+    });
+  }
+
+  private afterWrite(): void {
+    this.writing = undefined;
+    if (this.queued.length > 0) this.scheduleWrite();
+  }
+
+  /** One group commit: caps, encoding, one write, one fdatasync, then the backlogs. */
+  private async write(): Promise<void> {
+    const batch = this.queued;
+    this.queued = [];
+    const now = Date.now();
+    const plans = batch.map((p) => this.reserve(p));
+    const definedHere: string[] = [];
+    try {
+      const seg = await this.writableSegment();
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      const placed: { seq: number; dests: readonly string[]; offset: number; length: number; payloadBytes: number }[] = [];
+      const seqs = plans.map((plan, k) =>
+        batch[k]!.items.map((item) => {
+          const dests = plan.refused.size === 0 ? item.destinations : item.destinations.filter((d) => !plan.refused.has(d));
+          if (dests.length === 0) return undefined;
+          const key = dests.join('\n');
+          let routeSetId = this.activeRouteSets.get(key);
+          if (routeSetId === undefined) {
+            routeSetId = this.activeRouteSets.size;
+            this.activeRouteSets.set(key, routeSetId);
+            definedHere.push(key);
+            const def = encodeRouteSet(routeSetId, dests);
+            chunks.push(def);
+            bytes += def.length;
+          }
+          const seq = this.nextSeq++;
+          const header = encodeEventHeader({ seq, enqueuedAt: now, routeSetId, eventId: item.eventId, partitionKey: item.partitionKey, payload: item.payload });
+          chunks.push(header, item.payload);
+          const length = header.length + item.payload.length;
+          placed.push({ seq, dests, offset: seg.size + bytes, length, payloadBytes: item.payload.length });
+          bytes += length;
+          return seq;
+        }),
+      );
+      if (bytes > 0) {
+        const start = seg.size;
+        try {
+          await writeAll(seg.handle!, Buffer.concat(chunks, bytes), start);
+          await seg.handle!.datasync();
+        } catch (err) {
+          // Bytes past `start` may be on disk, wholly or in part: cut them before anything else is written there.
+          seg.truncateTo = start;
+          throw err;
+        }
+        seg.size = start + bytes;
+      }
+      // Seqs of a failed write are never used again; a gap is harmless.
+      this.committedSeq = this.nextSeq - 1;
+      const touched = new Set<Destination>();
+      for (const p of placed) {
+        for (const id of p.dests) {
+          const d = this.destinationFor(id);
+          d.pending.push(p.seq, seg.num, p.offset, p.length, p.payloadBytes, now);
+          seg.refs += 1;
+          touched.add(d);
+        }
+      }
+      for (const d of touched) {
+        if (d.whenFull === 'dropOldest' && d.pending.bytes > d.maxBytes) this.dropOldest(d);
+        this.wake(d);
+      }
+      batch.forEach((p, k) => p.resolve({ seqs: seqs[k]!, refused: plans[k]!.refused }));
+    } catch (err) {
+      for (const key of definedHere) this.activeRouteSets.delete(key);
+      const error = err instanceof QueueWriteError ? err : new QueueWriteError('the journal', err);
+      this.logger.error({ err: error.message }, 'journal write failed; the events were not acknowledged');
+      for (const p of batch) p.reject(error);
+    } finally {
+      for (const plan of plans) for (const [d, n] of plan.reserved) d.reserved -= n;
+      const seg = this.active;
+      if (seg && seg.size >= this.segmentBytes && seg.truncateTo === undefined) this.roll(seg);
+    }
+  }
+
+  /** Which destinations refuse this append (full under block), counting the rest against their caps. */
+  private reserve(p: PendingAppend): { refused: Map<string, Error>; reserved: Map<Destination, number> } {
+    const sizes = new Map<string, number>();
+    for (const item of p.items) for (const id of item.destinations) sizes.set(id, (sizes.get(id) ?? 0) + item.payload.length);
+    const refused = new Map<string, Error>();
+    const reserved = new Map<Destination, number>();
+    for (const [id, size] of sizes) {
+      if (p.ignoreCaps) {
+        this.destinationFor(id);
+        continue;
+      }
+      const d = this.destinations.get(id);
+      if (!d?.registered) {
+        refused.set(id, new Error(`the journal has no destination "${id}"`));
+        continue;
+      }
+      const over = d.pending.bytes + d.reserved + size > d.maxBytes;
+      if (over && (d.whenFull === 'block' || size > d.maxBytes)) {
+        refused.set(id, new QueueFullError(id, RETRY_AFTER_SEC));
+        continue;
+      }
+      d.reserved += size;
+      reserved.set(d, size);
+    }
+    return { refused, reserved };
+  }
+
+  private async writableSegment(): Promise<Segment> {
+    const seg = this.active;
+    if (seg) {
+      if (seg.truncateTo !== undefined) {
+        await seg.handle!.truncate(seg.truncateTo);
+        seg.size = seg.truncateTo;
+        seg.truncateTo = undefined;
+      }
+      return seg;
+    }
+    const num = this.nextSegment;
+    const path = join(this.dir, segmentName(num));
+    const handle = await open(path, 'wx+', PRIVATE_FILE_MODE);
+    try {
+      await writeAll(handle, segmentHeader(num), 0);
+      await handle.datasync();
+      // The new file's name is in the directory: sync it, or a power cut could lose the file with acknowledged events in it.
+      const d = await open(this.dir, 'r');
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw err;
+    }
+    this.nextSegment += 1;
+    const created = new Segment(num, path, SEGMENT_HEADER_BYTES);
+    created.handle = handle;
+    created.writing = true;
+    this.segments.set(num, created);
+    this.active = created;
+    this.activeRouteSets = new Map();
+    return created;
+  }
+
+  private roll(seg: Segment): void {
+    seg.writing = false;
+    this.active = undefined;
+    this.activeRouteSets = new Map();
+    this.maybeDelete(seg);
+  }
+
+  private dropOldest(d: Destination): void {
+    const dropped: number[] = [];
+    while (d.pending.bytes > d.maxBytes) {
+      const i = d.pending.first();
+      if (i === -1) break;
+      const seq = d.pending.seq(i);
+      this.release(d, seq);
+      dropped.push(seq);
+    }
+    if (dropped.length === 0) return;
+    this.logger.warn({ destination: d.id, dropped: dropped.length }, 'queue full: dropped oldest events (whenFull: dropOldest)');
+    this.markDirty(d);
+    d.onDrop?.(dropped);
+  }
+
+  private wake(d: Destination): void {
+    if (d.wakeScheduled) return;
+    d.wakeScheduled = true;
+    // Not in the append's own turn: whoever waits for the append registers its delivery waiters first.
+    setImmediate(() => {
+      d.wakeScheduled = false;
+      d.onAppend?.();
+    });
+  }
+
+  /** @internal Destination.read. */
+  async readFor(d: Destination, maxEvents: number, maxBytes: number): Promise<JournalEntry[]> {
+    const p = d.pending;
+    // Copied out now: the list may compact while the reads below are under way.
+    const refs = p.oldest(maxEvents, maxBytes).map((i) => ({ seq: p.seq(i), seg: p.segment(i), offset: p.offset(i), length: p.length(i), enqueuedAt: p.enqueuedAt(i) }));
+    const out: JournalEntry[] = [];
+    let k = 0;
+    while (k < refs.length) {
+      const first = refs[k]!;
+      let j = k + 1;
+      let useful = first.length;
+      while (j < refs.length && refs[j]!.seg === first.seg) {
+        const span = refs[j]!.offset + refs[j]!.length - first.offset;
+        if (span > SMALL_READ_BYTES && span > 2 * (useful + refs[j]!.length)) break;
+        useful += refs[j]!.length;
+        j += 1;
+      }
+      const run = refs.slice(k, j);
+      const last = run[run.length - 1]!;
+      const buf = await this.readRange(first.seg, first.offset, last.offset + last.length - first.offset);
+      for (const ref of run) {
+        // Dropped (whenFull: dropOldest) or released while the read was under way: not this destination's any more.
+        if (!p.has(ref.seq)) continue;
+        const attempts = d.attempts.get(ref.seq) ?? 0;
+        const r = buf ? decodeRecord(buf, ref.offset - first.offset) : ({ ok: false, reason: `segment ${first.seg} is gone`, incomplete: false } as const);
+        if (r.ok && r.record.kind === 'event' && r.record.seq === ref.seq) {
+          out.push({ seq: ref.seq, eventId: r.record.eventId, partitionKey: r.record.partitionKey, enqueuedAt: r.record.enqueuedAt, attempts, payload: r.record.payload });
+        } else {
+          const reason = r.ok ? `expected event ${ref.seq} at offset ${ref.offset}` : r.reason;
+          const raw = buf ? buf.subarray(ref.offset - first.offset, ref.offset - first.offset + ref.length) : Buffer.alloc(0);
+          out.push({ seq: ref.seq, eventId: `journal-seq-${ref.seq}`, partitionKey: null, enqueuedAt: ref.enqueuedAt, attempts, payload: raw, unreadable: `journal record unreadable: ${reason}` });
+        }
+      }
+      k = j;
+    }
+    return out;
+  }
+
+  private async readRange(num: number, offset: number, length: number): Promise<Buffer | undefined> {
+    const seg = this.segments.get(num);
+    if (!seg) return undefined;
+    seg.reads += 1;
+    try {
+      const fh = await seg.reader();
+      const buf = Buffer.allocUnsafe(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return buf.subarray(0, got);
+    } finally {
+      seg.reads -= 1;
+      if (seg.deleted && seg.reads === 0) void seg.closeHandle();
+    }
+  }
+
+  /** @internal Destination.ack. */
+  ackFor(d: Destination, seqs: readonly number[]): void {
+    let any = false;
+    for (const seq of seqs) any = this.release(d, seq) || any;
+    if (any) this.markDirty(d);
+  }
+
+  /** Marks one (event, destination) pair done; the segment goes once it holds no pending pair. */
+  private release(d: Destination, seq: number): boolean {
+    const i = d.pending.markDone(seq);
+    if (i === -1) return false;
+    d.attempts.delete(seq);
+    const seg = this.segments.get(d.pending.segment(i));
+    if (seg) {
+      seg.refs -= 1;
+      this.maybeDelete(seg);
+    }
+    return true;
+  }
+
+  private maybeDelete(seg: Segment): void {
+    if (seg.refs > 0 || seg.writing || seg.deleted) return;
+    seg.deleted = true;
+    this.segments.delete(seg.num);
+    // A position not yet saved when the file goes only means redelivery of events that are gone: nothing is lost.
+    unlink(seg.path).catch((err) => this.logger.warn({ file: seg.path, err: errorMessage(err) }, 'journal: could not delete a delivered segment'));
+    if (seg.reads === 0) void seg.closeHandle();
+  }
+
+  private markDirty(d: Destination): void {
+    this.dirty.add(d.id);
+    this.scheduleStateSave();
+  }
+
+  private scheduleStateSave(): void {
+    if (this.stateScheduled || this.stateRetry || this.closed) return;
+    this.stateScheduled = true;
+    setImmediate(() => {
+      this.stateScheduled = false;
+      if (!this.closed) this.saveState();
+    });
+  }
+
+  /** Every destination acknowledged since the last save, in one commit. */
+  private saveState(): void {
+    if (this.dirty.size === 0) return;
+    const rows = new Map<string, DestinationPosition | null>();
+    for (const id of this.dirty) {
+      const d = this.destinations.get(id);
+      rows.set(id, d ? this.positionOf(d) : null);
+    }
+    try {
+      this.state.save(rows);
+      this.dirty.clear();
+      if (this.stateFailing) this.logger.info('journal: destination positions saved again');
+      this.stateFailing = false;
+    } catch (err) {
+      // Not saved: a restart now would deliver these events again, never lose them. Try again shortly.
+      if (!this.stateFailing) this.logger.warn({ err: errorMessage(err) }, 'journal: cannot save destination positions; retrying (a restart meanwhile redelivers, loses nothing)');
+      this.stateFailing = true;
+      if (!this.closed) {
+        this.stateRetry = setTimeout(() => {
+          this.stateRetry = undefined;
+          this.saveState();
+        }, STATE_RETRY_MS);
+        this.stateRetry.unref();
+      }
+    }
+  }
+
+  private positionOf(d: Destination): DestinationPosition {
+    const i = d.pending.first();
+    // Empty: every event written so far is either done for it or was never its own.
+    if (i === -1) return { ackedThrough: this.committedSeq, doneAbove: [] };
+    return { ackedThrough: d.pending.seq(i) - 1, doneAbove: d.pending.doneAbove() };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    while (this.writing || this.queued.length > 0 || this.scheduled) {
+      if (this.writing) await this.writing;
+      else if (this.queued.length > 0) this.writing = this.write().finally(() => (this.writing = undefined));
+      else await new Promise((r) => setImmediate(r));
+    }
+    this.closed = true;
+    if (this.stateRetry) clearTimeout(this.stateRetry);
+    this.stateRetry = undefined;
+    this.saveState();
+    for (const seg of this.segments.values()) await seg.closeHandle();
+    this.state.close();
+  }
+}
+
+async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+    done += bytesWritten;
+  }
+}
+
+function truncateFile(path: string, length: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    ftruncateSync(fd, length);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fieldProblem(what: string, value: string): string | undefined {
+  const n = Buffer.byteLength(value, 'utf8');
+  return n > MAX_FIELD_BYTES ? `${what} of ${n} bytes is over the journal's ${MAX_FIELD_BYTES}` : undefined;
+}
+
+function isZeros(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,54 @@
+import Database from 'better-sqlite3';
+import { preparePrivateDatabase } from '../core/private-files.js';
+
+/** Where one destination stands in the journal. */
+export interface DestinationPosition {
+  /** Every event of this destination with seq ≤ this is done. */
+  ackedThrough: number;
+  /** Events above `ackedThrough` done out of order (a partly delivered batch). */
+  doneAbove: number[];
+}
+
+/**
+ * The destinations' positions: one small SQLite file, one row per
+ * destination that ever acknowledged something. synchronous=NORMAL: a position
+ * update lost in a power cut only means those events are delivered again
+ * (at-least-once, stores dedupe by id); it can never lose an event, because
+ * events are only ever on disk before their position moves past them.
+ */
+export class JournalState {
+  private readonly db: Database.Database;
+  private readonly upsert;
+  private readonly remove;
+
+  constructor(file: string) {
+    preparePrivateDatabase(file);
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec('CREATE TABLE IF NOT EXISTS destinations (id TEXT PRIMARY KEY, acked_through INTEGER NOT NULL, done_above TEXT NOT NULL) WITHOUT ROWID');
+    this.upsert = this.db.prepare(
+      'INSERT INTO destinations (id, acked_through, done_above) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET acked_through = excluded.acked_through, done_above = excluded.done_above',
+    );
+    this.remove = this.db.prepare('DELETE FROM destinations WHERE id = ?');
+  }
+
+  load(): Map<string, DestinationPosition> {
+    const rows = this.db.prepare('SELECT id, acked_through, done_above FROM destinations').all() as { id: string; acked_through: number; done_above: string }[];
+    return new Map(rows.map((r) => [r.id, { ackedThrough: r.acked_through, doneAbove: JSON.parse(r.done_above) as number[] }]));
+  }
+
+  /** Writes every given position in one transaction (one commit for all destinations acknowledged in a turn). */
+  save(positions: ReadonlyMap<string, DestinationPosition | null>): void {
+    this.db.transaction(() => {
+      for (const [id, p] of positions) {
+        if (p === null) this.remove.run(id);
+        else this.upsert.run(id, p.ackedThrough, JSON.stringify(p.doneAbove));
+      }
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The journal: every accepted event written once, durably, with the set of
+ * destinations that take it; each destination reads and acknowledges its own
+ * events from it. One interface so that a shared (PostgreSQL, several nodes)
+ * backend can be added beside the embedded one (src/queue/embedded-journal.ts).
+ */
+
+/** One event to append, with the destinations it is routed to. */
+export interface JournalAppend {
+  eventId: string;
+  /** Reserved for keyed parallel delivery; sinks derive their own keys from the event today. */
+  partitionKey: string | null;
+  /** The event's JSON bytes, exactly as json-codec sinks send them. */
+  payload: Buffer;
+  destinations: readonly string[];
+}
+
+export interface AppendOptions {
+  /**
+   * Take the events whatever the destinations' caps, and for destinations not
+   * registered (yet): for events acknowledged before, such as an older
+   * release's queues being moved into the journal.
+   */
+  ignoreCaps?: boolean;
+}
+
+export interface AppendOutcome {
+  /** Per event: its sequence number, or undefined when no destination took it (all refused). */
+  seqs: (number | undefined)[];
+  /** Destinations that refused this whole append (full under `whenFull: block`), with the error to report. */
+  refused: ReadonlyMap<string, Error>;
+}
+
+/** A stored event as a destination reads it. */
+export interface JournalEntry {
+  seq: number;
+  eventId: string;
+  partitionKey: string | null;
+  enqueuedAt: number;
+  /** Failed sends of this entry since the process started. */
+  attempts: number;
+  payload: Buffer;
+  /** Set when the stored bytes failed their checksum: the entry can only be dead-lettered. */
+  unreadable?: string;
+}
+
+export interface DestinationOptions {
+  /** Cap on this destination's backlog (payload bytes). */
+  maxBytes: number;
+  whenFull: 'block' | 'dropOldest';
+}
+
+/** One destination's view of the journal: its backlog, in order. */
+export interface DestinationQueue {
+  readonly id: string;
+  readonly depth: number;
+  readonly bytes: number;
+  readonly maxBytes: number;
+  oldestAgeMs(now?: number): number;
+  /** Up to `maxEvents` of the oldest undelivered entries, stopping before `maxBytes` (at least one). */
+  read(maxEvents: number, maxBytes: number): Promise<JournalEntry[]>;
+  /** These entries are done (delivered or dead-lettered): they are never read again. */
+  ack(seqs: readonly number[]): void;
+  recordAttempt(seqs: readonly number[]): void;
+  /** Called (outside the append's own turn) when entries were appended for this destination. */
+  onAppend: (() => void) | undefined;
+  /** Told the sequence numbers `whenFull: dropOldest` removed, so their waiters can be answered. */
+  onDrop: ((seqs: number[]) => void) | undefined;
+}
+
+export interface Journal {
+  /** Resolves once every taken event is on disk (fsync'd). Rejects when nothing could be written. */
+  append(items: readonly JournalAppend[], opts?: AppendOptions): Promise<AppendOutcome>;
+  /** Registers a destination (or gives it its options, if recovery found its backlog). */
+  addDestination(id: string, opts: DestinationOptions): DestinationQueue;
+  /** Forgets a destination and its backlog: its events are released, never delivered. */
+  removeDestination(id: string): void;
+  /** Destinations with a backlog in the journal that nobody registered. */
+  unclaimed(): string[];
+  /** Files moved aside at start because they were unreadable. */
+  readonly movedAside: readonly string[];
+  close(): Promise<void>;
+}

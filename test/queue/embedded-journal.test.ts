@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { EmbeddedJournal } from '../../src/queue/embedded-journal.js';
+import { QueueFullError } from '../../src/queue/errors.js';
+import type { DestinationOptions } from '../../src/queue/journal.js';
+import { tempDir } from '../support/temp.js';
+
+const logger = pino({ level: 'silent' });
+const roomy: DestinationOptions = { maxBytes: 1e9, whenFull: 'block' };
+const item = (id: string, destinations: string[], size = 10) => ({ eventId: id, partitionKey: null, payload: Buffer.from(`{"id":"${id}"}`.padEnd(size, ' ')), destinations });
+const segmentFiles = (dir: string) => readdirSync(dir).filter((f) => /^segment-\d+\.log$/.test(f)).sort();
+
+async function opened(t: TestContext, dir: string, segmentBytes?: number, registry?: Registry) {
+  const j = EmbeddedJournal.open({ dir, logger, ...(segmentBytes ? { segmentBytes } : {}), ...(registry ? { registry } : {}) });
+  t.after(() => j.close());
+  return j;
+}
+
+async function ids(q: { read(n: number, b: number): Promise<{ eventId: string }[]> }): Promise<string[]> {
+  return (await q.read(1e6, 1e12)).map((e) => e.eventId);
+}
+
+test('an event is written once for all its destinations; each reads it back byte for byte and acknowledges on its own', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const j = await opened(t, dir);
+  const a = j.addDestination('a', roomy);
+  const b = j.addDestination('b', roomy);
+  const payload = Buffer.from('{"id":"x","msg":"caf\u00e9"}');
+  const { seqs } = await j.append([{ eventId: 'x', partitionKey: null, payload, destinations: ['a', 'b'] }, item('only-b', ['b'])]);
+  assert.equal(seqs.length, 2);
+  const [ea] = await a.read(10, 1e6);
+  assert.ok(ea!.payload.equals(payload), 'the stored bytes, as appended');
+  assert.deepEqual(await ids(b), ['x', 'only-b']);
+  a.ack([ea!.seq]);
+  assert.equal(a.depth, 0);
+  assert.equal(b.depth, 2, 'b still has both');
+  const onDisk = segmentFiles(dir).reduce((n, f) => n + readFileSync(join(dir, f)).length, 0);
+  assert.ok(onDisk < 2 * (payload.length + 100), `one copy of each event on disk (${onDisk} bytes)`);
+});
+
+test('backlogs and positions survive a restart: acknowledged events (even out of order) are not read again', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  const a = first.addDestination('a', roomy);
+  first.addDestination('b', roomy);
+  const { seqs } = await first.append(['e1', 'e2', 'e3', 'e4'].map((id) => item(id, ['a', 'b'])));
+  a.ack([seqs[0]!, seqs[2]!]); // a partly delivered batch
+  await new Promise((r) => setImmediate(r));
+  await first.close();
+  const again = await opened(t, dir);
+  assert.deepEqual(await ids(again.addDestination('a', roomy)), ['e2', 'e4']);
+  assert.deepEqual(await ids(again.addDestination('b', roomy)), ['e1', 'e2', 'e3', 'e4']);
+});
+
+test('appends in one turn share one write; all resolve, in order', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const j = await opened(t, dir);
+  const q = j.addDestination('q', roomy);
+  const results = await Promise.all(Array.from({ length: 200 }, (_, i) => j.append([item(`e${i}`, ['q'])])));
+  assert.deepEqual(
+    results.map((r) => r.seqs[0]),
+    results.map((r) => r.seqs[0]).sort((x, y) => x! - y!),
+  );
+  assert.deepEqual(await ids(q), Array.from({ length: 200 }, (_, i) => `e${i}`));
+  assert.equal(segmentFiles(dir).length, 1);
+});
+
+test('whenFull: block refuses a whole append for the full destination only, and takes it again once drained', async (t) => {
+  const j = await opened(t, join(await tempDir(t), 'journal'));
+  const small = j.addDestination('small', { maxBytes: 100, whenFull: 'block' });
+  const other = j.addDestination('other', roomy);
+  const first = await j.append([item('a', ['small', 'other'], 60)]);
+  const second = await j.append([item('b', ['small', 'other'], 60)]);
+  const refusal = second.refused.get('small');
+  assert.ok(refusal instanceof QueueFullError && refusal.retryAfterSec >= 1 && /small/.test(refusal.message), String(refusal));
+  assert.equal(small.depth, 1, 'nothing partial was kept');
+  assert.deepEqual(await ids(other), ['a', 'b'], 'the other destination took it');
+  small.ack([first.seqs[0]!]);
+  assert.equal((await j.append([item('c', ['small'], 60)])).refused.size, 0);
+  assert.deepEqual(await ids(small), ['c']);
+});
+
+test('whenFull: dropOldest drops the oldest of that destination and names them', async (t) => {
+  const j = await opened(t, join(await tempDir(t), 'journal'));
+  const d = j.addDestination('d', { maxBytes: 100, whenFull: 'dropOldest' });
+  const dropped: number[] = [];
+  d.onDrop = (seqs) => dropped.push(...seqs);
+  const { seqs } = await j.append([item('a', ['d'], 40), item('b', ['d'], 40)]);
+  await j.append([item('c', ['d'], 40)]);
+  assert.deepEqual(dropped, [seqs[0]]);
+  assert.deepEqual(await ids(d), ['b', 'c']);
+});
+
+test('read stops at maxBytes but always returns at least one entry', async (t) => {
+  const j = await opened(t, join(await tempDir(t), 'journal'));
+  const r = j.addDestination('r', roomy);
+  await j.append([item('a', ['r'], 500), item('b', ['r'], 500), item('c', ['r'], 500)]);
+  assert.equal((await r.read(10, 1200)).length, 2);
+  assert.equal((await r.read(10, 10)).length, 1);
+});
+
+test('a torn tail (a crash in the middle of a write) is cut off at the last whole record; everything before it is kept', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  first.addDestination('a', roomy);
+  await first.append(['t1', 't2', 't3'].map((id) => item(id, ['a'])));
+  await first.close();
+  const [seg] = segmentFiles(dir);
+  const whole = statSync(join(dir, seg!)).size;
+  // A record frame promising 200 bytes, of which 5 made it.
+  appendFileSync(join(dir, seg!), Buffer.concat([Buffer.from([200, 0, 0, 0, 1, 2, 3, 4]), Buffer.from('{"id"')]));
+  const again = await opened(t, dir);
+  const a = again.addDestination('a', roomy);
+  assert.deepEqual(await ids(a), ['t1', 't2', 't3']);
+  assert.equal(statSync(join(dir, seg!)).size, whole, 'cut back to the last whole record');
+  assert.deepEqual(again.movedAside, [], 'a torn tail is expected after a crash, not corruption');
+  await again.append([item('t4', ['a'])]);
+  assert.deepEqual(await ids(a), ['t1', 't2', 't3', 't4']);
+});
+
+test('a segment damaged in the middle is copied aside and reported; its records before the damage and every other segment are delivered', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger, segmentBytes: 200 });
+  first.addDestination('a', roomy);
+  for (let i = 0; i < 12; i++) await first.append([item(`m${i}`, ['a'], 40)]);
+  await first.close();
+  const files = segmentFiles(dir);
+  assert.ok(files.length >= 4, `several segments (${files.length})`);
+  // Flip a byte in the payload of the last record of the second segment.
+  const victim = join(dir, files[1]!);
+  const bytes = readFileSync(victim);
+  const before = (await readAll(dir)).filter((id) => segmentOf(dir, id) === files[1]);
+  bytes[bytes.length - 3]! ^= 0xff;
+  writeFileSync(victim, bytes);
+
+  const registry = new Registry();
+  const again = await opened(t, dir, 200, registry);
+  const got = await ids(again.addDestination('a', roomy));
+  const lost = before.at(-1)!;
+  assert.deepEqual(got, Array.from({ length: 12 }, (_, i) => `m${i}`).filter((id) => id !== lost), 'only the damaged record is missing');
+  assert.equal(again.movedAside.length, 1);
+  assert.ok(existsSync(again.movedAside[0]!) && readFileSync(again.movedAside[0]!).equals(bytes), 'the damaged segment is kept as it was, for inspection');
+  assert.match(await registry.getSingleMetricAsString('auditstream_journal_corrupt_segments_total'), / 1$/m);
+});
+
+test('a damaged record in the last segment that no interrupted write explains is reported like damage elsewhere, not cut silently', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  first.addDestination('a', roomy);
+  await first.append(['l1', 'l2', 'l3'].map((id) => item(id, ['a'], 40)));
+  await first.close();
+  const [seg] = segmentFiles(dir);
+  const bytes = readFileSync(join(dir, seg!));
+  const at = bytes.indexOf('{"id":"l2"');
+  bytes[at + 2]! ^= 0xff;
+  writeFileSync(join(dir, seg!), bytes);
+  const again = await opened(t, dir);
+  assert.deepEqual(await ids(again.addDestination('a', roomy)), ['l1']);
+  assert.equal(again.movedAside.length, 1, 'a copy is kept for inspection and the damage reported');
+});
+
+test('a file that is not a segment at all is moved aside; start-up goes on and the journal works', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  first.addDestination('a', roomy);
+  await first.append([item('kept', ['a'])]);
+  await first.close();
+  writeFileSync(join(dir, 'segment-000000000000.log'), Buffer.alloc(16_384, 0xa5));
+  const again = await opened(t, dir);
+  assert.equal(again.movedAside.length, 1);
+  assert.ok(readdirSync(dir).some((f) => f.startsWith('segment-000000000000.log.corrupt-')));
+  const a = again.addDestination('a', roomy);
+  await again.append([item('after', ['a'])]);
+  assert.deepEqual(await ids(a), ['kept', 'after']);
+});
+
+test('a segment is deleted once every destination is done with it; a lagging destination keeps only its own segments, bounded by its cap', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const j = await opened(t, dir, 1024);
+  const fast = j.addDestination('fast', roomy);
+  const lag = j.addDestination('lag', { maxBytes: 1000, whenFull: 'block' });
+  const drainFast = async () => fast.ack((await fast.read(1e6, 1e12)).map((e) => e.seq));
+  // Both take events until the lagging one is full; from then on it refuses (its cap) and only fast takes them.
+  let refusedByLag = 0;
+  for (let i = 0; i < 200; i++) {
+    const { refused } = await j.append([item(`e${i}`, ['fast', 'lag'], 100)]);
+    if (refused.has('lag')) refusedByLag += 1;
+    await drainFast();
+  }
+  assert.ok(refusedByLag > 150, `the lagging destination refused at its cap (${refusedByLag})`);
+  assert.ok(lag.bytes <= 1000, `its backlog stays under its cap (${lag.bytes} bytes)`);
+  const files = segmentFiles(dir);
+  // 10 events of the lagging one, ~130 bytes a record: 2 segments of 1 KiB, plus the one being written.
+  assert.ok(files.length <= 3, `only the lagging destination's segments and the active one remain (${files.join(', ')})`);
+  lag.ack((await lag.read(1e6, 1e12)).map((e) => e.seq));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(segmentFiles(dir).length <= 1, `once it caught up, only the active segment is left (${segmentFiles(dir).join(', ')})`);
+});
+
+test('sequence numbers keep rising across a restart even when every segment was deleted: a new event is never taken as acknowledged', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger, segmentBytes: 64 });
+  const a = first.addDestination('a', roomy);
+  await first.append([item('old-1', ['a']), item('old-2', ['a'])]);
+  a.ack((await a.read(10, 1e6)).map((e) => e.seq));
+  await first.close();
+  const again = await opened(t, dir);
+  const a2 = again.addDestination('a', roomy);
+  await again.append([item('new', ['a'])]);
+  await again.close();
+  const third = await opened(t, dir);
+  assert.deepEqual(await ids(third.addDestination('a', roomy)), ['new']);
+});
+
+test('the bytes of an event do not grow with the number of destinations taking it', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const j = await opened(t, dir);
+  const many = Array.from({ length: 1000 }, (_, i) => `dest-${i}`);
+  for (const d of [...many, 'one']) j.addDestination(d, roomy);
+  const sizeNow = () => segmentFiles(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  await j.append([item('warm-many', many), item('warm-one', ['one'])]); // each route set defined once
+  const s0 = sizeNow();
+  await j.append([item('x-many', many)]);
+  const s1 = sizeNow();
+  await j.append([item('x-once', ['one'])]);
+  const s2 = sizeNow();
+  assert.equal(s1 - s0, s2 - s1, 'an event routed to 1,000 destinations takes as many bytes as one routed to one');
+});
+
+test('removing a destination releases its backlog and the segments only it held', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const j = await opened(t, dir, 256);
+  j.addDestination('gone', roomy);
+  for (let i = 0; i < 10; i++) await j.append([item(`g${i}`, ['gone'], 100)]);
+  assert.ok(segmentFiles(dir).length > 2);
+  j.removeDestination('gone');
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(segmentFiles(dir).length <= 1, segmentFiles(dir).join(', '));
+});
+
+/** Every event id in the journal at `dir`, read directly from the files. */
+async function readAll(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const f of segmentFiles(dir)) for (const m of readFileSync(join(dir, f), 'latin1').matchAll(/\{"id":"([^"]+)"/g)) out.push(m[1]!);
+  return out;
+}
+
+function segmentOf(dir: string, id: string): string | undefined {
+  return segmentFiles(dir).find((f) => readFileSync(join(dir, f), 'latin1').includes(`{"id":"${id}"`));
+}
