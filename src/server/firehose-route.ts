@@ -20,7 +20,7 @@ const header = (req: FastifyRequest, name: string): string | undefined => {
  */
 export function registerFirehoseRoute(api: FastifyInstance, source: FirehoseSource): void {
   if (api.hasRoute({ method: 'POST', url: source.path })) {
-    throw new ConfigError(`sources (firehose "${source.name}").path`, `POST ${source.path} is already a route; give this source another path`);
+    throw new ConfigError(`${source.configPath}.path`, `POST ${source.path} is already a route; give this source another path`);
   }
   api.post(
     source.path,

@@ -182,3 +182,11 @@ test('a required destination down under ack: delivered answers non-200, so Fireh
   const ids = lines().map((e) => e.id);
   assert.ok(ids.includes('eb8c077f-321d-471a-b207-849f5089a428'), ids.join(', '));
 });
+
+test('a firehose path that is already a route stops the start with a config error naming the key', async (t) => {
+  const dataDir = await tempDir(t);
+  await assert.rejects(
+    startServer(t, { dataDir, config: { sources: [{ type: 'firehose', name: 'cwl', path: '/v1/events', secureParams: { accessKey: ACCESS_KEY } }] } }),
+    /sources\[0\]\.path: POST \/v1\/events is already a route/,
+  );
+});

@@ -67,6 +67,11 @@ export class FirehoseSource implements Source {
     this.warnings = new ThrottledWarnings(ctx.logger);
   }
 
+  /** Where the source stands in the config (`sources[1]`), for errors about its keys found by the server. */
+  get configPath(): string {
+    return this.ctx.configPath;
+  }
+
   /** The largest body, after gzip is undone, the route reads. */
   get maxBodyBytes(): number {
     return this.config.maxBodyBytes;
