@@ -27,7 +27,8 @@ export function registerFirehoseRoute(api: FastifyInstance, source: FirehoseSour
     {
       config: { authenticatedBy: 'firehose-access-key' },
       bodyLimit: source.maxBodyBytes,
-      schema: routeSchemas.firehose,
+      // One operation per source: operationIds must be unique in the document.
+      schema: { ...routeSchemas.firehose, operationId: `firehoseDelivery_${source.name}`, summary: `${routeSchemas.firehose.summary}: source ${source.name}` },
       // The body is documented, not validated here: the source reads it and names what is wrong in Firehose's shape.
       validatorCompiler: () => () => true,
       onRequest: async (req) => source.checkAccessKey(header(req, 'x-amz-firehose-access-key')),

@@ -189,7 +189,7 @@ export const routeSchemas = {
     },
   },
   firehose: {
-    summary: 'Receive an Amazon Data Firehose HTTP endpoint delivery (one route per firehose source, at its path)',
+    summary: 'Receive an Amazon Data Firehose HTTP endpoint delivery',
     operationId: 'firehoseDelivery',
     tags: ['events'],
     headers: {

@@ -1,3 +1,5 @@
+import { dereference, validate, compileErrors } from '@readme/openapi-parser';
+import { Ajv } from 'ajv';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -153,6 +155,23 @@ test('the Firehose route takes only its access key, never an API key, and refuse
 
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
   assert.match(metrics, /auditstream_component_errors_total\{component_kind="source",component_id="cwl",component_type="firehose",error_type="unauthorized",stage="receiving"\} 3/);
+
+  // The OpenAPI document names each source's route, with the access key as its only security, and its answers as given.
+  const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as never;
+  const checked = await validate(structuredClone(doc));
+  assert.ok(checked.valid, checked.valid ? '' : compileErrors(checked));
+  type Op = { security: unknown; responses: Record<string, { content: { 'application/json': { schema: object } } }> };
+  const paths = ((await dereference(structuredClone(doc))) as unknown as { paths: Record<string, { post: Op }> }).paths;
+  assert.ok(paths['/ingest/firehose']?.post, 'the custom path is documented');
+  const op = paths['/v1/firehose/cwl']!.post;
+  assert.deepEqual(op.security, [{ firehoseAccessKey: [] }]);
+  const conforms = (status: number, body: unknown) => {
+    const check = new Ajv({ strict: false }).compile(op.responses[String(status)]!.content['application/json'].schema);
+    assert.ok(check(body), `${status} ${JSON.stringify(body)}: ${JSON.stringify(check.errors)}`);
+  };
+  conforms(200, accepted.body);
+  const unauthorized = await post(server.url, '/v1/firehose/cwl', ok, { key: null });
+  conforms(401, unauthorized.body);
 });
 
 test('a required destination down under ack: delivered answers non-200, so Firehose retries; the retry is acknowledged once it is back', async (t) => {
