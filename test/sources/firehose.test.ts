@@ -5,6 +5,8 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { ConfigError, ConfigErrors } from '../../src/core/errors.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { startServer } from '../support/server-process.js';
 import { blockedDir, tempDir, waitFor } from '../support/temp.js';
 
@@ -208,4 +210,22 @@ test('a firehose path that is already a route stops the start with a config erro
     startServer(t, { dataDir, config: { sources: [{ type: 'firehose', name: 'cwl', path: '/v1/events', secureParams: { accessKey: ACCESS_KEY } }] } }),
     /sources\[0\]\.path: POST \/v1\/events is already a route/,
   );
+});
+
+test('a firehose source without a usable access key or path is a config error naming the key', () => {
+  const problems = (source: object): string[] => {
+    try {
+      Pipeline.validate({ sources: [{ type: 'firehose', name: 'cwl', ...source }] });
+      return [];
+    } catch (err) {
+      assert.ok(err instanceof ConfigError, String(err));
+      return err instanceof ConfigErrors ? err.errors.map((e) => e.message) : [err.message];
+    }
+  };
+  assert.deepEqual(problems({ secureParams: { accessKey: ACCESS_KEY } }), []);
+  assert.match(problems({}).join('\n'), /^sources\[0\]\.secureParams: required: set at least one access key/);
+  assert.match(problems({ secureParams: {} }).join('\n'), /^sources\[0\]\.secureParams: set at least one access key/);
+  assert.match(problems({ secureParams: { accessKey: 'short' } }).join('\n'), /^sources\[0\]\.secureParams\.accessKey: an access key must be at least 16 characters/);
+  assert.match(problems({ secureParams: { accessKey: ACCESS_KEY }, path: 'v1/x' }).join('\n'), /^sources\[0\]\.path: an absolute URL path/);
+  assert.match(problems({ secureParams: { accessKey: ACCESS_KEY }, maxDecodedBytes: 0 }).join('\n'), /^sources\[0\]\.maxDecodedBytes: /);
 });
