@@ -9,12 +9,14 @@ import { RetriableError } from '../core/errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { testAndAdd } from '../pipeline/test-and-add.js';
 import { ACCEPTED_TYPES } from '../sources/http/content-types.js';
+import { FirehoseSource } from '../sources/firehose/source.js';
 import { HttpSource } from '../sources/http/source.js';
 import { AmbiguousEventIdError } from '../store/ambiguous-id-error.js';
 import { QueryError } from '../store/query-error.js';
 import { NoAuditStoreError, type SearchService } from '../store/search-service.js';
 import { requireApiKeys } from './auth.js';
 import { HttpError } from './http-error.js';
+import { registerFirehoseRoute } from './firehose-route.js';
 import { ingestHandler } from './ingest-route.js';
 import { registerProbes } from './probes.js';
 import { addSharedSchemas, routeSchemas } from './schemas.js';
@@ -53,16 +55,21 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
     openapi: {
       openapi: '3.1.0',
       info: { title: 'auditstream', version: packageVersion(), description: 'Stream security audit events: HTTP ingest, search, emitters, probes. See README.md.' },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'one of server.apiKeys' } } },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'one of server.apiKeys' },
+          firehoseAccessKey: { type: 'apiKey', in: 'header', name: 'X-Amz-Firehose-Access-Key', description: "one of the firehose source's access keys" },
+        },
+      },
     },
     exposeHeadRoutes: true,
     // Components named as the shared schemas are (ApiError, Event, …), not def-0, def-1.
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     // Routes marked public need no key; every other one does when server.apiKeys is set.
-    transform: ({ schema, url, route }) => ({
-      schema: route.config?.public === true || config.server.apiKeys.length === 0 ? schema : { ...schema, security: [{ apiKey: [] }] },
-      url,
-    }),
+    transform: ({ schema, url, route }) => {
+      if (route.config?.authenticatedBy === 'firehose-access-key') return { schema: { ...schema, security: [{ firehoseAccessKey: [] }] }, url };
+      return { schema: route.config?.public === true || config.server.apiKeys.length === 0 ? schema : { ...schema, security: [{ apiKey: [] }] }, url };
+    },
   });
   const http = new HttpSource({
     limits,
@@ -198,6 +205,9 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
     api.get('/v1/sources', { schema: routeSchemas.sources }, async () => ({
       sources: [http, ...pipeline.sources].map((s) => ({ name: s.name, ...s.status() })),
     }));
+
+    // Last, so that a source's path that names a route above is refused by name instead of clashing with it.
+    for (const source of pipeline.sources) if (source instanceof FirehoseSource) registerFirehoseRoute(api, source);
   });
 
   return app;

@@ -6,6 +6,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Served without an API key. Every route not marked so needs one when `server.apiKeys` is set. */
     public?: boolean;
+    /**
+     * The route checks a credential of its own instead of an API key: a
+     * Firehose source's route takes the X-Amz-Firehose-Access-Key that Firehose
+     * sends, since Firehose cannot send a bearer key.
+     */
+    authenticatedBy?: 'firehose-access-key';
   }
 }
 
@@ -26,14 +32,16 @@ export function bearerChecker(apiKeys: readonly string[]): ((authorization: stri
  * marked `config: { public: true }`. Deciding on the matched route, never on
  * the URL text, means no spelling of a path (percent-encoded, absolute-form,
  * dot segments, `;`, doubled or trailing slashes) can reach a handler the
- * check did not see. Must be the first onRequest hook.
+ * check did not see. A route marked `authenticatedBy` is skipped here because
+ * its own onRequest hook, which runs after this one, refuses it without its
+ * credential. Must be the first onRequest hook.
  */
 export function requireApiKeys(app: FastifyInstance, apiKeys: readonly string[]): void {
   const checkKey = bearerChecker(apiKeys);
   if (!checkKey) return;
   app.addHook('onRequest', async (req) => {
     // No route matched: the 404 says only that, and the documented route list is no secret.
-    if (req.is404 || req.routeOptions.config.public === true) return;
+    if (req.is404 || req.routeOptions.config.public === true || req.routeOptions.config.authenticatedBy !== undefined) return;
     checkKey(req.headers.authorization);
   });
 }

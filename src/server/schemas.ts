@@ -156,6 +156,21 @@ const ingestBody: Json = {
   ),
 };
 
+/** Every error answer of a Firehose route: Firehose's own error shape, with the API's `error` and `code` beside it. */
+const FIREHOSE_ERROR: Json = {
+  type: 'object',
+  required: ['requestId', 'timestamp', 'errorMessage', 'error', 'code'],
+  properties: {
+    requestId: str('X-Amz-Firehose-Request-Id, echoed; empty when the request had none'),
+    timestamp: int('epoch milliseconds'),
+    errorMessage: str('what is wrong; Firehose logs it'),
+    error: str('the same text, as every error answer of the API has it'),
+    code: str(),
+  },
+  additionalProperties: false,
+};
+const firehoseError = (text: string): Json => ({ ...FIREHOSE_ERROR, description: text });
+
 export const routeSchemas = {
   ingest: {
     summary: 'Send events',
@@ -176,6 +191,56 @@ export const routeSchemas = {
       415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_ENCODING') },
       429: { ...ref('IngestError'), ...description('QUEUE_FULL: not acknowledged, retry after Retry-After seconds') },
       503: { ...ref('IngestError'), ...description('DELIVERY_FAILED (the delivery policy did not hold), STOPPING') },
+    },
+  },
+  firehose: {
+    summary: 'Receive an Amazon Data Firehose HTTP endpoint delivery',
+    operationId: 'firehoseDelivery',
+    tags: ['events'],
+    headers: {
+      type: 'object',
+      required: ['x-amz-firehose-access-key'],
+      properties: {
+        'x-amz-firehose-access-key': str("one of the source's access keys (its secureParams); no API key is taken here"),
+        'x-amz-firehose-request-id': str('echoed in every answer; the same on every retry of a request'),
+        'x-amz-firehose-source-arn': str('stored on each event as origin.deliveryStreamArn'),
+        'x-amz-firehose-common-attributes': str('{"commonAttributes": {…}}: stored on each event as origin["attribute.<name>"]'),
+      },
+    },
+    body: {
+      description: 'Firehose\'s delivery, optionally with Content-Encoding: gzip. Each record\'s data is base64 of any record docs/formats.md lists, or of a gzip\'d CloudWatch Logs subscription payload.',
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            required: ['requestId', 'timestamp', 'records'],
+            properties: {
+              requestId: str(),
+              timestamp: int('epoch milliseconds'),
+              records: { type: 'array', items: { type: 'object', required: ['data'], properties: { data: str('base64') } } },
+            },
+          },
+        },
+      },
+    },
+    response: {
+      200: {
+        description: 'Acknowledged: every event of every record is on disk (or delivered, with audit.ack: delivered)',
+        type: 'object',
+        required: ['requestId', 'timestamp'],
+        properties: { requestId: str('the request id, echoed'), timestamp: int('epoch milliseconds') },
+        additionalProperties: false,
+      },
+      400: firehoseError('BODY_MALFORMED: not a Firehose delivery (names the field), or not valid gzip; HTTP_MALFORMED, BAD_URL'),
+      401: firehoseError('UNAUTHORIZED: X-Amz-Firehose-Access-Key missing or not one of the source\'s keys'),
+      404: { ...ERROR, description: 'ROUTE_NOT_FOUND' },
+      408: { ...ERROR, description: 'REQUEST_TIMEOUT: headers or the whole request too slow; the connection is closed' },
+      413: firehoseError("BODY_TOO_LARGE (the source's maxBodyBytes), TOO_LARGE (maxRecordsPerRequest, maxDecodedBytes)"),
+      414: { ...ERROR, description: 'URL_TOO_LONG' },
+      415: firehoseError('UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_ENCODING'),
+      431: { ...ERROR, description: 'HEADERS_TOO_LARGE; the connection is closed' },
+      500: firehoseError('DELIVERY_FAILED (the delivery policy did not hold), PUBLISH_FAILED, INTERNAL: Firehose retries the request'),
+      503: firehoseError('QUEUE_FULL, STOPPING: Firehose retries the request'),
     },
   },
   search: {

@@ -98,7 +98,7 @@ const SEVERAL_ERRORS = [
   'audit.emitters[2].pattern: must end with %n so that each event is exactly one line',
   'audit.emitters[3].region: required (or give streamArn, which names the region)',
   'sources[1].name: duplicate source name "archive" (also sources[0]); give each source a distinct name',
-  'sources[2].type: unknown source type "syslog" (known: cloudwatch-export, kinesis, s3; HTTP ingest is always on)',
+  'sources[2].type: unknown source type "syslog" (known: cloudwatch-export, firehose, kinesis, s3; HTTP ingest is always on)',
 ];
 
 test('config check reports every error of a config in one run, one per line, exit 2', async (t) => {

@@ -47,7 +47,7 @@ test('config schema prints draft 2020-12 JSON Schema that a strict validator com
   assert.equal(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
   compile(schema);
   const defs = Object.keys(schema.$defs as object).sort();
-  assert.deepEqual(defs, ['emitter.audit-store', 'emitter.http', 'emitter.kafka', 'emitter.kinesis', 'emitter.log', 'emitter.s3', 'emitter.syslog', 'source.cloudwatch-export', 'source.kinesis', 'source.s3']);
+  assert.deepEqual(defs, ['emitter.audit-store', 'emitter.http', 'emitter.kafka', 'emitter.kinesis', 'emitter.log', 'emitter.s3', 'emitter.syslog', 'source.cloudwatch-export', 'source.firehose', 'source.kinesis', 'source.s3']);
 });
 
 test('defaults are shown as a user writes them, and each is valid input where it stands', () => {
