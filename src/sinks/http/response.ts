@@ -1,6 +1,7 @@
 import { FatalError, RetriableError } from '../../core/errors.js';
 import { retryAfterMs } from '../../core/retry-after.js';
 import type { DeliveryOutcome } from '../sink.js';
+import { isTlsTrustError } from '../../core/tls-trust.js';
 
 export interface HttpAnswer {
   status: number;
@@ -41,21 +42,10 @@ export function verdictOf(answer: HttpAnswer, what: string): AnswerVerdict {
   return { kind: 'reject', reason: text };
 }
 
-/** Connection-level failures that a person must fix (the certificate), as opposed to a destination that is down. */
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
 export function connectionError(err: unknown, what: string): RetriableError | FatalError {
   const code = (err as NodeJS.ErrnoException).code;
   const message = `${what}: ${code ? `${code} ` : ''}${(err as Error).message ?? String(err)}`;
-  if (code && TLS_TRUST_CODES.has(code)) return new FatalError(`${message} (set tls.caFile to the CA that signed the server's certificate)`, { cause: err, code: `TLS_${code}` });
+  if (isTlsTrustError(code)) return new FatalError(`${message} (set tls.caFile to the CA that signed the server's certificate)`, { cause: err, code: `TLS_${code}` });
   return new RetriableError(message, { cause: err, code: code ? `HTTP_${code}` : 'HTTP_UNAVAILABLE' });
 }
 

@@ -10,17 +10,7 @@ import type { ConfigIssue } from '../../config/validate.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
 import { FACILITIES, SEVERITIES, syslogSinkSchema, type SyslogSinkConfig } from './config.js';
 import { formatMessage, frame, type MessageHeader } from './rfc5424.js';
-
-/** Certificate problems a person must fix; retrying soon finds the same certificate. */
-const TLS_TRUST_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
+import { isTlsTrustError } from '../../core/tls-trust.js';
 
 /**
  * Writes events to a syslog receiver as RFC 5424 messages over TCP with
@@ -203,7 +193,7 @@ export class SyslogSink implements Sink {
   private connectError(err: Error): RetriableError | FatalError {
     const code = (err as NodeJS.ErrnoException).code;
     const message = `connect to ${this.where()}: ${code && !err.message.includes(code) ? `${code} ` : ''}${err.message}`;
-    if (code && TLS_TRUST_CODES.has(code)) return new FatalError(`${message} (set tls.caFile to the CA that signed the receiver's certificate)`, { cause: err, code: `TLS_${code}` });
+    if (isTlsTrustError(code)) return new FatalError(`${message} (set tls.caFile to the CA that signed the receiver's certificate)`, { cause: err, code: `TLS_${code}` });
     return new RetriableError(message, { cause: err, code: `SYSLOG_${code ?? 'UNAVAILABLE'}` });
   }
 
