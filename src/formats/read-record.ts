@@ -25,7 +25,16 @@ export interface ReadOptions {
   keepUnparsed?: boolean;
   /** The window event times must fall in (`audit.eventTime`); the default config's when absent. */
   eventTime?: EventTimeBounds;
+  /** The most bytes gzip'd data may inflate to (a small record can hold gigabytes of zeros); DEFAULT_MAX_DECODED_BYTES when absent. */
+  maxDecodedBytes?: number;
 }
+
+/**
+ * Larger than any transport unit's honest content (a Kinesis record is at most
+ * 10 MiB, a CloudTrail log file tens of MiB), small enough that one gzip bomb
+ * cannot exhaust the process's memory.
+ */
+export const DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024;
 
 export interface ReadError {
   /** 0-based position of the record in the data: line number - 1, or the logEvents index. */
@@ -57,9 +66,14 @@ export function readRecord(data: Uint8Array, opts: ReadOptions): ReadResult {
   const reader = new Reader(opts);
   let buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (buf.length >= 2 && buf[0] === GZIP_MAGIC_0 && buf[1] === GZIP_MAGIC_1) {
+    const maxDecodedBytes = opts.maxDecodedBytes ?? DEFAULT_MAX_DECODED_BYTES;
     try {
-      buf = gunzipSync(buf);
+      buf = gunzipSync(buf, { maxOutputLength: maxDecodedBytes });
     } catch (err) {
+      if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+        reader.reject(0, reader.input(buf.toString('base64'), opts.idHint), `data: inflates to more than ${maxDecodedBytes} bytes; raw holds the gzip data base64-encoded`, false);
+        return reader.result;
+      }
       // Not valid UTF-8 text: raw keeps the bytes as base64 so nothing is lost.
       reader.reject(0, reader.input(buf.toString('base64'), opts.idHint), `data: corrupt gzip (${errorMessage(err)}); raw holds the data base64-encoded`, false);
       return reader.result;

@@ -101,3 +101,18 @@ test('a CloudWatch log event timestamp out of the window does not become the tim
   assert.ok(Date.parse(e.time) >= before && Date.parse(e.time) <= Date.now(), `read time stands in, got ${e.time}`);
   assert.equal(e.details.transportTimestampMs, 8.64e15, 'the transport time is kept');
 });
+
+test('a gzip bomb: data that inflates past maxDecodedBytes is refused by its size (kept as base64 in collector mode), never inflated whole', () => {
+  const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024)); // 8 MiB of zeros, about 8 KiB compressed
+  const strict = readRecord(bomb, { decode: 'auto', parse: 'auto', maxDecodedBytes: 1024 * 1024 });
+  assert.equal(strict.events.length, 0);
+  assert.match(strict.errors[0]!.error, /^data: inflates to more than 1048576 bytes/);
+
+  const kept = readRecord(bomb, { decode: 'auto', parse: 'auto', keepUnparsed: true, maxDecodedBytes: 1024 * 1024, timestampMs: 1714557600000, idHint: 'shard:seq' });
+  assert.equal(kept.unparsed, 1);
+  assert.deepEqual(Buffer.from(kept.events[0]!.raw, 'base64'), bomb);
+
+  const within = readRecord(gzipSync(`${record('foxpass-ldap-bind.json')}\n`), { decode: 'auto', parse: 'auto', maxDecodedBytes: 1024 * 1024 });
+  assert.deepEqual(within.errors, [], 'data under the bound reads as before');
+  assert.equal(within.events.length, 1);
+});
