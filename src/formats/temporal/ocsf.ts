@@ -3,6 +3,8 @@ import { clientIpAddress, compact, objectOr, stringOr } from '../ocsf-shared/ocs
 import type { OcsfMapping } from '../ocsf-shared/ocsf-mapping.js';
 import { TEMPORAL_NAMESPACE } from './event-types.js';
 
+const CALLER_FIELDS = ['caller_ip_address', 'xForwardedFor', 'x_forwarded_for'] as const;
+
 /** Every Temporal Cloud operation is a call of its API. */
 export const temporalOcsf: OcsfMapping = {
   product: { name: 'Temporal Cloud', vendor_name: 'Temporal Technologies' },
@@ -26,11 +28,13 @@ export const temporalOcsf: OcsfMapping = {
 
   srcEndpoint(e, d) {
     // The list reads client first, then each proxy it passed through.
-    const callers = d.string('caller_ip_address')?.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    // v1 writes caller_ip_address; v2 xForwardedFor, or x_forwarded_for in some records.
+    const field = CALLER_FIELDS.find((f) => d.string(f) !== undefined);
+    const callers = field === undefined ? undefined : d.string(field)?.split(',').map((a) => a.trim()).filter((a) => a !== '');
     // A list with anything but addresses stays whole in unmapped: intermediate_ips takes addresses only.
     const addresses = callers !== undefined && callers.every((a) => isIP(a) !== 0) ? callers : undefined;
     const intermediate = addresses?.slice(1);
-    if (addresses) d.taken('caller_ip_address', addresses);
+    if (field !== undefined && addresses) d.taken(field, addresses);
     return compact({ ip: clientIpAddress(e), intermediate_ips: intermediate && intermediate.length > 0 ? intermediate : undefined });
   },
 
