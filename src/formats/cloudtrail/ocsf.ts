@@ -22,14 +22,14 @@ export const cloudtrailOcsf: OcsfMapping = {
     const id = objectOr(d.get('userIdentity'));
     const arn = stringOr(id?.arn);
     const principalId = stringOr(id?.principalId);
-    // An IAM Identity Center user is named only by onBehalfOf; an AWSService identity only by invokedBy.
+    // An IAM Identity Center user is named only by onBehalfOf. An AWSService identity, named only by
+    // invokedBy, is no user: invokedBy is actor.invoked_by.
     const onBehalfOfUserId = stringOr(objectOr(id?.onBehalfOf)?.userId);
-    const service = stringOr(id?.type) === 'AWSService' ? stringOr(id?.invokedBy) : undefined;
     const uid = arn ?? principalId ?? onBehalfOfUserId;
     return compact({
       uid,
       uid_alt: uid === principalId ? undefined : principalId,
-      name: stringOr(id?.userName) ?? service,
+      name: stringOr(id?.userName),
       type: stringOr(id?.type),
       account: compact({ uid: stringOr(id?.accountId) }),
       credential_uid: e.sessionId,
