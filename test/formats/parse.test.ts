@@ -12,6 +12,8 @@ test('parse: auto detects every format by its content and gives the same event a
     [record('blitz-logback.log'), 'blitz', 'login'],
     [fixture('temporal-delete-user.json'), 'temporal', 'temporal.DeleteUser'],
     [record('cloudtrail-describe-event-aggregates.json'), 'cloudtrail', 'cloudtrail.DescribeEventAggregates'],
+    [record('cloudtrail-insight-start.json'), 'cloudtrail', 'cloudtrail.insight'],
+    [record('cloudtrail-digest.json'), 'cloudtrail', 'cloudtrail.digest'],
     [fixture('vpc-flow.log').split('\n')[0]!, 'vpc-flow', 'vpc.flow'],
     [JSON.stringify({ type: 'user.created', time: '2024-03-01T12:00:00Z' }), 'generic', 'user.created'],
   ];

@@ -1,13 +1,20 @@
 import { awsCloud } from '../ocsf-shared/aws-cloud.js';
-import { logon } from '../ocsf-shared/ocsf-classes.js';
+import { logon, OTHER_ACTIVITY } from '../ocsf-shared/ocsf-classes.js';
 import { clientIpAddress, compact, objectOr, stringOr } from '../ocsf-shared/ocsf-details.js';
 import type { OcsfMapping } from '../ocsf-shared/ocsf-mapping.js';
-import { CLOUDTRAIL_NAMESPACE } from './event-types.js';
+import { CLOUDTRAIL_DIGEST_TYPE, CLOUDTRAIL_INSIGHT_TYPE, CLOUDTRAIL_NAMESPACE } from './event-types.js';
 
-/** Every CloudTrail event is an AWS API call, but for console sign-in, which is a logon. */
+/**
+ * Every CloudTrail event is an AWS API call, but for console sign-in, which is a logon, and for
+ * Insights events and digest files: no one acted in them, so OCSF has no class for them but Base Event.
+ */
 export const cloudtrailOcsf: OcsfMapping = {
   product: { name: 'CloudTrail', vendor_name: 'AWS' },
-  activities: { 'cloudtrail.ConsoleLogin': logon },
+  activities: {
+    'cloudtrail.ConsoleLogin': logon,
+    [CLOUDTRAIL_INSIGHT_TYPE]: { class: 'base', activityId: OTHER_ACTIVITY, activityName: 'Insight' },
+    [CLOUDTRAIL_DIGEST_TYPE]: { class: 'base', activityId: OTHER_ACTIVITY, activityName: 'Digest' },
+  },
   apiNamespace: CLOUDTRAIL_NAMESPACE,
 
   /** userIdentity stays in unmapped too: its session context has no place in an OCSF user. */
@@ -15,9 +22,13 @@ export const cloudtrailOcsf: OcsfMapping = {
     const id = objectOr(d.get('userIdentity'));
     const arn = stringOr(id?.arn);
     const principalId = stringOr(id?.principalId);
+    // An IAM Identity Center user is named only by onBehalfOf. An AWSService identity, named only by
+    // invokedBy, is no user: invokedBy is actor.invoked_by.
+    const onBehalfOfUserId = stringOr(objectOr(id?.onBehalfOf)?.userId);
+    const uid = arn ?? principalId ?? onBehalfOfUserId;
     return compact({
-      uid: arn ?? principalId,
-      uid_alt: arn === undefined ? undefined : principalId,
+      uid,
+      uid_alt: uid === principalId ? undefined : principalId,
       name: stringOr(id?.userName),
       type: stringOr(id?.type),
       account: compact({ uid: stringOr(id?.accountId) }),
