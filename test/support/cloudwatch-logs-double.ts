@@ -60,10 +60,13 @@ export async function startCloudWatchLogsDouble(t: TestContext, s3: S3Client, op
   let limitExceeded = 0;
   let failNext = false;
   const timers = new Set<NodeJS.Timeout>();
+  // Exports under way: the test's end waits for them, so no write lands in s3rver's directory as it is removed.
+  const running = new Set<Promise<void>>();
   const later = (ms: number, fn: () => void | Promise<void>) => {
     const timer = setTimeout(() => {
       timers.delete(timer);
-      void fn();
+      const run = Promise.resolve(fn()).finally(() => running.delete(run));
+      running.add(run);
     }, ms);
     timers.add(timer);
   };
@@ -159,6 +162,7 @@ export async function startCloudWatchLogsDouble(t: TestContext, s3: S3Client, op
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(async () => {
     for (const timer of timers) clearTimeout(timer);
+    await Promise.allSettled([...running]);
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });

@@ -7,7 +7,8 @@ import type { TestContext } from 'node:test';
 /** A fresh directory removed when the test ends. */
 export async function tempDir(t: TestContext, prefix = 'auditstream-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  // Retries: a child (s3rver, a server) may still be finishing a write as the test ends (ENOTEMPTY).
+  t.after(() => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
   return dir;
 }
 
