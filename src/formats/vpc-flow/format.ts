@@ -105,10 +105,9 @@ export const vpcFlowFormat: ProducerFormat<'vpc-flow'> = {
 /** The flow log line of a record: the text itself, or the `message` of Firehose's JSON wrapper. */
 function lineOf(value: unknown, text: string): string | undefined {
   if (value === undefined) return text;
-  if (!isObject(value)) return undefined;
-  const keys = Object.keys(value);
-  const message = value.message;
-  return keys.length === 1 && typeof message === 'string' ? message : undefined;
+  // Checked before counting keys: parse: auto asks this of every JSON record.
+  if (!isObject(value) || typeof value.message !== 'string') return undefined;
+  return Object.keys(value).length === 1 ? value.message : undefined;
 }
 
 function valueOf(name: string, token: string): string | number | null {
