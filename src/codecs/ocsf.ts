@@ -184,8 +184,14 @@ const ATTRIBUTES: Readonly<Record<OcsfClassKey, AttributeMapper>> = {
     return {
       src_endpoint: src === undefined ? undefined : compact({ ip: src, port: d.takeNumber('srcport') }),
       dst_endpoint: dst === undefined || isIP(dst) === 0 ? undefined : compact({ ip: d.takeString('dstaddr'), port: d.takeNumber('dstport') }),
-      // Flow logs v2 do not say which side initiated the flow.
-      connection_info: compact({ protocol_num: protocol, protocol_name: protocol === undefined ? undefined : PROTOCOL_NAMES.get(protocol), direction_id: 0, direction: 'Unknown' }),
+      connection_info: compact({
+        protocol_num: protocol,
+        protocol_name: protocol === undefined ? undefined : PROTOCOL_NAMES.get(protocol),
+        protocol_ver_id: d.taken('type', IP_VERSION_IDS.get(d.string('type') ?? '')),
+        tcp_flags: d.takeNumber('tcp-flags'),
+        // Default-format flow logs (v2) do not say which way the flow went; `flow-direction` (v5) does.
+        ...flowDirection(d),
+      }),
       traffic: compact({ packets: d.takeNumber('packets'), bytes: d.takeNumber('bytes') }),
       start_time: Date.parse(e.time),
       end_time: end === undefined ? undefined : end * 1000,
@@ -247,6 +253,16 @@ function cloudOf(e: AuditEvent, d: Details, m: OcsfMapping, profiles: string[]):
   if (m.cloud === undefined) return undefined;
   profiles.push('cloud');
   return m.cloud(e, d);
+}
+
+const IP_VERSION_IDS: ReadonlyMap<string, number> = new Map([['IPv4', 4], ['IPv6', 6]]);
+
+/** VPC flow `flow-direction`, as seen from the network interface the record is about. */
+function flowDirection(d: Details): Obj {
+  const direction = d.string('flow-direction');
+  if (direction === 'ingress') return { direction_id: d.taken('flow-direction', 1), direction: 'Inbound' };
+  if (direction === 'egress') return { direction_id: d.taken('flow-direction', 2), direction: 'Outbound' };
+  return { direction_id: 0, direction: 'Unknown' };
 }
 
 /** VPC flow `action`, which became the outcome: ACCEPT → success, REJECT → failure. */

@@ -3,6 +3,9 @@ import { keyPath } from './validate.js';
 
 const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_.-]*)(?::-([^}]*))?\}/g;
 
+/** Keys whose `${name}` are the value's own syntax: a VPC flow log format string names its fields so (`${srcaddr}`). */
+const OWN_SYNTAX_KEYS: ReadonlySet<string> = new Set(['vpcFlowFormat']);
+
 /**
  * Replaces `${VAR}` and `${VAR:-default}` in every string value with the
  * environment's value. Works on parsed values, not file text, so a variable
@@ -12,6 +15,7 @@ const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_.-]*)(?::-([^}]*))?\}/g;
  * A `secureParams` block itself is copied untouched: a secret is whatever the
  * user wrote (`pa$${HOME}ss` stays so), and what gets sealed in the file is
  * that literal text, not something the environment of one start made of it.
+ * So is a key of OWN_SYNTAX_KEYS.
  */
 export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[] = [], secureNames: ReadonlySet<string> = new Set()): unknown {
   if (typeof value === 'string') {
@@ -30,7 +34,7 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (str
     const names =
       params !== null && typeof params === 'object' ? new Set([...secureNames, ...Object.keys(params as object)]) : secureNames;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(obj)) out[k] = k === 'secureParams' ? v : substituteEnv(v, env, [...path, k], names);
+    for (const [k, v] of Object.entries(obj)) out[k] = k === 'secureParams' || OWN_SYNTAX_KEYS.has(k) ? v : substituteEnv(v, env, [...path, k], names);
     return out;
   }
   return value;

@@ -51,7 +51,7 @@ export function parseRecordSettled(input: RecordInput, parser: ParseMode, ctx: P
 function parseValue(input: RecordInput, value: unknown, parser: ParseMode, ctx: ParseContext): SettledParse {
   let chosen: ProducerFormat;
   try {
-    chosen = parser === 'auto' ? detect(value, input.text) : parserNamed(parser);
+    chosen = parser === 'auto' ? detect(value, input.text, ctx) : parserNamed(parser);
   } catch (err) {
     return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }
@@ -94,8 +94,8 @@ function parserNamed(name: string): ProducerFormat {
   return f;
 }
 
-function detect(value: unknown, text: string): ProducerFormat {
-  for (const f of PRODUCER_FORMATS) if (f.detect(value, text)) return f;
+function detect(value: unknown, text: string, ctx: ParseContext): ProducerFormat {
+  for (const f of PRODUCER_FORMATS) if (f.detect(value, text, ctx)) return f;
   if (value === undefined) throw new InvalidEventError('record: neither JSON nor a known text format (VPC flow log line, Blitz logback line)');
   throw new InvalidEventError(`record: expected a JSON object, got ${describe(value)}`);
 }

@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../core/event.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../core/time.js';
 import type { OcsfMapping } from './ocsf-shared/ocsf-mapping.js';
+import type { VpcFlowLayout } from './vpc-flow/log-format.js';
 
 /** One record as a decoder hands it over. */
 export interface RecordInput {
@@ -20,6 +21,8 @@ export interface RecordInput {
 export interface ParseContext {
   /** The window event times must fall in (`audit.eventTime`). */
   eventTime: EventTimeBounds;
+  /** The fields of VPC flow log lines (the source's `vpcFlowFormat`, or an S3 object's header line); the default format when absent. */
+  vpcFlow?: VpcFlowLayout;
 }
 
 export const DEFAULT_PARSE_CONTEXT: ParseContext = { eventTime: DEFAULT_EVENT_TIME_BOUNDS };
@@ -48,7 +51,7 @@ export interface ProducerFormat<Name extends string = string> extends EventSourc
    * Whether the record looks like this format, for `parse: auto`. `value` is the
    * parsed JSON, or undefined when the text is not JSON.
    */
-  detect(value: unknown, text: string): boolean;
+  detect(value: unknown, text: string, ctx: ParseContext): boolean;
   /** Throws InvalidEventError naming the field when the record cannot be read. */
   parse(input: RecordInput, value: unknown, ctx: ParseContext): AuditEvent[];
   /**

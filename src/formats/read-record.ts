@@ -8,6 +8,7 @@ import { parseRecordSettled, type ParseMode } from './parse.js';
 import type { ParseContext, RecordInput } from './producer-format.js';
 import { childHint } from './parse-helpers/record-id.js';
 import { unparsedEvent } from './containers/unparsed.js';
+import { vpcFlowHeader, vpcFlowLayout } from './vpc-flow/log-format.js';
 
 export const DECODE_MODES = ['auto', 'ndjson', 'cloudwatch-logs', 'cloudwatch-logs-export', 'text'] as const;
 export type DecodeMode = (typeof DECODE_MODES)[number];
@@ -25,6 +26,8 @@ export interface ReadOptions {
   keepUnparsed?: boolean;
   /** The window event times must fall in (`audit.eventTime`); the default config's when absent. */
   eventTime?: EventTimeBounds;
+  /** The format string of VPC flow log lines (AWS's LogFormat, `${version} ${srcaddr} …`); the default format when absent. */
+  vpcFlowFormat?: string | undefined;
   /** The most bytes gzip'd data may inflate to (a small record can hold gigabytes of zeros); DEFAULT_MAX_DECODED_BYTES when absent. */
   maxDecodedBytes?: number;
 }
@@ -110,9 +113,10 @@ export function readRecord(data: Uint8Array, opts: ReadOptions): ReadResult {
 
 class Reader {
   readonly result: ReadResult = { events: [], errors: [], skipped: 0, unparsed: 0 };
-  private readonly ctx: ParseContext;
+  private ctx: ParseContext;
   constructor(private readonly opts: ReadOptions) {
     this.ctx = { eventTime: opts.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS };
+    if (opts.vpcFlowFormat !== undefined) this.ctx.vpcFlow = vpcFlowLayout(opts.vpcFlowFormat);
   }
 
   input(text: string, idHint: string | undefined, value?: unknown): RecordInput {
@@ -138,6 +142,13 @@ class Reader {
   }
 
   textLines(lines: Line[]): void {
+    const first = lines[0];
+    const header = first !== undefined && (this.opts.parse === 'auto' || this.opts.parse === 'vpc-flow') ? vpcFlowHeader(first.text) : undefined;
+    if (header !== undefined) {
+      // Flow logs delivered to S3 name their fields on the first line; it says how the rest of this object reads.
+      this.ctx = { ...this.ctx, vpcFlow: header };
+      lines = lines.slice(1);
+    }
     for (const l of lines) this.parse(l.line - 1, `line ${l.line}: `, this.input(l.text, this.lineHint(lines, l.line)), false);
   }
 

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { encodeEvent } from '../../src/codecs/codec.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { parseRecord } from '../../src/formats/parse.js';
+import { DEFAULT_PARSE_CONTEXT } from '../../src/formats/producer-format.js';
+import { vpcFlowHeader } from '../../src/formats/vpc-flow/log-format.js';
 import { record } from '../formats/fixtures.js';
 
 type Ocsf = Record<string, any>;
@@ -311,6 +313,25 @@ test('VPC flow records are Network Activity Traffic; ACCEPT and REJECT set actio
   assertBase(n, nodata!);
   assert.equal(n.activity_name, 'vpc.nodata');
   assert.deepEqual(n.unmapped, nodata!.details);
+});
+
+test('flow records of later versions give OCSF their direction, TCP flags, IP version, region and zone', () => {
+  const tgw = ocsf(parsed(record('vpc-flow-tgw.log'))[0]!);
+  assertClass(tgw, 4001, 6);
+  assert.deepEqual(tgw.connection_info, { protocol_num: 6, protocol_name: 'tcp', protocol_ver_id: 4, tcp_flags: 3, direction_id: 1, direction: 'Inbound' });
+  assert.deepEqual(tgw.cloud, { provider: 'AWS', region: 'us-east-1', account: { uid: '123456789012' } });
+  // Transit gateways record no action: neither allowed nor denied.
+  assert.deepEqual([tgw.action_id, tgw.disposition_id], [0, 0]);
+  assert.equal(tgw.unmapped['tgw-id'], 'tgw-0a1b2c3d4e5f67890');
+  assert.equal(tgw.unmapped['flow-direction'], undefined);
+
+  const header = 'version account-id srcaddr dstaddr protocol start action log-status flow-direction type az-id region';
+  const line = '5 123456789012 2001:db8::5 2001:db8:1::40 17 1700000000 ACCEPT OK egress IPv6 use1-az1 us-east-1';
+  const [e] = parseRecord({ text: line, idHint: 'h' }, 'vpc-flow', { ...DEFAULT_PARSE_CONTEXT, vpcFlow: vpcFlowHeader(header)! });
+  const o = ocsf(e!);
+  assert.deepEqual(o.connection_info, { protocol_num: 17, protocol_name: 'udp', protocol_ver_id: 6, direction_id: 2, direction: 'Outbound' });
+  assert.deepEqual(o.cloud, { provider: 'AWS', region: 'us-east-1', zone: 'use1-az1', account: { uid: '123456789012' } });
+  assert.deepEqual(o.unmapped, { version: 5 });
 });
 
 test('an event no class fits is a Base Event that keeps every canonical field and detail', () => {

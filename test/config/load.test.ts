@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, readConfig } from '../../src/config/load.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { ConfigError } from '../../src/core/errors.js';
 import { tempDir } from '../support/temp.js';
 
@@ -40,6 +41,21 @@ test('${ENV} and ${ENV:-default} are substituted in values; an unset variable na
   assert.equal(config.server.listen, '127.0.0.1:9911');
   assert.equal(config.dataDir, '/var/lib/as');
   assert.throws(() => loadConfig({ file, env: { DATA: 'x' } }), (err: unknown) => err instanceof ConfigError && err.path === 'server.listen' && err.message.includes('PORT'));
+});
+
+test('a source vpcFlowFormat keeps its ${field} names (not environment variables); a bad field fails naming the key', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'c.yaml');
+  const source = (format: string) => `sources:\n  - type: s3\n    name: flows\n    bucket: flow-logs\n    region: us-east-1\n    vpcFlowFormat: "${format}"\n`;
+  writeFileSync(file, source('${version} ${srcaddr} ${dstaddr}'));
+  const { config } = loadConfig({ file, env: { version: '9' } });
+  assert.equal((config.sources[0] as { vpcFlowFormat?: string }).vpcFlowFormat, '${version} ${srcaddr} ${dstaddr}');
+  writeFileSync(file, source('${version} ${srcadr}'));
+  // What `auditstream config check` runs: each source's own keys are checked by its type's schema.
+  assert.throws(
+    () => Pipeline.validate(readConfig({ file, env: {} }).raw),
+    (err: unknown) => err instanceof ConfigError && err.path === 'sources[0].vpcFlowFormat' && err.message.includes('${srcadr} is not a VPC or Transit Gateway flow log field'),
+  );
 });
 
 test('command-line overrides win over the file', async (t) => {

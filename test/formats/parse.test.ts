@@ -15,6 +15,8 @@ test('parse: auto detects every format by its content and gives the same event a
     [record('cloudtrail-insight-start.json'), 'cloudtrail', 'cloudtrail.insight'],
     [record('cloudtrail-digest.json'), 'cloudtrail', 'cloudtrail.digest'],
     [fixture('vpc-flow.log').split('\n')[0]!, 'vpc-flow', 'vpc.flow'],
+    [record('vpc-flow-tgw.log'), 'vpc-flow', 'vpc.flow'],
+    [JSON.stringify({ message: fixture('vpc-flow.log').split('\n')[0]! }), 'vpc-flow', 'vpc.flow'],
     [JSON.stringify({ type: 'user.created', time: '2024-03-01T12:00:00Z' }), 'generic', 'user.created'],
   ];
   for (const [text, name, type] of cases) {

@@ -181,6 +181,17 @@ test('the source holds event times to audit.eventTime, as HTTP ingest does: a re
   assert.equal(events[1]!.details.unparsedReason, 'line 1: time: 2023-05-01T10:00:00.000Z is before 2024-01-01T00:00:00.000Z (audit.eventTime.notBefore)');
 });
 
+test('vpcFlowFormat reaches the shard readers: custom-format flow log lines become vpc.flow events', async (t) => {
+  const s = await setup(t);
+  const publisher = new RecordingPublisher();
+  await startSource(t, s, publisher, { vpcFlowFormat: '${version} ${account-id} ${srcaddr} ${dstaddr} ${protocol} ${start} ${action} ${log-status} ${flow-direction}' });
+  const line = '5 123456789012 10.0.1.5 198.51.100.40 6 1714557600 ACCEPT OK egress';
+  await s.emulator.client.send(new PutRecordsCommand({ StreamName: s.stream, Records: [{ Data: Buffer.from(line), PartitionKey: 'pk' }] }));
+  await waitFor(() => publisher.received.size === 1, 'one event');
+  const [e] = [...publisher.received.values()];
+  assert.deepEqual([e!.type, e!.outcome, e!.details['flow-direction']], ['vpc.flow', 'success', 'egress']);
+});
+
 test('stop is bounded: a publish that never answers is abandoned after stopDrainSec, unacknowledged, and read again later', async (t) => {
   const s = await setup(t);
   await putLines(s, 0, 10);

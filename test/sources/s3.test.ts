@@ -17,6 +17,7 @@ import { S3Source, s3SourceDefinition } from '../../src/sources/s3/source.js';
 import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.js';
 import { tempDir, waitFor } from '../support/temp.js';
+import { fixture } from '../formats/fixtures.js';
 
 /**
  * A publisher double that records what it was handed and answers as told.
@@ -127,6 +128,31 @@ test('a CloudWatch Logs export file is read line by line with decode: cloudwatch
   await waitFor(async () => (await s3.keys('logs')).join() === 'in/aws-logs-write-test', 'the export file to be read and deleted');
   assert.deepEqual(ids(publisher.published), ['cw-0', 'cw-1']);
   assert.equal(publisher.published[0]!.type, 'login');
+});
+
+test('VPC flow logs: vpcFlowFormat reads custom-format objects; an object with a header line is read by its header', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  // As AWS delivers text flow logs to S3: gzip'd, a header line of field names first.
+  await s3.put('logs', 'in/AWSLogs/123456789012/vpcflowlogs/us-east-1/with-header.log.gz', gzipSync(fixture('vpc-flow-s3-header.log')));
+  await s3.put('logs', 'in/custom.log', fixture('vpc-flow-v5-custom.log'));
+  const vpcFlowFormat =
+    '${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ' +
+    '${protocol} ${bytes} ${packets} ${start} ${end} ${action} ${tcp-flags} ${log-status} ${region} ${az-id} ${sublocation-type} ${sublocation-id} ' +
+    '${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}';
+  const publisher = new RecordingPublisher();
+  const source = await startSource(t, s3, await tempDir(t), publisher, { vpcFlowFormat });
+
+  await waitFor(() => (source.status().objectsRead as number) === 2, 'both objects read');
+  const byKey = (suffix: string) => publisher.published.filter((e) => e.origin!.key!.endsWith(suffix));
+  assert.deepEqual(byKey('with-header.log.gz').map((e) => [e.type, e.outcome, e.details['reject-reason']]), [
+    ['vpc.flow', 'failure', 'BPA'],
+    ['vpc.flow', 'success', null],
+    ['vpc.nodata', 'unknown', null],
+  ]);
+  const [custom] = byKey('custom.log');
+  assert.equal(custom!.type, 'vpc.flow');
+  assert.deepEqual([custom!.details['traffic-path'], custom!.details['pkt-dst-aws-service'], custom!.details['flow-direction']], [8, 'S3', 'egress']);
 });
 
 test('progress survives a restart: a second source reads nothing old and picks up a new object', async (t) => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { awsConnectionShape } from '../../aws/client.js';
 import { timerSec } from '../../config/timers.js';
 import { PARSER_NAMES } from '../../formats/format-registry.js';
+import { vpcFlowFormatOption } from '../../formats/vpc-flow/format-option.js';
 
 export const cloudWatchExportSourceSchema = z
   .strictObject({
@@ -33,6 +34,8 @@ export const cloudWatchExportSourceSchema = z
     /** How often DescribeExportTasks asks after the running task, and how long to wait after LimitExceededException. */
     pollEverySec: timerSec.positive().default(10),
     parse: z.enum(['auto', ...PARSER_NAMES]).default('auto'),
+    /** The format string VPC flow log lines were written with; AWS does not put it in the records. */
+    vpcFlowFormat: vpcFlowFormatOption,
     keepUnparsed: z.boolean().default(true),
     publishChunk: z.number().int().min(1).max(10_000).default(500),
   })

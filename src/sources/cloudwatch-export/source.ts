@@ -274,6 +274,7 @@ export class CloudWatchExportSource implements Source {
     const read = readRecord(body, {
       decode: 'cloudwatch-logs-export',
       parse: this.config.parse,
+      vpcFlowFormat: this.config.vpcFlowFormat,
       origin: { logGroup: task.group, logStream, bucket: task.bucket, key },
       // The window, not the task id: a window exported again after a failure gets the same ids.
       idHint: `cloudwatch-export://${task.group}/${task.fromMs}-${task.toMs}/${inTask}`,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { positiveByteSize } from '../../config/byte-size.js';
 import { PARSER_NAMES } from '../../formats/format-registry.js';
+import { vpcFlowFormatOption } from '../../formats/vpc-flow/format-option.js';
 
 /** Firehose caps an access key at 4096 bytes; a shorter one than this is guessable. */
 const MIN_ACCESS_KEY_CHARS = 16;
@@ -20,6 +21,8 @@ export const firehoseSourceSchema = z.strictObject({
     .refine((keys) => Object.keys(keys).length > 0, ONE_KEY),
   decode: z.enum(['auto', 'ndjson', 'cloudwatch-logs', 'text']).default('auto'),
   parse: z.enum(['auto', ...PARSER_NAMES]).default('auto'),
+  /** The format string VPC flow log lines were written with; AWS does not put it in the records. */
+  vpcFlowFormat: vpcFlowFormatOption,
   /** The request body, after Content-Encoding: gzip is undone. base64 makes it about 4/3 of the stream's buffer size. */
   maxBodyBytes: positiveByteSize.prefault('8MiB'),
   /** Records one request may carry; more is refused whole (413). */

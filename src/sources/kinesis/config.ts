@@ -3,6 +3,7 @@ import { timerMs, timerSec } from '../../config/timers.js';
 import { awsConnectionShape } from '../../aws/client.js';
 import { parseStreamArn, STREAM_ARN } from '../../aws/kinesis.js';
 import { PARSER_NAMES } from '../../formats/format-registry.js';
+import { vpcFlowFormatOption } from '../../formats/vpc-flow/format-option.js';
 
 /** Kinesis allows 5 GetRecords calls per second per shard; a faster poll only earns throttling. */
 export const MIN_POLL_INTERVAL_MS = 200;
@@ -33,6 +34,8 @@ export const kinesisSourceSchema = z
     startingTimestamp: z.iso.datetime({ offset: true }).optional(),
     decode: z.enum(['auto', 'ndjson', 'cloudwatch-logs', 'text']).default('auto'),
     parse: z.enum(['auto', ...PARSER_NAMES]).default('auto'),
+    /** The format string VPC flow log lines were written with; AWS does not put it in the records. */
+    vpcFlowFormat: vpcFlowFormatOption,
     /** Records no parser accepts become `unparsed` events (kept, searchable) instead of being dropped with a warning. */
     keepUnparsed: z.boolean().default(true),
     leaseTable: leaseTableSchema.default({ type: 'sqlite' }),

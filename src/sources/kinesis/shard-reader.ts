@@ -39,6 +39,8 @@ export interface ShardReaderOptions {
   publisher: Publisher;
   decode: DecodeMode;
   parse: ParseMode;
+  /** The source's `vpcFlowFormat`. */
+  vpcFlowFormat?: string | undefined;
   keepUnparsed: boolean;
   eventTime: EventTimeBounds;
   sourceName: string;
@@ -230,6 +232,7 @@ export class ShardReader {
         const out = readRecord(user.data, {
           decode: this.o.decode,
           parse: this.o.parse,
+          vpcFlowFormat: this.o.vpcFlowFormat,
           keepUnparsed: this.o.keepUnparsed,
           eventTime: this.o.eventTime,
           origin: {

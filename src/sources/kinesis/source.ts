@@ -89,6 +89,7 @@ export class KinesisSource implements Source {
             publisher,
             decode: c.decode,
             parse: c.parse,
+            vpcFlowFormat: c.vpcFlowFormat,
             keepUnparsed: c.keepUnparsed,
             eventTime: this.ctx.eventTime,
             sourceName: this.name,

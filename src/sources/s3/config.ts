@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { timerSec } from '../../config/timers.js';
 import { awsConnectionShape } from '../../aws/client.js';
 import { PARSER_NAMES } from '../../formats/format-registry.js';
+import { vpcFlowFormatOption } from '../../formats/vpc-flow/format-option.js';
 import { DECODE_MODES } from '../../formats/read-record.js';
 
 export const s3SourceSchema = z.strictObject({
@@ -15,6 +16,8 @@ export const s3SourceSchema = z.strictObject({
   deleteAfterRead: z.boolean().default(false),
   decode: z.enum(DECODE_MODES).default('auto'),
   parse: z.enum(['auto', ...PARSER_NAMES]).default('auto'),
+  /** The format string VPC flow log lines were written with; AWS does not put it in the records. */
+  vpcFlowFormat: vpcFlowFormatOption,
   /** Keep records no parser accepts as `unparsed` events (raw text kept) instead of only logging them. */
   keepUnparsed: z.boolean().default(true),
   /** Events handed to the pipeline per publish; progress inside an object advances per acknowledged chunk. */

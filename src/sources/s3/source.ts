@@ -157,6 +157,7 @@ export class S3Source implements Source {
     const read = readRecord(body, {
       decode: this.config.decode,
       parse: this.config.parse,
+      vpcFlowFormat: this.config.vpcFlowFormat,
       origin: { bucket: this.config.bucket, key },
       idHint: `s3://${this.config.bucket}/${key}#${etag}`,
       ...(obj.LastModified ? { timestampMs: obj.LastModified.getTime() } : {}),
