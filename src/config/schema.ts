@@ -94,6 +94,15 @@ const limitsDefaults = {
 export const MAX_DEPTH_LIMIT = 1000;
 const serverDefaults = { listen: '127.0.0.1:8080' };
 const apiKey = z.string().min(16, 'an API key must be at least 16 characters');
+
+/** Zod's own answer for a union that no branch took is "Invalid input": this says what the object form got wrong. */
+function apiKeyEntryError(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code !== 'invalid_union') return undefined;
+  const input = issue.input;
+  const inner = input !== null && typeof input === 'object' && !Array.isArray(input) ? issue.errors[1]?.[0] : undefined;
+  if (inner === undefined) return 'expected an API key: a string, or an object {key, textFormat}';
+  return `${inner.path.map(String).join('.')}: ${inner.message}`;
+}
 // 72 s keep-alive outlives the 60 s idle timeout of common load balancers, so the proxy closes first and never
 // reuses a connection we are closing. A request (headers + body) gets 60 s: 5 MiB at under 1 Mbit/s.
 const timeoutsDefaults = { headersSec: 20, requestSec: 60, keepAliveSec: 72 };
@@ -116,7 +125,7 @@ export const serverSchema = z.strictObject({
           /** How a text/plain body sent with this key is read when the request names no `?format=`. */
           textFormat: z.enum(TEXT_FORMATS).optional(),
         }),
-      ]),
+      ], { error: apiKeyEntryError }),
     )
     .default([]),
   limits: z
