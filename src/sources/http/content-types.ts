@@ -7,8 +7,11 @@ export const TEXT_TYPE = 'text/plain';
 /** The only charset a text/plain body may name: every record is kept as UTF-8 text. */
 export const TEXT_CHARSET = 'utf-8';
 
+/** The JSON Content-Types: every route that takes a body reads these. */
+export const JSON_TYPES = ['application/json', ...NDJSON_TYPES];
+
 /** Every Content-Type the http source reads; the server refuses others (415) before reading the body. */
-export const ACCEPTED_TYPES = ['application/json', ...NDJSON_TYPES, TEXT_TYPE];
+export const ACCEPTED_TYPES = [...JSON_TYPES, TEXT_TYPE];
 
 /** How a body is split into records. */
 export type BodyKind = 'json' | 'ndjson' | 'text';
