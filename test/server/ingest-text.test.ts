@@ -30,7 +30,8 @@ test('text/plain lines are read as ?format= says, each line one event, and reach
   const dataDir = await tempDir(t);
   const server = await startServer(t, { dataDir });
 
-  const vpc = await postText(server.url, `${VPC_ACCEPT}\n${VPC_REJECT}\r\n\n${VPC_NODATA}\n`, { query: '?format=vpc-flow' });
+  // As a Windows editor saves it: a byte order mark, CR LF line ends.
+  const vpc = await postText(server.url, `\uFEFF${VPC_ACCEPT}\r\n${VPC_REJECT}\r\n\r\n${VPC_NODATA}\n`, { query: '?format=vpc-flow' });
   assert.equal(vpc.status, 202, JSON.stringify(vpc.body));
   assert.equal(vpc.body.accepted, 3);
   assert.deepEqual(vpc.body.rejected, []);
@@ -58,7 +59,8 @@ test('text/plain lines are read as ?format= says, each line one event, and reach
       ['blitz', 'login'],
     ],
   );
-  assert.equal(lines[1].raw, VPC_REJECT, 'raw is the line, without its CR');
+  assert.equal(lines[0].raw, VPC_ACCEPT, 'raw is the line, without the byte order mark or its CR');
+  assert.equal(lines[1].raw, VPC_REJECT);
   assert.equal(lines[1].outcome, 'failure');
   assert.equal(lines[3].raw, BLITZ_LINE, 'raw keeps the whole logback line');
   assert.equal(lines[3].actor, 'BIP-123456');

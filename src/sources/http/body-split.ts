@@ -38,7 +38,9 @@ function tooDeep(depth: number, max: number): string {
  */
 export async function splitBody(body: Buffer, kind: BodyKind, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
   const text = body.toString('utf8');
-  if (kind !== 'json') return splitLines(text, kind === 'ndjson', limits, pacer);
+  // A byte order mark, as editors on Windows save text, is not part of the first line's record.
+  if (kind === 'text') return splitLines(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, false, limits, pacer);
+  if (kind === 'ndjson') return splitLines(text, true, limits, pacer);
   const first = skipSpace(text, 0);
   if (text.charCodeAt(first) === 91 /* [ */) return splitArray(text, first, limits, pacer);
   const depth = await scanDepth(text, 0, text.length, pacer);
