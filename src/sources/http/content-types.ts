@@ -4,8 +4,8 @@ export const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'appl
 /** The content type whose body is one text record per line (VPC flow log lines, Blitz logback lines), read as `?format=` says. */
 export const TEXT_TYPE = 'text/plain';
 
-/** The only charset a text/plain body may name: every record is kept as UTF-8 text. */
-export const TEXT_CHARSET = 'utf-8';
+/** The charsets a text/plain body may name, lower-cased: UTF-8 under its two spellings, since every record is kept as UTF-8 text. */
+export const TEXT_CHARSETS = ['utf-8', 'utf8'];
 
 /** The JSON Content-Types: every route that takes a body reads these. */
 export const JSON_TYPES = ['application/json', ...NDJSON_TYPES];

@@ -8,7 +8,7 @@ import { parseRecordSettled, type ParseMode } from '../../formats/parse.js';
 import { isTextFormat, TEXT_FORMATS, type TextFormat } from '../../formats/text-formats.js';
 import type { Publisher, Source } from '../source.js';
 import { splitBody } from './body-split.js';
-import { bodyKindOf, parseContentType, TEXT_CHARSET, TEXT_TYPE, type BodyKind } from './content-types.js';
+import { bodyKindOf, parseContentType, TEXT_CHARSETS, TEXT_TYPE, type BodyKind } from './content-types.js';
 import {
   BodyEmptyError,
   DeliveryFailedError,
@@ -99,8 +99,9 @@ export class HttpSource implements Source {
     const body = req.body;
     if (body) component.receivedBytes(body.length, req.protocol);
     if (!body || body.length === 0) throw new BodyEmptyError();
-    const kind = bodyKindOf(parseContentType(req.contentType).mediaType);
-    const parser = parserFor(req, kind);
+    const { mediaType, charset } = parseContentType(req.contentType);
+    const kind = bodyKindOf(mediaType);
+    const parser = parserFor(req, kind, charset);
     const pacer = new Pacer();
     const records = await splitBody(body, kind, limits, pacer);
     const events: AuditEvent[] = [];
@@ -164,17 +165,15 @@ export class HttpSource implements Source {
  * `textFormat` says, else `auto`. Checked before the body is split, so a wrong
  * request costs nothing.
  */
-function parserFor(req: IngestRequest, kind: BodyKind): ParseMode {
-  const allowed = TEXT_FORMATS.join(', ');
+function parserFor(req: IngestRequest, kind: BodyKind, charset: string | undefined): ParseMode {
   if (kind !== 'text') {
     if (req.format !== undefined) {
       throw new FormatInvalidError(`format: applies to Content-Type: ${TEXT_TYPE} bodies only (JSON records are detected record by record); drop it or send the lines as ${TEXT_TYPE}`);
     }
     return 'auto';
   }
-  const { charset } = parseContentType(req.contentType);
-  if (charset !== undefined && charset !== TEXT_CHARSET && charset !== 'utf8') throw new UnsupportedCharsetError(charset);
+  if (charset !== undefined && !TEXT_CHARSETS.includes(charset)) throw new UnsupportedCharsetError(charset);
   if (req.format === undefined) return req.keyTextFormat ?? 'auto';
-  if (!isTextFormat(req.format)) throw new FormatInvalidError(`format: "${req.format}" is not a text format; use one of ${allowed}`);
+  if (!isTextFormat(req.format)) throw new FormatInvalidError(`format: "${req.format}" is not a text format; use one of ${TEXT_FORMATS.join(', ')}`);
   return req.format;
 }
