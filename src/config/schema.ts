@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidEventError } from '../core/errors.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, parseTimeMs, type EventTimeBounds } from '../core/time.js';
+import { TEXT_FORMATS } from '../formats/text-formats.js';
 import { byteSize, positiveByteSize } from './byte-size.js';
 import { listenProblem } from './listen-address.js';
 import { timerMs, timerSec } from './timers.js';
@@ -92,6 +93,16 @@ const limitsDefaults = {
  */
 export const MAX_DEPTH_LIMIT = 1000;
 const serverDefaults = { listen: '127.0.0.1:8080' };
+const apiKey = z.string().min(16, 'an API key must be at least 16 characters');
+
+/** Zod's own answer for a union that no branch took is "Invalid input": this says what the object form got wrong. */
+function apiKeyEntryError(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code !== 'invalid_union') return undefined;
+  const input = issue.input;
+  const inner = input !== null && typeof input === 'object' && !Array.isArray(input) ? issue.errors[1]?.[0] : undefined;
+  if (inner === undefined) return 'expected an API key: a string, or an object {key, textFormat}';
+  return `${inner.path.map(String).join('.')}: ${inner.message}`;
+}
 // 72 s keep-alive outlives the 60 s idle timeout of common load balancers, so the proxy closes first and never
 // reuses a connection we are closing. A request (headers + body) gets 60 s: 5 MiB at under 1 Mbit/s.
 const timeoutsDefaults = { headersSec: 20, requestSec: 60, keepAliveSec: 72 };
@@ -104,7 +115,19 @@ export const serverSchema = z.strictObject({
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .default(serverDefaults.listen),
-  apiKeys: z.array(z.string().min(16, 'an API key must be at least 16 characters')).default([]),
+  // A plain string, or an object for a producer that needs more than the key: one that cannot add `?format=` to its URL.
+  apiKeys: z
+    .array(
+      z.union([
+        apiKey,
+        z.strictObject({
+          key: apiKey,
+          /** How a text/plain body sent with this key is read when the request names no `?format=`. */
+          textFormat: z.enum(TEXT_FORMATS).optional(),
+        }),
+      ], { error: apiKeyEntryError }),
+    )
+    .default([]),
   limits: z
     .strictObject({
       maxBodyBytes: positiveByteSize.prefault(limitsDefaults.maxBodyBytes),

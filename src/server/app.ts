@@ -8,7 +8,7 @@ import { MAX_ENCODED_EVENT_ID_LENGTH } from '../core/ids.js';
 import { RetriableError } from '../core/errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { testAndAdd } from '../pipeline/test-and-add.js';
-import { ACCEPTED_TYPES } from '../sources/http/content-types.js';
+import { ACCEPTED_TYPES, JSON_TYPES, TEXT_TYPE } from '../sources/http/content-types.js';
 import { FirehoseSource } from '../sources/firehose/source.js';
 import { HttpSource } from '../sources/http/source.js';
 import { AmbiguousEventIdError } from '../store/ambiguous-id-error.js';
@@ -88,7 +88,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
   requireApiKeys(app, config.server.apiKeys);
 
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(ACCEPTED_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   // The body limit counts what the parser reads, i.e. the decompressed bytes: a gzip bomb hits 413 too.
   app.addHook('preParsing', async (req, _reply, payload) => {
@@ -163,12 +163,17 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
       return reply.type(pipeline.metrics.registry.contentType).send(text);
     });
 
-    api.post(
-      '/v1/events',
-      // The body is documented, not validated here: ingest reads the raw bytes itself (limits, depth scan before JSON.parse).
-      { schema: routeSchemas.ingest, validatorCompiler: () => () => true },
-      ingestHandler(http),
-    );
+    // Text bodies are ingest's alone: a scope of their own keeps every other route answering 415 to them. Awaited, so
+    // the route is added here, in order, before the Firehose routes below check their paths against it.
+    await api.register(async (ingest) => {
+      ingest.addContentTypeParser(TEXT_TYPE, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+      ingest.post(
+        '/v1/events',
+        // The body is documented, not validated here: ingest reads the raw bytes itself (limits, depth scan before JSON.parse).
+        { schema: routeSchemas.ingest, validatorCompiler: () => () => true },
+        ingestHandler(http),
+      );
+    });
 
     api.get('/v1/events', { schema: routeSchemas.search }, async (req) => search.search(req.query as Record<string, string>, { maxBytes: limits.maxResponseBytes }));
 

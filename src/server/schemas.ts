@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import { OUTCOMES } from '../core/event.js';
 import { MAX_EVENT_ID_CHARS } from '../core/ids.js';
-import { ACCEPTED_TYPES } from '../sources/http/content-types.js';
+import { TEXT_FORMATS } from '../formats/text-formats.js';
+import { ACCEPTED_TYPES, TEXT_TYPE } from '../sources/http/content-types.js';
 
 /**
  * The HTTP contract: one schema per request part and per answer of every
@@ -44,7 +45,7 @@ const SHARED: Json[] = [
     required: ['error', 'code'],
     properties: {
       error: str(),
-      code: str('BODY_MALFORMED, BODY_EMPTY, NO_VALID_EVENTS, TOO_MANY_EVENTS, QUEUE_FULL, DELIVERY_FAILED, STOPPING, …'),
+      code: str('BODY_MALFORMED, BODY_EMPTY, NO_VALID_EVENTS, FORMAT_INVALID, TOO_MANY_EVENTS, QUEUE_FULL, DELIVERY_FAILED, STOPPING, …'),
       accepted: int(),
       rejected: { type: 'array', items: ref('Rejection'), description: 'the first 100 rejected records' },
       rejectedTotal: int('how many records were rejected in all'),
@@ -141,7 +142,8 @@ const description = (text: string) => ({ description: text });
 
 const ingestBody: Json = {
   description:
-    'One JSON object, a JSON array of objects, or NDJSON (one object per line), optionally with Content-Encoding: gzip. ' +
+    'One JSON object, a JSON array of objects, NDJSON (one object per line), or text/plain lines (VPC flow log lines, Blitz logback lines, ' +
+    'read as the format parameter says), optionally with Content-Encoding: gzip. ' +
     'Any record format docs/formats.md lists: Foxpass, Blitz, Temporal, CloudTrail, VPC Flow, or an auditstream event.',
   content: Object.fromEntries(
     ACCEPTED_TYPES.map((type) => [
@@ -150,7 +152,9 @@ const ingestBody: Json = {
         schema:
           type === 'application/json'
             ? { oneOf: [{ type: 'object', additionalProperties: true }, { type: 'array', items: { type: 'object', additionalProperties: true } }] }
-            : { type: 'string', description: 'one JSON object per line' },
+            : type === TEXT_TYPE
+              ? { type: 'string', description: 'one record per line, UTF-8 (charset=utf-8 or none); blank lines are skipped' }
+              : { type: 'string', description: 'one JSON object per line' },
       },
     ]),
   ),
@@ -177,6 +181,17 @@ export const routeSchemas = {
     operationId: 'postEvents',
     tags: ['events'],
     body: ingestBody,
+    querystring: {
+      type: 'object',
+      properties: {
+        format: {
+          type: 'string',
+          enum: [...TEXT_FORMATS],
+          description:
+            'How the lines of a text/plain body are read; refused with any other body. Default: the textFormat of the API key sent, else auto (each line detected on its own).',
+        },
+      },
+    },
     response: {
       ...ANY_ROUTE,
       202: {
@@ -186,9 +201,9 @@ export const routeSchemas = {
         properties: { accepted: int(), rejected: { type: 'array', items: ref('Rejection') }, rejectedTotal: int(), ids: { type: 'array', items: str() } },
         additionalProperties: false,
       },
-      400: { ...ref('IngestError'), ...description('BODY_MALFORMED, BODY_EMPTY, NO_VALID_EVENTS (with the rejected records), HTTP_MALFORMED, BAD_URL') },
+      400: { ...ref('IngestError'), ...description('BODY_MALFORMED, BODY_EMPTY, NO_VALID_EVENTS (with the rejected records), FORMAT_INVALID, HTTP_MALFORMED, BAD_URL') },
       413: { ...ref('IngestError'), ...description('BODY_TOO_LARGE (server.limits.maxBodyBytes), TOO_MANY_EVENTS (server.limits.maxEventsPerRequest)') },
-      415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_ENCODING') },
+      415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET (a text/plain charset other than UTF-8)') },
       429: { ...ref('IngestError'), ...description('QUEUE_FULL: not acknowledged, retry after Retry-After seconds') },
       503: { ...ref('IngestError'), ...description('DELIVERY_FAILED (the delivery policy did not hold), STOPPING') },
     },

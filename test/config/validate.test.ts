@@ -34,6 +34,17 @@ test('server.listen takes a host the server can bind and a port 0–65535', () =
   }
 });
 
+test('server.apiKeys takes strings or {key, textFormat}; a wrong entry is named by its index and key', () => {
+  const key = 'k-0123456789abcdef';
+  assert.deepEqual(problems({ server: { apiKeys: [key, { key: `${key}-2`, textFormat: 'vpc-flow' }, { key: `${key}-3` }] } }), []);
+  assert.deepEqual(problems({ server: { apiKeys: ['short'] } }), ['server.apiKeys[0]: an API key must be at least 16 characters']);
+  assert.deepEqual(problems({ server: { apiKeys: [key, { key, textFormat: 'cloudtrail' }] } }), [
+    'server.apiKeys[1]: textFormat: Invalid option: expected one of "auto"|"vpc-flow"|"blitz"',
+  ]);
+  assert.deepEqual(problems({ server: { apiKeys: [{ key, textformat: 'blitz' }] } }), ['server.apiKeys[0].textformat: unknown key']);
+  assert.deepEqual(problems({ server: { apiKeys: [42] } }), ['server.apiKeys[0]: expected an API key: a string, or an object {key, textFormat}']);
+});
+
 test('sizes of 0 bytes and timers a Node timer cannot wait are refused, naming the key', () => {
   assert.deepEqual(
     problems({

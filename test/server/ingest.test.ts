@@ -66,7 +66,7 @@ test('bad input gets a clear error and the rest of the batch is delivered', asyn
   assert.equal(malformed.body.code, 'BODY_MALFORMED');
   assert.match(malformed.body.error, /malformed JSON/);
 
-  const unknownType = await postEvents(server.url, 'type=login', { 'content-type': 'text/plain' });
+  const unknownType = await postEvents(server.url, 'type=login', { 'content-type': 'application/x-www-form-urlencoded' });
   assert.equal(unknownType.status, 415);
   assert.match(unknownType.body.error, /application\/x-ndjson/);
 

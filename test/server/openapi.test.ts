@@ -88,6 +88,14 @@ test("a real server's answers, errors included, match the schemas its /openapi.j
   const accepted = await post([{ id: 'a1', type: 'login', time: '2024-01-01T00:00:00Z', actor: 'alice', extra: { nested: [1, 2] } }, { type: 'login' }]);
   assert.equal(accepted.status, 202);
   conforms(doc, '/v1/events', 'post', accepted);
+  const ingest = (doc as any).paths['/v1/events'].post;
+  assert.ok(ingest.requestBody.content['text/plain'], 'the text/plain body is documented');
+  const format = ingest.parameters.find((p: { name: string }) => p.name === 'format');
+  assert.deepEqual([format?.in, format?.schema.enum], ['query', ['auto', 'vpc-flow', 'blitz']]);
+  const vpcLine = '2 123456789010 eni-1235b8ca 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1618530010 1618530070 ACCEPT OK';
+  const text = await json(await fetch(`${server.url}/v1/events?format=vpc-flow`, { method: 'POST', headers: { ...AUTH, 'content-type': 'text/plain' }, body: `${vpcLine}\nnot a line\n` }));
+  assert.equal(text.status, 202, JSON.stringify(text.body));
+  conforms(doc, '/v1/events', 'post', text);
   await waitFor(async () => (await fetch(`${server.url}/v1/events/a1`, { headers: AUTH })).status === 200, 'a1 stored');
   const event = await json(await fetch(`${server.url}/v1/events/a1`, { headers: AUTH }));
   conforms(doc, '/v1/events/{id}', 'get', event);
@@ -115,7 +123,9 @@ test("a real server's answers, errors included, match the schemas its /openapi.j
     ['/v1/events', 'post', 413, 'TOO_MANY_EVENTS', () => post(Array.from({ length: 11 }, () => ({})))],
     ['/v1/emitters/{name}/test', 'post', 413, 'BODY_TOO_LARGE', () => fetch(`${server.url}/v1/emitters/off/test`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: 'x'.repeat(30_000) }).then(json)],
     ['/v1/events/{id}', 'get', 414, 'URL_TOO_LONG', () => fetch(`${server.url}/v1/events/${'x'.repeat(4000)}`, { headers: AUTH }).then(json)],
-    ['/v1/events', 'post', 415, 'UNSUPPORTED_MEDIA_TYPE', () => post('hello', { 'content-type': 'text/plain' })],
+    ['/v1/events', 'post', 415, 'UNSUPPORTED_MEDIA_TYPE', () => post('type=login', { 'content-type': 'application/x-www-form-urlencoded' })],
+    ['/v1/events', 'post', 415, 'UNSUPPORTED_CHARSET', () => post('hello', { 'content-type': 'text/plain; charset=iso-8859-1' })],
+    ['/v1/events', 'post', 400, 'FORMAT_INVALID', () => fetch(`${server.url}/v1/events?format=xml`, { method: 'POST', headers: { ...AUTH, 'content-type': 'text/plain' }, body: 'hello' }).then(json)],
     ['/v1/events', 'post', 415, 'UNSUPPORTED_ENCODING', () => post({ type: 'login' }, { 'content-encoding': 'br' })],
     ['/v1/emitters/{name}/test', 'post', 415, 'UNSUPPORTED_MEDIA_TYPE', () => fetch(`${server.url}/v1/emitters/off/test`, { method: 'POST', headers: { ...AUTH, 'content-type': 'text/plain' }, body: 'x' }).then(json)],
     ['/healthz', 'get', 431, 'HEADERS_TOO_LARGE', async () => raw(await rawRequest(server.url, 'GET /healthz', { 'X-Big': 'b'.repeat(20_000) }))],

@@ -1,12 +1,15 @@
+import type { BodyKind } from './content-types.js';
 import { BodyMalformedError, TooManyEventsError } from './errors.js';
 import type { Pacer } from './pacer.js';
 
 /** One record of an ingested body, before parsing into an event. */
 export interface BodyRecord {
-  /** Position in the body: array index, or the index among non-blank NDJSON lines. */
+  /** Position in the body: array index, or the index among non-blank lines (NDJSON, text). */
   index: number;
   text: string;
   value?: unknown;
+  /** The 1-based line of the body it was on (NDJSON, text), for the error messages of its parse. */
+  line?: number;
   /** Set when this record alone cannot be taken (an NDJSON line that is not JSON, a record nested too deep). */
   error?: string;
 }
@@ -31,11 +34,13 @@ function tooDeep(depth: number, max: number): string {
  * with too many records costs one pass and a record nested too deep is never
  * handed to JSON.parse or anything recursive after it. A JSON body that does
  * not parse is the whole request's fault (BodyMalformedError); in NDJSON, one bad line is that
- * record's fault only.
+ * record's fault only. A text body's lines are left unparsed: which format reads them is the caller's choice.
  */
-export async function splitBody(body: Buffer, ndjson: boolean, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
+export async function splitBody(body: Buffer, kind: BodyKind, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
   const text = body.toString('utf8');
-  if (ndjson) return splitLines(text, limits, pacer);
+  // A byte order mark, as editors on Windows save text, is not part of the first line's record.
+  if (kind === 'text') return splitLines(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, false, limits, pacer);
+  if (kind === 'ndjson') return splitLines(text, true, limits, pacer);
   const first = skipSpace(text, 0);
   if (text.charCodeAt(first) === 91 /* [ */) return splitArray(text, first, limits, pacer);
   const depth = await scanDepth(text, 0, text.length, pacer);
@@ -154,7 +159,7 @@ async function scanDepth(text: string, start: number, end: number, pacer: Pacer)
   return deepest;
 }
 
-async function splitLines(text: string, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
+async function splitLines(text: string, json: boolean, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
   // Counted first, from line breaks alone, so that a body of too many lines is refused before any is parsed.
   const lines: { line: number; start: number; end: number }[] = [];
   let line = 0;
@@ -175,15 +180,20 @@ async function splitLines(text: string, limits: BodyLimits, pacer: Pacer): Promi
     if (pacer.due()) await pacer.yield();
     const index = out.length;
     const t = text.slice(l.start, l.end);
+    // A text line may still be JSON (`auto` reads a line that starts with `{` as JSON): measured all the same.
     const depth = await scanDepth(text, l.start, l.end, pacer);
     if (depth > limits.maxDepth) {
-      out.push({ index, text: t, error: tooDeep(depth, limits.maxDepth) });
+      out.push({ index, line: l.line, text: t, error: tooDeep(depth, limits.maxDepth) });
+      continue;
+    }
+    if (!json) {
+      out.push({ index, line: l.line, text: t });
       continue;
     }
     try {
-      out.push({ index, text: t, value: JSON.parse(t) });
+      out.push({ index, line: l.line, text: t, value: JSON.parse(t) });
     } catch (err) {
-      out.push({ index, text: t, error: `line ${l.line}: not JSON: ${(err as Error).message}` });
+      out.push({ index, line: l.line, text: t, error: `line ${l.line}: not JSON: ${(err as Error).message}` });
     }
   }
   return out;

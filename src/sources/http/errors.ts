@@ -51,6 +51,23 @@ export class NoValidEventsError extends BodyRefusedError {
   }
 }
 
+/** `?format=` names no text format, or comes with a body that is not text/plain. */
+export class FormatInvalidError extends IngestRefusedError {
+  readonly code = 'FORMAT_INVALID';
+  readonly retriable = false;
+  readonly stage = 'receiving';
+}
+
+/** A text/plain body in a charset other than UTF-8: read as UTF-8 it would be stored garbled, so it is refused whole. */
+export class UnsupportedCharsetError extends IngestRefusedError {
+  readonly code = 'UNSUPPORTED_CHARSET';
+  readonly retriable = false;
+  readonly stage = 'receiving';
+  constructor(readonly charset: string) {
+    super(`Content-Type: text/plain; charset=${charset} is not supported; send the lines as UTF-8 (charset=utf-8, or no charset)`);
+  }
+}
+
 /** The events were read but the delivery policy did not hold; the same request may succeed later. */
 abstract class NotAcknowledgedError extends IngestRefusedError {
   readonly retriable = true;

@@ -4,11 +4,22 @@ import { type ComponentMetrics, eventsJsonBytes } from '../../core/component-met
 import { errorMessage } from '../../core/errors.js';
 import type { AuditEvent } from '../../core/event.js';
 import type { EventTimeBounds } from '../../core/time.js';
-import { parseRecordSettled } from '../../formats/parse.js';
+import { parseRecordSettled, type ParseMode } from '../../formats/parse.js';
+import { isTextFormat, TEXT_FORMATS, type TextFormat } from '../../formats/text-formats.js';
 import type { Publisher, Source } from '../source.js';
 import { splitBody } from './body-split.js';
-import { NDJSON_TYPES } from './content-types.js';
-import { BodyEmptyError, DeliveryFailedError, IngestRefusedError, NoValidEventsError, QueueFullError, SourceStoppingError, TooManyEventsError } from './errors.js';
+import { bodyKindOf, parseContentType, TEXT_CHARSETS, TEXT_TYPE, type BodyKind } from './content-types.js';
+import {
+  BodyEmptyError,
+  DeliveryFailedError,
+  FormatInvalidError,
+  IngestRefusedError,
+  NoValidEventsError,
+  QueueFullError,
+  SourceStoppingError,
+  TooManyEventsError,
+  UnsupportedCharsetError,
+} from './errors.js';
 import { Pacer } from './pacer.js';
 import { Rejections, type RejectionList } from './rejections.js';
 import { ThrottledWarnings } from './throttled-warnings.js';
@@ -31,6 +42,10 @@ export interface IngestRequest {
   contentType: string | undefined;
   /** `http` or `https`, for component_received_bytes_total{protocol}. */
   protocol: string;
+  /** The `?format=` query parameter as sent: how a text/plain body's lines are read. */
+  format?: string | undefined;
+  /** The text format of the API key the request came with, used when it names no `format`. */
+  keyTextFormat?: TextFormat | undefined;
 }
 
 /** The events of a request were acknowledged: the delivery policy holds for every one. */
@@ -84,9 +99,11 @@ export class HttpSource implements Source {
     const body = req.body;
     if (body) component.receivedBytes(body.length, req.protocol);
     if (!body || body.length === 0) throw new BodyEmptyError();
-    const mediaType = (req.contentType ?? '').split(';')[0]!.trim().toLowerCase();
+    const { mediaType, charset } = parseContentType(req.contentType);
+    const kind = bodyKindOf(mediaType);
+    const parser = parserFor(req, kind, charset);
     const pacer = new Pacer();
-    const records = await splitBody(body, NDJSON_TYPES.includes(mediaType), limits, pacer);
+    const records = await splitBody(body, kind, limits, pacer);
     const events: AuditEvent[] = [];
     const rejections = new Rejections();
     for (const r of records) {
@@ -101,9 +118,11 @@ export class HttpSource implements Source {
         continue;
       }
       // Settled: one bad element of a CloudTrail Records array or a nested array costs only itself.
-      const parsed = parseRecordSettled({ text: r.text, value: r.value }, 'auto', { eventTime: this.o.eventTime });
+      const parsed = parseRecordSettled({ text: r.text, value: r.value }, parser, { eventTime: this.o.eventTime });
       for (const e of parsed.events) events.push(e);
-      for (const f of parsed.failures) rejections.add(r.index, f.error.message);
+      // A text line's own words say nothing of where it was: the line number finds it in the producer's file.
+      const where = kind === 'text' ? `line ${r.line}: ` : '';
+      for (const f of parsed.failures) rejections.add(r.index, where + f.error.message);
       // One record may hold many events (a JSON array, a CloudTrail log file): the cap is on events, too.
       if (events.length > limits.maxEventsPerRequest) throw new TooManyEventsError(limits.maxEventsPerRequest);
     }
@@ -138,4 +157,23 @@ export class HttpSource implements Source {
     this.o.component.error('publish_failed', 'sending');
     this.warnings.note('publish_failed', 1, () => ({ fields: { err: errorMessage(err) }, countField: 'refused', msg: 'publish failed; request refused' }));
   }
+}
+
+/**
+ * The parser of a request's records: JSON bodies are always detected record by
+ * record; a text/plain body is read as `?format=` says, else as its API key's
+ * `textFormat` says, else `auto`. Checked before the body is split, so a wrong
+ * request costs nothing.
+ */
+function parserFor(req: IngestRequest, kind: BodyKind, charset: string | undefined): ParseMode {
+  if (kind !== 'text') {
+    if (req.format !== undefined) {
+      throw new FormatInvalidError(`format: applies to Content-Type: ${TEXT_TYPE} bodies only (JSON records are detected record by record); drop it or send the lines as ${TEXT_TYPE}`);
+    }
+    return 'auto';
+  }
+  if (charset !== undefined && !TEXT_CHARSETS.includes(charset)) throw new UnsupportedCharsetError(charset);
+  if (req.format === undefined) return req.keyTextFormat ?? 'auto';
+  if (!isTextFormat(req.format)) throw new FormatInvalidError(`format: "${req.format}" is not a text format; use one of ${TEXT_FORMATS.join(', ')}`);
+  return req.format;
 }
