@@ -49,7 +49,8 @@ async function level(emitters, load, tmp, smoke) {
     const logsBefore = await bytesIn(join(dataDir, 'logs'), /\.log$/);
     const ioBefore = ioOf(server.pid);
     const cpuBefore = cpuSecondsOf(server.pid);
-    const result = await runLoad({ ...load, url: server.url, prefix: `fan${emitters}-${Date.now()}` });
+    // Ids of one length at every count, so bytes per event compare across counts.
+    const result = await runLoad({ ...load, url: server.url, prefix: `fan${String(emitters).padStart(3, '0')}-${Date.now()}` });
     const acked = ackedEvents(result);
     const loadCpu = cpuSecondsOf(server.pid) - cpuBefore;
     const drainStarted = Date.now();
