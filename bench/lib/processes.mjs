@@ -65,7 +65,7 @@ export async function stop(child, graceMs = 10_000) {
  * `auditstream serve` from dist/ on a free loopback port with `config`
  * (an object, written as JSON into dataDir). Resolves with its URL.
  */
-export async function startAuditstream(dataDir, config = undefined) {
+export async function startAuditstream(dataDir, config = undefined, { timeoutMs = 30_000 } = {}) {
   const args = [join(ROOT, 'bin', 'auditstream.js'), 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
   if (config) {
     const file = join(dataDir, 'bench-config.json');
@@ -76,6 +76,7 @@ export async function startAuditstream(dataDir, config = undefined) {
     ready: /listening on (http:\/\/\S+)/,
     env: { AUDITSTREAM_LOG_LEVEL: process.env.AUDITSTREAM_LOG_LEVEL ?? 'error' },
     what: 'auditstream serve',
+    timeoutMs,
   });
   return { child, url: match[1], pid: child.pid, stderr };
 }
@@ -97,6 +98,18 @@ export function cpuSecondsOf(pid) {
   // Fields after the parenthesised command name; utime and stime are the 12th and 13th of those.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/**
+ * The I/O counters of a Linux process (/proc/PID/io): `wchar`/`rchar` are the
+ * bytes passed to write/read calls (files, sockets and pipes alike),
+ * `writeBytes`/`readBytes` what the process caused to be sent to or fetched
+ * from the storage layer (0 where the kernel does not account it, e.g. tmpfs).
+ */
+export function ioOf(pid) {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const get = (key) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(io)?.[1] ?? Number.NaN);
+  return { rchar: get('rchar'), wchar: get('wchar'), readBytes: get('read_bytes'), writeBytes: get('write_bytes') };
 }
 
 /** USER_HZ: 100 on every Linux architecture Node supports. */

@@ -38,7 +38,14 @@ export class Router implements Publisher {
     const { emitters, policy, metrics, logger, ack } = this.opts;
     const payloads = events.map(eventJson);
     metrics.router.received(events.length, payloads.reduce((n, p) => n + p.length, 0));
-    const routes = events.map((e) => emitters.filter((em) => em.accepts(e)).map((em) => em.name));
+    // Filters look at the event type only: once per type and batch, not once per event, as
+    // every event passes every emitter's filter and there may be thousands of emitters.
+    const routeOfType = new Map<string, string[]>();
+    const routes = events.map((e) => {
+      let route = routeOfType.get(e.type);
+      if (!route) routeOfType.set(e.type, (route = emitters.filter((em) => em.accepts(e)).map((em) => em.name)));
+      return route;
+    });
     const unrouted = routes.filter((r) => r.length === 0).length;
     if (unrouted > 0) metrics.router.discarded('no_emitter', unrouted);
 

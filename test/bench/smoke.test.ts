@@ -119,3 +119,32 @@ test('memory: idle and peak RSS with every destination up and with the audit sto
   const down = r.scenarios[1];
   assert.ok(down.queuedAtEnd['audit-store'] >= down.eventsAcked, 'with the store down, every acknowledged event waits in its queue');
 });
+
+test('fanout: every emitter count accepts and delivers, and the journal takes the same bytes per event whatever the count', async (t) => {
+  const r = await smoke(t, 'fanout');
+  assert.deepEqual(r.levels.map((l: any) => l.emitters), [1, 3]);
+  for (const l of r.levels) {
+    positive(l.eventsAcked, 'events acknowledged');
+    positive(l.cpuMsPer1kEvents, 'CPU per 1k events');
+    positive(l.wcharPerEvent, 'wchar per event');
+    assert.equal(l.journalSegments, 1, 'the run fits in one journal segment');
+    positive(l.journalBytesPerEvent, 'journal bytes per event');
+  }
+  const [one, three] = r.levels;
+  // The journal writes each event once for all its emitters; each log emitter writes its own copy.
+  // Within a byte: the segment defines the route set (the emitters' names) once, whatever the number of events.
+  assert.ok(Math.abs(three.journalBytesPerEvent - one.journalBytesPerEvent) < 1, `journal bytes per event do not grow with the number of emitters (${one.journalBytesPerEvent} vs ${three.journalBytesPerEvent})`);
+  assert.ok(Math.abs(three.logBytesPerEvent - 3 * one.logBytesPerEvent) < 0.01 * three.logBytesPerEvent, 'three log files of one copy each');
+});
+
+test('destinations: servers with 1 and 100 idle emitters start, idle and hold no file per emitter', async (t) => {
+  const r = await smoke(t, 'destinations');
+  assert.deepEqual(r.levels.map((l: any) => l.destinations), [1, 100]);
+  for (const l of r.levels) {
+    positive(l.startupMs, 'start-up time');
+    positive(l.rssMiB, 'RSS');
+    assert.ok(Number.isFinite(l.idleCpuSec) && l.idleCpuSec >= 0, 'idle CPU measured');
+    assert.equal(l.logFiles, 0, 'an emitter that received nothing opened no log file');
+  }
+  assert.equal(r.levels[1].openFds, r.levels[0].openFds, 'idle emitters hold no file descriptor of their own');
+});

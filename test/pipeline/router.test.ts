@@ -84,6 +84,19 @@ test('events are routed by include; an event no emitter takes is counted, not an
   assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /reason="no_emitter"\} 1/);
 });
 
+test('one request of interleaved event types: each emitter gets exactly the events of its types', async (t) => {
+  // The router decides once per type and request; an answer must never leak to another type's events.
+  const admins = await emitter(t, 'admins', 'ok', { include: ['admin_*'] });
+  const logins = await emitter(t, 'logins', 'ok', { include: ['login'] });
+  const router = new Router({ emitters: [admins, logins], journal: await journalOf(t), policy: new DeliveryPolicy({}), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  const types = ['login', 'admin_added', 'login', 'logout', 'admin_removed', 'login', 'admin_added'];
+  assert.equal((await router.publish(types.map((type, i) => event(`e${i}`, type)))).ok, true);
+  const taken = (em: typeof admins) => em.status().depth + em.status().delivered;
+  await waitFor(() => taken(admins) === 3 && taken(logins) === 3, 'both emitters to hold their events');
+  assert.equal(taken(admins), 3);
+  assert.equal(taken(logins), 3);
+});
+
 test('ack: delivered answers as soon as the required emitters confirmed; a hung best-effort emitter is not waited for (docs/failure-modes.md row 11)', async (t) => {
   const store = await emitter(t, 'store', 'ok');
   const webhook = await emitter(t, 'webhook', 'hang');
