@@ -32,7 +32,14 @@ const REQUEST_TIMEOUT_MS = 15_000;
  */
 const MAX_EVENT_LOOP_P99_SEC = 1;
 const MAX_EVENT_LOOP_STALL_SEC = 3;
-const MAX_RSS_GROWTH_BYTES = 160 * 1024 * 1024;
+/**
+ * RSS is the heap's high-water mark plus what the allocator keeps, not live
+ * memory: with the journal, growth over a run was 126 MiB on Node 20 and
+ * 177 MiB on Node 22 (its GC sizes the young generation differently), while
+ * test/durability/memory.test.ts shows the live heap flat under a backlog.
+ * The bound catches growth without limit (a leak per request), not a figure.
+ */
+const MAX_RSS_GROWTH_BYTES = 256 * 1024 * 1024;
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
