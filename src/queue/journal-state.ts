@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { preparePrivateDatabase } from '../core/private-files.js';
+import { openPrivateDatabase } from '../core/private-database.js';
 
 /** Where one destination stands in the journal. */
 export interface DestinationPosition {
@@ -22,11 +22,10 @@ export class JournalState {
   private readonly remove;
 
   constructor(file: string) {
-    preparePrivateDatabase(file);
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec('CREATE TABLE IF NOT EXISTS destinations (id TEXT PRIMARY KEY, acked_through INTEGER NOT NULL, done_above TEXT NOT NULL) WITHOUT ROWID');
+    this.db = openPrivateDatabase(file, {
+      synchronous: 'NORMAL',
+      schema: 'CREATE TABLE IF NOT EXISTS destinations (id TEXT PRIMARY KEY, acked_through INTEGER NOT NULL, done_above TEXT NOT NULL) WITHOUT ROWID',
+    });
     this.upsert = this.db.prepare(
       'INSERT INTO destinations (id, acked_through, done_above) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET acked_through = excluded.acked_through, done_above = excluded.done_above',
     );

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { preparePrivateDatabase } from '../../core/private-files.js';
+import { openPrivateDatabase } from '../../core/private-database.js';
 
 /** The one export task this source has asked for and not yet finished reading. */
 export interface ExportTaskRow {
@@ -37,22 +37,16 @@ export class CloudWatchExportState {
 
   constructor(dir: string) {
     this.file = join(dir, 'state.sqlite');
-    preparePrivateDatabase(this.file);
-    const db = new Database(this.file);
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.exec(`
+    const db = openPrivateDatabase(this.file, {
+      synchronous: 'FULL',
+      schema: `
         CREATE TABLE IF NOT EXISTS log_group (name TEXT PRIMARY KEY, next_from_ms INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS task (
           one INTEGER PRIMARY KEY CHECK (one = 1), task_id TEXT, task_name TEXT NOT NULL, log_group TEXT NOT NULL,
           from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, bucket TEXT NOT NULL, prefix TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS task_object (key TEXT PRIMARY KEY, acked INTEGER NOT NULL, done INTEGER NOT NULL);
-      `);
-    } catch (err) {
-      db.close();
-      throw err;
-    }
+      `,
+    });
     this.db = db;
     this.stmts = {
       addGroup: db.prepare(`INSERT OR IGNORE INTO log_group (name, next_from_ms) VALUES (?, ?)`),

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { preparePrivateDatabase } from '../../core/private-files.js';
+import { openPrivateDatabase } from '../../core/private-database.js';
 
 /** The bucket and prefix the state was written for; reading another with it would skip or re-read at random. */
 export interface S3Location {
@@ -49,18 +49,17 @@ export class S3SourceState {
 
   constructor(dir: string, location: S3Location) {
     this.file = join(dir, 'state.sqlite');
-    preparePrivateDatabase(this.file);
-    const db = new Database(this.file);
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.exec(`
+    const db = openPrivateDatabase(this.file, {
+      synchronous: 'FULL',
+      schema: `
         CREATE TABLE IF NOT EXISTS location (bucket TEXT NOT NULL, prefix TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS completed (key TEXT PRIMARY KEY, etag TEXT, completed_at INTEGER);
         CREATE TABLE IF NOT EXISTS partial (key TEXT PRIMARY KEY, etag TEXT NOT NULL, acked INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS undeleted (key TEXT PRIMARY KEY, attempts INTEGER NOT NULL, last_error TEXT NOT NULL, next_attempt_at INTEGER NOT NULL);
         CREATE TEMP TABLE listed (key TEXT PRIMARY KEY);
-      `);
+      `,
+    });
+    try {
       db.transaction(() => {
         const stored = db.prepare(`SELECT bucket, prefix FROM location`).get() as S3Location | undefined;
         if (!stored) db.prepare(`INSERT INTO location (bucket, prefix) VALUES (@bucket, @prefix)`).run(location);
