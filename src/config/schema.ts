@@ -180,6 +180,41 @@ export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   sources: z.array(sourceCommonSchema).default([]),
   audit: auditSchema.prefault({}),
+  /** Tenants (customers) and the destinations they manage through the API (docs/tenants.md). */
+  tenants: z
+    .strictObject({
+      /** Where tenants, keys and destinations are kept: SQLite in dataDir, or PostgreSQL shared by several nodes. */
+      controlStore: z
+        .union([z.literal('embedded'), z.strictObject({ postgres: z.strictObject({ connectionString: z.string().min(1) }) })])
+        .default('embedded'),
+      /** The AWS principal (account id or role ARN) tenants' roles trust: the vendor's, in CloudFormation templates. */
+      vendorPrincipal: z.string().min(1).optional(),
+      /** A destination failing this long becomes `suspended`: retried hourly, backlog kept up to its cap. */
+      suspendAfterSec: timerSec.positive().default(86_400),
+      /** Quotas of a tenant created without its own. */
+      defaultQuotas: z
+        .strictObject({
+          ingestEventsPerSec: z.number().positive().default(1000),
+          ingestBurst: z.number().int().positive().default(10_000),
+          maxDestinations: z.number().int().nonnegative().default(10),
+          maxBacklogBytes: positiveByteSize.prefault('1GiB'),
+        })
+        .prefault({}),
+      /** What a tenant may point its destinations at: a tenant is not the operator. */
+      destinationPolicy: z
+        .strictObject({
+          /** Destination types tenants may create; `log` and `audit-store` (local files) are never allowed. */
+          allowTypes: z.array(z.string().min(1)).default(['kinesis', 's3', 'kafka', 'http']),
+          /** CIDRs (e.g. 127.0.0.1/32) tenant endpoints, brokers and URLs may resolve to although loopback, private, link-local or metadata. */
+          allowNetworks: z.array(z.string().min(1)).default([]),
+          /** Tenant destinations may carry static AWS access keys (otherwise a role with the tenant's External ID). */
+          allowStaticAwsKeys: z.boolean().default(false),
+          /** Endpoint overrides (`endpoint` on AWS types) may be set, still subject to allowNetworks. */
+          allowEndpointOverride: z.boolean().default(false),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   /** The journal every accepted event is written to once, for all its emitters (docs/journal.md). */
   journal: z
     .strictObject({

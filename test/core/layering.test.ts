@@ -15,7 +15,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 const LAYERS: Record<string, number> = {
   core: 0,
   aws: 1, config: 1, formats: 1, codecs: 1, queue: 1, store: 1,
-  sinks: 2, sources: 2,
+  sinks: 2, sources: 2, tenants: 2,
   pipeline: 3,
   server: 4,
   cli: 5, demo: 5,
