@@ -19,6 +19,9 @@ import { PipelineMetrics } from './metrics.js';
 import { Router } from './router.js';
 import { SINKS } from './sink-registry.js';
 import { SOURCES } from './source-registry.js';
+import type { ControlStore } from '../tenants/control-store.js';
+import { KeyRing } from '../tenants/key-ring.js';
+import { openControlStore } from '../tenants/open-control-store.js';
 
 /** The running engine: sources → router → the journal (each event once, for every emitter taking it) → sinks. */
 export class Pipeline {
@@ -38,6 +41,8 @@ export class Pipeline {
     private readonly logger: Logger,
     private readonly lock: DataDirLock,
     private readonly journal: EmbeddedJournal,
+    /** Tenants, their keys and destinations (docs/tenants.md). */
+    readonly tenancy: Tenancy,
   ) {}
 
   /**
@@ -75,6 +80,8 @@ export class Pipeline {
     // Held until stop(); if start fails it stays held, as queues may already be open.
     const lock = DataDirLock.acquire(dataDir);
     const journal = EmbeddedJournal.open({ dir: join(dataDir, 'journal'), segmentBytes: config.journal.segmentBytes, logger, registry: metrics.registry });
+    const store = await openControlStore(config.tenants, dataDir);
+    const tenancy: Tenancy = { store, keys: new KeyRing(await store.allKeys()) };
     const enabled = resolved.filter((r) => r.common.enabled);
     const disabled = resolved.filter((r) => !r.common.enabled);
     // Registered before the old queues move in, so each emitter's cap and policy apply from its first event.
@@ -119,7 +126,7 @@ export class Pipeline {
       }),
     );
     for (const e of emitters) e.start();
-    const pipeline = new Pipeline(config, dataDir, router, emitters, resolved, disabled, searchServiceOf(emitters), sources, metrics, logger, lock, journal);
+    const pipeline = new Pipeline(config, dataDir, router, emitters, resolved, disabled, searchServiceOf(emitters), sources, metrics, logger, lock, journal, tenancy);
     for (const s of sources) await s.start(router);
     return pipeline;
   }
@@ -137,6 +144,7 @@ export class Pipeline {
       await e.sink.close().catch((err) => this.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
     }
     await this.journal.close();
+    await this.tenancy.store.close().catch((err) => this.logger.error({ err: errorMessage(err) }, 'control store close failed'));
     this.lock.release();
   }
 }
@@ -155,6 +163,11 @@ function searchServiceOf(emitters: readonly Emitter[]): SearchService {
 
 export function createSink(r: ResolvedEmitter, ctx: Omit<SinkContext, 'configPath'>): Sink {
   return r.definition.create(r.sinkConfig, { ...ctx, configPath: r.path });
+}
+
+export interface Tenancy {
+  store: ControlStore;
+  keys: KeyRing;
 }
 
 export interface ValidatedConfig {

@@ -85,7 +85,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
     await http.stop();
   });
 
-  requireApiKeys(app, config.server.apiKeys);
+  requireApiKeys(app, config.server.apiKeys, pipeline.tenancy.keys);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
