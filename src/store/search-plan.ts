@@ -36,6 +36,8 @@ export interface SearchPlan {
   after?: CursorPosition;
 }
 
+export const MAX_TEXT_QUERY_CHARS = 256;
+
 const KNOWN_PARAMETERS: ReadonlySet<string> = new Set([
   ...Object.keys(EQUALITY_COLUMNS),
   'from',
@@ -69,7 +71,11 @@ export function planSearch(query: SearchQuery, options: SearchOptions = {}): Sea
   const to = text(query, 'to');
   if (to !== undefined) plan.toMs = parseBound(to, 'to');
   const q = text(query, 'q');
-  if (q !== undefined) plan.text = q;
+  if (q !== undefined) {
+    // Each search scans messages with LIKE: a bounded pattern keeps one request's cost bounded.
+    if (q.length > MAX_TEXT_QUERY_CHARS) throw new QueryError('q', `at most ${MAX_TEXT_QUERY_CHARS} characters, got ${q.length}`);
+    plan.text = q;
+  }
   const cursor = text(query, 'cursor');
   if (cursor !== undefined) plan.after = decodeCursor(cursor);
   return plan;

@@ -147,6 +147,9 @@ export function storeBehaviour(backend: string, location: LocationFactory): void
     assert.deepEqual(await search({ q: '50%' }), ['a']);
     assert.deepEqual(await search({ q: '%' }), ['a']);
     assert.deepEqual(await search({ q: '_' }), []);
+    // Every search scans messages with LIKE: the pattern is bounded, and the answer says so.
+    await assert.rejects(search({ q: 'x'.repeat(257) }), (err: Error) => err instanceof QueryError && err.parameter === 'q' && /at most 256/.test(err.message));
+    assert.deepEqual(await search({ q: 'x'.repeat(256) }), []);
     // Empty strings (an empty form field) filter nothing.
     assert.deepEqual(await search({ actor: '', type: '', q: '' }), ['a', 'b', 'c']);
     assert.deepEqual(await search({ actor: 'nobody' }), []);
