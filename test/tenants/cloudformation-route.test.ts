@@ -1,3 +1,5 @@
+import { dereference } from '@readme/openapi-parser';
+import { Ajv } from 'ajv';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
@@ -119,4 +121,33 @@ test('without tenants.vendorPrincipal the routes answer 501 naming the key; the 
   }
   await assert.rejects(startTenantApp(t, { adminKey: ADMIN, tenants: { vendorPrincipal: 'vendor' } }), /tenants\.vendorPrincipal.*12-digit AWS account id/s);
   await assert.rejects(startTenantApp(t, { adminKey: ADMIN, tenants: { cloudFormationTemplateUrls: { kinesis: 'http://insecure/kinesis.yaml' } } }), /cloudFormationTemplateUrls\.kinesis/);
+});
+
+test('the answers match what /openapi.json documents for the two routes', async (t) => {
+  const server = await startTenantApp(t, { adminKey: ADMIN, tenants: { vendorPrincipal: '843529240033', cloudFormationTemplateUrls: HOSTED } });
+  await server.addTenant('acme');
+  const manager = await server.addKey('acme', ['manage']);
+  type Doc = { paths: Record<string, { get: { responses: Record<string, { content: Record<string, { schema: object }> }> } }> };
+  const doc = (await dereference((await (await fetch(`${server.url}/openapi.json`)).json()) as never)) as unknown as Doc;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  const cases: [string, string, string | undefined, number][] = [
+    ['/v1/tenants/{tenant}/cloudformation/{type}', '/v1/tenants/acme/cloudformation/kinesis', 'application/json', 200],
+    ['/v1/tenants/{tenant}/cloudformation/{type}', '/v1/tenants/acme/cloudformation/s3', 'application/json', 200],
+    ['/v1/tenants/{tenant}/cloudformation/{type}', '/v1/tenants/acme/cloudformation/kafka', undefined, 404],
+    ['/v1/tenants/{tenant}/cloudformation/{type}', '/v1/tenants/acme/cloudformation/s3?region=x', undefined, 400],
+    ['/v1/cloudformation/{type}', '/v1/cloudformation/s3', 'application/json', 200],
+    ['/v1/cloudformation/{type}', '/v1/cloudformation/kafka', undefined, 404],
+  ];
+  for (const [documented, path, accept, status] of cases) {
+    const res = await get(server.url, path, ADMIN, accept);
+    assert.equal(res.status, status, path);
+    const schema = doc.paths[documented]!.get.responses[String(status)]!.content['application/json']!.schema;
+    const check = ajv.compile(schema);
+    assert.ok(check(res.body), `${path} ${status}: ${JSON.stringify(check.errors)}`);
+  }
+  const forbidden = await get(server.url, '/v1/tenants/acme/cloudformation/s3', manager);
+  assert.equal(forbidden.status, 403);
+  assert.ok(ajv.compile(doc.paths['/v1/tenants/{tenant}/cloudformation/{type}']!.get.responses['403']!.content['application/json']!.schema)(forbidden.body));
+  const yaml = doc.paths['/v1/tenants/{tenant}/cloudformation/{type}']!.get.responses['200']!.content['application/yaml'];
+  assert.ok(yaml, 'the YAML answer is documented too');
 });
