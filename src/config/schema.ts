@@ -187,8 +187,15 @@ export const configSchema = z.strictObject({
       controlStore: z
         .union([z.literal('embedded'), z.strictObject({ postgres: z.strictObject({ connectionString: z.string().min(1) }) })])
         .default('embedded'),
-      /** The AWS principal (account id or role ARN) tenants' roles trust: the vendor's, in CloudFormation templates. */
-      vendorPrincipal: z.string().min(1).optional(),
+      /** The AWS principal tenants' roles trust, written into their CloudFormation templates: the vendor's account id, or one role or user ARN. */
+      vendorPrincipal: z
+        .string()
+        .regex(/^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+))$/, 'expected a 12-digit AWS account id or an IAM ARN like arn:aws:iam::123456789012:role/name')
+        .optional(),
+      /** Where the operator hosts the generic templates (GET /v1/cloudformation/{type}) for quick-create links: S3 object URLs, the only kind the console loads. */
+      cloudFormationTemplateUrls: z
+        .strictObject({ kinesis: z.url({ protocol: /^https$/ }).optional(), s3: z.url({ protocol: /^https$/ }).optional() })
+        .default({}),
       /** A destination failing this long becomes `suspended`: retried hourly, backlog kept up to its cap. */
       suspendAfterSec: timerSec.positive().default(86_400),
       /** Quotas of a tenant created without its own. */

@@ -16,6 +16,7 @@ import { QueryError } from '../store/query-error.js';
 import { NoAuditStoreError, type SearchService } from '../store/search-service.js';
 import { requireApiKeys } from './auth.js';
 import { HttpError } from './http-error.js';
+import { registerCloudFormationRoutes } from './cloudformation-route.js';
 import { registerFirehoseRoute } from './firehose-route.js';
 import { ingestHandler } from './ingest-route.js';
 import { registerProbes } from './probes.js';
@@ -206,6 +207,8 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
       if (!emitter) throw new HttpError(404, 'NOT_FOUND', `no emitter named "${name}"`);
       return testAndAdd(emitter, { dataDir: pipeline.dataDir, logger, metrics: pipeline.metrics.registry, running: pipeline.emitter(name)?.sink });
     });
+
+    registerCloudFormationRoutes(api, { config: config.tenants, store: pipeline.tenancy.store });
 
     api.get('/v1/sources', { schema: routeSchemas.sources }, async () => ({
       sources: [http, ...pipeline.sources].map((s) => ({ name: s.name, ...s.status() })),

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifySchema } from 'fastify';
 import { OUTCOMES } from '../core/event.js';
 import { MAX_EVENT_ID_CHARS } from '../core/ids.js';
 import { TEXT_FORMATS } from '../formats/text-formats.js';
+import { TEMPLATE_TYPES } from '../tenants/cloudformation.js';
 import { ACCEPTED_TYPES, TEXT_TYPE } from '../sources/http/content-types.js';
 
 /**
@@ -158,6 +159,13 @@ const ingestBody: Json = {
       },
     ]),
   ),
+};
+
+const cloudFormationQuery: Json = {
+  type: 'object',
+  properties: { region: str('console region of the quick-create link, e.g. eu-west-1; default us-east-1') },
+  // Unknown parameters reach the handler, which names them.
+  additionalProperties: true,
 };
 
 /** Every error answer of a Firehose route: Firehose's own error shape, with the API's `error` and `code` beside it. */
@@ -348,6 +356,73 @@ export const routeSchemas = {
         },
         additionalProperties: false,
       },
+    },
+  },
+  tenantCloudFormation: {
+    summary: "CloudFormation template of a tenant's Kinesis stream or S3 bucket and the role the vendor assumes with its External ID",
+    operationId: 'getTenantCloudFormation',
+    tags: ['tenants'],
+    params: {
+      type: 'object',
+      required: ['tenant', 'type'],
+      properties: { tenant: str('the tenant id'), type: str(`${TEMPLATE_TYPES.join(' | ')}; another type answers 404 TEMPLATE_TYPE_NOT_FOUND`) },
+    },
+    querystring: cloudFormationQuery,
+    response: {
+      ...ANY_ROUTE,
+      200: {
+        description: 'YAML by default; JSON with Accept: application/json, adding the stack name and the console quick-create link',
+        content: {
+          'application/yaml': { schema: { type: 'string', description: 'the template' } },
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['type', 'tenant', 'stackName', 'template', 'quickCreateUrl'],
+              properties: {
+                type: str(),
+                tenant: str(),
+                stackName: str('suggested stack name'),
+                template: { type: 'object', additionalProperties: true },
+                quickCreateUrl: {
+                  anyOf: [{ type: 'string' }, { type: 'null' }],
+                  description: 'console link opening Quick create stack with the External ID filled in; null unless tenants.cloudFormationTemplateUrls names where this type is hosted',
+                },
+              },
+              additionalProperties: false,
+            },
+          },
+        },
+      },
+      403: { ...ERROR, ...description('FORBIDDEN: a tenant key without the read scope') },
+      404: { ...ERROR, ...description('TENANT_NOT_FOUND (also for another tenant\'s key), TEMPLATE_TYPE_NOT_FOUND, ROUTE_NOT_FOUND') },
+      501: { ...ERROR, ...description('NOT_CONFIGURED: tenants.vendorPrincipal is not set') },
+    },
+  },
+  genericCloudFormation: {
+    summary: 'The CloudFormation template with the External ID as a parameter, for the operator to host for quick-create links (admin)',
+    operationId: 'getGenericCloudFormation',
+    tags: ['tenants'],
+    params: { type: 'object', required: ['type'], properties: { type: str(TEMPLATE_TYPES.join(' | ')) } },
+    querystring: cloudFormationQuery,
+    response: {
+      ...ANY_ROUTE,
+      200: {
+        description: 'YAML by default; JSON with Accept: application/json',
+        content: {
+          'application/yaml': { schema: { type: 'string', description: 'the template' } },
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['type', 'template'],
+              properties: { type: str(), template: { type: 'object', additionalProperties: true } },
+              additionalProperties: false,
+            },
+          },
+        },
+      },
+      403: { ...ERROR, ...description('FORBIDDEN: a tenant key (this route is for admin keys)') },
+      404: { ...ERROR, ...description('TEMPLATE_TYPE_NOT_FOUND, ROUTE_NOT_FOUND') },
+      501: { ...ERROR, ...description('NOT_CONFIGURED: tenants.vendorPrincipal is not set') },
     },
   },
   sources: {
