@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeNdjson, splitLines } from '../../src/formats/containers/ndjson.js';
 import { readRecord } from '../../src/formats/read-record.js';
 import { fixture, record } from './fixtures.js';
+import { DEFAULT_MAX_DEPTH } from '../../src/formats/parse-helpers/depth.js';
 
 test("a Foxpass Kinesis record (JSON + newline) is one event whose raw is the JSON, id the record's hint", () => {
   const data = Buffer.from(fixture('foxpass-ldap-bind.json'));
@@ -67,7 +68,7 @@ test('collector mode keeps a bad line as an unparsed event with the transport ti
 test('a single pretty-printed JSON document (as Temporal prints its sample) is one record', () => {
   const text = fixture('temporal-delete-user.json');
   assert.ok(text.split('\n').length > 10);
-  const lines = decodeNdjson(text);
+  const lines = decodeNdjson(text, DEFAULT_MAX_DEPTH);
   assert.equal(lines.length, 1);
   assert.equal((lines[0]!.value as { log_id: string }).log_id, '0mc69c0323b871293ce231dd1c7fb639');
   const { events, errors } = readRecord(Buffer.from(text), { decode: 'ndjson', parse: 'auto' });

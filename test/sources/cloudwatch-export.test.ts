@@ -23,6 +23,7 @@ import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.
 import { allStoredEvents } from '../support/search.js';
 import { startServer } from '../support/server-process.js';
 import { tempDir, waitFor } from '../support/temp.js';
+import { DEFAULT_MAX_DEPTH } from '../../src/formats/parse-helpers/depth.js';
 
 /**
  * A publisher double recording what it was handed and answering as told: the
@@ -97,6 +98,7 @@ async function startSource(t: TestContext, dataDir: string, raw: Record<string, 
     metrics: registry,
     component: new ComponentMetrics(registry, 'source', 'cw', 'cloudwatch-export'),
     eventTime: DEFAULT_EVENT_TIME_BOUNDS,
+    maxDepth: DEFAULT_MAX_DEPTH,
   });
   await source.start(publisher);
   t.after(() => source.stop());

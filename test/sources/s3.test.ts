@@ -18,6 +18,7 @@ import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.js';
 import { tempDir, waitFor } from '../support/temp.js';
 import { fixture } from '../formats/fixtures.js';
+import { DEFAULT_MAX_DEPTH } from '../../src/formats/parse-helpers/depth.js';
 
 /**
  * A publisher double that records what it was handed and answers as told.
@@ -59,7 +60,7 @@ function createSource(s3: Pick<S3rver, 'endpoint'>, dataDir: string, overrides: 
     'sources[0]',
   );
   const registry = new Registry();
-  return s3SourceDefinition.create('archive', config, { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime });
+  return s3SourceDefinition.create('archive', config, { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime, maxDepth: DEFAULT_MAX_DEPTH });
 }
 
 async function startSource(
@@ -339,7 +340,7 @@ test('a prefix longer than one listing page is read whole, and a restart re-read
 
   const dataDir = await tempDir(t);
   const registry = new Registry();
-  const ctx = { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime: DEFAULT_EVENT_TIME_BOUNDS };
+  const ctx = { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime: DEFAULT_EVENT_TIME_BOUNDS, maxDepth: DEFAULT_MAX_DEPTH };
   const config = parseConfig(
     s3SourceDefinition.schema,
     { bucket: 'logs', prefix: 'in/', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, pollIntervalSec: 0.1 },
