@@ -117,6 +117,27 @@ test('the source holds event times to audit.eventTime, as HTTP ingest does: a re
   assert.equal(publisher.published[1]!.details.unparsedReason, 'line 2: timestamp: 2020-09-13T12:26:40.000Z is before 2024-01-01T00:00:00.000Z (audit.eventTime.notBefore)');
 });
 
+/** A login event whose `extra` field makes it `depth` levels deep. */
+const nested = (id: string, depth: number) => `{"id":"${id}","type":"login","time":"2024-03-01T10:00:00Z","extra":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+test('server.limits.maxDepth holds on S3 objects: a deeper line is kept as unparsed naming depth, the rest of the object delivered', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  await s3.put('logs', 'in/a.jsonl', [nested('good-1', 64), nested('deep', 65), nested('overflowing', 100_000), nested('good-2', 2)].join('\n'));
+  // One pretty-printed document too deep to parse: refused as one, never parsed.
+  await s3.put('logs', 'in/b.json', `{\n  "id": "pretty",\n  "extra": ${'['.repeat(80)}${']'.repeat(80)}\n}\n`);
+  const publisher = new RecordingPublisher();
+  const source = await startSource(t, s3, await tempDir(t), publisher);
+  await waitFor(() => (source.status().objectsRead as number) === 2, 'both objects read');
+  assert.deepEqual(publisher.published.filter((e) => e.type === 'login').map((e) => e.id), ['good-1', 'good-2']);
+  assert.deepEqual(publisher.published.filter((e) => e.type === 'unparsed').map((e) => [e.origin?.key, e.details.unparsedReason]), [
+    ['in/a.jsonl', 'line 2: nested 65 levels deep, over server.limits.maxDepth (64)'],
+    ['in/a.jsonl', 'line 3: nested 100000 levels deep, over server.limits.maxDepth (64)'],
+    ['in/b.json', 'line 1: nested 81 levels deep, over server.limits.maxDepth (64)'],
+  ]);
+  assert.equal(source.status().lastError, null);
+});
+
 test('a CloudWatch Logs export file is read line by line with decode: cloudwatch-logs-export', async (t) => {
   const s3 = await startS3rver(t);
   await s3.createBucket('logs');
