@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeNdjson, splitLines } from '../../src/formats/containers/ndjson.js';
 import { readRecord } from '../../src/formats/read-record.js';
 import { fixture, record } from './fixtures.js';
-import { DEFAULT_MAX_DEPTH } from '../../src/formats/parse-helpers/depth.js';
+import { DEFAULT_MAX_DEPTH, DepthScan, jsonDepth } from '../../src/formats/parse-helpers/depth.js';
 
 test("a Foxpass Kinesis record (JSON + newline) is one event whose raw is the JSON, id the record's hint", () => {
   const data = Buffer.from(fixture('foxpass-ldap-bind.json'));
@@ -85,4 +85,15 @@ test('splitLines numbers lines as the file does, skipping blank ones', () => {
   ]);
   assert.deepEqual(splitLines(''), []);
   assert.deepEqual(splitLines('\n\n'), []);
+});
+
+test('DepthScan fed in pieces measures as one scan does, an escape split across pieces included', () => {
+  const text = `{"a":"x\\\\\\"[[[","b":[[{"c":"]]]"}]],"d":[${'['.repeat(9)}${']'.repeat(9)}]}`;
+  const whole = jsonDepth(text);
+  assert.equal(whole, 11);
+  for (let size = 1; size <= 7; size++) {
+    const scan = new DepthScan();
+    for (let from = 0; from < text.length; from += size) scan.feed(text, from, Math.min(text.length, from + size));
+    assert.equal(scan.deepest, whole, `pieces of ${size}`);
+  }
 });
