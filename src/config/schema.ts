@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidEventError } from '../core/errors.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, parseTimeMs, type EventTimeBounds } from '../core/time.js';
+import { DEFAULT_MAX_DEPTH } from '../formats/parse-helpers/depth.js';
 import { TEXT_FORMATS } from '../formats/text-formats.js';
 import { byteSize, positiveByteSize } from './byte-size.js';
 import { listenProblem } from './listen-address.js';
@@ -82,7 +83,7 @@ const limitsDefaults = {
   maxBodyBytes: '5MiB',
   maxEventBytes: '1MiB',
   maxEventsPerRequest: 10_000,
-  maxDepth: 64,
+  maxDepth: DEFAULT_MAX_DEPTH,
   maxResponseBytes: '8MiB',
 };
 

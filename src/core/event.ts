@@ -21,6 +21,7 @@ export interface AuditEvent {
   actor?: string;
   clientIp?: string;
   sessionId?: string;
+  /** The auditstream tenant whose destinations receive it: only a record's own `tenant` field sets it, never a producer's account id. */
   tenant?: string;
   message?: string;
   /** Every field of the original record that has no canonical slot. */

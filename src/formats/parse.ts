@@ -4,6 +4,7 @@ import { mayHoldUnstorable as mayHoldUnstorableText, unstorableField } from '../
 import { PRODUCER_FORMATS, type ParserName } from './format-registry.js';
 import { DEFAULT_PARSE_CONTEXT, type ParseContext, type ProducerFormat, type RecordInput } from './producer-format.js';
 import { describe } from './parse-helpers/fields.js';
+import { jsonDepth, tooDeepReason } from './parse-helpers/depth.js';
 import { childHint } from './parse-helpers/record-id.js';
 
 export type ParseMode = 'auto' | ParserName;
@@ -39,7 +40,7 @@ export function parseRecord(input: RecordInput, parser: ParseMode, ctx: ParseCon
 export function parseRecordSettled(input: RecordInput, parser: ParseMode, ctx: ParseContext = DEFAULT_PARSE_CONTEXT): SettledParse {
   let value: unknown;
   try {
-    value = valueOf(input);
+    value = valueOf(input, ctx.maxDepth);
   } catch (err) {
     return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }
@@ -100,10 +101,15 @@ function detect(value: unknown, text: string, ctx: ParseContext): ProducerFormat
   throw new InvalidEventError(`record: expected a JSON object, got ${describe(value)}`);
 }
 
-/** The record's JSON when it is JSON; text formats (VPC lines, logback lines) give undefined. */
-function valueOf(input: RecordInput): unknown {
+/**
+ * The record's JSON when it is JSON; text formats (VPC lines, logback lines) give undefined.
+ * Text of any kind is measured first: a logback line's JSON is parsed by its format later.
+ */
+function valueOf(input: RecordInput, maxDepth: number): unknown {
   if (input.value !== undefined) return input.value;
   const text = input.text;
+  const depth = jsonDepth(text);
+  if (depth > maxDepth) throw new InvalidEventError(tooDeepReason(depth, maxDepth));
   let i = 0;
   while (i < text.length && isSpace(text.charCodeAt(i))) i++;
   const c = text.charCodeAt(i);

@@ -1,13 +1,14 @@
 import type { AuditEvent } from '../core/event.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../core/time.js';
 import type { OcsfMapping } from './ocsf-shared/ocsf-mapping.js';
+import { DEFAULT_MAX_DEPTH } from './parse-helpers/depth.js';
 import type { VpcFlowLayout } from './vpc-flow/log-format.js';
 
 /** One record as a decoder hands it over. */
 export interface RecordInput {
   /** The record's text exactly as received; becomes `raw`. */
   text: string;
-  /** The already-parsed JSON of `text`, when the decoder parsed it, so nobody parses twice. */
+  /** The already-parsed JSON of `text`, when the decoder parsed it (after measuring its depth), so nobody parses twice. */
   value?: unknown;
   /** Where the record came from inside the transport (log group, shard, object key …). */
   origin?: Record<string, string>;
@@ -23,9 +24,11 @@ export interface ParseContext {
   eventTime: EventTimeBounds;
   /** The fields of VPC flow log lines (the source's `vpcFlowFormat`, or an S3 object's header line); the default format when absent. */
   vpcFlow?: VpcFlowLayout;
+  /** Nesting a record may have (`server.limits.maxDepth`): a deeper record is refused before anything parses it. */
+  maxDepth: number;
 }
 
-export const DEFAULT_PARSE_CONTEXT: ParseContext = { eventTime: DEFAULT_EVENT_TIME_BOUNDS };
+export const DEFAULT_PARSE_CONTEXT: ParseContext = { eventTime: DEFAULT_EVENT_TIME_BOUNDS, maxDepth: DEFAULT_MAX_DEPTH };
 
 /** The event types a source's events carry, so that `include` / `exclude` entries naming them are accepted. */
 export interface EventTypeCatalog {

@@ -1,11 +1,12 @@
 import { gunzipSync } from 'node:zlib';
 import type { AuditEvent } from '../core/event.js';
-import { errorMessage } from '../core/errors.js';
+import { InvalidEventError, errorMessage } from '../core/errors.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../core/time.js';
 import { decodeCloudWatchExport, decodeCloudWatchLogs, isCloudWatchEnvelope, type CloudWatchRecords } from './containers/cloudwatch-logs.js';
 import { decodeNdjson, splitLines, type DecodedLine, type Line } from './containers/ndjson.js';
 import { parseRecordSettled, type ParseMode } from './parse.js';
 import type { ParseContext, RecordInput } from './producer-format.js';
+import { DEFAULT_MAX_DEPTH, jsonDepth, tooDeepReason } from './parse-helpers/depth.js';
 import { childHint } from './parse-helpers/record-id.js';
 import { unparsedEvent } from './containers/unparsed.js';
 import { vpcFlowHeader, vpcFlowLayout } from './vpc-flow/log-format.js';
@@ -28,6 +29,8 @@ export interface ReadOptions {
   eventTime?: EventTimeBounds;
   /** The format string of VPC flow log lines (AWS's LogFormat, `${version} ${srcaddr} …`); the default format when absent. */
   vpcFlowFormat?: string | undefined;
+  /** Nesting a record may have (`server.limits.maxDepth`); deeper records are rejected unparsed. DEFAULT_MAX_DEPTH when absent. */
+  maxDepth?: number;
   /** The most bytes gzip'd data may inflate to (a small record can hold gigabytes of zeros); DEFAULT_MAX_DECODED_BYTES when absent. */
   maxDecodedBytes?: number;
 }
@@ -91,7 +94,7 @@ export function readRecord(data: Uint8Array, opts: ReadOptions): ReadResult {
       reader.cloudWatchExport(text);
       break;
     case 'ndjson':
-      reader.jsonLines(decodeNdjson(text));
+      reader.jsonLines(decodeNdjson(text, reader.maxDepth));
       break;
     case 'text':
       reader.textLines(splitLines(text));
@@ -101,7 +104,7 @@ export function readRecord(data: Uint8Array, opts: ReadOptions): ReadResult {
         reader.textLines(splitLines(text));
         break;
       }
-      const lines = decodeNdjson(text);
+      const lines = decodeNdjson(text, reader.maxDepth);
       const only = lines.length === 1 ? lines[0]! : undefined;
       if (only !== undefined && only.error === undefined && isCloudWatchEnvelope(only.value)) reader.cloudWatch(only.text, only.value);
       else reader.jsonLines(lines);
@@ -115,8 +118,12 @@ class Reader {
   readonly result: ReadResult = { events: [], errors: [], skipped: 0, unparsed: 0 };
   private ctx: ParseContext;
   constructor(private readonly opts: ReadOptions) {
-    this.ctx = { eventTime: opts.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS };
+    this.ctx = { eventTime: opts.eventTime ?? DEFAULT_EVENT_TIME_BOUNDS, maxDepth: opts.maxDepth ?? DEFAULT_MAX_DEPTH };
     if (opts.vpcFlowFormat !== undefined) this.ctx.vpcFlow = vpcFlowLayout(opts.vpcFlowFormat);
+  }
+
+  get maxDepth(): number {
+    return this.ctx.maxDepth;
   }
 
   input(text: string, idHint: string | undefined, value?: unknown): RecordInput {
@@ -155,7 +162,7 @@ class Reader {
   cloudWatch(text: string, parsed: unknown): void {
     let decoded: CloudWatchRecords;
     try {
-      decoded = decodeCloudWatchLogs(parsed === undefined ? JSON.parse(text) : parsed, this.opts.origin);
+      decoded = decodeCloudWatchLogs(parsed === undefined ? this.parseEnvelope(text) : parsed, this.opts.origin);
     } catch (err) {
       this.reject(0, this.input(text, this.opts.idHint), `CloudWatch Logs data: ${errorMessage(err)}`, true);
       return;
@@ -166,6 +173,13 @@ class Reader {
       input.idHint ??= childHint(this.opts.idHint, i);
       this.parse(i, `logEvents[${i}]: `, input, true);
     }
+  }
+
+  /** Its messages are measured one by one when parsed; the envelope itself is measured here. */
+  private parseEnvelope(text: string): unknown {
+    const depth = jsonDepth(text);
+    if (depth > this.maxDepth) throw new InvalidEventError(tooDeepReason(depth, this.maxDepth));
+    return JSON.parse(text);
   }
 
   cloudWatchExport(text: string): void {

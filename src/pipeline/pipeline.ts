@@ -123,6 +123,7 @@ export class Pipeline {
         metrics: metrics.registry,
         component: metrics.component('source', name, definition.type),
         eventTime: config.audit.eventTime,
+        maxDepth: config.server.limits.maxDepth,
       }),
     );
     for (const e of emitters) e.start();

@@ -81,7 +81,7 @@ const SHARED: Json[] = [
       actor: str(),
       clientIp: str(),
       sessionId: str(),
-      tenant: str(),
+      tenant: str('the auditstream tenant whose destinations receive it; set only by a record\'s own tenant field, never from a producer\'s account (docs/formats.md#the-tenant-slot)'),
       message: str(),
       details: { type: 'object', additionalProperties: true, description: 'every field of the record with no canonical slot' },
       origin: { type: 'object', additionalProperties: { type: 'string' } },

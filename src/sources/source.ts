@@ -43,6 +43,8 @@ export interface SourceContext {
   component: ComponentMetrics;
   /** `audit.eventTime`: held to by every record a source reads, as by HTTP ingest. */
   eventTime: EventTimeBounds;
+  /** `server.limits.maxDepth`: nesting any record may have, on every source, as on HTTP ingest. */
+  maxDepth: number;
 }
 
 export interface SourceDefinition<C = unknown> {

@@ -209,9 +209,11 @@ test('CloudTrail API call is API Activity Read in the AWS cloud; the IAM identit
   assertClass(o, 6003, 2);
   assertBase(o, e!);
   assert.equal(o.metadata.uid, 'eb8c077f-321d-471a-b207-849f5089a428');
-  assert.equal(o.metadata.tenant_uid, '921045424829');
+  // The AWS account is the cloud's, not the auditstream tenant's: it is taken from details, and only once.
+  assert.equal(o.metadata.tenant_uid, undefined);
   assert.deepEqual(o.metadata.profiles, ['cloud']);
   assert.deepEqual(o.cloud, { provider: 'AWS', region: 'us-east-1', account: { uid: '921045424829' } });
+  assert.equal(o.unmapped?.recipientAccountId, undefined);
   assert.deepEqual(o.api, { operation: 'DescribeEventAggregates', request: { uid: '1a712381-62d1-4485-8ce5-109930945c62' } });
   assert.deepEqual(o.actor.user, {
     uid: 'arn:aws:iam::1234567890AB:root',
@@ -283,6 +285,15 @@ test('CloudTrail: a call whose sourceIPAddress is blank is a Base Event, since A
   assert.deepEqual(o.unmapped.requestParameters, e!.details.requestParameters);
 });
 
+test('CloudTrail digest file: a Base Event whose account stays in unmapped, never the auditstream tenant', () => {
+  const [e] = parsed(record('cloudtrail-digest.json'));
+  assert.equal(e!.tenant, undefined);
+  const o = ocsf(e!);
+  assertClass(o, 0, 99);
+  assert.equal(o.metadata.tenant_uid, undefined);
+  assert.equal(o.unmapped.awsAccountId, '111122223333');
+});
+
 test('VPC flow records are Network Activity Traffic; ACCEPT and REJECT set action and disposition', () => {
   const lines = record('vpc-flow.log').split('\n');
   const [reject, accept, nodata] = lines.map((line, i) => parsed(line, `s3://flow/k:${i + 1}`)[0]!);
@@ -301,7 +312,9 @@ test('VPC flow records are Network Activity Traffic; ACCEPT and REJECT set actio
   assert.equal(r.end_time, 1619538102000);
   assert.equal(r.time, 1619538050000);
   assert.deepEqual([r.action_id, r.disposition_id, r.status_id], [2, 2, 2]);
+  // The flow log's account-id is AWS's account, not the auditstream tenant.
   assert.deepEqual(r.cloud, { provider: 'AWS', account: { uid: '311111777194' } });
+  assert.equal(r.metadata.tenant_uid, undefined);
   assert.deepEqual(r.unmapped, { version: 2, 'interface-id': 'eni-054c755e644dcf32d' });
 
   const a = ocsf(accept!);

@@ -4,7 +4,7 @@ import { parseRecord, parseRecordSettled } from '../../src/formats/parse.js';
 import { readRecord } from '../../src/formats/read-record.js';
 import { fixture, record } from './fixtures.js';
 
-test('CloudTrail published sample: eventID, eventTime, eventName and account map to canonical slots; the rest is kept', () => {
+test('CloudTrail published sample: eventID, eventTime and eventName map to canonical slots; the rest is kept, the AWS account in details, never as tenant', () => {
   const text = record('cloudtrail-describe-event-aggregates.json');
   const [e] = parseRecord({ text }, 'cloudtrail');
   assert.deepEqual(e, {
@@ -15,7 +15,6 @@ test('CloudTrail published sample: eventID, eventTime, eventName and account map
     outcome: 'success',
     actor: 'arn:aws:iam::1234567890AB:root',
     sessionId: 'ASIA1234567890ABCDEF',
-    tenant: '921045424829',
     details: {
       eventVersion: '1.08',
       userIdentity: {
@@ -37,6 +36,7 @@ test('CloudTrail published sample: eventID, eventTime, eventName and account map
       eventType: 'AwsApiCall',
       managementEvent: true,
       eventCategory: 'Management',
+      recipientAccountId: '921045424829',
     },
     raw: text,
   });
@@ -62,10 +62,10 @@ test('CloudTrail log file: one event per element, errorCode and failed console s
     actor: 'arn:aws:iam::111122223333:user/alice',
     clientIp: '198.51.100.23',
     sessionId: 'AKIAIOSFODNN7EXAMPLE',
-    tenant: '111122223333',
     message: 'Access Denied',
   });
   assert.equal(deniedDetails.errorCode, 'AccessDenied');
+  assert.equal(deniedDetails.recipientAccountId, '111122223333');
   assert.deepEqual(deniedDetails.userIdentity, {
     type: 'IAMUser',
     principalId: 'AIDAJ45Q7YFFAREXAMPLE',
@@ -112,7 +112,7 @@ test('CloudTrail Insights event: type cloudtrail.insight, the unusual API named 
   const text = fixture('cloudtrail-insight-start.json');
   const rec = JSON.parse(text) as Record<string, unknown>;
   const [e] = parseRecord({ text }, 'auto');
-  const { eventID: _id, eventTime: _time, recipientAccountId: _tenant, ...rest } = rec;
+  const { eventID: _id, eventTime: _time, ...rest } = rec;
   assert.deepEqual(e, {
     id: '0a5e1c9d-2b7f-4c3e-8d61-4f0a9b2c7e15',
     time: '2024-05-14T09:00:00.000Z',
@@ -120,7 +120,6 @@ test('CloudTrail Insights event: type cloudtrail.insight, the unusual API named 
     source: 'cloudtrail',
     service: 'ssm.amazonaws.com',
     outcome: 'unknown',
-    tenant: '111122223333',
     details: rest,
     raw: text,
   });
@@ -139,7 +138,7 @@ test('CloudTrail digest file: recognised under parse: auto and kept as one cloud
   assert.equal(read.unparsed, 0);
   assert.deepEqual(read.errors, []);
   assert.equal(read.events.length, 1);
-  const { digestEndTime: _end, awsAccountId: _account, ...rest } = rec;
+  const { digestEndTime: _end, ...rest } = rec;
   const { id, ...e } = read.events[0]!;
   assert.deepEqual(e, {
     time: '2024-05-14T09:01:31.000Z',
@@ -147,7 +146,6 @@ test('CloudTrail digest file: recognised under parse: auto and kept as one cloud
     source: 'cloudtrail',
     service: 'cloudtrail.amazonaws.com',
     outcome: 'unknown',
-    tenant: '111122223333',
     details: rest,
     // The reader takes the S3 object as one JSON document: its trailing newline is no part of it.
     raw: record('cloudtrail-digest.json'),

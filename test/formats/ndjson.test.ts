@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeNdjson, splitLines } from '../../src/formats/containers/ndjson.js';
 import { readRecord } from '../../src/formats/read-record.js';
 import { fixture, record } from './fixtures.js';
+import { DEFAULT_MAX_DEPTH, DepthScan, jsonDepth } from '../../src/formats/parse-helpers/depth.js';
 
 test("a Foxpass Kinesis record (JSON + newline) is one event whose raw is the JSON, id the record's hint", () => {
   const data = Buffer.from(fixture('foxpass-ldap-bind.json'));
@@ -67,7 +68,7 @@ test('collector mode keeps a bad line as an unparsed event with the transport ti
 test('a single pretty-printed JSON document (as Temporal prints its sample) is one record', () => {
   const text = fixture('temporal-delete-user.json');
   assert.ok(text.split('\n').length > 10);
-  const lines = decodeNdjson(text);
+  const lines = decodeNdjson(text, DEFAULT_MAX_DEPTH);
   assert.equal(lines.length, 1);
   assert.equal((lines[0]!.value as { log_id: string }).log_id, '0mc69c0323b871293ce231dd1c7fb639');
   const { events, errors } = readRecord(Buffer.from(text), { decode: 'ndjson', parse: 'auto' });
@@ -84,4 +85,15 @@ test('splitLines numbers lines as the file does, skipping blank ones', () => {
   ]);
   assert.deepEqual(splitLines(''), []);
   assert.deepEqual(splitLines('\n\n'), []);
+});
+
+test('DepthScan fed in pieces measures as one scan does, an escape split across pieces included', () => {
+  const text = `{"a":"x\\\\\\"[[[","b":[[{"c":"]]]"}]],"d":[${'['.repeat(9)}${']'.repeat(9)}]}`;
+  const whole = jsonDepth(text);
+  assert.equal(whole, 11);
+  for (let size = 1; size <= 7; size++) {
+    const scan = new DepthScan();
+    for (let from = 0; from < text.length; from += size) scan.feed(text, from, Math.min(text.length, from + size));
+    assert.equal(scan.deepest, whole, `pieces of ${size}`);
+  }
 });

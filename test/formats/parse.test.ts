@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseRecord, parseRecordSettled } from '../../src/formats/parse.js';
 import type { ParserName } from '../../src/formats/format-registry.js';
+import { DEFAULT_PARSE_CONTEXT } from '../../src/formats/producer-format.js';
 import { fixture, record } from './fixtures.js';
 
 test('parse: auto detects every format by its content and gives the same event as the named parser', () => {
@@ -83,7 +84,7 @@ test('auditstream events (what its emitters write) are recognised and kept as th
 });
 
 test('every parser holds its time to the configured window and names its own field', () => {
-  const ctx = { eventTime: { notBeforeMs: Date.parse('2022-01-01T00:00:00Z'), maxAheadSec: 0 } };
+  const ctx = { ...DEFAULT_PARSE_CONTEXT, eventTime: { notBeforeMs: Date.parse('2022-01-01T00:00:00Z'), maxAheadSec: 0 } };
   const before = /is before 2022-01-01T00:00:00\.000Z \(audit\.eventTime\.notBefore\)$/;
   const cases: [string, string][] = [
     [record('foxpass-ldap-bind.json'), 'timestamp'], // 2018

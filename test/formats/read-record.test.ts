@@ -116,3 +116,52 @@ test('a gzip bomb: data that inflates past maxDecodedBytes is refused by its siz
   assert.deepEqual(within.errors, [], 'data under the bound reads as before');
   assert.equal(within.events.length, 1);
 });
+
+/** A login event whose `extra` field makes it `depth` levels deep. */
+const nested = (id: string, depth: number) => `{"id":"${id}","type":"login","time":"2024-05-01T10:00:00Z","extra":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+const tooDeep = (depth: number, max = 64) => `nested ${depth} levels deep, over server.limits.maxDepth (${max})`;
+
+test('maxDepth: a record nested deeper is rejected by its depth, unparsed, in every decode mode; its neighbours are read', () => {
+  const good = nested('good', 64);
+  const lines = `${good}\n${nested('deep', 65)}\n${nested('overflowing', 100_000)}\n`;
+  for (const decode of ['auto', 'ndjson', 'text'] as const) {
+    const { events, errors } = readRecord(Buffer.from(lines), { decode, parse: 'auto' });
+    assert.deepEqual(events.map((e) => e.id), ['good'], decode);
+    assert.deepEqual(errors, [
+      { index: 1, error: `line 2: ${tooDeep(65)}` },
+      { index: 2, error: `line 3: ${tooDeep(100_000)}` },
+    ], decode);
+  }
+  const exported = readRecord(Buffer.from(`2024-05-01T10:00:00.000Z ${good}\n2024-05-01T10:00:01.000Z ${nested('deep', 65)}\n`), { decode: 'cloudwatch-logs-export', parse: 'auto' });
+  assert.deepEqual([exported.events.map((e) => e.id), exported.errors], [['good'], [{ index: 1, error: `line 2: ${tooDeep(65)}` }]]);
+});
+
+test('maxDepth: CloudWatch Logs messages are measured one by one, and the envelope as a whole', () => {
+  const envelope = (extra: string) =>
+    `{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","subscriptionFilters":[],"logEvents":[` +
+    `{"id":"a","timestamp":1714557600000,"message":${JSON.stringify(nested('good', 3))}},{"id":"b","timestamp":1714557600000,"message":${JSON.stringify(nested('deep', 5000))}}]${extra}}`;
+  for (const decode of ['auto', 'cloudwatch-logs'] as const) {
+    const { events, errors } = readRecord(gzipSync(envelope('')), { decode, parse: 'auto' });
+    assert.deepEqual([events.map((e) => e.id), errors], [['good'], [{ index: 1, error: `logEvents[1]: ${tooDeep(5000)}` }]], decode);
+  }
+  const deepEnvelope = envelope(`,"extra":${'['.repeat(100)}${']'.repeat(100)}`);
+  assert.deepEqual(readRecord(Buffer.from(deepEnvelope), { decode: 'cloudwatch-logs', parse: 'auto' }).errors, [{ index: 0, error: `CloudWatch Logs data: ${tooDeep(101)}` }]);
+  assert.deepEqual(readRecord(Buffer.from(deepEnvelope), { decode: 'auto', parse: 'auto' }).errors, [{ index: 0, error: `line 1: ${tooDeep(101)}` }]);
+});
+
+test('maxDepth: the limit given is the one held to; in collector mode a deeper record is kept whole as unparsed, saying why', () => {
+  const data = Buffer.from(`${nested('good', 5)}\n${nested('deep', 6)}\n`);
+  const { events, unparsed } = readRecord(data, { decode: 'auto', parse: 'auto', maxDepth: 5, keepUnparsed: true, idHint: 'h' });
+  assert.equal(unparsed, 1);
+  assert.deepEqual(events.map((e) => [e.type, e.details.unparsedReason ?? null, e.raw]), [
+    ['login', null, nested('good', 5)],
+    ['unparsed', `line 2: ${tooDeep(6, 5)}`, nested('deep', 6)],
+  ]);
+});
+
+test('maxDepth: one pretty-printed document too deep is refused as one; brackets inside strings and escaped quotes do not count', () => {
+  const pretty = `{\n  "id": "pretty",\n  "extra": ${'['.repeat(70)}${']'.repeat(70)}\n}\n`;
+  assert.deepEqual(readRecord(Buffer.from(pretty), { decode: 'ndjson', parse: 'auto' }).errors, [{ index: 0, error: `line 1: ${tooDeep(71)}` }]);
+  const inString = JSON.stringify({ id: 's', type: 'login', time: '2024-05-01T10:00:00Z', note: `\\"${'['.repeat(500)}` });
+  assert.deepEqual(readRecord(Buffer.from(inString), { decode: 'auto', parse: 'auto' }).events.map((e) => e.id), ['s']);
+});

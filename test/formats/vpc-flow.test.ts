@@ -11,7 +11,7 @@ import { DEFAULT_PARSE_CONTEXT } from '../../src/formats/producer-format.js';
 
 const [reject, accept, nodata, skipdata] = fixture('vpc-flow.log').trimEnd().split('\n') as [string, string, string, string];
 
-test('VPC flow REJECT record: numbers are numbers, start is the time, srcaddr the client, account the tenant', () => {
+test('VPC flow REJECT record: numbers are numbers, start is the time, srcaddr the client; account-id stays in details, never the tenant', () => {
   const [e] = parseRecord({ text: reject, idHint: 'shardId-000000000001:4959:0' }, 'vpc-flow');
   assert.deepEqual(e, {
     id: 'shardId-000000000001:4959:0',
@@ -20,8 +20,8 @@ test('VPC flow REJECT record: numbers are numbers, start is the time, srcaddr th
     source: 'vpc-flow',
     outcome: 'failure',
     clientIp: '198.51.100.7',
-    tenant: '311111777194',
     details: {
+      'account-id': '311111777194',
       version: 2,
       'interface-id': 'eni-054c755e644dcf32d',
       dstaddr: '172.31.16.139',
@@ -43,6 +43,7 @@ test('VPC flow ACCEPT record is a success', () => {
   assert.equal(e!.clientIp, '172.31.16.139');
   assert.deepEqual(e!.details, {
     version: 2,
+    'account-id': '311111777194',
     'interface-id': 'eni-054c755e644dcf32d',
     dstaddr: '198.51.100.7',
     srcport: 22,
@@ -63,8 +64,8 @@ test('VPC NODATA and SKIPDATA records: own types, "-" fields kept as null, outco
       type,
       source: 'vpc-flow',
       outcome: 'unknown',
-      tenant: '311111777194',
       details: {
+        'account-id': '311111777194',
         version: 2,
         'interface-id': 'eni-054c755e644dcf32d',
         srcaddr: null,
@@ -124,8 +125,8 @@ test('a v5 custom-format line reads by the configured format string: every field
     source: 'vpc-flow',
     outcome: 'success',
     clientIp: '10.0.1.5',
-    tenant: '123456789012',
     details: {
+      'account-id': '123456789012',
       version: 5,
       'vpc-id': 'vpc-0a1b2c3d4e5f67890',
       'subnet-id': 'subnet-0123456789abcdef0',
@@ -183,8 +184,8 @@ test('an S3 object whose first line names the fields is read by that header; the
     source: 'vpc-flow',
     outcome: 'failure',
     clientIp: '203.0.113.12',
-    tenant: '123456789012',
     details: {
+      'account-id': '123456789012',
       version: 8,
       'interface-id': 'eni-0b1c2d3e4f5a67890',
       dstaddr: '10.0.2.20',
@@ -224,8 +225,8 @@ test('a Transit Gateway flow log line in its default format is read without a co
     // Transit gateways have no security groups: their records carry no action.
     outcome: 'unknown',
     clientIp: '10.0.1.5',
-    tenant: '123456789012',
     details: {
+      'account-id': '123456789012',
       version: 6,
       'resource-type': 'TransitGateway',
       'tgw-id': 'tgw-0a1b2c3d4e5f67890',

@@ -23,6 +23,7 @@ import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.
 import { allStoredEvents } from '../support/search.js';
 import { startServer } from '../support/server-process.js';
 import { tempDir, waitFor } from '../support/temp.js';
+import { DEFAULT_MAX_DEPTH } from '../../src/formats/parse-helpers/depth.js';
 
 /**
  * A publisher double recording what it was handed and answering as told: the
@@ -97,6 +98,7 @@ async function startSource(t: TestContext, dataDir: string, raw: Record<string, 
     metrics: registry,
     component: new ComponentMetrics(registry, 'source', 'cw', 'cloudwatch-export'),
     eventTime: DEFAULT_EVENT_TIME_BOUNDS,
+    maxDepth: DEFAULT_MAX_DEPTH,
   });
   await source.start(publisher);
   t.after(() => source.stop());
@@ -181,6 +183,26 @@ test('one export task at a time: while another task of the account runs, the sou
   assert.equal(first.origin?.logGroup, '/app/a');
   assert.equal(first.origin?.logStream, 'stream-0');
   assert.match(String(first.origin?.key), /^cw\/[0-9a-f-]{36}\/stream-0\/000000\.gz$/);
+});
+
+test('server.limits.maxDepth holds on exported log events: a deeper message is kept as cloudwatch.log naming depth, its neighbours delivered', async (t) => {
+  const { s3, cw } = await setUp(t);
+  const start = baseMs(3);
+  const message = (id: string, depth: number) => `{"id":"${id}","type":"login","time":"${new Date(start).toISOString()}","extra":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+  cw.putEvents('/app/a', 'stream-0', [
+    { timestamp: start + 10, message: message('good-1', 64) },
+    { timestamp: start + 11, message: message('deep', 65) },
+    { timestamp: start + 12, message: message('overflowing', 100_000) },
+    { timestamp: start + 13, message: message('good-2', 2) },
+  ]);
+  const publisher = new RecordingPublisher();
+  await startSource(t, await tempDir(t), sourceConfig(s3, cw, start), publisher);
+  await waitFor(() => publisher.published.length === 4, 'the four log events');
+  assert.deepEqual(publisher.published.filter((e) => e.type === 'login').map((e) => e.id), ['good-1', 'good-2']);
+  assert.deepEqual(publisher.published.filter((e) => e.type === 'cloudwatch.log').map((e) => e.details.unparsedReason), [
+    'line 2: nested 65 levels deep, over server.limits.maxDepth (64)',
+    'line 3: nested 100000 levels deep, over server.limits.maxDepth (64)',
+  ]);
 });
 
 test('deleteAfterAck deletes an exported object only after its events were acknowledged', async (t) => {

@@ -148,6 +148,32 @@ test('VPC flow logs delivered by Firehose as {"message": "<line>"} are read by t
   assert.equal(events.length, 2);
 });
 
+test('server.limits.maxDepth holds on Firehose records: a deeper one is kept as unparsed naming depth, the delivery acknowledged with its other records', async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, {
+    dataDir,
+    config: {
+      server: { apiKeys: [API_KEY], limits: { maxDepth: 10 } },
+      sources: [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } }],
+      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
+    },
+  });
+  const record = (id: string, depth: number) => `{"id":"${id}","type":"login","time":"2024-05-01T10:00:00Z","extra":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+  const records = [record('good', 10), record('deep', 11), record('overflowing', 100_000)];
+  const res = await post(server.url, '/v1/firehose/cwl', delivery('req-deep', records.map((r) => ({ data: Buffer.from(r).toString('base64') }))));
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+
+  const events = await storedEvents(server.url);
+  assert.deepEqual(events.filter((e) => e.type === 'login').map((e) => e.id), ['good']);
+  const kept = events.filter((e) => e.type === 'unparsed').sort((a, b) => a.id.localeCompare(b.id));
+  assert.deepEqual(kept.map((e) => [e.id, e.details?.unparsedReason]), [
+    ['req-deep:1', 'line 1: nested 11 levels deep, over server.limits.maxDepth (10)'],
+    ['req-deep:2', 'line 1: nested 100000 levels deep, over server.limits.maxDepth (10)'],
+  ]);
+  assert.equal(kept[1]!.raw, records[2], 'kept whole, as text');
+  assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+});
+
 test('the Firehose route takes only its access key, never an API key, and refuses in Firehose\'s error shape', async (t) => {
   const dataDir = await tempDir(t);
   const server = await startServer(t, {

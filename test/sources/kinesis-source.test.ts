@@ -21,6 +21,7 @@ import { SqliteAuditStore } from '../../src/store/sqlite-store.js';
 import type { Lease } from '../../src/sources/kinesis/lease-table.js';
 import { EMULATOR_CREDENTIALS, startKinesalite, startKinesisLocal, type KinesisEmulator } from '../support/kinesis-emulators.js';
 import { randomName, tempDir, waitFor } from '../support/temp.js';
+import { DEFAULT_MAX_DEPTH } from '../../src/formats/parse-helpers/depth.js';
 
 /** The sum of a metric's series whose labels include `labels`. */
 async function metricValue(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
@@ -93,6 +94,7 @@ async function startSource(
     metrics: s.metrics,
     component: new ComponentMetrics(s.metrics, 'source', 'kinesis-test', 'kinesis'),
     eventTime,
+    maxDepth: DEFAULT_MAX_DEPTH,
   }) as KinesisSource;
   await source.start(publisher);
   let stopped = false;
@@ -179,6 +181,49 @@ test('the source holds event times to audit.eventTime, as HTTP ingest does: a re
   assert.deepEqual(events.map((e) => e.type), ['login', 'unparsed']);
   assert.equal(events[0]!.id, 'in-window');
   assert.equal(events[1]!.details.unparsedReason, 'line 1: time: 2023-05-01T10:00:00.000Z is before 2024-01-01T00:00:00.000Z (audit.eventTime.notBefore)');
+});
+
+/** A login event whose `extra` field makes it `depth` levels deep. */
+const nested = (id: string, depth: number) => `{"type":"login","time":"2024-05-01T10:00:00Z","id":"${id}","extra":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+test('server.limits.maxDepth holds on Kinesis records, KPL user records and CloudWatch Logs messages: a deeper one is kept as unparsed naming depth, its neighbours delivered', async (t) => {
+  const s = await setup(t);
+  const put = (data: Buffer, key = 'k') => s.emulator.client.send(new PutRecordCommand({ StreamName: s.stream, PartitionKey: key, Data: data }));
+  await put(Buffer.from(nested('good', 64)));
+  await put(Buffer.from(nested('deep', 65)));
+  // Deep enough to overflow the stack of JSON.stringify, were it parsed.
+  await put(Buffer.from(nested('overflowing', 100_000)));
+  const aggregated = await new Promise<Buffer>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    agg.aggregate(
+      [nested('kpl-good', 3), nested('kpl-deep', 70)].map((data, i) => ({ partitionKey: `user-${i}`, data: Buffer.from(data) })),
+      (encoded, done) => {
+        parts.push(encoded.data);
+        done();
+      },
+      () => resolve(parts[0]!),
+      reject,
+    );
+  });
+  await put(aggregated);
+  const logEvents = [nested('cwl-good', 2), nested('cwl-deep', 5000)].map((message, i) => ({ id: `cwl-${i}`, timestamp: 1714557600000 + i, message }));
+  await put(gzipSync(Buffer.from(JSON.stringify({ messageType: 'DATA_MESSAGE', owner: '123456789012', logGroup: 'idp-audit', logStream: 'node-1', subscriptionFilters: [], logEvents }))));
+
+  const publisher = new RecordingPublisher();
+  await startSource(t, s, publisher);
+  await waitFor(() => publisher.received.size === 7, 'seven events');
+  const events = [...publisher.received.values()];
+  assert.deepEqual(events.filter((e) => e.type === 'login').map((e) => e.id).sort(), ['cwl-good', 'good', 'kpl-good']);
+  const reasons = events.filter((e) => e.type !== 'login').map((e) => [e.type, e.details.unparsedReason]);
+  assert.deepEqual(reasons.sort(), [
+    ['cloudwatch.log', 'logEvents[1]: nested 5000 levels deep, over server.limits.maxDepth (64)'],
+    ['unparsed', 'line 1: nested 100000 levels deep, over server.limits.maxDepth (64)'],
+    ['unparsed', 'line 1: nested 65 levels deep, over server.limits.maxDepth (64)'],
+    ['unparsed', 'line 1: nested 70 levels deep, over server.limits.maxDepth (64)'],
+  ]);
+  // Kept whole, as text: nothing acknowledged is lost, and nothing recursive meets the nesting.
+  assert.ok(events.some((e) => e.raw === nested('overflowing', 100_000)));
+  assert.equal(await metricValue(s.metrics, 'auditstream_component_errors_total', { error_type: 'parse_failed' }), 4);
 });
 
 test('vpcFlowFormat reaches the shard readers: custom-format flow log lines become vpc.flow events', async (t) => {

@@ -29,6 +29,7 @@ import { PostgresLeaseTable } from '../../src/sources/kinesis/lease-table-postgr
 import { EMULATOR_CREDENTIALS, startKinesisLocal } from '../support/kinesis-emulators.js';
 import { createPgDatabase } from '../support/pg-database.js';
 import { randomName, tempDir, waitFor } from '../support/temp.js';
+import { DEFAULT_MAX_DEPTH } from '../../src/formats/parse-helpers/depth.js';
 
 interface WorkerConfig {
   workerId: string;
@@ -64,7 +65,7 @@ async function runWorker(cfg: WorkerConfig): Promise<void> {
   };
   const config = parseConfig(kinesisSourceDefinition.schema, { ...cfg.source, workerId: cfg.workerId }, 'sources[0]');
   const registry = new Registry();
-  const source = kinesisSourceDefinition.create('kinesis', config, { configPath: 'sources[0]', dataDir: cfg.dataDir, logger: createLogger('warn'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'kinesis', 'kinesis'), eventTime: DEFAULT_EVENT_TIME_BOUNDS });
+  const source = kinesisSourceDefinition.create('kinesis', config, { configPath: 'sources[0]', dataDir: cfg.dataDir, logger: createLogger('warn'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'kinesis', 'kinesis'), eventTime: DEFAULT_EVENT_TIME_BOUNDS, maxDepth: DEFAULT_MAX_DEPTH });
   await source.start(publisher);
   process.once('SIGTERM', () => {
     void source

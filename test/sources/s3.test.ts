@@ -18,6 +18,7 @@ import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.js';
 import { tempDir, waitFor } from '../support/temp.js';
 import { fixture } from '../formats/fixtures.js';
+import { DEFAULT_MAX_DEPTH } from '../../src/formats/parse-helpers/depth.js';
 
 /**
  * A publisher double that records what it was handed and answers as told.
@@ -59,7 +60,7 @@ function createSource(s3: Pick<S3rver, 'endpoint'>, dataDir: string, overrides: 
     'sources[0]',
   );
   const registry = new Registry();
-  return s3SourceDefinition.create('archive', config, { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime });
+  return s3SourceDefinition.create('archive', config, { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime, maxDepth: DEFAULT_MAX_DEPTH });
 }
 
 async function startSource(
@@ -114,6 +115,27 @@ test('the source holds event times to audit.eventTime, as HTTP ingest does: a re
   assert.deepEqual(publisher.published.map((e) => e.type), ['login', 'unparsed']);
   assert.equal(publisher.published[0]!.id, 'in-window');
   assert.equal(publisher.published[1]!.details.unparsedReason, 'line 2: timestamp: 2020-09-13T12:26:40.000Z is before 2024-01-01T00:00:00.000Z (audit.eventTime.notBefore)');
+});
+
+/** A login event whose `extra` field makes it `depth` levels deep. */
+const nested = (id: string, depth: number) => `{"id":"${id}","type":"login","time":"2024-03-01T10:00:00Z","extra":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+test('server.limits.maxDepth holds on S3 objects: a deeper line is kept as unparsed naming depth, the rest of the object delivered', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  await s3.put('logs', 'in/a.jsonl', [nested('good-1', 64), nested('deep', 65), nested('overflowing', 100_000), nested('good-2', 2)].join('\n'));
+  // One pretty-printed document too deep to parse: refused as one, never parsed.
+  await s3.put('logs', 'in/b.json', `{\n  "id": "pretty",\n  "extra": ${'['.repeat(80)}${']'.repeat(80)}\n}\n`);
+  const publisher = new RecordingPublisher();
+  const source = await startSource(t, s3, await tempDir(t), publisher);
+  await waitFor(() => (source.status().objectsRead as number) === 2, 'both objects read');
+  assert.deepEqual(publisher.published.filter((e) => e.type === 'login').map((e) => e.id), ['good-1', 'good-2']);
+  assert.deepEqual(publisher.published.filter((e) => e.type === 'unparsed').map((e) => [e.origin?.key, e.details.unparsedReason]), [
+    ['in/a.jsonl', 'line 2: nested 65 levels deep, over server.limits.maxDepth (64)'],
+    ['in/a.jsonl', 'line 3: nested 100000 levels deep, over server.limits.maxDepth (64)'],
+    ['in/b.json', 'line 1: nested 81 levels deep, over server.limits.maxDepth (64)'],
+  ]);
+  assert.equal(source.status().lastError, null);
 });
 
 test('a CloudWatch Logs export file is read line by line with decode: cloudwatch-logs-export', async (t) => {
@@ -339,7 +361,7 @@ test('a prefix longer than one listing page is read whole, and a restart re-read
 
   const dataDir = await tempDir(t);
   const registry = new Registry();
-  const ctx = { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime: DEFAULT_EVENT_TIME_BOUNDS };
+  const ctx = { configPath: 'sources[0]', dataDir, logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime: DEFAULT_EVENT_TIME_BOUNDS, maxDepth: DEFAULT_MAX_DEPTH };
   const config = parseConfig(
     s3SourceDefinition.schema,
     { bucket: 'logs', prefix: 'in/', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, pollIntervalSec: 0.1 },

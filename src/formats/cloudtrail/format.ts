@@ -31,14 +31,12 @@ export const cloudtrailFormat: ProducerFormat<'cloudtrail'> = {
     const time = requiredTime(rec, 'eventTime', ctx);
     const id = optionalString(rec, 'eventID');
     const service = optionalString(rec, 'eventSource');
-    const tenant = optionalString(rec, 'recipientAccountId');
     const message = optionalString(rec, 'errorMessage');
     const clientIp = clientIpOf(rec);
     const identity = identityOf(rec.userIdentity);
     const consumed = ['eventName', 'eventTime'];
     if (id !== undefined) consumed.push('eventID');
     if (service !== undefined) consumed.push('eventSource');
-    if (tenant !== undefined) consumed.push('recipientAccountId');
     if (message !== undefined) consumed.push('errorMessage');
     if (clientIp !== undefined) consumed.push('sourceIPAddress');
     const details = detailsExcept(rec, consumed);
@@ -54,7 +52,6 @@ export const cloudtrailFormat: ProducerFormat<'cloudtrail'> = {
         actor: identity.actor,
         clientIp,
         sessionId: identity.accessKeyId,
-        tenant,
         message,
         details,
         origin: input.origin,
@@ -71,11 +68,9 @@ export const cloudtrailFormat: ProducerFormat<'cloudtrail'> = {
  */
 function digestEvent(input: RecordInput, rec: JsonObject, ctx: ParseContext): AuditEvent {
   const time = requiredTime(rec, 'digestEndTime', ctx);
-  const tenant = optionalString(rec, 'awsAccountId');
   // The digest's S3 key names it uniquely, so a re-read digest keeps its id.
   const key = optionalString(rec, 'digestS3Object');
   const consumed = ['digestEndTime'];
-  if (tenant !== undefined) consumed.push('awsAccountId');
   return makeEvent({
     id: eventId(undefined, key ?? input.idHint),
     time,
@@ -83,7 +78,6 @@ function digestEvent(input: RecordInput, rec: JsonObject, ctx: ParseContext): Au
     source: 'cloudtrail',
     service: 'cloudtrail.amazonaws.com',
     outcome: 'unknown',
-    tenant,
     details: detailsExcept(rec, consumed),
     origin: input.origin,
     raw: input.text,
@@ -99,10 +93,8 @@ function insightEvent(input: RecordInput, rec: JsonObject, ctx: ParseContext): A
   const time = requiredTime(rec, 'eventTime', ctx);
   const id = optionalString(rec, 'eventID');
   const service = optionalString(insight, 'eventSource', 'insightDetails.eventSource');
-  const tenant = optionalString(rec, 'recipientAccountId');
   const consumed = ['eventTime'];
   if (id !== undefined) consumed.push('eventID');
-  if (tenant !== undefined) consumed.push('recipientAccountId');
   return makeEvent({
     id: eventId(id, input.idHint, 'eventID'),
     time,
@@ -111,7 +103,6 @@ function insightEvent(input: RecordInput, rec: JsonObject, ctx: ParseContext): A
     service,
     // An unusual rate of calls is neither a success nor a failure.
     outcome: 'unknown',
-    tenant,
     details: detailsExcept(rec, consumed),
     origin: input.origin,
     raw: input.text,

@@ -1,4 +1,5 @@
 import { errorMessage } from '../../core/errors.js';
+import { jsonDepth, tooDeepReason } from '../parse-helpers/depth.js';
 
 export interface Line {
   /** 1-based line number in the input. */
@@ -32,20 +33,26 @@ export function splitLines(text: string): Line[] {
 
 /**
  * NDJSON: one JSON document per line, blank lines ignored. A line that is not
- * JSON is returned with its error and line number; the other lines are kept.
- * A single pretty-printed document (Temporal's own sample is printed so) is
- * recognised when its first line is not JSON but the whole text is.
+ * JSON, or is nested deeper than `maxDepth` (never parsed), is returned with its
+ * error and line number; the other lines are kept. A single pretty-printed
+ * document (Temporal's own sample is printed so) is recognised when its first
+ * line is not JSON but the whole text is.
  */
-export function decodeNdjson(text: string): DecodedLine[] {
+export function decodeNdjson(text: string, maxDepth: number): DecodedLine[] {
   const lines = splitLines(text);
   const out: DecodedLine[] = new Array(lines.length);
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
+    const depth = jsonDepth(l.text);
+    if (depth > maxDepth) {
+      out[i] = { line: l.line, text: l.text, error: `line ${l.line}: ${tooDeepReason(depth, maxDepth)}` };
+      continue;
+    }
     try {
       out[i] = { line: l.line, text: l.text, value: JSON.parse(l.text) };
     } catch (err) {
       if (i === 0 && lines.length > 1) {
-        const whole = wholeDocument(text, l.line);
+        const whole = wholeDocument(text, l.line, maxDepth);
         if (whole !== undefined) return [whole];
       }
       out[i] = { line: l.line, text: l.text, error: `line ${l.line}: not valid JSON: ${errorMessage(err)}` };
@@ -54,13 +61,26 @@ export function decodeNdjson(text: string): DecodedLine[] {
   return out;
 }
 
-function wholeDocument(text: string, line: number): DecodedLine | undefined {
+/**
+ * The text as one document, or undefined when it is not one. Bracketed like
+ * one but too deep to parse, it is refused as one: its lines alone would only
+ * say "not JSON".
+ */
+function wholeDocument(text: string, line: number, maxDepth: number): DecodedLine | undefined {
   const trimmed = text.trim();
+  const depth = jsonDepth(trimmed);
+  if (depth > maxDepth) return bracketed(trimmed) ? { line, text: trimmed, error: `line ${line}: ${tooDeepReason(depth, maxDepth)}` } : undefined;
   try {
     return { line, text: trimmed, value: JSON.parse(trimmed) };
   } catch {
     return undefined;
   }
+}
+
+function bracketed(text: string): boolean {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  return (first === 123 /* { */ || first === 91 /* [ */) && (last === 125 /* } */ || last === 93 /* ] */);
 }
 
 function isBlank(text: string, start: number, stop: number): boolean {

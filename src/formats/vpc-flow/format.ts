@@ -21,10 +21,11 @@ function layoutFor(ctx: ParseContext, fieldCount: number): VpcFlowLayout {
 
 /**
  * Fields an event slot holds verbatim, so they are not repeated in `details`:
- * account-id (tenant), start (time), action (outcome), log-status (type);
- * srcaddr too when it has a value (clientIp).
+ * start (time), action (outcome), log-status (type); srcaddr too when it has
+ * a value (clientIp). account-id stays in details: the producer's AWS account
+ * is not the auditstream tenant.
  */
-const IN_SLOT: ReadonlySet<string> = new Set(['account-id', 'start', 'action', 'log-status']);
+const IN_SLOT: ReadonlySet<string> = new Set(['start', 'action', 'log-status']);
 
 /**
  * VPC and Transit Gateway Flow Logs records: fields separated by spaces in
@@ -76,7 +77,6 @@ export const vpcFlowFormat: ProducerFormat<'vpc-flow'> = {
     const timeField = layout.at.has('start') || !layout.at.has('end') ? 'start' : 'end';
     const time = valueOf(timeField, token(timeField) ?? '-');
     if (time === null) throw new InvalidEventError(`${timeField}: missing`);
-    const accountId = token('account-id') ?? '-';
     const srcaddr = valueOf('srcaddr', token('srcaddr') ?? '-');
     const details: JsonObject = {};
     for (let i = 0; i < f.length; i++) {
@@ -93,7 +93,6 @@ export const vpcFlowFormat: ProducerFormat<'vpc-flow'> = {
         source: 'vpc-flow',
         outcome: outcomeOf(token('action') ?? '-'),
         clientIp: typeof srcaddr === 'string' ? srcaddr : undefined,
-        tenant: accountId === '-' ? undefined : accountId,
         details,
         origin: input.origin,
         raw: input.text,

@@ -9,7 +9,7 @@ export const vpcFlowOcsf: OcsfMapping = {
   cloud: flowCloud,
 };
 
-/** The account is the tenant; custom formats (v4) may name the region and the Availability Zone's id. */
-function flowCloud(e: AuditEvent, d: Details): Obj | undefined {
-  return compact({ provider: 'AWS', region: d.takeString('region'), zone: d.takeString('az-id'), account: compact({ uid: e.tenant }) });
+/** The AWS account the record's `account-id` names; custom formats (v4) may name the region and the Availability Zone's id. */
+function flowCloud(_e: AuditEvent, d: Details): Obj | undefined {
+  return compact({ provider: 'AWS', region: d.takeString('region'), zone: d.takeString('az-id'), account: compact({ uid: d.takeString('account-id') }) });
 }

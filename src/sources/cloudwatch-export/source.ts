@@ -281,6 +281,7 @@ export class CloudWatchExportSource implements Source {
       ...(lastModified ? { timestampMs: lastModified.getTime() } : {}),
       keepUnparsed: this.config.keepUnparsed,
       eventTime: this.ctx.eventTime,
+      maxDepth: this.ctx.maxDepth,
     });
     for (const e of read.errors) this.ctx.logger.warn({ source: this.name, key, record: e.index, err: e.error }, 'record skipped');
     const unparsed = read.errors.length + read.unparsed;

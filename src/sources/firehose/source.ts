@@ -151,7 +151,7 @@ export class FirehoseSource implements Source {
       }
       decodedBytes += bytes.length;
       if (decodedBytes > this.config.maxDecodedBytes) throw decodedTooLarge(this.config.maxDecodedBytes);
-      const out = readRecord(bytes, { decode: this.config.decode, parse: this.config.parse, vpcFlowFormat: this.config.vpcFlowFormat, keepUnparsed: true, eventTime: this.ctx.eventTime, ...input });
+      const out = readRecord(bytes, { decode: this.config.decode, parse: this.config.parse, vpcFlowFormat: this.config.vpcFlowFormat, keepUnparsed: true, eventTime: this.ctx.eventTime, maxDepth: this.ctx.maxDepth, ...input });
       for (const e of out.events) events.push(e);
       unparsed += out.unparsed;
     }

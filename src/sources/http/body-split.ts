@@ -1,3 +1,4 @@
+import { DepthScan, tooDeepReason } from '../../formats/parse-helpers/depth.js';
 import type { BodyKind } from './content-types.js';
 import { BodyMalformedError, TooManyEventsError } from './errors.js';
 import type { Pacer } from './pacer.js';
@@ -24,10 +25,6 @@ export interface BodyLimits {
 /** Characters scanned between looks at the clock: cheap enough to ignore, small enough to stay within a slice. */
 const SCAN_CHUNK = 64 * 1024;
 
-function tooDeep(depth: number, max: number): string {
-  return `nested ${depth} levels deep, over server.limits.maxDepth (${max})`;
-}
-
 /**
  * Splits a body into records. The records are found and counted, and each
  * one's nesting measured, by a scan of the text that builds nothing, so a body
@@ -46,7 +43,7 @@ export async function splitBody(body: Buffer, kind: BodyKind, limits: BodyLimits
   const depth = await scanDepth(text, 0, text.length, pacer);
   if (depth > limits.maxDepth) {
     // Left unparsed: whether it is an object at all is not worth the risk of reading it.
-    return [{ index: 0, text, error: tooDeep(depth, limits.maxDepth) }];
+    return [{ index: 0, text, error: tooDeepReason(depth, limits.maxDepth) }];
   }
   const value = parseWhole(text);
   if (value !== null && typeof value === 'object') return [{ index: 0, text, value }];
@@ -69,7 +66,7 @@ async function splitArray(text: string, open: number, limits: BodyLimits, pacer:
     const { start, end, depth } = spans[index]!;
     const slice = text.slice(start, end);
     if (depth > limits.maxDepth) {
-      out.push({ index, text: slice, error: tooDeep(depth, limits.maxDepth) });
+      out.push({ index, text: slice, error: tooDeepReason(depth, limits.maxDepth) });
       continue;
     }
     let value: unknown;
@@ -133,30 +130,14 @@ async function arrayElements(text: string, open: number, max: number, pacer: Pac
   return undefined;
 }
 
-/** The deepest nesting of `{` / `[` in text[start, end), outside strings. Builds nothing and recurses nowhere. */
+/** The deepest nesting of text[start, end), measured a chunk at a time so that a large body does not hold the event loop. */
 async function scanDepth(text: string, start: number, end: number, pacer: Pacer): Promise<number> {
-  let depth = 0;
-  let deepest = 0;
-  let inString = false;
-  let nextLook = start + SCAN_CHUNK;
-  for (let i = start; i < end; i++) {
-    if (i >= nextLook) {
-      if (pacer.due()) await pacer.yield();
-      nextLook = i + SCAN_CHUNK;
-    }
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-    } else if (c === 34) {
-      inString = true;
-    } else if (c === 123 || c === 91) {
-      if (++depth > deepest) deepest = depth;
-    } else if (c === 125 || c === 93) {
-      depth--;
-    }
+  const scan = new DepthScan();
+  for (let from = start; from < end; from += SCAN_CHUNK) {
+    if (from > start && pacer.due()) await pacer.yield();
+    scan.feed(text, from, Math.min(end, from + SCAN_CHUNK));
   }
-  return deepest;
+  return scan.deepest;
 }
 
 async function splitLines(text: string, json: boolean, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
@@ -183,7 +164,7 @@ async function splitLines(text: string, json: boolean, limits: BodyLimits, pacer
     // A text line may still be JSON (`auto` reads a line that starts with `{` as JSON): measured all the same.
     const depth = await scanDepth(text, l.start, l.end, pacer);
     if (depth > limits.maxDepth) {
-      out.push({ index, line: l.line, text: t, error: tooDeep(depth, limits.maxDepth) });
+      out.push({ index, line: l.line, text: t, error: tooDeepReason(depth, limits.maxDepth) });
       continue;
     }
     if (!json) {

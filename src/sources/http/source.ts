@@ -118,7 +118,7 @@ export class HttpSource implements Source {
         continue;
       }
       // Settled: one bad element of a CloudTrail Records array or a nested array costs only itself.
-      const parsed = parseRecordSettled({ text: r.text, value: r.value }, parser, { eventTime: this.o.eventTime });
+      const parsed = parseRecordSettled({ text: r.text, value: r.value }, parser, { eventTime: this.o.eventTime, maxDepth: limits.maxDepth });
       for (const e of parsed.events) events.push(e);
       // A text line's own words say nothing of where it was: the line number finds it in the producer's file.
       const where = kind === 'text' ? `line ${r.line}: ` : '';

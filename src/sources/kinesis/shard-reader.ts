@@ -43,6 +43,8 @@ export interface ShardReaderOptions {
   vpcFlowFormat?: string | undefined;
   keepUnparsed: boolean;
   eventTime: EventTimeBounds;
+  /** `server.limits.maxDepth`. */
+  maxDepth: number;
   sourceName: string;
   /** The shard as metrics name it: the shard id, prefixed with the region when there are several. */
   shardLabel: string;
@@ -235,6 +237,7 @@ export class ShardReader {
           vpcFlowFormat: this.o.vpcFlowFormat,
           keepUnparsed: this.o.keepUnparsed,
           eventTime: this.o.eventTime,
+          maxDepth: this.o.maxDepth,
           origin: {
             region: this.o.region,
             stream: this.o.streamLabel,

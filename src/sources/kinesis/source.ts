@@ -92,6 +92,7 @@ export class KinesisSource implements Source {
             vpcFlowFormat: c.vpcFlowFormat,
             keepUnparsed: c.keepUnparsed,
             eventTime: this.ctx.eventTime,
+            maxDepth: this.ctx.maxDepth,
             sourceName: this.name,
             // Shard ids repeat across regions: with several regions the label says which.
             shardLabel: c.regions.length > 1 ? `${region}/${lease.shardId}` : lease.shardId,

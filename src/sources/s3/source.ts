@@ -163,6 +163,7 @@ export class S3Source implements Source {
       ...(obj.LastModified ? { timestampMs: obj.LastModified.getTime() } : {}),
       keepUnparsed: this.config.keepUnparsed,
       eventTime: this.ctx.eventTime,
+      maxDepth: this.ctx.maxDepth,
     });
     for (const e of read.errors) this.ctx.logger.warn({ source: this.name, key, record: e.index, err: e.error }, 'record skipped');
     this.stats.recordErrors += read.errors.length;
