@@ -152,6 +152,28 @@ export function storeBehaviour(backend: string, location: LocationFactory): void
     assert.deepEqual(await search({ actor: 'nobody' }), []);
   });
 
+  test(`${backend}: a tenant's search and get see only its events; limit and cursor count only those`, async (t) => {
+    const store = await freshStore(t, location);
+    const acme = eventSeries(5, '2024-05-01T00:00:00.000Z', { tenant: 'acme' });
+    const globex = eventSeries(7, '2024-05-01T00:00:00.500Z', { tenant: 'globex' });
+    const none = makeEvent({ tenant: undefined });
+    // The same id and source stored for two tenants: ambiguous to an admin, not to either tenant.
+    const shared = [makeEvent({ id: 'shared', source: 'blitz', tenant: 'acme' }), makeEvent({ id: 'shared', source: 'foxpass', tenant: 'globex' })];
+    await store.insert([...acme, ...globex, none, ...shared]);
+    const acmePages = await allPages(store, { tenant: 'acme', limit: 2 });
+    assert.deepEqual(acmePages.map((p) => p.length), [2, 2, 2], 'six of acme’s events, two a page, no empty page');
+    assert.deepEqual(acmePages.flat().map((e) => e.tenant), Array(6).fill('acme'));
+    assert.equal((await allPages(store, { tenant: 'globex' })).flat().length, 8);
+    assert.equal((await store.get(globex[0]!.id, undefined, 'acme')), undefined);
+    assert.equal((await store.get(globex[0]!.id, 'blitz', 'acme')), undefined);
+    assert.equal((await store.get(globex[0]!.id, undefined, 'globex'))?.id, globex[0]!.id);
+    assert.equal((await store.get('shared', undefined, 'acme'))?.source, 'blitz');
+    assert.equal((await store.get('shared', undefined, 'globex'))?.source, 'foxpass');
+    await assert.rejects(store.get('shared'), AmbiguousEventIdError);
+    assert.equal((await store.get(none.id))?.id, none.id);
+    assert.equal(await store.get(none.id, undefined, 'acme'), undefined, 'an event of no tenant is no tenant’s');
+  });
+
   test(`${backend}: a time range includes from and excludes to`, async (t) => {
     const store = await freshStore(t, location);
     await store.insert(eventSeries(10, '2024-05-01T00:00:00.000Z').map((e, i) => ({ ...e, id: `t${i}` })));
