@@ -74,7 +74,8 @@ function tenancyOf(req: FastifyRequest, tenancy: Tenancy, named: string | string
   }
   return {
     tenant,
-    exists: (id) => tenancy.tenants.get(id) !== undefined,
+    // A server without tenants treats `tenant` as the free text it was before tenants existed: an upgrade breaks no producer.
+    exists: (id) => tenancy.tenants.size === 0 || tenancy.tenants.get(id) !== undefined,
     admit: (counts) => {
       const refused = tenancy.quota.take(counts, (id) => quotasOf(tenancy, id));
       return refused && new TenantQuotaExceededError(refused.tenant, refused.quota, refused.retryAfterSec);

@@ -45,6 +45,8 @@ async function ids(server: ServerProcess, key: string, query = ''): Promise<stri
 test('tenants: create → key → ingest with the key → a read key searches only its own tenant; External IDs are generated, never accepted', async (t) => {
   const dataDir = await tempDir(t);
   const server = await startServer(t, { dataDir, config: { server: { apiKeys: [ADMIN] } } });
+  const before = await call(server, 'POST', '/v1/events', ADMIN, [ev('free', { tenant: 'Business Unit 7' })]);
+  assert.equal(before.status, 202, 'with no tenants at all, `tenant` is free text as before tenants existed');
 
   const acme = await createTenant(server, 'acme');
   assert.equal(acme.id, 'acme');
@@ -115,7 +117,7 @@ test('tenants: create → key → ingest with the key → a read key searches on
   assert.equal((await call(server, 'POST', '/v1/events?tenant=initech', ADMIN, [ev('x5')])).body.code, 'TENANT_NOT_FOUND');
 
   // Search: each read key sees its own tenant only, within the store query (limit and cursor count only those).
-  await waitFor(async () => (await ids(server, ADMIN)).length === 6, 'six events stored');
+  await waitFor(async () => (await ids(server, ADMIN)).length === 7, 'seven events stored');
   assert.deepEqual(await ids(server, acmeKey.key), ['a1', 'a2', 'a3']);
   assert.deepEqual(await ids(server, globexKey.key), ['g1', 'g2']);
   assert.deepEqual(await ids(server, ADMIN, '&tenant=globex'), ['g1', 'g2'], 'an admin filters by ?tenant=');
@@ -226,6 +228,7 @@ test('tenants: survive a restart with their keys; deleting a tenant with destina
   const dataDir = await tempDir(t);
   let server = await startServer(t, { dataDir, config: { server: { apiKeys: [ADMIN] } } });
   await createTenant(server, 'acme');
+  await createTenant(server, 'other');
   const key = await createKey(server, 'acme', ['ingest', 'read']);
   server.child.kill('SIGTERM');
   await server.exited;

@@ -59,7 +59,7 @@ export interface IngestTenancy {
    * Undefined: each event names its own tenant, or none.
    */
   tenant: string | undefined;
-  /** Whether a tenant of this id exists. */
+  /** Whether events may name this tenant: it exists (or the server has no tenants at all). */
   exists(tenant: string): boolean;
   /** Takes each tenant's events from its ingest quota, all or none: the refusal when one is over. */
   admit(eventsPerTenant: ReadonlyMap<string, number>): TenantQuotaExceededError | undefined;
