@@ -77,7 +77,9 @@ function tenancyOf(req: FastifyRequest, tenancy: Tenancy, named: string | string
     // A server without tenants treats `tenant` as the free text it was before tenants existed: an upgrade breaks no producer.
     exists: (id) => tenancy.tenants.size === 0 || tenancy.tenants.get(id) !== undefined,
     admit: (counts) => {
-      const refused = tenancy.quota.take(counts, (id) => quotasOf(tenancy, id));
+      // Free text in `tenant` (a server without tenants) names no one with a quota.
+      const known = new Map([...counts].filter(([id]) => tenancy.tenants.get(id) !== undefined));
+      const refused = tenancy.quota.take(known, (id) => quotasOf(tenancy, id));
       return refused && new TenantQuotaExceededError(refused.tenant, refused.quota, refused.retryAfterSec);
     },
   };
