@@ -20,8 +20,10 @@ import { Router } from './router.js';
 import { SINKS } from './sink-registry.js';
 import { SOURCES } from './source-registry.js';
 import type { ControlStore } from '../tenants/control-store.js';
+import { IngestQuota } from '../tenants/ingest-quota.js';
 import { KeyRing } from '../tenants/key-ring.js';
 import { openControlStore } from '../tenants/open-control-store.js';
+import { TenantDirectory } from '../tenants/tenant-directory.js';
 
 /** The running engine: sources → router → the journal (each event once, for every emitter taking it) → sinks. */
 export class Pipeline {
@@ -81,7 +83,12 @@ export class Pipeline {
     const lock = DataDirLock.acquire(dataDir);
     const journal = EmbeddedJournal.open({ dir: join(dataDir, 'journal'), segmentBytes: config.journal.segmentBytes, logger, registry: metrics.registry });
     const store = await openControlStore(config.tenants, dataDir);
-    const tenancy: Tenancy = { store, keys: new KeyRing(await store.allKeys()) };
+    const tenancy: Tenancy = {
+      store,
+      keys: new KeyRing(await store.allKeys()),
+      tenants: new TenantDirectory(await store.listTenants()),
+      quota: new IngestQuota(),
+    };
     const enabled = resolved.filter((r) => r.common.enabled);
     const disabled = resolved.filter((r) => !r.common.enabled);
     // Registered before the old queues move in, so each emitter's cap and policy apply from its first event.
@@ -169,6 +176,10 @@ export function createSink(r: ResolvedEmitter, ctx: Omit<SinkContext, 'configPat
 export interface Tenancy {
   store: ControlStore;
   keys: KeyRing;
+  /** Every tenant in memory, so ingest checks the tenants events name without a query. */
+  tenants: TenantDirectory;
+  /** Each tenant's ingest rate (token buckets). */
+  quota: IngestQuota;
 }
 
 export interface ValidatedConfig {

@@ -1,5 +1,5 @@
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { packageVersion } from '../core/version.js';
 import { createGunzip } from 'node:zlib';
 import type { Logger } from 'pino';
@@ -14,11 +14,12 @@ import { HttpSource } from '../sources/http/source.js';
 import { AmbiguousEventIdError } from '../store/ambiguous-id-error.js';
 import { QueryError } from '../store/query-error.js';
 import { NoAuditStoreError, type SearchService } from '../store/search-service.js';
-import { requireApiKeys } from './auth.js';
+import { requireApiKeys, tenantNotFound } from './auth.js';
 import { HttpError } from './http-error.js';
 import { registerCloudFormationRoutes } from './cloudformation-route.js';
 import { registerFirehoseRoute } from './firehose-route.js';
 import { ingestHandler } from './ingest-route.js';
+import { registerTenantRoutes } from './tenant-routes.js';
 import { registerProbes } from './probes.js';
 import { addSharedSchemas, routeSchemas } from './schemas.js';
 import { capConnections, transportOptions } from './transport.js';
@@ -171,21 +172,24 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
       ingest.post(
         '/v1/events',
         // The body is documented, not validated here: ingest reads the raw bytes itself (limits, depth scan before JSON.parse).
-        { schema: routeSchemas.ingest, validatorCompiler: () => () => true },
-        ingestHandler(http),
+        { schema: routeSchemas.ingest, config: { access: 'ingest' }, validatorCompiler: () => () => true },
+        ingestHandler(http, pipeline.tenancy),
       );
     });
 
-    api.get('/v1/events', { schema: routeSchemas.search }, async (req) => search.search(req.query as Record<string, string>, { maxBytes: limits.maxResponseBytes }));
+    api.get('/v1/events', { schema: routeSchemas.search, config: { access: 'read' } }, async (req) => {
+      const query = req.query as Record<string, string>;
+      return search.search(query, { maxBytes: limits.maxResponseBytes, tenant: readScopeOf(req, query.tenant) });
+    });
 
-    api.get('/v1/events/:id', { schema: routeSchemas.getEvent }, async (req) => {
+    api.get('/v1/events/:id', { schema: routeSchemas.getEvent, config: { access: 'read' } }, async (req) => {
       const { id } = req.params as { id: string };
       const { source, ...unknown } = req.query as { source?: string };
       const [misspelt] = Object.keys(unknown);
       if (misspelt !== undefined) throw new QueryError(misspelt, 'unknown parameter (known: source)');
       let event;
       try {
-        event = await search.get(id, source === '' ? undefined : source);
+        event = await search.get(id, source === '' ? undefined : source, { tenant: readScopeOf(req, undefined) });
       } catch (err) {
         if (err instanceof AmbiguousEventIdError) throw new HttpError(409, err.code, err.message, { sources: err.sources });
         throw err;
@@ -193,6 +197,8 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
       if (!event) throw new HttpError(404, 'NOT_FOUND', `no event with id ${id}${source ? ` from source ${source}` : ''} in the audit store`);
       return event;
     });
+
+    await api.register(async (scope) => registerTenantRoutes(scope, { config, pipeline, logger }));
 
     api.get('/v1/emitters', { schema: routeSchemas.emitters }, async () => ({
       emitters: [
@@ -219,4 +225,16 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
   });
 
   return app;
+}
+
+/**
+ * The tenant a read is confined to: a tenant key's own (naming another tenant
+ * answers 404, as any other tenant's resource does); none for an admin key,
+ * whose `?tenant=` is an ordinary search filter.
+ */
+function readScopeOf(req: FastifyRequest, named: unknown): string | undefined {
+  const p = req.principal;
+  if (p?.kind !== 'tenant') return undefined;
+  if (typeof named === 'string' && named !== '' && named !== p.tenant) throw tenantNotFound(named);
+  return p.tenant;
 }

@@ -18,6 +18,8 @@ export interface SearchQuery {
   source?: string;
   sessionId?: string;
   clientIp?: string;
+  /** The tenant events belong to; a tenant key's searches always carry its own. */
+  tenant?: string;
   /** Inclusive lower bound: ISO 8601, or epoch seconds / milliseconds. */
   from?: string;
   /** Exclusive upper bound, same notations as `from`. */
@@ -67,8 +69,9 @@ export interface AuditStore {
   /**
    * The event with this id, or with this id from this source. Throws
    * AmbiguousEventIdError when `source` is absent and several sources stored the id.
+   * With `tenant`, only that tenant's events are seen.
    */
-  get(id: string, source?: string): Promise<AuditEvent | undefined>;
+  get(id: string, source?: string, tenant?: string): Promise<AuditEvent | undefined>;
   count(): Promise<number>;
   /** Connects, applies pending schema migrations and runs a trivial query. */
   ping(): Promise<void>;

@@ -17,6 +17,7 @@ const EQUALITY_COLUMNS = {
   source: 'source',
   sessionId: 'session_id',
   clientIp: 'client_ip',
+  tenant: 'tenant',
 } as const satisfies Partial<Record<keyof SearchQuery, string>>;
 
 export type FilterColumn = (typeof EQUALITY_COLUMNS)[keyof typeof EQUALITY_COLUMNS];

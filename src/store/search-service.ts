@@ -3,11 +3,13 @@ import type { AuditEvent } from '../core/event.js';
 import type { AuditStore, SearchOptions, SearchPage, SearchQuery } from './audit-store.js';
 
 /**
- * Who is reading. Empty today: every read sees the whole store. The tenants
- * API will add the tenant here and the service will filter by it, so callers
- * already pass a scope and no route reads around it.
+ * Who is reading: with `tenant`, only that tenant's events exist for the
+ * reader. The filter is part of the store's query, so limits and cursors count
+ * only what the reader may see.
  */
-export interface ReadScope {}
+export interface ReadScope {
+  tenant?: string | undefined;
+}
 
 export type SearchServiceOptions = SearchOptions & ReadScope;
 
@@ -47,11 +49,12 @@ export class SearchService {
   }
 
   search(query: SearchQuery, options: SearchServiceOptions = {}): Promise<SearchPage> {
-    return this.reader().search(query, options);
+    const { tenant, ...storeOptions } = options;
+    return this.reader().search(tenant === undefined ? query : { ...query, tenant }, storeOptions);
   }
 
-  get(id: string, source?: string, _scope: ReadScope = {}): Promise<AuditEvent | undefined> {
-    return this.reader().get(id, source);
+  get(id: string, source?: string, scope: ReadScope = {}): Promise<AuditEvent | undefined> {
+    return this.reader().get(id, source, scope.tenant);
   }
 
   /** Events stored. */

@@ -104,9 +104,10 @@ export class SqliteAuditStore implements AuditStore {
     });
   }
 
-  async get(id: string, source?: string): Promise<AuditEvent | undefined> {
+  async get(id: string, source?: string, tenant?: string): Promise<AuditEvent | undefined> {
     return this.read(({ getById, getByIdentity }) => {
-      const rows = (source === undefined ? getById.all(id) : getByIdentity.all(id, source)) as Omit<EventRow, 'timeMs'>[];
+      const t = tenant ?? null;
+      const rows = (source === undefined ? getById.all(id, t, t) : getByIdentity.all(id, source, t, t)) as Omit<EventRow, 'timeMs'>[];
       return onlyEvent(id, rows.map(fromRow));
     });
   }
@@ -149,8 +150,9 @@ export class SqliteAuditStore implements AuditStore {
     const db = openSqlite(this.options.path, this.options.busyTimeoutMs, 'reader');
     return {
       db,
-      getById: db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE id = ? ORDER BY source LIMIT ${AMBIGUOUS_LISTED}`),
-      getByIdentity: db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE id = ? AND source = ?`),
+      // A tenant's reader neither sees another tenant's event nor learns from an ambiguity that one exists.
+      getById: db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE id = ? AND (? IS NULL OR tenant = ?) ORDER BY source LIMIT ${AMBIGUOUS_LISTED}`),
+      getByIdentity: db.prepare(`SELECT ${COLUMNS} FROM audit_events WHERE id = ? AND source = ? AND (? IS NULL OR tenant = ?)`),
       countAll: db.prepare('SELECT count(*) AS n FROM audit_events'),
       searches: new Map(),
     };

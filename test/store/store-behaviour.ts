@@ -51,7 +51,7 @@ export function storeBehaviour(backend: string, location: LocationFactory): void
     const c = loc.open();
     await c.ping();
     assert.equal((await c.get('kept-across-reopen'))?.id, 'kept-across-reopen');
-    assert.deepEqual(await loc.schemaVersions(), [1, 2]);
+    assert.deepEqual(await loc.schemaVersions(), [1, 2, 3]);
   });
 
   test(`${backend}: an event reads back exactly as inserted, optional fields absent stay absent`, async (t) => {
@@ -153,6 +153,28 @@ export function storeBehaviour(backend: string, location: LocationFactory): void
     // Empty strings (an empty form field) filter nothing.
     assert.deepEqual(await search({ actor: '', type: '', q: '' }), ['a', 'b', 'c']);
     assert.deepEqual(await search({ actor: 'nobody' }), []);
+  });
+
+  test(`${backend}: a tenant's search and get see only its events; limit and cursor count only those`, async (t) => {
+    const store = await freshStore(t, location);
+    const acme = eventSeries(5, '2024-05-01T00:00:00.000Z', { tenant: 'acme' });
+    const globex = eventSeries(7, '2024-05-01T00:00:00.500Z', { tenant: 'globex' });
+    const none = makeEvent({ tenant: undefined });
+    // The same id and source stored for two tenants: ambiguous to an admin, not to either tenant.
+    const shared = [makeEvent({ id: 'shared', source: 'blitz', tenant: 'acme' }), makeEvent({ id: 'shared', source: 'foxpass', tenant: 'globex' })];
+    await store.insert([...acme, ...globex, none, ...shared]);
+    const acmePages = await allPages(store, { tenant: 'acme', limit: 2 });
+    assert.deepEqual(acmePages.map((p) => p.length), [2, 2, 2], 'six of acme’s events, two a page, no empty page');
+    assert.deepEqual(acmePages.flat().map((e) => e.tenant), Array(6).fill('acme'));
+    assert.equal((await allPages(store, { tenant: 'globex' })).flat().length, 8);
+    assert.equal((await store.get(globex[0]!.id, undefined, 'acme')), undefined);
+    assert.equal((await store.get(globex[0]!.id, 'blitz', 'acme')), undefined);
+    assert.equal((await store.get(globex[0]!.id, undefined, 'globex'))?.id, globex[0]!.id);
+    assert.equal((await store.get('shared', undefined, 'acme'))?.source, 'blitz');
+    assert.equal((await store.get('shared', undefined, 'globex'))?.source, 'foxpass');
+    await assert.rejects(store.get('shared'), AmbiguousEventIdError);
+    assert.equal((await store.get(none.id))?.id, none.id);
+    assert.equal(await store.get(none.id, undefined, 'acme'), undefined, 'an event of no tenant is no tenant’s');
   });
 
   test(`${backend}: a time range includes from and excludes to`, async (t) => {
@@ -294,7 +316,7 @@ export function migrationFromV1Behaviour(backend: string, v1Location: LocationFa
     const loc = await v1Location(t);
     const store = loc.open();
     await store.ping();
-    assert.deepEqual(await loc.schemaVersions(), [1, 2]);
+    assert.deepEqual(await loc.schemaVersions(), [1, 2, 3]);
     assert.equal(await store.count(), 2);
     const foxpass42 = await store.get('42');
     assert.deepEqual(
@@ -312,6 +334,6 @@ export function migrationFromV1Behaviour(backend: string, v1Location: LocationFa
     await store.close();
     // Reopened, nothing is migrated twice.
     await loc.open().ping();
-    assert.deepEqual(await loc.schemaVersions(), [1, 2]);
+    assert.deepEqual(await loc.schemaVersions(), [1, 2, 3]);
   });
 }

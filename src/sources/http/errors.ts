@@ -118,3 +118,22 @@ export class SourceStoppingError extends IngestRefusedError {
     super('the server is shutting down; retry against another instance or later');
   }
 }
+
+/** A tenant sent more events than its ingest quota lets through now; nothing of the request was taken from the quota. */
+export class TenantQuotaExceededError extends IngestRefusedError {
+  readonly code = 'TENANT_QUOTA_EXCEEDED';
+  readonly retriable = true;
+  readonly stage = 'receiving';
+  constructor(
+    readonly tenant: string,
+    /** The quota that refused: `ingestEventsPerSec` (wait Retry-After), or `ingestBurst` (the request alone is larger than the bucket: send fewer events at once). */
+    readonly quota: string,
+    readonly retryAfterSec: number,
+  ) {
+    super(
+      quota === 'ingestBurst'
+        ? `tenant "${tenant}": the request holds more events than its ingestBurst quota; send fewer events per request`
+        : `tenant "${tenant}" is over its ingestEventsPerSec quota; retry after ${retryAfterSec} s`,
+    );
+  }
+}

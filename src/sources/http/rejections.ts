@@ -8,6 +8,8 @@ export const MAX_REJECTED_LISTED = 100;
 export interface Rejection {
   index: number;
   error: string;
+  /** Set where a program needs to tell the reason apart (TENANT_MISMATCH, TENANT_NOT_FOUND). */
+  code?: string;
 }
 
 /** The part of every ingest answer that says which records were refused. */
@@ -21,9 +23,9 @@ export class Rejections {
   readonly listed: Rejection[] = [];
   total = 0;
 
-  add(index: number, error: string): void {
+  add(index: number, error: string, code?: string): void {
     this.total += 1;
-    if (this.listed.length < MAX_REJECTED_LISTED) this.listed.push({ index, error });
+    if (this.listed.length < MAX_REJECTED_LISTED) this.listed.push(code === undefined ? { index, error } : { index, error, code });
   }
 
   list(): RejectionList {

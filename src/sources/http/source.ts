@@ -17,6 +17,7 @@ import {
   NoValidEventsError,
   QueueFullError,
   SourceStoppingError,
+  TenantQuotaExceededError,
   TooManyEventsError,
   UnsupportedCharsetError,
 } from './errors.js';
@@ -46,6 +47,22 @@ export interface IngestRequest {
   format?: string | undefined;
   /** The text format of the API key the request came with, used when it names no `format`. */
   keyTextFormat?: TextFormat | undefined;
+  /** Which tenant each event belongs to, and that tenant's quota; without it events keep the tenant they name. */
+  tenancy?: IngestTenancy | undefined;
+}
+
+/** How a request's events get their tenant (docs/tenants.md, "Ingest as a tenant"). */
+export interface IngestTenancy {
+  /**
+   * The tenant the request acts for: a tenant key's own, or an admin key's
+   * `?tenant=`. Events that name none get it; an event naming another is refused.
+   * Undefined: each event names its own tenant, or none.
+   */
+  tenant: string | undefined;
+  /** Whether events may name this tenant: it exists (or the server has no tenants at all). */
+  exists(tenant: string): boolean;
+  /** Takes each tenant's events from its ingest quota, all or none: the refusal when one is over. */
+  admit(eventsPerTenant: ReadonlyMap<string, number>): TenantQuotaExceededError | undefined;
 }
 
 /** The events of a request were acknowledged: the delivery policy holds for every one. */
@@ -119,7 +136,11 @@ export class HttpSource implements Source {
       }
       // Settled: one bad element of a CloudTrail Records array or a nested array costs only itself.
       const parsed = parseRecordSettled({ text: r.text, value: r.value }, parser, { eventTime: this.o.eventTime, maxDepth: limits.maxDepth });
-      for (const e of parsed.events) events.push(e);
+      for (const e of parsed.events) {
+        const refused = req.tenancy && stampTenant(e, req.tenancy);
+        if (refused) rejections.add(r.index, refused.error, refused.code);
+        else events.push(e);
+      }
       // A text line's own words say nothing of where it was: the line number finds it in the producer's file.
       const where = kind === 'text' ? `line ${r.line}: ` : '';
       for (const f of parsed.failures) rejections.add(r.index, where + f.error.message);
@@ -137,6 +158,10 @@ export class HttpSource implements Source {
     const eventBytes = eventsJsonBytes(events);
     component.received(events.length, eventBytes);
     if (events.length === 0) throw new NoValidEventsError(rejections.list());
+    if (req.tenancy) {
+      const refused = req.tenancy.admit(eventsPerTenant(events));
+      if (refused) throw refused;
+    }
     const result = await this.publisher.publish(events);
     if (!result.ok) {
       if (result.retryAfterSec !== undefined) throw new QueueFullError(result.failed, rejections.list(), result.retryAfterSec);
@@ -157,6 +182,31 @@ export class HttpSource implements Source {
     this.o.component.error('publish_failed', 'sending');
     this.warnings.note('publish_failed', 1, () => ({ fields: { err: errorMessage(err) }, countField: 'refused', msg: 'publish failed; request refused' }));
   }
+}
+
+/**
+ * Gives an event the request's tenant, or says why it cannot have the one it
+ * names. Only an explicit `tenant` field names one: producer account ids
+ * (CloudTrail, VPC flow logs) are details, not tenants.
+ */
+function stampTenant(e: AuditEvent, tenancy: IngestTenancy): { error: string; code: string } | undefined {
+  const named = e.tenant;
+  if (tenancy.tenant !== undefined) {
+    if (named !== undefined && named !== tenancy.tenant) {
+      return { code: 'TENANT_MISMATCH', error: `tenant: the event names tenant "${named.slice(0, 64)}", but this request acts for tenant "${tenancy.tenant}"` };
+    }
+    e.tenant = tenancy.tenant;
+    return undefined;
+  }
+  // Accepted for a tenant that does not exist, the event would reach no tenant's destinations: refused instead.
+  if (named !== undefined && !tenancy.exists(named)) return { code: 'TENANT_NOT_FOUND', error: `tenant: no tenant "${named.slice(0, 64)}"` };
+  return undefined;
+}
+
+function eventsPerTenant(events: readonly AuditEvent[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const e of events) if (e.tenant !== undefined) counts.set(e.tenant, (counts.get(e.tenant) ?? 0) + 1);
+  return counts;
 }
 
 /**
