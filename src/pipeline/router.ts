@@ -8,9 +8,11 @@ import type { PublishResult, Publisher } from '../sources/source.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
 import type { Emitter } from './emitter.js';
 import type { PipelineMetrics } from './metrics.js';
+import type { RouteTable } from './route-table.js';
 
 export interface RouterOptions {
-  emitters: readonly Emitter[];
+  /** The emitters, changed at run time as tenants add and remove destinations. */
+  routes: RouteTable;
   journal: Journal;
   policy: DeliveryPolicy;
   ack: 'buffered' | 'delivered';
@@ -35,17 +37,11 @@ export class Router implements Publisher {
 
   /** `signal` (a source stopping) ends the wait early: the answer is then not ok, the events stay queued. */
   publish(events: AuditEvent[], signal?: AbortSignal): Promise<PublishResult> {
-    const { emitters, policy, metrics, logger, ack } = this.opts;
+    const { routes: table, policy, metrics, logger, ack } = this.opts;
     const payloads = events.map(eventJson);
     metrics.router.received(events.length, payloads.reduce((n, p) => n + p.length, 0));
-    // Filters look at the event type only: once per type and batch, not once per event, as
-    // every event passes every emitter's filter and there may be thousands of emitters.
-    const routeOfType = new Map<string, string[]>();
-    const routes = events.map((e) => {
-      let route = routeOfType.get(e.type);
-      if (!route) routeOfType.set(e.type, (route = emitters.filter((em) => em.accepts(e)).map((em) => em.name)));
-      return route;
-    });
+    // Looked up once per (tenant, type) in the table, not computed per event: there may be thousands of emitters.
+    const routes = events.map((e) => table.routesFor(e));
     const unrouted = routes.filter((r) => r.length === 0).length;
     if (unrouted > 0) metrics.router.discarded('no_emitter', unrouted);
 
@@ -95,11 +91,10 @@ export class Router implements Publisher {
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
 
-      const byName = new Map(emitters.map((em) => [em.name, em]));
       const indexesOf = new Map<Emitter, number[]>();
       routes.forEach((r, i) => {
         for (const name of r) {
-          const em = byName.get(name)!;
+          const em = table.emitter(name)!;
           let list = indexesOf.get(em);
           if (!list) indexesOf.set(em, (list = []));
           list.push(i);

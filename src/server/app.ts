@@ -16,6 +16,7 @@ import { QueryError } from '../store/query-error.js';
 import { NoAuditStoreError, type SearchService } from '../store/search-service.js';
 import { requireApiKeys } from './auth.js';
 import { HttpError } from './http-error.js';
+import { registerDestinationRoutes } from './destination-routes.js';
 import { registerFirehoseRoute } from './firehose-route.js';
 import { ingestHandler } from './ingest-route.js';
 import { registerProbes } from './probes.js';
@@ -210,6 +211,8 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
     api.get('/v1/sources', { schema: routeSchemas.sources }, async () => ({
       sources: [http, ...pipeline.sources].map((s) => ({ name: s.name, ...s.status() })),
     }));
+
+    registerDestinationRoutes(api, pipeline);
 
     // Last, so that a source's path that names a route above is refused by name instead of clashing with it.
     for (const source of pipeline.sources) if (source instanceof FirehoseSource) registerFirehoseRoute(api, source);
