@@ -21,7 +21,20 @@ type DestinationParams = { tenant: string; name: string };
  * Reading needs the `read` scope, every change `manage`; a tenant key
  * reaches its own tenant only (auth.ts answers 404 for any other).
  */
-export function registerDestinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
+export function registerDestinationRoutes(parent: FastifyInstance, pipeline: Pipeline): void {
+  void parent.register(async (api) => destinationRoutes(api, pipeline));
+}
+
+function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
+  // The app hands bodies over as bytes (ingest reads them itself); these routes take one JSON document.
+  api.removeAllContentTypeParsers();
+  api.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new HttpError(400, 'BODY_MALFORMED', `the body is not valid JSON: ${(err as Error).message}`));
+    }
+  });
   const manager = pipeline.destinations;
   const policy = pipeline.config.tenants.destinationPolicy;
   const tenantOf = async (id: string): Promise<Tenant> => {
