@@ -7,7 +7,7 @@ import { ConfigError, errorMessage } from '../core/errors.js';
 import { DeadLetterFile } from '../queue/dead-letter-file.js';
 import type { Journal } from '../queue/journal.js';
 import type { PublishResult } from '../sources/source.js';
-import { changeEvent, type ChangeAction } from '../tenants/change-event.js';
+import { CHANGE_EVENT_TYPES, changeEvent, type ChangeAction } from '../tenants/change-event.js';
 import type { ControlStore } from '../tenants/control-store.js';
 import { redactSecrets, sealSecrets, unsealSecrets } from '../tenants/destination-secrets.js';
 import { destinationId, type DestinationRecord, type DestinationState, type Tenant } from '../tenants/tenant.js';
@@ -113,7 +113,8 @@ export class DestinationManager {
     if ('name' in config || 'type' in config) throw new DestinationConfigError([{ key: 'name' in config ? 'name' : 'type', error: 'given beside the config, not inside it' }]);
     const errors: ConfigError[] = [];
     const [resolved] = resolveEmitters(
-      { emitters: [{ ...config, type, name }] },
+      // include/exclude may name the config's event types and the change events a tenant receives.
+      { emitters: [{ ...config, type, name }], eventTypes: [...this.opts.config.audit.eventTypes, ...CHANGE_EVENT_TYPES] },
       { sinks: SINKS, dataDir: this.opts.dataDir, maxEventBytes: this.opts.config.server.limits.maxEventBytes },
       errors,
     );
