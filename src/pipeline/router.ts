@@ -51,6 +51,8 @@ export class Router implements Publisher {
     const confirmed = events.map(() => new Set<string>());
     const failures = new Map<string, Failure>();
     const tracked = new Map<Emitter, number[]>();
+    /** Destinations deleted while this publish was under way: they no longer count for it. */
+    const gone = new Set<string>();
     let finished = false;
 
     return new Promise<PublishResult>((resolve) => {
@@ -68,10 +70,11 @@ export class Router implements Publisher {
         if (finished) return;
         const missing = new Set<string>();
         events.forEach((_, i) => {
-          if (routes[i]!.length === 0) return;
-          for (const name of policy.missing(routes[i]!, confirmed[i]!)) missing.add(name);
+          const routed = gone.size === 0 ? routes[i]! : routes[i]!.filter((name) => !gone.has(name));
+          if (routed.length === 0) return;
+          for (const name of policy.missing(routed, confirmed[i]!)) missing.add(name);
           // Whatever the policy, an accepted event must be on disk somewhere.
-          if (queued[i]!.size === 0) for (const name of routes[i]!) missing.add(name);
+          if (queued[i]!.size === 0) for (const name of routed) missing.add(name);
         });
         if (missing.size === 0) return finish({ ok: true, failed: [] });
         if (!final) return;
@@ -107,6 +110,10 @@ export class Router implements Publisher {
         evaluate(outstanding === 0);
       };
       const refusedBy = (em: Emitter, err: unknown, count: number) => {
+        if (table.emitter(em.name) === undefined) {
+          gone.add(em.name);
+          return settle();
+        }
         const retryAfterSec = err instanceof QueueFullError ? err.retryAfterSec : undefined;
         failures.set(em.name, { reason: errorMessage(err), ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) });
         if (!policy.isRequired(em.name)) {
