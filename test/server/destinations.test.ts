@@ -1,3 +1,5 @@
+import { dereference } from '@readme/openapi-parser';
+import { Ajv } from 'ajv';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,6 +65,23 @@ async function addKey(p: Pipeline, tenant: string, scopes: Scope[]): Promise<{ i
   return { id: k.id, key: k.key };
 }
 
+type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: object }> }> }>> };
+
+/** Every answer is checked against the schema /openapi.json documents for its route, method and status. */
+async function contract(base: string): Promise<(method: string, path: string, status: number, body: unknown) => void> {
+  const doc = (await dereference((await (await fetch(`${base}/openapi.json`)).json()) as never)) as unknown as Doc;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  return (method, path, status, body) => {
+    const route = path.split('?')[0]!.replace(/^\/v1\/tenants\/[^/]+\/destinations(\/[^/]+)?/, (_, name: string | undefined) => `/v1/tenants/{tenant}/destinations${name ? '/{name}' : ''}`);
+    const schema = doc.paths[route]?.[method.toLowerCase()]?.responses[String(status)]?.content?.['application/json']?.schema;
+    assert.ok(schema, `${method} ${route} ${status} is not documented`);
+    const check = ajv.compile(schema);
+    assert.ok(check(body), `${method} ${route} ${status}: ${JSON.stringify(body).slice(0, 400)} does not match: ${JSON.stringify(check.errors)}`);
+  };
+}
+
+let conforms: Awaited<ReturnType<typeof contract>> | undefined;
+
 function api(base: string, key: string) {
   return async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
@@ -71,7 +90,9 @@ function api(base: string, key: string) {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    return { status: res.status, text, body: (text ? JSON.parse(text) : undefined) as Record<string, any> };
+    const parsed = (text ? JSON.parse(text) : undefined) as Record<string, any>;
+    if (path.startsWith('/v1/tenants/')) (conforms ??= await contract(base))(method, path, res.status, parsed);
+    return { status: res.status, text, body: parsed };
   };
 }
 
