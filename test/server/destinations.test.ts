@@ -284,3 +284,46 @@ test('destinations and their paused state survive a restart; a destination faili
   await waitFor(async () => (await acme('GET', '/v1/tenants/acme/destinations/live')).body.state === 'active', 'live active again');
   assert.ok(!received(receiver.requests.filter((r) => r.path === '/held')).some((e) => e.id === 'before-restart'), 'held is still paused');
 });
+
+test("every destination route refuses another tenant's key (404), a key without the scope (403) and a revoked key (401)", async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await start(t, dataDir);
+  const p = server.pipeline;
+  await addTenant(p, 'acme');
+  await addTenant(p, 'globex');
+  const receiver = await startHttpReceiver(t, () => ({ status: 200 }));
+  const manager = await addKey(p, 'acme', ['read', 'manage']);
+  assert.equal((await api(server.url, manager.key)('POST', '/v1/tenants/acme/destinations', { name: 'siem', type: 'http', url: `${receiver.url}/h` })).status, 201);
+  const reader = await addKey(p, 'acme', ['read']);
+  const ingestOnly = await addKey(p, 'acme', ['ingest']);
+  const other = await addKey(p, 'globex', ['read', 'manage']);
+  const revoked = await addKey(p, 'acme', ['read', 'manage']);
+  await p.tenancy.store.deleteKey('acme', revoked.id);
+  p.tenancy.keys.remove(revoked.id);
+
+  const base = '/v1/tenants/acme/destinations';
+  const routes: [string, string, 'read' | 'manage', unknown?][] = [
+    ['GET', base, 'read'],
+    ['GET', `${base}/siem`, 'read'],
+    ['POST', base, 'manage', { name: 'x', type: 'http', url: `${receiver.url}/x` }],
+    ['PATCH', `${base}/siem`, 'manage', { include: ['login'] }],
+    ['POST', `${base}/siem/test`, 'manage'],
+    ['POST', `${base}/siem/pause`, 'manage'],
+    ['POST', `${base}/siem/resume`, 'manage'],
+    ['DELETE', `${base}/siem?backlog=discard`, 'manage'],
+  ];
+  for (const [method, path, scope, body] of routes) {
+    const what = `${method} ${path}`;
+    const other404 = await api(server.url, other.key)(method, path, body);
+    assert.equal(other404.status, 404, what);
+    assert.equal(other404.body.code, 'TENANT_NOT_FOUND', what);
+    assert.equal((await api(server.url, revoked.key)(method, path, body)).status, 401, what);
+    assert.equal((await api(server.url, ingestOnly.key)(method, path, body)).status, 403, what);
+    if (scope === 'manage') assert.equal((await api(server.url, reader.key)(method, path, body)).status, 403, what);
+  }
+  // None of the refused calls changed anything.
+  const still = await api(server.url, ADMIN)('GET', `${base}/siem`);
+  assert.equal(still.body.state, 'active');
+  assert.equal(still.body.config.include, undefined);
+  assert.deepEqual((await api(server.url, ADMIN)('GET', base)).body.destinations.map((d: { name: string }) => d.name), ['siem']);
+});
