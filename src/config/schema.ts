@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { InvalidEventError } from '../core/errors.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, parseTimeMs, type EventTimeBounds } from '../core/time.js';
@@ -97,6 +98,15 @@ const serverDefaults = { listen: '127.0.0.1:8080' };
 const apiKey = z.string().min(16, 'an API key must be at least 16 characters');
 
 /** Zod's own answer for a union that no branch took is "Invalid input": this says what the object form got wrong. */
+/** `address/bits` (or a lone address), bits within the family's length. */
+function isCidr(value: string): boolean {
+  const [address = '', bits, extra] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
 function apiKeyEntryError(issue: z.core.$ZodRawIssue): string | undefined {
   if (issue.code !== 'invalid_union') return undefined;
   const input = issue.input;
@@ -214,7 +224,7 @@ export const configSchema = z.strictObject({
           /** Destination types tenants may create; `log` and `audit-store` (local files) are never allowed. */
           allowTypes: z.array(z.string().min(1)).default(['kinesis', 's3', 'kafka', 'http']),
           /** CIDRs (e.g. 127.0.0.1/32) tenant endpoints, brokers and URLs may resolve to although loopback, private, link-local or metadata. */
-          allowNetworks: z.array(z.string().min(1)).default([]),
+          allowNetworks: z.array(z.string().refine(isCidr, 'expected an IP network like 127.0.0.1/32 or fd00::/8')).default([]),
           /** Tenant destinations may carry static AWS access keys (otherwise a role with the tenant's External ID). */
           allowStaticAwsKeys: z.boolean().default(false),
           /** Endpoint overrides (`endpoint` on AWS types) may be set, still subject to allowNetworks. */

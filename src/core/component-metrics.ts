@@ -48,7 +48,7 @@ class Counters {
     this.errors = counter('component_errors_total', 'Errors by error_type and stage (receiving, processing, sending).', [...LABELS, 'error_type', 'stage']);
     this.discarded = counter(
       'component_discarded_events_total',
-      'Events given up on, by reason: dead_letter (moved to the dead-letter file), dropped_oldest (queue full, whenFull: dropOldest), queue_full (not queued for a best-effort emitter), no_emitter (no emitter accepts the event).',
+      'Events given up on, by reason: dead_letter (moved to the dead-letter file), dropped_oldest (queue full, whenFull: dropOldest), queue_full (not queued for a best-effort emitter), no_emitter (no emitter accepts the event), destination_deleted (a tenant destination deleted with backlog=discard).',
       [...LABELS, 'reason'],
     );
   }

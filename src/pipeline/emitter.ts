@@ -12,6 +12,8 @@ import type { EmitterState, PipelineMetrics } from './metrics.js';
 export interface EmitterOptions {
   name: string;
   type: string;
+  /** The tenant owning this emitter (a tenant destination); undefined for the config file's global emitters. */
+  tenant?: string | undefined;
   sink: Sink;
   /** The shared journal, and this emitter's backlog in it. */
   journal: Journal;
@@ -49,6 +51,7 @@ interface InFlight {
 export class Emitter {
   readonly name: string;
   readonly type: string;
+  readonly tenant: string | undefined;
   readonly sink: Sink;
   private readonly opts: EmitterOptions;
   private readonly telemetry: ComponentMetrics;
@@ -61,11 +64,20 @@ export class Emitter {
   private readonly waiters = new Map<number, (r: DeliveryReport) => void>();
   private delivered = 0;
   private deadLettered = 0;
+  private paused = false;
+  private lastSuccessAt: string | undefined;
+  /** When sends started failing (ms since epoch); cleared by a delivery. */
+  private failingSince: number | undefined;
+  /** Set while suspended: the least time between two attempts. */
+  private retryFloorMs = 0;
+  /** Ends the current wait between attempts early (resume, a suspension lifted). */
+  private interrupt: (() => void) | undefined;
 
   constructor(opts: EmitterOptions) {
     this.opts = opts;
     this.name = opts.name;
     this.type = opts.type;
+    this.tenant = opts.tenant;
     this.sink = opts.sink;
     this.telemetry = opts.metrics.component('sink', this.name, this.type);
     opts.metrics.addEmitter({
@@ -74,7 +86,7 @@ export class Emitter {
       queueDepth: () => opts.queue.depth,
       queueBytes: () => opts.queue.bytes,
       oldestAgeMs: () => opts.queue.oldestAgeMs(),
-      state: () => this.state,
+      state: () => (this.paused ? 'paused' : this.state),
     });
     opts.queue.onDrop = (seqs) => {
       this.telemetry.discarded('dropped_oldest', seqs.length);
@@ -125,6 +137,55 @@ export class Emitter {
   /** Stops waiting for these (the publisher timed out); delivery itself goes on. */
   forget(seqs: readonly number[]): void {
     for (const s of seqs) this.waiters.delete(s);
+  }
+
+  /** Stops delivering; the journal keeps taking this emitter's events up to its cap. */
+  pause(): void {
+    this.paused = true;
+    this.interrupt?.();
+  }
+
+  /**
+   * Delivers the backlog again, oldest first, and retries at once if it was
+   * waiting between attempts. A failing emitter's failing time starts over:
+   * resuming is a new chance, not more of the old failure.
+   */
+  resume(): void {
+    this.paused = false;
+    if (this.failingSince !== undefined) this.failingSince = Date.now();
+    this.wake?.();
+    this.interrupt?.();
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /** How long sends have been failing without a delivery in between; 0 when they are not. */
+  failingForMs(now = Date.now()): number {
+    return this.failingSince === undefined ? 0 : now - this.failingSince;
+  }
+
+  /**
+   * At least `ms` between attempts from now on (0 lifts it), for a
+   * destination suspended after failing for long: the one waiting now is cut short.
+   */
+  setRetryFloor(ms: number): void {
+    this.retryFloorMs = ms;
+    this.interrupt?.();
+  }
+
+  /** What a destination's owner needs to see: when it last delivered, since when it fails and why, and its backlog. */
+  health(now = Date.now()) {
+    const q = this.opts.queue;
+    return {
+      lastSuccessAt: this.lastSuccessAt ?? null,
+      failingSince: this.failingSince === undefined ? null : new Date(this.failingSince).toISOString(),
+      lastError: this.failingSince === undefined ? null : (this.lastError?.message ?? null),
+      backlog: { events: q.depth, bytes: q.bytes, maxBytes: q.maxBytes, oldestAgeSec: q.oldestAgeMs(now) / 1000 },
+      delivered: this.delivered,
+      deadLettered: this.deadLettered,
+    };
   }
 
   start(): void {
@@ -179,6 +240,12 @@ export class Emitter {
     let failures = 0;
     while (!signal.aborted) {
       try {
+        if (this.paused) {
+          // Stopping while paused delivers nothing: the backlog waits for resume, in this run or the next.
+          if (this.draining) return;
+          await this.nextWake();
+          continue;
+        }
         if (queue.depth === 0) {
           if (this.draining) return;
           this.state = 'idle';
@@ -245,7 +312,8 @@ export class Emitter {
 
     const { retry, metrics, logger } = this.opts;
     let attempt = 0;
-    while (pending.length > 0 && !signal.aborted) {
+    // Paused mid-batch: what is left stays queued (reads take the oldest unacknowledged) and goes first on resume.
+    while (pending.length > 0 && !signal.aborted && !this.paused) {
       this.state = attempt === 0 ? 'sending' : this.state;
       let outcomes: DeliveryOutcome[];
       try {
@@ -257,6 +325,7 @@ export class Emitter {
         if (signal.aborted) return;
         const fatal = !(err instanceof RetriableError);
         this.lastError = { message: errorMessage(err), at: new Date().toISOString() };
+        this.failingSince ??= Date.now();
         this.state = fatal ? 'failing' : 'retrying';
         this.telemetry.error(fatal ? 'fatal' : 'retriable', 'sending');
         this.opts.queue.recordAttempt(pending.map((p) => p.entry.seq));
@@ -266,7 +335,7 @@ export class Emitter {
         const delay = fatal
           ? retry.maxBackoffMs
           : backoffDelayMs(attempt++, retry.initialBackoffMs, retry.maxBackoffMs, (err as RetriableError).retryAfterMs);
-        await sleep(delay, signal);
+        await this.backoff(delay);
         continue;
       }
       const done: number[] = [];
@@ -289,19 +358,41 @@ export class Emitter {
       this.opts.queue.ack(done);
       this.notify(done, { delivered: true });
       this.delivered += done.length;
+      if (done.length > 0) {
+        this.lastSuccessAt = new Date().toISOString();
+        this.failingSince = undefined;
+      }
       this.telemetry.sent(done.length, doneBytes);
       if (rejected.length > 0) this.deadLetter(rejected);
       pending = again;
       if (again.length > 0) {
         this.state = 'retrying';
         this.lastError = { message: firstRetryReason, at: new Date().toISOString() };
+        if (done.length === 0) this.failingSince ??= Date.now();
         metrics.retries.inc({ component_id: this.name }, again.length);
         this.opts.queue.recordAttempt(again.map((p) => p.entry.seq));
-        await sleep(backoffDelayMs(attempt++, retry.initialBackoffMs, retry.maxBackoffMs), signal);
+        await this.backoff(backoffDelayMs(attempt++, retry.initialBackoffMs, retry.maxBackoffMs));
       } else if (this.state !== 'sending') {
         this.state = 'sending';
       }
     }
+  }
+
+  /** The wait between two attempts: ends early when stopping, pausing, resuming or when the retry floor changes. */
+  private backoff(ms: number): Promise<void> {
+    const signal = this.abort.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        if (this.interrupt === done) this.interrupt = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(ms, this.retryFloorMs));
+      signal.addEventListener('abort', done, { once: true });
+      this.interrupt = done;
+      if (signal.aborted) done();
+    });
   }
 
   private deadLetter(items: QueuedDeadLetter[]): void {

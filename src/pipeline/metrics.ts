@@ -6,7 +6,7 @@ import { ComponentMetrics, type ComponentKind } from '../core/component-metrics.
  * is written from this table, so the two cannot disagree. Disabled emitters
  * are not running and have no series at all.
  */
-export const EMITTER_STATE_CODES = { idle: 0, sending: 1, retrying: 2, failing: 3, stopped: 4 } as const;
+export const EMITTER_STATE_CODES = { idle: 0, sending: 1, retrying: 2, failing: 3, stopped: 4, paused: 5 } as const;
 
 export type EmitterState = keyof typeof EMITTER_STATE_CODES;
 
@@ -67,5 +67,11 @@ export class PipelineMetrics {
 
   addEmitter(e: EmitterGaugeSource): void {
     this.emitters.push(e);
+  }
+
+  /** A destination removed at run time: its buffer and state series go with it. */
+  removeEmitter(name: string): void {
+    const i = this.emitters.findIndex((e) => e.name === name);
+    if (i !== -1) this.emitters.splice(i, 1);
   }
 }

@@ -16,6 +16,8 @@ import { Emitter } from './emitter.js';
 import { isRecord, quietly, resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
 import { eventTypeFilter } from './event-filter.js';
 import { PipelineMetrics } from './metrics.js';
+import { DestinationManager } from './destination-manager.js';
+import { RouteTable } from './route-table.js';
 import { Router } from './router.js';
 import { SINKS } from './sink-registry.js';
 import { SOURCES } from './source-registry.js';
@@ -45,6 +47,8 @@ export class Pipeline {
     private readonly journal: EmbeddedJournal,
     /** Tenants, their keys and destinations (docs/tenants.md). */
     readonly tenancy: Tenancy,
+    /** Tenants' destinations, run beside the config file's emitters. */
+    readonly destinations: DestinationManager,
   ) {}
 
   /**
@@ -94,11 +98,6 @@ export class Pipeline {
     // Registered before the old queues move in, so each emitter's cap and policy apply from its first event.
     const queues = new Map(enabled.map((r) => [r.name, journal.addDestination(r.name, { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull })]));
     const migration = await migrateLegacyQueues(dataDir, journal, logger);
-    const unclaimed = journal.unclaimed();
-    if (unclaimed.length > 0) {
-      // Kept, not dropped: an emitter disabled or renamed for a while gets its events when it comes back.
-      logger.warn({ destinations: unclaimed }, 'the journal holds events for destinations not in the config; they are kept until an emitter of that name is enabled');
-    }
     const emitters: Emitter[] = [];
     for (const r of enabled) {
       const sink = createSink(r, { emitterName: r.name, dataDir, logger: logger.child({ emitter: r.name }), metrics: metrics.registry });
@@ -120,7 +119,8 @@ export class Pipeline {
       );
     }
     const policy = new DeliveryPolicy(config.audit);
-    const router = new Router({ emitters, journal, policy, ack: config.audit.ack, timeoutMs: config.audit.emitTimeoutInSec * 1000, logger, metrics });
+    const routes = new RouteTable(emitters);
+    const router = new Router({ routes, journal, policy, ack: config.audit.ack, timeoutMs: config.audit.emitTimeoutInSec * 1000, logger, metrics });
     // Sources are created before any emitter starts: one that refuses its state (a ConfigError) stops the start with nothing running.
     const sources = resolvedSources.map(({ path, name, definition, config: sourceConfig }) =>
       definition.create(name, sourceConfig, {
@@ -134,7 +134,14 @@ export class Pipeline {
       }),
     );
     for (const e of emitters) e.start();
-    const pipeline = new Pipeline(config, dataDir, router, emitters, resolved, disabled, searchServiceOf(emitters), sources, metrics, logger, lock, journal, tenancy);
+    const destinations = new DestinationManager({ config, dataDir, journal, routes, store, logger, metrics, publish: (events) => router.publish(events) });
+    await destinations.load();
+    const unclaimed = journal.unclaimed();
+    if (unclaimed.length > 0) {
+      // Kept, not dropped: an emitter disabled or renamed for a while gets its events when it comes back.
+      logger.warn({ destinations: unclaimed }, 'the journal holds events for destinations not in the config or the control store; they are kept until an emitter of that name is enabled');
+    }
+    const pipeline = new Pipeline(config, dataDir, router, emitters, resolved, disabled, searchServiceOf(emitters), sources, metrics, logger, lock, journal, tenancy, destinations);
     for (const s of sources) await s.start(router);
     return pipeline;
   }
@@ -147,7 +154,7 @@ export class Pipeline {
   async stop(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     await Promise.all(this.sources.map((s) => s.stop().catch((err) => this.logger.error({ source: s.name, err: errorMessage(err) }, 'source stop failed'))));
-    await Promise.all(this.emitters.map((e) => e.stop(deadline)));
+    await Promise.all([...this.emitters.map((e) => e.stop(deadline)), this.destinations.stop(deadline)]);
     for (const e of this.emitters) {
       await e.sink.close().catch((err) => this.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
     }
@@ -221,6 +228,6 @@ interface ResolvedSource {
   config: unknown;
 }
 
-function definedOnly<T extends object>(o: T): Partial<T> {
+export function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -8,9 +8,11 @@ import type { PublishResult, Publisher } from '../sources/source.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
 import type { Emitter } from './emitter.js';
 import type { PipelineMetrics } from './metrics.js';
+import type { RouteTable } from './route-table.js';
 
 export interface RouterOptions {
-  emitters: readonly Emitter[];
+  /** The emitters, changed at run time as tenants add and remove destinations. */
+  routes: RouteTable;
   journal: Journal;
   policy: DeliveryPolicy;
   ack: 'buffered' | 'delivered';
@@ -35,17 +37,11 @@ export class Router implements Publisher {
 
   /** `signal` (a source stopping) ends the wait early: the answer is then not ok, the events stay queued. */
   publish(events: AuditEvent[], signal?: AbortSignal): Promise<PublishResult> {
-    const { emitters, policy, metrics, logger, ack } = this.opts;
+    const { routes: table, policy, metrics, logger, ack } = this.opts;
     const payloads = events.map(eventJson);
     metrics.router.received(events.length, payloads.reduce((n, p) => n + p.length, 0));
-    // Filters look at the event type only: once per type and batch, not once per event, as
-    // every event passes every emitter's filter and there may be thousands of emitters.
-    const routeOfType = new Map<string, string[]>();
-    const routes = events.map((e) => {
-      let route = routeOfType.get(e.type);
-      if (!route) routeOfType.set(e.type, (route = emitters.filter((em) => em.accepts(e)).map((em) => em.name)));
-      return route;
-    });
+    // Looked up once per (tenant, type) in the table, not computed per event: there may be thousands of emitters.
+    const routes = events.map((e) => table.routesFor(e));
     const unrouted = routes.filter((r) => r.length === 0).length;
     if (unrouted > 0) metrics.router.discarded('no_emitter', unrouted);
 
@@ -55,6 +51,8 @@ export class Router implements Publisher {
     const confirmed = events.map(() => new Set<string>());
     const failures = new Map<string, Failure>();
     const tracked = new Map<Emitter, number[]>();
+    /** Destinations deleted while this publish was under way: they no longer count for it. */
+    const gone = new Set<string>();
     let finished = false;
 
     return new Promise<PublishResult>((resolve) => {
@@ -72,10 +70,11 @@ export class Router implements Publisher {
         if (finished) return;
         const missing = new Set<string>();
         events.forEach((_, i) => {
-          if (routes[i]!.length === 0) return;
-          for (const name of policy.missing(routes[i]!, confirmed[i]!)) missing.add(name);
+          const routed = gone.size === 0 ? routes[i]! : routes[i]!.filter((name) => !gone.has(name));
+          if (routed.length === 0) return;
+          for (const name of policy.missing(routed, confirmed[i]!)) missing.add(name);
           // Whatever the policy, an accepted event must be on disk somewhere.
-          if (queued[i]!.size === 0) for (const name of routes[i]!) missing.add(name);
+          if (queued[i]!.size === 0) for (const name of routed) missing.add(name);
         });
         if (missing.size === 0) return finish({ ok: true, failed: [] });
         if (!final) return;
@@ -95,11 +94,10 @@ export class Router implements Publisher {
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
 
-      const byName = new Map(emitters.map((em) => [em.name, em]));
       const indexesOf = new Map<Emitter, number[]>();
       routes.forEach((r, i) => {
         for (const name of r) {
-          const em = byName.get(name)!;
+          const em = table.emitter(name)!;
           let list = indexesOf.get(em);
           if (!list) indexesOf.set(em, (list = []));
           list.push(i);
@@ -112,6 +110,10 @@ export class Router implements Publisher {
         evaluate(outstanding === 0);
       };
       const refusedBy = (em: Emitter, err: unknown, count: number) => {
+        if (table.emitter(em.name) === undefined) {
+          gone.add(em.name);
+          return settle();
+        }
         const retryAfterSec = err instanceof QueueFullError ? err.retryAfterSec : undefined;
         failures.set(em.name, { reason: errorMessage(err), ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) });
         if (!policy.isRequired(em.name)) {

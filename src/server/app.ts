@@ -17,6 +17,7 @@ import { NoAuditStoreError, type SearchService } from '../store/search-service.j
 import { requireApiKeys, tenantNotFound } from './auth.js';
 import { HttpError } from './http-error.js';
 import { registerCloudFormationRoutes } from './cloudformation-route.js';
+import { registerDestinationRoutes } from './destination-routes.js';
 import { registerFirehoseRoute } from './firehose-route.js';
 import { ingestHandler } from './ingest-route.js';
 import { registerTenantRoutes } from './tenant-routes.js';
@@ -219,6 +220,8 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
     api.get('/v1/sources', { schema: routeSchemas.sources }, async () => ({
       sources: [http, ...pipeline.sources].map((s) => ({ name: s.name, ...s.status() })),
     }));
+
+    registerDestinationRoutes(api, pipeline);
 
     // Last, so that a source's path that names a route above is refused by name instead of clashing with it.
     for (const source of pipeline.sources) if (source instanceof FirehoseSource) registerFirehoseRoute(api, source);

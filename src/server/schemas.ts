@@ -166,6 +166,49 @@ const SHARED: Json[] = [
     },
     additionalProperties: true,
   },
+  {
+    $id: 'CheckStep',
+    title: 'CheckStep',
+    description: 'One step of Test & Add: what was tried, whether it worked, and what was found.',
+    type: 'object',
+    required: ['step', 'ok'],
+    properties: { step: str(), ok: { type: 'boolean' }, detail: str() },
+    additionalProperties: true,
+  },
+  {
+    $id: 'Destination',
+    title: 'Destination',
+    description: "A tenant's destination: its emitter keys with secrets shown as ********, its state and its health (docs/tenants.md#destinations).",
+    type: 'object',
+    required: ['tenant', 'name', 'type', 'config', 'state', 'health', 'createdAt', 'updatedAt'],
+    properties: {
+      tenant: str(),
+      name: str(),
+      type: str('kinesis, s3, kafka, http'),
+      config: { type: 'object', additionalProperties: true, description: 'the emitter keys of the type (include/exclude, queue, retry, batch and the sink keys); secrets redacted' },
+      state: { type: 'string', enum: ['active', 'paused', 'failing', 'suspended'] },
+      deleting: { type: 'boolean', description: 'DELETE ?backlog=drain is delivering what is left' },
+      health: {
+        type: 'object',
+        properties: {
+          lastSuccessAt: { type: ['string', 'null'] },
+          failingSince: { type: ['string', 'null'] },
+          lastError: { type: ['string', 'null'] },
+          backlog: {
+            type: 'object',
+            properties: { events: int(), bytes: int(), maxBytes: int('the cap: min(queue.maxBytes, the tenant quota maxBacklogBytes)'), oldestAgeSec: { type: 'number', minimum: 0 } },
+            additionalProperties: false,
+          },
+          delivered: int('since the server started'),
+          deadLettered: int('since the server started'),
+        },
+        additionalProperties: false,
+      },
+      createdAt: str(),
+      updatedAt: str(),
+    },
+    additionalProperties: false,
+  },
 ];
 
 const ERROR = ref('ApiError');
@@ -189,6 +232,32 @@ function publicAnswers(): Record<number, Json> {
 }
 
 const description = (text: string) => ({ description: text });
+
+const TENANT_PARAMS: Json = { type: 'object', required: ['tenant'], properties: { tenant: str('the tenant id') } };
+const DESTINATION_PARAMS: Json = { type: 'object', required: ['tenant', 'name'], properties: { tenant: str('the tenant id'), name: str('the destination name') } };
+const SKIP_TEST_QUERY: Json = {
+  type: 'object',
+  properties: { skipTest: { type: 'boolean', default: false, description: 'admin keys only: save without testing' } },
+  additionalProperties: false,
+};
+const STEPS: Json = { type: 'array', items: ref('CheckStep') };
+/** Answers of every route under /v1/tenants/{tenant}: 403 for a key without the scope, 404 for a tenant the key may not see. */
+const TENANT_ROUTE: Record<number, Json> = {
+  403: { ...ERROR, ...description('FORBIDDEN: the key lacks the scope this route needs, or (skipTest) is not an admin key') },
+  404: { ...ERROR, ...description("TENANT_NOT_FOUND (also another tenant's, for a tenant key), DESTINATION_NOT_FOUND, ROUTE_NOT_FOUND") },
+};
+/** Answers of the routes that take a destination config. */
+const DESTINATION_WRITE: Record<number, Json> = {
+  400: { ...ERROR, ...description('BAD_REQUEST; DESTINATION_INVALID with `problems` [{key, error}]: the keys are not a valid emitter of the type') },
+  413: { ...ERROR, ...description('BODY_TOO_LARGE') },
+  415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE: send application/json') },
+  422: {
+    type: 'object',
+    required: ['error', 'code'],
+    properties: { error: str(), code: str('TEST_FAILED (with steps; nothing saved) or DESTINATION_NOT_ALLOWED (tenants.destinationPolicy, naming the key)'), key: str(), steps: STEPS },
+    additionalProperties: true,
+  },
+};
 
 const ingestBody: Json = {
   description:
@@ -554,6 +623,100 @@ export const routeSchemas = {
     operationId: 'metrics',
     tags: ['probes'],
     response: { ...publicAnswers(), 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  },
+  listDestinations: {
+    summary: "A tenant's destinations, with state and health",
+    operationId: 'listDestinations',
+    tags: ['destinations'],
+    params: TENANT_PARAMS,
+    response: { ...ANY_ROUTE, ...TENANT_ROUTE, 200: { type: 'object', required: ['destinations'], properties: { destinations: { type: 'array', items: ref('Destination') } }, additionalProperties: false } },
+  },
+  createDestination: {
+    summary: 'Test & Add: test a destination step by step, and add it only if every step passed',
+    operationId: 'createDestination',
+    tags: ['destinations'],
+    params: TENANT_PARAMS,
+    querystring: SKIP_TEST_QUERY,
+    body: {
+      type: 'object',
+      required: ['name', 'type'],
+      properties: { name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }, type: str('kinesis, s3, kafka, http (tenants.destinationPolicy.allowTypes)') },
+      additionalProperties: true,
+      description: 'name, type, and the emitter keys of that type (as in audit.emitters, without enabled)',
+    },
+    response: {
+      ...ANY_ROUTE,
+      ...TENANT_ROUTE,
+      ...DESTINATION_WRITE,
+      409: { ...ERROR, ...description('CONFLICT: the tenant has a destination of that name; QUOTA_EXCEEDED: quotas.maxDestinations reached') },
+      201: { type: 'object', required: ['destination', 'steps'], properties: { destination: ref('Destination'), steps: STEPS }, additionalProperties: false },
+    },
+  },
+  getDestination: {
+    summary: "One of a tenant's destinations, with state and health",
+    operationId: 'getDestination',
+    tags: ['destinations'],
+    params: DESTINATION_PARAMS,
+    response: { ...ANY_ROUTE, ...TENANT_ROUTE, 200: ref('Destination') },
+  },
+  updateDestination: {
+    summary: "Change a destination's keys (JSON merge patch); a change to anything but include/exclude is tested first",
+    operationId: 'updateDestination',
+    tags: ['destinations'],
+    params: DESTINATION_PARAMS,
+    querystring: SKIP_TEST_QUERY,
+    body: { type: 'object', additionalProperties: true, description: 'keys to set; null removes a key; a secret sent back as ******** keeps its value' },
+    response: {
+      ...ANY_ROUTE,
+      ...TENANT_ROUTE,
+      ...DESTINATION_WRITE,
+      200: { type: 'object', required: ['destination', 'steps'], properties: { destination: ref('Destination'), steps: STEPS }, additionalProperties: false },
+    },
+  },
+  testDestination: {
+    summary: "Test a destination's stored config step by step, sending no events",
+    operationId: 'testDestination',
+    tags: ['destinations'],
+    params: DESTINATION_PARAMS,
+    response: { ...ANY_ROUTE, ...TENANT_ROUTE, 200: { type: 'object', required: ['ok', 'steps'], properties: { ok: { type: 'boolean' }, steps: STEPS }, additionalProperties: false } },
+  },
+  pauseDestination: {
+    summary: 'Pause delivery; events keep being queued up to the backlog cap',
+    operationId: 'pauseDestination',
+    tags: ['destinations'],
+    params: DESTINATION_PARAMS,
+    response: { ...ANY_ROUTE, ...TENANT_ROUTE, 200: ref('Destination') },
+  },
+  resumeDestination: {
+    summary: 'Resume delivery (also lifts a suspension): the backlog is delivered in order',
+    operationId: 'resumeDestination',
+    tags: ['destinations'],
+    params: DESTINATION_PARAMS,
+    response: { ...ANY_ROUTE, ...TENANT_ROUTE, 200: ref('Destination') },
+  },
+  deleteDestination: {
+    summary: 'Delete a destination: drain its backlog first (default), or discard it (explicit, counted)',
+    operationId: 'deleteDestination',
+    tags: ['destinations'],
+    params: DESTINATION_PARAMS,
+    querystring: { type: 'object', properties: { backlog: { type: 'string', enum: ['drain', 'discard'], default: 'drain' } }, additionalProperties: false },
+    response: {
+      ...ANY_ROUTE,
+      ...TENANT_ROUTE,
+      200: {
+        type: 'object',
+        required: ['deleted', 'discardedEvents'],
+        properties: { deleted: { type: 'boolean', const: true }, discardedEvents: int('backlog events dropped (backlog=discard)') },
+        additionalProperties: false,
+      },
+      202: {
+        type: 'object',
+        required: ['deleted', 'destination'],
+        properties: { deleted: { type: 'boolean', const: false }, destination: ref('Destination') },
+        additionalProperties: false,
+        description: 'backlog=drain: new events no longer go to it; the backlog is still being delivered, and it is removed when empty',
+      },
+    },
   },
   openapi: {
     summary: 'This document (OpenAPI 3.1)',

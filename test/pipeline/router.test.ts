@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import type { AuditEvent } from '../../src/core/event.js';
 import { DeliveryPolicy } from '../../src/pipeline/delivery-policy.js';
 import { PipelineMetrics } from '../../src/pipeline/metrics.js';
+import { RouteTable } from '../../src/pipeline/route-table.js';
 import { Router } from '../../src/pipeline/router.js';
 import type { EmbeddedJournal } from '../../src/queue/embedded-journal.js';
 import type { DeliveryOutcome, Sink } from '../../src/sinks/sink.js';
@@ -44,7 +45,7 @@ async function emitter(t: TestContext, name: string, mode: 'hang' | 'ok', opts: 
 
 test('ack: delivered — an aborted publish (a source stopping) answers at once, not at emitTimeoutInSec', async (t) => {
   const hung = await emitter(t, 'hung', 'hang');
-  const router = new Router({ emitters: [hung], journal: await journalOf(t), policy: new DeliveryPolicy({}), ack: 'delivered', timeoutMs: 60_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  const router = new Router({ routes: new RouteTable([hung]), journal: await journalOf(t), policy: new DeliveryPolicy({}), ack: 'delivered', timeoutMs: 60_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 50);
   const started = Date.now();
@@ -60,14 +61,14 @@ test('a full best-effort queue does not fail the producer; a full required one d
   const { emitter: webhook, metrics: webhookMetrics } = await started(t, 'webhook', 'hang', { maxBytes: 600 });
   const metrics = new PipelineMetrics();
   const policy = new DeliveryPolicy({ emitToAllOf: ['store'] });
-  const router = new Router({ emitters: [store, webhook], journal: await journalOf(t), policy, ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics });
+  const router = new Router({ routes: new RouteTable([store, webhook]), journal: await journalOf(t), policy, ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics });
   assert.equal((await router.publish([big('1')])).ok, true);
   assert.equal((await router.publish([big('2')])).ok, true, 'only the best-effort webhook is full');
   // Counted as the emitter's loss, on its own metrics.
   assert.match(await webhookMetrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /component_id="webhook".*reason="queue_full"\} 1/);
 
   const smallStore = await emitter(t, 'small-store', 'hang', { maxBytes: 600 });
-  const strict = new Router({ emitters: [smallStore], journal: await journalOf(t), policy: new DeliveryPolicy({ emitToAllOf: ['small-store'] }), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  const strict = new Router({ routes: new RouteTable([smallStore]), journal: await journalOf(t), policy: new DeliveryPolicy({ emitToAllOf: ['small-store'] }), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
   assert.equal((await strict.publish([big('3')])).ok, true);
   const full = await strict.publish([big('4')]);
   assert.equal(full.ok, false, 'the required store is full');
@@ -78,7 +79,7 @@ test('a full best-effort queue does not fail the producer; a full required one d
 test('events are routed by include; an event no emitter takes is counted, not an error', async (t) => {
   const admins = await emitter(t, 'admins', 'ok', { include: ['admin_*'] });
   const metrics = new PipelineMetrics();
-  const router = new Router({ emitters: [admins], journal: await journalOf(t), policy: new DeliveryPolicy({}), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics });
+  const router = new Router({ routes: new RouteTable([admins]), journal: await journalOf(t), policy: new DeliveryPolicy({}), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics });
   assert.equal((await router.publish([event('x', 'admin_added'), event('y', 'login')])).ok, true);
   assert.equal(admins.status().depth + admins.status().delivered, 1);
   assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /reason="no_emitter"\} 1/);
@@ -88,7 +89,7 @@ test('one request of interleaved event types: each emitter gets exactly the even
   // The router decides once per type and request; an answer must never leak to another type's events.
   const admins = await emitter(t, 'admins', 'ok', { include: ['admin_*'] });
   const logins = await emitter(t, 'logins', 'ok', { include: ['login'] });
-  const router = new Router({ emitters: [admins, logins], journal: await journalOf(t), policy: new DeliveryPolicy({}), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  const router = new Router({ routes: new RouteTable([admins, logins]), journal: await journalOf(t), policy: new DeliveryPolicy({}), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
   const types = ['login', 'admin_added', 'login', 'logout', 'admin_removed', 'login', 'admin_added'];
   assert.equal((await router.publish(types.map((type, i) => event(`e${i}`, type)))).ok, true);
   const taken = (em: typeof admins) => em.status().depth + em.status().delivered;
@@ -100,7 +101,7 @@ test('one request of interleaved event types: each emitter gets exactly the even
 test('ack: delivered answers as soon as the required emitters confirmed; a hung best-effort emitter is not waited for (docs/failure-modes.md row 11)', async (t) => {
   const store = await emitter(t, 'store', 'ok');
   const webhook = await emitter(t, 'webhook', 'hang');
-  const router = new Router({ emitters: [store, webhook], journal: await journalOf(t), policy: new DeliveryPolicy({ emitToAllOf: ['store'] }), ack: 'delivered', timeoutMs: 30_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  const router = new Router({ routes: new RouteTable([store, webhook]), journal: await journalOf(t), policy: new DeliveryPolicy({ emitToAllOf: ['store'] }), ack: 'delivered', timeoutMs: 30_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
   const started = Date.now();
   const result = await router.publish([event('q1'), event('q2')]);
   assert.equal(result.ok, true);
@@ -111,7 +112,7 @@ test('ack: delivered answers as soon as the required emitters confirmed; a hung 
 test('an accepted event must be on disk somewhere: refused when every emitter it is routed to failed to queue it', async (t) => {
   const full = await emitter(t, 'only-best-effort', 'hang', { maxBytes: 100 });
   const required = await emitter(t, 'store', 'ok', { include: ['admin_*'] });
-  const router = new Router({ emitters: [full, required], journal: await journalOf(t), policy: new DeliveryPolicy({ emitToAllOf: ['store'] }), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  const router = new Router({ routes: new RouteTable([full, required]), journal: await journalOf(t), policy: new DeliveryPolicy({ emitToAllOf: ['store'] }), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
   // A login goes only to the best-effort emitter (the store takes admin events), whose queue cannot hold it.
   const result = await router.publish([{ ...event('big'), message: 'x'.repeat(500) }]);
   assert.equal(result.ok, false);

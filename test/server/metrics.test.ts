@@ -14,7 +14,7 @@ test('the emitter state gauge: its help names exactly the codes it reports, and 
   const help = /^# HELP auditstream_emitter_state (.*)$/m.exec(text)?.[1];
   assert.ok(help, text);
   const codes = new Map([...help.matchAll(/(\d+) (\w+)/g)].map((m) => [m[2]!, Number(m[1])]));
-  assert.deepEqual([...codes.keys()], ['idle', 'sending', 'retrying', 'failing', 'stopped'], help);
+  assert.deepEqual([...codes.keys()], ['idle', 'sending', 'retrying', 'failing', 'stopped', 'paused'], help);
   assert.ok(!codes.has('disabled'), `no code is claimed for disabled emitters: ${help}`);
 
   const series = [...text.matchAll(/^auditstream_emitter_state\{[^}]*component_id="([^"]+)"[^}]*\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const);

@@ -1,0 +1,358 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AuditstreamConfig } from '../config/schema.js';
+import { readOrCreateSecretKey, secretKeyFile } from '../config/secure-params.js';
+import type { AuditEvent } from '../core/event.js';
+import { ConfigError, errorMessage } from '../core/errors.js';
+import { DeadLetterFile } from '../queue/dead-letter-file.js';
+import type { Journal } from '../queue/journal.js';
+import type { PublishResult } from '../sources/source.js';
+import { CHANGE_EVENT_TYPES, changeEvent, type ChangeAction } from '../tenants/change-event.js';
+import type { ControlStore } from '../tenants/control-store.js';
+import { redactSecrets, sealSecrets, unsealSecrets } from '../tenants/destination-secrets.js';
+import { destinationId, type DestinationRecord, type DestinationState, type Tenant } from '../tenants/tenant.js';
+import { Emitter } from './emitter.js';
+import { resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
+import { eventTypeFilter } from './event-filter.js';
+import type { PipelineMetrics } from './metrics.js';
+import { createSink, definedOnly } from './pipeline.js';
+import type { RouteTable } from './route-table.js';
+import { SINKS } from './sink-registry.js';
+import { testAndAdd, type TestAndAddResult } from './test-and-add.js';
+
+/** How often a suspended destination is tried again. */
+export const SUSPENDED_RETRY_MS = 3_600_000;
+/** How long DELETE ?backlog=drain waits for the backlog before answering that it goes on draining in the background. */
+export const DRAIN_WAIT_MS = 10_000;
+const DRAIN_POLL_MS = 100;
+
+/** A destination's keys are wrong (unknown keys, bad values, a sink's own check): each problem with its key path. */
+export class DestinationConfigError extends Error {
+  readonly code = 'DESTINATION_INVALID';
+  constructor(readonly problems: readonly { key: string; error: string }[]) {
+    super(problems.map((p) => (p.key ? `${p.key}: ${p.error}` : p.error)).join('; '));
+    this.name = 'DestinationConfigError';
+  }
+}
+
+export interface DestinationManagerOptions {
+  config: AuditstreamConfig;
+  dataDir: string;
+  journal: Journal;
+  routes: RouteTable;
+  store: ControlStore;
+  logger: Logger;
+  metrics: PipelineMetrics;
+  /** The router's publish: change events go through it like any event. */
+  publish: (events: AuditEvent[]) => Promise<PublishResult>;
+}
+
+/** A destination as answers show it: secrets redacted, its run-time state and health. */
+export interface DestinationView {
+  tenant: string;
+  name: string;
+  type: string;
+  config: Record<string, unknown>;
+  state: DestinationState;
+  /** Set while DELETE ?backlog=drain delivers what is left. */
+  deleting?: true;
+  health: ReturnType<Emitter['health']> | { lastError: string };
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface Running {
+  record: DestinationRecord;
+  /** Undefined when the stored config no longer starts (e.g. the sealing key changed): shown failing with the reason. */
+  emitter: Emitter | undefined;
+  startError?: string;
+  suspended: boolean;
+  deleting: boolean;
+}
+
+/**
+ * Runs tenants' destinations: adds, replaces, pauses, resumes and removes
+ * their emitters while the server runs, keeping the control store in step
+ * so every change outlives a restart, and publishing every change as an
+ * audit event of its tenant. A destination's journal id is `<tenant>/<name>`.
+ */
+export class DestinationManager {
+  private readonly running = new Map<string, Running>();
+  private sealingKey: Buffer | undefined;
+  private readonly watch: NodeJS.Timeout;
+
+  constructor(private readonly opts: DestinationManagerOptions) {
+    const suspendAfterMs = opts.config.tenants.suspendAfterSec * 1000;
+    // Often enough that a suspension is seen well within a tenth of suspendAfterSec, at most once a minute.
+    this.watch = setInterval(() => this.checkSuspensions(), Math.min(60_000, Math.max(100, suspendAfterMs / 10)));
+    this.watch.unref();
+  }
+
+  /** Starts every stored destination; one that no longer starts is kept, shown failing, and the others run. */
+  async load(): Promise<void> {
+    const tenants = new Map((await this.opts.store.listTenants()).map((t) => [t.id, t]));
+    for (const record of await this.opts.store.allDestinations()) {
+      const tenant = tenants.get(record.tenant);
+      if (!tenant) continue;
+      try {
+        this.run(record, tenant);
+      } catch (err) {
+        this.opts.logger.error({ destination: destinationId(record.tenant, record.name), err: errorMessage(err) }, 'a stored tenant destination does not start; it is shown failing');
+        this.running.set(destinationId(record.tenant, record.name), { record, emitter: undefined, startError: errorMessage(err), suspended: false, deleting: false });
+      }
+    }
+  }
+
+  /**
+   * The emitter config of a tenant's destination block, checked as the
+   * config file's emitters are (the sink's own keys, strictly). `enabled`
+   * is refused: pause and resume do that.
+   */
+  resolve(tenant: string, name: string, type: string, config: Record<string, unknown>): ResolvedEmitter {
+    if ('enabled' in config) throw new DestinationConfigError([{ key: 'enabled', error: 'not a destination key; pause and resume the destination instead' }]);
+    if ('name' in config || 'type' in config) throw new DestinationConfigError([{ key: 'name' in config ? 'name' : 'type', error: 'given beside the config, not inside it' }]);
+    const errors: ConfigError[] = [];
+    const [resolved] = resolveEmitters(
+      // include/exclude may name the config's event types and the change events a tenant receives.
+      { emitters: [{ ...config, type, name }], eventTypes: [...this.opts.config.audit.eventTypes, ...CHANGE_EVENT_TYPES] },
+      { sinks: SINKS, dataDir: this.opts.dataDir, maxEventBytes: this.opts.config.server.limits.maxEventBytes },
+      errors,
+    );
+    if (errors.length > 0 || !resolved) {
+      const problems = errors.map((e) => ({ key: e.path.replace(/^audit\.emitters\[0\]\.?/, ''), error: e.problem }));
+      throw new DestinationConfigError(problems.length > 0 ? problems : [{ key: '', error: 'not a valid destination' }]);
+    }
+    return { ...resolved, name: destinationId(tenant, name) };
+  }
+
+  /** Test & Add's test: the sink's step-by-step check, against the running sink when it is this very config. */
+  test(resolved: ResolvedEmitter): Promise<TestAndAddResult> {
+    return testAndAdd(resolved, { dataDir: this.opts.dataDir, logger: this.opts.logger.child({ emitter: resolved.name }), metrics: this.opts.metrics.registry });
+  }
+
+  /** Stores and starts a new destination (its config already resolved, tested and allowed). */
+  async create(tenant: Tenant, name: string, type: string, config: Record<string, unknown>, actor: string): Promise<DestinationView> {
+    const now = new Date().toISOString();
+    const record: DestinationRecord = { tenant: tenant.id, name, type, config: sealSecrets(type, config, this.key()), paused: false, createdAt: now, updatedAt: now };
+    await this.opts.store.createDestination(record);
+    try {
+      this.run(record, tenant);
+    } catch (err) {
+      // Saved but not running would come back at the next start unannounced: saved only if it runs.
+      await this.opts.store.deleteDestination(tenant.id, name);
+      throw err;
+    }
+    this.announce(tenant.id, 'destination.created', actor, name, { type, config: redactSecrets(type, config) });
+    return this.view(tenant.id, name)!;
+  }
+
+  /** Replaces a destination's config; its backlog is kept and goes to the new config, in order. */
+  async update(tenant: Tenant, name: string, config: Record<string, unknown>, actor: string): Promise<DestinationView | undefined> {
+    const current = this.running.get(destinationId(tenant.id, name));
+    if (!current || current.deleting) return undefined;
+    const record: DestinationRecord = { ...current.record, config: sealSecrets(current.record.type, config, this.key()), updatedAt: new Date().toISOString() };
+    if (!(await this.opts.store.updateDestination(record))) return undefined;
+    await this.halt(current);
+    this.run(record, tenant);
+    this.announce(tenant.id, 'destination.updated', actor, name, { config: redactSecrets(record.type, config) });
+    return this.view(tenant.id, name);
+  }
+
+  async pause(tenant: string, name: string, actor: string): Promise<DestinationView | undefined> {
+    return this.setPaused(tenant, name, true, actor);
+  }
+
+  /** Delivers the backlog again, in order; also lifts a suspension and retries at once. */
+  async resume(tenant: string, name: string, actor: string): Promise<DestinationView | undefined> {
+    return this.setPaused(tenant, name, false, actor);
+  }
+
+  /**
+   * Removes a destination. `discard` drops its backlog at once (counted in
+   * the change event and the `destination_deleted` discard metric);
+   * `drain` stops routing new events to it, delivers what is queued, and
+   * removes it when the backlog is empty — answering `drained: false` if
+   * that takes longer than DRAIN_WAIT_MS (it goes on in the background).
+   */
+  async remove(tenant: string, name: string, backlog: 'drain' | 'discard', actor: string): Promise<{ drained: boolean; discardedEvents: number } | undefined> {
+    const id = destinationId(tenant, name);
+    const current = this.running.get(id);
+    if (!current) return undefined;
+    if (backlog === 'drain' && current.deleting) return { drained: false, discardedEvents: 0 };
+    this.opts.routes.remove(id);
+    const emitter = current.emitter;
+    if (backlog === 'drain' && emitter && emitter.health().backlog.events > 0) {
+      current.deleting = true;
+      emitter.resume();
+      emitter.setRetryFloor(0);
+      const drained = this.drainThenForget(current, tenant, name, actor);
+      const done = await Promise.race([drained, new Promise<false>((r) => setTimeout(() => r(false), DRAIN_WAIT_MS).unref())]);
+      return { drained: done, discardedEvents: 0 };
+    }
+    const discardedEvents = emitter?.health().backlog.events ?? 0;
+    if (discardedEvents > 0) emitter!.discarded('destination_deleted', discardedEvents);
+    await this.forget(current);
+    this.announce(tenant, 'destination.deleted', actor, name, { backlog, discardedEvents });
+    return { drained: discardedEvents === 0, discardedEvents };
+  }
+
+  view(tenant: string, name: string): DestinationView | undefined {
+    const r = this.running.get(destinationId(tenant, name));
+    return r && viewOf(r);
+  }
+
+  list(tenant: string): DestinationView[] {
+    return [...this.running.values()].filter((r) => r.record.tenant === tenant).map(viewOf).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** The stored config with its secrets opened: what a PATCH merges into and a test runs with. */
+  storedConfig(tenant: string, name: string): Record<string, unknown> | undefined {
+    const r = this.running.get(destinationId(tenant, name));
+    return r && unsealSecrets(r.record.type, r.record.config, this.key(), `destination ${destinationId(tenant, name)}`);
+  }
+
+  count(tenant: string): number {
+    let n = 0;
+    for (const r of this.running.values()) if (r.record.tenant === tenant) n += 1;
+    return n;
+  }
+
+  /** A tenant deleted: its destinations stop and their backlogs go (the store removed their rows with the tenant). */
+  async removeTenant(tenant: string): Promise<void> {
+    for (const r of [...this.running.values()]) {
+      if (r.record.tenant !== tenant) continue;
+      this.opts.routes.remove(destinationId(tenant, r.record.name));
+      await this.forget(r, false);
+    }
+  }
+
+  /** Delivers until the deadline, then leaves the rest queued for the next start. */
+  async stop(deadline: number): Promise<void> {
+    clearInterval(this.watch);
+    await Promise.all([...this.running.values()].map((r) => r.emitter?.stop(deadline)));
+    for (const r of this.running.values()) await r.emitter?.sink.close().catch((err) => this.opts.logger.error({ emitter: r.emitter!.name, err: errorMessage(err) }, 'sink close failed'));
+  }
+
+  private run(record: DestinationRecord, tenant: Tenant): void {
+    const { journal, dataDir, logger, metrics, routes } = this.opts;
+    const id = destinationId(record.tenant, record.name);
+    const plain = unsealSecrets(record.type, record.config, this.key(), `destination ${id}`);
+    const r = this.resolve(record.tenant, record.name, record.type, plain);
+    const sink = createSink(r, { emitterName: id, dataDir, logger: logger.child({ emitter: id }), metrics: metrics.registry });
+    // The tenant's quota caps every backlog; the destination's own queue.maxBytes may only lower it.
+    const queue = journal.addDestination(id, { maxBytes: Math.min(r.common.queue.maxBytes, tenant.quotas.maxBacklogBytes), whenFull: r.common.queue.whenFull });
+    const emitter = new Emitter({
+      name: id,
+      type: record.type,
+      tenant: record.tenant,
+      sink,
+      journal,
+      queue,
+      deadLetter: new DeadLetterFile(join(dataDir, 'dead-letter', 'tenants', record.tenant, `${record.name}.ndjson`), id),
+      accepts: eventTypeFilter(r.common.include, r.common.exclude),
+      retry: r.common.retry,
+      batch: { ...sink.batch, ...definedOnly(r.common.batch ?? {}) },
+      logger,
+      metrics,
+    });
+    if (record.paused) emitter.pause();
+    emitter.start();
+    routes.add(emitter);
+    this.running.set(id, { record, emitter, suspended: false, deleting: false });
+  }
+
+  private async setPaused(tenant: string, name: string, paused: boolean, actor: string): Promise<DestinationView | undefined> {
+    const current = this.running.get(destinationId(tenant, name));
+    if (!current || current.deleting) return undefined;
+    const record = { ...current.record, paused, updatedAt: new Date().toISOString() };
+    if (!(await this.opts.store.updateDestination(record))) return undefined;
+    current.record = record;
+    const wasSuspended = current.suspended;
+    if (paused) current.emitter?.pause();
+    else {
+      current.suspended = false;
+      current.emitter?.setRetryFloor(0);
+      current.emitter?.resume();
+    }
+    this.announce(tenant, paused ? 'destination.paused' : 'destination.resumed', actor, name, wasSuspended && !paused ? { wasSuspended: true } : undefined);
+    return viewOf(current);
+  }
+
+  private async drainThenForget(current: Running, tenant: string, name: string, actor: string): Promise<boolean> {
+    while (current.emitter && current.emitter.health().backlog.events > 0 && this.running.get(destinationId(tenant, name)) === current) {
+      await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    }
+    if (this.running.get(destinationId(tenant, name)) !== current) return false;
+    await this.forget(current);
+    this.announce(tenant, 'destination.deleted', actor, name, { backlog: 'drain', discardedEvents: 0 });
+    return true;
+  }
+
+  /** Stops the emitter, releases its backlog, and deletes its row (unless the tenant's deletion did). */
+  private async forget(current: Running, deleteRow = true): Promise<void> {
+    const id = destinationId(current.record.tenant, current.record.name);
+    this.running.delete(id);
+    await this.halt(current);
+    this.opts.journal.removeDestination(id);
+    if (deleteRow) await this.opts.store.deleteDestination(current.record.tenant, current.record.name);
+  }
+
+  /** Stops the emitter now: an in-flight send is abandoned and its events stay queued. */
+  private async halt(current: Running): Promise<void> {
+    const e = current.emitter;
+    if (!e) return;
+    await e.stop(Date.now());
+    await e.sink.close().catch((err) => this.opts.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
+    this.opts.metrics.removeEmitter(e.name);
+  }
+
+  private checkSuspensions(): void {
+    const afterMs = this.opts.config.tenants.suspendAfterSec * 1000;
+    for (const r of this.running.values()) {
+      const e = r.emitter;
+      if (!e || r.deleting) continue;
+      const failingMs = e.failingForMs();
+      if (!r.suspended && failingMs > afterMs && !r.record.paused) {
+        r.suspended = true;
+        e.setRetryFloor(SUSPENDED_RETRY_MS);
+        this.opts.logger.warn({ destination: e.name, failingSec: Math.round(failingMs / 1000) }, 'tenant destination suspended: failing longer than tenants.suspendAfterSec; retried hourly');
+        this.announce(r.record.tenant, 'destination.suspended', 'system', r.record.name, { failingSince: e.health().failingSince, lastError: e.health().lastError });
+      } else if (r.suspended && failingMs === 0) {
+        // A retry delivered: it resumes by itself.
+        r.suspended = false;
+        e.setRetryFloor(0);
+      }
+    }
+  }
+
+  private announce(tenant: string, action: ChangeAction, actor: string, target: string, details?: Record<string, unknown>): void {
+    const event = changeEvent({ tenant, action, actor, target, ...(details ? { details } : {}) });
+    this.opts.publish([event]).then(
+      (result) => {
+        if (!result.ok) this.opts.logger.warn({ tenant, action, failed: result.failed }, 'a control-plane change event was not confirmed by every emitter');
+      },
+      (err: unknown) => this.opts.logger.error({ tenant, action, err: errorMessage(err) }, 'a control-plane change event could not be published'),
+    );
+  }
+
+  private key(): Buffer {
+    this.sealingKey ??= readOrCreateSecretKey(secretKeyFile(this.opts.dataDir), process.env);
+    return this.sealingKey;
+  }
+}
+
+function viewOf(r: Running): DestinationView {
+  const { record, emitter } = r;
+  const state: DestinationState = record.paused ? 'paused' : r.suspended ? 'suspended' : !emitter || emitter.failingForMs() > 0 ? 'failing' : 'active';
+  return {
+    tenant: record.tenant,
+    name: record.name,
+    type: record.type,
+    config: redactSecrets(record.type, record.config),
+    state,
+    ...(r.deleting ? { deleting: true as const } : {}),
+    health: emitter ? emitter.health() : { lastError: r.startError ?? 'not running' },
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}

@@ -1,0 +1,196 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ControlConflictError } from '../tenants/control-store.js';
+import { DestinationConfigError, type DestinationManager } from '../pipeline/destination-manager.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { checkDestinationPolicy, DestinationNotAllowedError } from '../tenants/destination-policy.js';
+import { keepRedacted } from '../tenants/destination-secrets.js';
+import type { Tenant } from '../tenants/tenant.js';
+import { tenantNotFound } from './auth.js';
+import { HttpError } from './http-error.js';
+import { routeSchemas } from './schemas.js';
+
+/** Keys a PATCH may change without a new test: they choose events, not where they go. */
+const UNTESTED_KEYS: ReadonlySet<string> = new Set(['include', 'exclude']);
+
+type TenantParams = { tenant: string };
+type DestinationParams = { tenant: string; name: string };
+
+/**
+ * Tenants' destinations over the API (docs/tenants.md#destinations): Test &
+ * Add, read with state and health, change, test, pause, resume, delete.
+ * Reading needs the `read` scope, every change `manage`; a tenant key
+ * reaches its own tenant only (auth.ts answers 404 for any other).
+ */
+export function registerDestinationRoutes(parent: FastifyInstance, pipeline: Pipeline): void {
+  void parent.register(async (api) => destinationRoutes(api, pipeline));
+}
+
+function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
+  // The app hands bodies over as bytes (ingest reads them itself); these routes take one JSON document.
+  api.removeAllContentTypeParsers();
+  api.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new HttpError(400, 'BODY_MALFORMED', `the body is not valid JSON: ${(err as Error).message}`));
+    }
+  });
+  const manager = pipeline.destinations;
+  const policy = pipeline.config.tenants.destinationPolicy;
+  const tenantOf = async (id: string): Promise<Tenant> => {
+    const tenant = await pipeline.tenancy.store.getTenant(id);
+    if (!tenant) throw tenantNotFound(id);
+    return tenant;
+  };
+  const allowed = async (type: string, config: Record<string, unknown>) => {
+    try {
+      await checkDestinationPolicy(type, config, policy);
+    } catch (err) {
+      if (err instanceof DestinationNotAllowedError) throw new HttpError(422, err.code, err.message, { key: err.key });
+      throw err;
+    }
+  };
+  const resolved = (tenant: string, name: string, type: string, config: Record<string, unknown>) => {
+    try {
+      return manager.resolve(tenant, name, type, config);
+    } catch (err) {
+      if (err instanceof DestinationConfigError) throw new HttpError(400, err.code, err.message, { problems: err.problems });
+      throw err;
+    }
+  };
+
+  api.get('/v1/tenants/:tenant/destinations', { config: { access: 'read' }, schema: routeSchemas.listDestinations }, async (req) => {
+    const { tenant } = req.params as TenantParams;
+    await tenantOf(tenant);
+    return { destinations: manager.list(tenant) };
+  });
+
+  api.post('/v1/tenants/:tenant/destinations', { config: { access: 'manage' }, schema: routeSchemas.createDestination }, async (req, reply) => {
+    const { tenant: id } = req.params as TenantParams;
+    const tenant = await tenantOf(id);
+    const skipTest = skipTestOf(req);
+    const { name, type, ...config } = req.body as { name: string; type: string } & Record<string, unknown>;
+    if (manager.view(id, name)) throw new HttpError(409, 'CONFLICT', `tenant "${id}" has a destination named "${name}"`);
+    if (manager.count(id) >= tenant.quotas.maxDestinations) {
+      throw new HttpError(409, 'QUOTA_EXCEEDED', `tenant "${id}" has ${manager.count(id)} destinations, its quota maxDestinations (${tenant.quotas.maxDestinations}); delete one or raise the quota`);
+    }
+    await allowed(type, config);
+    const r = resolved(id, name, type, config);
+    const steps = skipTest ? [] : await testOrFail(manager, r);
+    try {
+      const destination = await manager.create(tenant, name, type, config, actorOf(req));
+      return reply.code(201).send({ destination, steps });
+    } catch (err) {
+      if (err instanceof ControlConflictError) throw new HttpError(409, err.code, err.message);
+      throw err;
+    }
+  });
+
+  api.get('/v1/tenants/:tenant/destinations/:name', { config: { access: 'read' }, schema: routeSchemas.getDestination }, async (req) => {
+    const { tenant, name } = req.params as DestinationParams;
+    await tenantOf(tenant);
+    return viewOrNotFound(manager, tenant, name);
+  });
+
+  api.patch('/v1/tenants/:tenant/destinations/:name', { config: { access: 'manage' }, schema: routeSchemas.updateDestination }, async (req) => {
+    const { tenant: id, name } = req.params as DestinationParams;
+    const tenant = await tenantOf(id);
+    const skipTest = skipTestOf(req);
+    const current = viewOrNotFound(manager, id, name);
+    const patch = req.body as Record<string, unknown>;
+    for (const key of ['name', 'type'] as const) {
+      if (key in patch && patch[key] !== current[key]) throw new HttpError(400, 'BAD_REQUEST', `${key}: a destination's ${key} cannot change; create another destination and delete this one`);
+    }
+    const { name: _n, type: _t, ...changes } = patch;
+    const stored = manager.storedConfig(id, name)!;
+    const config = keepRedacted(current.type, mergePatch(stored, changes), stored);
+    await allowed(current.type, config);
+    const r = resolved(id, name, current.type, config);
+    const needsTest = !skipTest && Object.keys(changes).some((k) => !UNTESTED_KEYS.has(k));
+    const steps = needsTest ? await testOrFail(manager, r) : [];
+    const destination = await manager.update(tenant, name, config, actorOf(req));
+    if (!destination) throw destinationNotFound(name);
+    return { destination, steps };
+  });
+
+  api.post('/v1/tenants/:tenant/destinations/:name/test', { config: { access: 'manage' }, schema: routeSchemas.testDestination }, async (req) => {
+    const { tenant, name } = req.params as DestinationParams;
+    await tenantOf(tenant);
+    const current = viewOrNotFound(manager, tenant, name);
+    const result = await manager.test(resolved(tenant, name, current.type, manager.storedConfig(tenant, name)!));
+    return { ok: result.ok, steps: result.steps };
+  });
+
+  for (const action of ['pause', 'resume'] as const) {
+    api.post(
+      `/v1/tenants/:tenant/destinations/:name/${action}`,
+      { config: { access: 'manage' }, schema: action === 'pause' ? routeSchemas.pauseDestination : routeSchemas.resumeDestination },
+      async (req) => {
+        const { tenant, name } = req.params as DestinationParams;
+        await tenantOf(tenant);
+        const view = await manager[action](tenant, name, actorOf(req));
+        if (!view) throw destinationNotFound(name);
+        return view;
+      },
+    );
+  }
+
+  api.delete('/v1/tenants/:tenant/destinations/:name', { config: { access: 'manage' }, schema: routeSchemas.deleteDestination }, async (req, reply) => {
+    const { tenant, name } = req.params as DestinationParams;
+    const { backlog = 'drain' } = req.query as { backlog?: 'drain' | 'discard' };
+    await tenantOf(tenant);
+    const result = await manager.remove(tenant, name, backlog, actorOf(req));
+    if (!result) throw destinationNotFound(name);
+    if (result.drained || backlog === 'discard') return { deleted: true, discardedEvents: result.discardedEvents };
+    const view = manager.view(tenant, name);
+    // Drained between the wait and this answer: gone after all.
+    if (!view) return { deleted: true, discardedEvents: 0 };
+    return reply.code(202).send({ deleted: false, destination: view });
+  });
+}
+
+/** The test's steps when every one passed; otherwise a 422 carrying them, nothing saved. */
+async function testOrFail(manager: DestinationManager, r: Parameters<DestinationManager['test']>[0]) {
+  const result = await manager.test(r);
+  if (!result.ok) {
+    const failed = result.steps.find((s) => !s.ok);
+    throw new HttpError(422, 'TEST_FAILED', `the destination did not pass its test${failed ? `: ${failed.step}: ${failed.detail ?? 'failed'}` : ''}; nothing was saved`, { steps: result.steps });
+  }
+  return result.steps;
+}
+
+function skipTestOf(req: FastifyRequest): boolean {
+  const { skipTest = false } = req.query as { skipTest?: boolean };
+  if (skipTest && req.principal?.kind === 'tenant') throw new HttpError(403, 'FORBIDDEN', 'skipTest is for admin keys only: a tenant destination is tested before it is saved');
+  return skipTest;
+}
+
+/** Who made a change, as its audit event names them: the tenant key's id, or `admin`. */
+function actorOf(req: FastifyRequest): string {
+  return req.principal?.kind === 'tenant' ? req.principal.keyId : 'admin';
+}
+
+function viewOrNotFound(manager: DestinationManager, tenant: string, name: string) {
+  const view = manager.view(tenant, name);
+  if (!view) throw destinationNotFound(name);
+  return view;
+}
+
+function destinationNotFound(name: string): HttpError {
+  return new HttpError(404, 'DESTINATION_NOT_FOUND', `no destination "${name.slice(0, 64)}"`);
+}
+
+/** RFC 7396 JSON merge patch: objects merge key by key, null removes, anything else replaces. */
+function mergePatch(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...target };
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else if (isPlainObject(v) && isPlainObject(out[k])) out[k] = mergePatch(out[k], v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,63 @@
+import { isSealed, seal, unseal } from '../config/secure-params.js';
+
+/** What a secret value is replaced with in every answer. */
+export const REDACTED = '********';
+
+/** `*` stands for every key of the record at that point. */
+type SecretPath = readonly string[];
+
+const AWS_SECRETS: readonly SecretPath[] = [['credentials', 'secretAccessKey'], ['credentials', 'sessionToken']];
+
+/** The keys of each destination type that hold secrets: sealed at rest, never returned. */
+const SECRET_PATHS: Readonly<Record<string, readonly SecretPath[]>> = {
+  http: [['auth', 'bearer'], ['auth', 'password'], ['auth', 'apiKey'], ['signature', 'key'], ['splunk', 'token'], ['datadog', 'apiKey'], ['headers', '*'], ['secureParams', '*']],
+  kafka: [['sasl', 'password'], ['sasl', 'jaasConfig'], ['sasl', 'secureParams', '*'], ['ssl', 'keyPassword']],
+  kinesis: AWS_SECRETS,
+  s3: AWS_SECRETS,
+};
+
+/** The config with every secret value sealed (AES-256-GCM, the secure-params key); values already sealed stay as they are. */
+export function sealSecrets(type: string, config: Record<string, unknown>, key: Buffer): Record<string, unknown> {
+  return mapSecrets(type, config, (v) => (isSealed(v) ? v : seal(v, key)));
+}
+
+/** The config as the sink needs it, every sealed value opened. */
+export function unsealSecrets(type: string, config: Record<string, unknown>, key: Buffer, where: string): Record<string, unknown> {
+  return mapSecrets(type, config, (v, path) => (isSealed(v) ? unseal(v, key, `${where}.${path}`) : v));
+}
+
+/** The config as an answer or a change event may show it. */
+export function redactSecrets(type: string, config: Record<string, unknown>): Record<string, unknown> {
+  return mapSecrets(type, config, () => REDACTED);
+}
+
+/**
+ * A PATCH that leaves a secret as the REDACTED placeholder it was shown keeps the stored value:
+ * a client may send back what it read without blanking the secret.
+ */
+export function keepRedacted(type: string, patched: Record<string, unknown>, stored: Record<string, unknown>): Record<string, unknown> {
+  return mapSecrets(type, patched, (v, path) => (v === REDACTED ? (stringAt(stored, path.split('.')) ?? v) : v));
+}
+
+function mapSecrets(type: string, config: Record<string, unknown>, f: (value: string, path: string) => string): Record<string, unknown> {
+  const out = structuredClone(config);
+  for (const path of SECRET_PATHS[type] ?? []) visit(out, path, [], f);
+  return out;
+}
+
+function visit(node: unknown, rest: SecretPath, done: string[], f: (value: string, path: string) => string): void {
+  if (node === null || typeof node !== 'object' || Array.isArray(node)) return;
+  const record = node as Record<string, unknown>;
+  const [head, ...tail] = rest;
+  const keys = head === '*' ? Object.keys(record) : head !== undefined && head in record ? [head] : [];
+  for (const k of keys) {
+    if (tail.length > 0) visit(record[k], tail, [...done, k], f);
+    else if (typeof record[k] === 'string') record[k] = f(record[k], [...done, k].join('.'));
+  }
+}
+
+function stringAt(o: Record<string, unknown>, path: readonly string[]): string | undefined {
+  let v: unknown = o;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return typeof v === 'string' ? v : undefined;
+}

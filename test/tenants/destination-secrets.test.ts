@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { keepRedacted, REDACTED, redactSecrets, sealSecrets, unsealSecrets } from '../../src/tenants/destination-secrets.js';
+
+test('the secrets of each destination type are sealed at rest, opened for the sink, and redacted in answers', () => {
+  const key = randomBytes(32);
+  const cases: [string, Record<string, unknown>, string[]][] = [
+    ['http', { url: 'https://h.example', auth: { bearer: 'tok-1' }, headers: { 'X-Api-Key': 'hdr-2' }, signature: { key: 'sig-3' }, secureParams: { p: 'sp-4' } }, ['tok-1', 'hdr-2', 'sig-3', 'sp-4']],
+    ['http', { preset: 'datadog', datadog: { apiKey: 'dd-5' } }, ['dd-5']],
+    ['kafka', { bootstrapServers: ['b:9092'], topic: 't', sasl: { username: 'u', password: 'pw-6', secureParams: { x: 'sp-7' } } }, ['pw-6', 'sp-7']],
+    ['kinesis', { streamName: 's', credentials: { accessKeyId: 'AKIAPUBLIC', secretAccessKey: 'sk-8', sessionToken: 'st-9' } }, ['sk-8', 'st-9']],
+    ['s3', { bucket: 'b', credentials: { accessKeyId: 'AKIAPUBLIC', secretAccessKey: 'sk-10' } }, ['sk-10']],
+  ];
+  for (const [type, config, secrets] of cases) {
+    const sealed = sealSecrets(type, config, key);
+    const text = JSON.stringify(sealed);
+    for (const s of secrets) assert.ok(!text.includes(s), `${type}: ${s} is sealed`);
+    assert.match(text, /enc:v1:/);
+    assert.deepEqual(sealSecrets(type, sealed, key), sealed, 'sealing twice changes nothing');
+    assert.deepEqual(unsealSecrets(type, sealed, key, 'd'), config);
+    const shown = JSON.stringify(redactSecrets(type, sealed));
+    for (const s of secrets) assert.ok(!shown.includes(s));
+    assert.ok(!shown.includes('enc:v1:'), 'not even the sealed form is shown');
+    assert.ok(shown.includes(REDACTED));
+  }
+  // Not secrets: still shown as they are.
+  assert.match(JSON.stringify(redactSecrets('kinesis', cases[3]![1])), /AKIAPUBLIC/);
+  assert.throws(() => unsealSecrets('http', sealSecrets('http', { auth: { bearer: 'x' } }, key), randomBytes(32), 'destination a/b'), /destination a\/b\.auth\.bearer/);
+});
+
+test('a PATCH sending back the redacted placeholder keeps the stored secret; a new value replaces it', () => {
+  const stored = { url: 'https://h.example', auth: { bearer: 'old' } };
+  assert.deepEqual(keepRedacted('http', { url: 'https://h2.example', auth: { bearer: REDACTED } }, stored), { url: 'https://h2.example', auth: { bearer: 'old' } });
+  assert.deepEqual(keepRedacted('http', { url: 'https://h.example', auth: { bearer: 'new' } }, stored), { url: 'https://h.example', auth: { bearer: 'new' } });
+});
