@@ -107,6 +107,8 @@ export function registerTenantRoutes(api: FastifyInstance, o: { config: Auditstr
     tenants.delete(id);
     keys.removeTenant(id);
     quota.forget(id);
+    // Its destinations' rows went with the tenant; their running emitters and backlogs go now.
+    await pipeline.destinations.removeTenant(id);
     return reply.code(204).send();
   });
 

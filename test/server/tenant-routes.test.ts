@@ -249,4 +249,7 @@ test('tenants: survive a restart with their keys; deleting a tenant with destina
   assert.equal((await call(server, 'GET', '/v1/tenants/acme', ADMIN)).body.code, 'TENANT_NOT_FOUND');
   assert.equal((await call(server, 'GET', '/v1/tenants/acme', key.key)).status, 401, "a deleted tenant's keys stop working at once");
   assert.equal((await call(server, 'POST', '/v1/events', ADMIN, [ev('a2', { tenant: 'acme' })])).body.code, 'NO_VALID_EVENTS');
+  // A tenant made again under the same id starts empty: the deleted one's destinations stopped with it.
+  await createTenant(server, 'acme');
+  assert.deepEqual((await call(server, 'GET', '/v1/tenants/acme/destinations', ADMIN)).body.destinations, []);
 });
