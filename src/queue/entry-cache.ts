@@ -1,0 +1,41 @@
+/** What the cache keeps of one event record: every field a destination reads except its own attempt count. */
+export interface CachedEntry {
+  eventId: string;
+  partitionKey: string | null;
+  enqueuedAt: number;
+  payload: Buffer;
+}
+
+/** Map entry, key and object header: counted so that many tiny events cannot hold far more than the cap. */
+const ENTRY_OVERHEAD_BYTES = 128;
+
+/**
+ * Event records recently written to or read from the journal, by seq, bounded
+ * in bytes (oldest put evicted first). Destinations taking the same events
+ * read them at about the same time; with this, the first read (or the write
+ * itself) serves them all, with the same payload Buffer, instead of each one
+ * reading, checksumming and decoding the record on its own.
+ */
+export class EntryCache {
+  private readonly entries = new Map<number, CachedEntry>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(seq: number): CachedEntry | undefined {
+    return this.entries.get(seq);
+  }
+
+  put(seq: number, entry: CachedEntry): void {
+    const size = entry.payload.length + ENTRY_OVERHEAD_BYTES;
+    if (size > this.maxBytes || this.entries.has(seq)) return;
+    this.entries.set(seq, entry);
+    this.bytes += size;
+    if (this.bytes <= this.maxBytes) return;
+    for (const [oldSeq, old] of this.entries) {
+      this.entries.delete(oldSeq);
+      this.bytes -= old.payload.length + ENTRY_OVERHEAD_BYTES;
+      if (this.bytes <= this.maxBytes) break;
+    }
+  }
+}
