@@ -41,7 +41,7 @@ export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: 
       if (batch.length === 0) return [];
       const at = now();
       // One write for the whole batch: it lands (and is fdatasync'd) as a unit.
-      await file.append(Buffer.from(batch.map((e) => layout(e, at)).join('')));
+      await file.append(layout(batch, at));
       return batch.map(() => ({ status: 'delivered' }));
     },
 
