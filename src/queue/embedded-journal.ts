@@ -87,6 +87,18 @@ class Segment {
   }
 }
 
+/** Where one pending record sits in the segment files. */
+interface RecordRef {
+  seq: number;
+  seg: number;
+  offset: number;
+  length: number;
+  enqueuedAt: number;
+}
+
+/** A record as read, before the attempt count of the destination reading it. */
+type StoredEntry = Omit<JournalEntry, 'attempts'>;
+
 interface PendingAppend {
   items: readonly JournalAppend[];
   ignoreCaps: boolean;
@@ -165,6 +177,8 @@ export class EmbeddedJournal implements Journal {
   /** Every seq up to this is in the backlogs of the destinations that take it (seqs of the write under way are above). */
   private committedSeq = 0;
   private readonly cache: EntryCache;
+  /** Records being read from a segment file, by seq: a second destination asking for one waits for that read. */
+  private readonly reading = new Map<number, Promise<StoredEntry>>();
 
   private constructor(
     private readonly dir: string,
@@ -539,12 +553,7 @@ export class EmbeddedJournal implements Journal {
     const p = d.pending;
     // Copied out now: the list may compact while the reads below are under way.
     const refs = p.oldest(maxEvents, maxBytes).map((i) => ({ seq: p.seq(i), seg: p.segment(i), offset: p.offset(i), length: p.length(i), enqueuedAt: p.enqueuedAt(i) }));
-    const found: (JournalEntry | undefined)[] = refs.map((ref) => {
-      const hit = this.cache.get(ref.seq);
-      return hit && { seq: ref.seq, eventId: hit.eventId, partitionKey: hit.partitionKey, enqueuedAt: hit.enqueuedAt, attempts: 0, payload: hit.payload };
-    });
-    const misses = refs.filter((_, k) => found[k] === undefined);
-    const fromDisk = new Map<number, JournalEntry>();
+    const misses = refs.filter((ref) => !this.cache.get(ref.seq) && !this.reading.has(ref.seq));
     let k = 0;
     while (k < misses.length) {
       const first = misses[k]!;
@@ -556,33 +565,51 @@ export class EmbeddedJournal implements Journal {
         useful += misses[j]!.length;
         j += 1;
       }
-      const run = misses.slice(k, j);
-      const last = run[run.length - 1]!;
-      const buf = await this.readRange(first.seg, first.offset, last.offset + last.length - first.offset);
-      for (const ref of run) {
-        const r = buf ? decodeRecord(buf, ref.offset - first.offset) : ({ ok: false, reason: `segment ${first.seg} is gone`, incomplete: false } as const);
-        if (r.ok && r.record.kind === 'event' && r.record.seq === ref.seq) {
-          // A copy: a slice would keep the whole read buffer alive for as long as the cache holds it.
-          const entry = { eventId: r.record.eventId, partitionKey: r.record.partitionKey, enqueuedAt: r.record.enqueuedAt, payload: Buffer.from(r.record.payload) };
-          this.cache.put(ref.seq, entry);
-          fromDisk.set(ref.seq, { seq: ref.seq, attempts: 0, ...entry });
-        } else {
-          const reason = r.ok ? `expected event ${ref.seq} at offset ${ref.offset}` : r.reason;
-          const raw = buf ? buf.subarray(ref.offset - first.offset, ref.offset - first.offset + ref.length) : Buffer.alloc(0);
-          fromDisk.set(ref.seq, { seq: ref.seq, eventId: `journal-seq-${ref.seq}`, partitionKey: null, enqueuedAt: ref.enqueuedAt, attempts: 0, payload: raw, unreadable: `journal record unreadable: ${reason}` });
-        }
-      }
+      this.startRead(misses.slice(k, j));
       k = j;
     }
+    const stored = await Promise.all(
+      refs.map((ref) => {
+        const hit = this.cache.get(ref.seq);
+        return hit ? { seq: ref.seq, ...hit } : this.reading.get(ref.seq)!;
+      }),
+    );
     const out: JournalEntry[] = [];
-    refs.forEach((ref, i) => {
+    for (const entry of stored) {
       // Dropped (whenFull: dropOldest) or released while a read was under way: not this destination's any more.
-      if (!p.has(ref.seq)) return;
-      const entry = found[i] ?? fromDisk.get(ref.seq)!;
-      entry.attempts = d.attempts.get(ref.seq) ?? 0;
-      out.push(entry);
-    });
+      if (p.has(entry.seq)) out.push({ ...entry, attempts: d.attempts.get(entry.seq) ?? 0 });
+    }
     return out;
+  }
+
+  /**
+   * Reads a run of records of one segment, once for every destination that
+   * asks for any of them before it completes (they were appended together,
+   * so their destinations ask at about the same time).
+   */
+  private startRead(run: readonly RecordRef[]): void {
+    const first = run[0]!;
+    const last = run[run.length - 1]!;
+    const reading = this.readRange(first.seg, first.offset, last.offset + last.length - first.offset)
+      .then((buf) => run.map((ref) => this.decodeRef(ref, buf, first.offset)))
+      .finally(() => {
+        for (const ref of run) this.reading.delete(ref.seq);
+      });
+    run.forEach((ref, i) => this.reading.set(ref.seq, reading.then((entries) => entries[i]!)));
+  }
+
+  private decodeRef(ref: RecordRef, buf: Buffer | undefined, bufOffset: number): StoredEntry {
+    const at = ref.offset - bufOffset;
+    const r = buf ? decodeRecord(buf, at) : ({ ok: false, reason: `segment ${ref.seg} is gone`, incomplete: false } as const);
+    if (r.ok && r.record.kind === 'event' && r.record.seq === ref.seq) {
+      // A copy: a slice would keep the whole read buffer alive for as long as the cache holds it.
+      const entry = { eventId: r.record.eventId, partitionKey: r.record.partitionKey, enqueuedAt: r.record.enqueuedAt, payload: Buffer.from(r.record.payload) };
+      this.cache.put(ref.seq, entry);
+      return { seq: ref.seq, ...entry };
+    }
+    const reason = r.ok ? `expected event ${ref.seq} at offset ${ref.offset}` : r.reason;
+    const raw = buf ? buf.subarray(at, at + ref.length) : Buffer.alloc(0);
+    return { seq: ref.seq, eventId: `journal-seq-${ref.seq}`, partitionKey: null, enqueuedAt: ref.enqueuedAt, payload: raw, unreadable: `journal record unreadable: ${reason}` };
   }
 
   private async readRange(num: number, offset: number, length: number): Promise<Buffer | undefined> {
