@@ -568,18 +568,17 @@ export class EmbeddedJournal implements Journal {
       this.startRead(misses.slice(k, j));
       k = j;
     }
-    const stored = await Promise.all(
+    // Each entry is built once, for this destination (its own attempt count); only records being read are waited for.
+    const out = await Promise.all(
       refs.map((ref) => {
+        const attempts = d.attempts.get(ref.seq) ?? 0;
         const hit = this.cache.get(ref.seq);
-        return hit ? { seq: ref.seq, ...hit } : this.reading.get(ref.seq)!;
+        if (hit) return { seq: ref.seq, eventId: hit.eventId, partitionKey: hit.partitionKey, enqueuedAt: hit.enqueuedAt, attempts, payload: hit.payload };
+        return this.reading.get(ref.seq)!.then((stored): JournalEntry => ({ ...stored, attempts }));
       }),
     );
-    const out: JournalEntry[] = [];
-    for (const entry of stored) {
-      // Dropped (whenFull: dropOldest) or released while a read was under way: not this destination's any more.
-      if (p.has(entry.seq)) out.push({ ...entry, attempts: d.attempts.get(entry.seq) ?? 0 });
-    }
-    return out;
+    // Dropped (whenFull: dropOldest) or released while a read was under way: not this destination's any more.
+    return out.filter((entry) => p.has(entry.seq));
   }
 
   /**

@@ -18,6 +18,9 @@ const ENTRY_OVERHEAD_BYTES = 128;
  */
 export class EntryCache {
   private readonly entries = new Map<number, CachedEntry>();
+  /** Seqs in the order they were put, from `head`: evicting walks this, not the Map, whose deleted slots an iterator would step over again on every put. */
+  private order: number[] = [];
+  private head = 0;
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -30,12 +33,16 @@ export class EntryCache {
     const size = entry.payload.length + ENTRY_OVERHEAD_BYTES;
     if (size > this.maxBytes || this.entries.has(seq)) return;
     this.entries.set(seq, entry);
+    this.order.push(seq);
     this.bytes += size;
-    if (this.bytes <= this.maxBytes) return;
-    for (const [oldSeq, old] of this.entries) {
+    while (this.bytes > this.maxBytes) {
+      const oldSeq = this.order[this.head++]!;
+      this.bytes -= this.entries.get(oldSeq)!.payload.length + ENTRY_OVERHEAD_BYTES;
       this.entries.delete(oldSeq);
-      this.bytes -= old.payload.length + ENTRY_OVERHEAD_BYTES;
-      if (this.bytes <= this.maxBytes) break;
+    }
+    if (this.head > 4096 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 }
