@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type ComponentMetrics, eventJson, rememberEventJson } from '../core/component-metrics.js';
+import { type ComponentMetrics, eventJson } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import { FatalError, RetriableError, errorMessage, isProgrammingError } from '../core/errors.js';
 import type { DeadLetter, DeadLetterFile } from '../queue/dead-letter-file.js';
@@ -8,6 +8,7 @@ import type { BatchLimits, DeliveryOutcome, Sink } from '../sinks/sink.js';
 import { abortable, sleep } from '../core/async.js';
 import { backoffDelayMs } from '../core/retry.js';
 import type { EmitterState, PipelineMetrics } from './metrics.js';
+import { storedEvent } from './stored-event.js';
 
 export interface EmitterOptions {
   name: string;
@@ -301,9 +302,7 @@ export class Emitter {
         continue;
       }
       try {
-        const event = JSON.parse(entry.payload.toString('utf8')) as AuditEvent;
-        rememberEventJson(event, entry.payload);
-        pending.push({ entry, event });
+        pending.push({ entry, event: storedEvent(entry.payload) });
       } catch (err) {
         unreadable.push({ seq: entry.seq, eventId: entry.eventId, payload: entry.payload, attempts: entry.attempts, reason: `queue entry unreadable: ${errorMessage(err)}` });
       }

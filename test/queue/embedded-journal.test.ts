@@ -252,3 +252,43 @@ async function readAll(dir: string): Promise<string[]> {
 function segmentOf(dir: string, id: string): string | undefined {
   return segmentFiles(dir).find((f) => readFileSync(join(dir, f), 'latin1').includes(`{"id":"${id}"`));
 }
+
+test('destinations taking the same events share one copy of their bytes, from the write or from one read of the segment', async (t) => {
+  for (const cacheBytes of [undefined, 0]) {
+    const dir = join(await tempDir(t), 'journal');
+    const j = EmbeddedJournal.open({ dir, logger, ...(cacheBytes === undefined ? {} : { cacheBytes }) });
+    t.after(() => j.close());
+    const queues = ['a', 'b', 'c'].map((id) => j.addDestination(id, roomy));
+    const appended = ['e1', 'e2', 'e3'].map((id) => item(id, ['a', 'b', 'c'], 40));
+    await j.append(appended);
+    // Read at once, as destinations woken by the same append do.
+    const [ra, rb, rc] = await Promise.all(queues.map((q) => q.read(10, 1e6)));
+    for (const [k, a] of appended.entries()) {
+      assert.ok(ra![k]!.payload.equals(a.payload), `cache ${cacheBytes ?? 'default'}: the bytes as appended`);
+      assert.equal(rb![k]!.payload, ra![k]!.payload, `cache ${cacheBytes ?? 'default'}: b got the same Buffer as a`);
+      assert.equal(rc![k]!.payload, ra![k]!.payload, `cache ${cacheBytes ?? 'default'}: c got the same Buffer as a`);
+    }
+    queues[0]!.recordAttempt([ra![0]!.seq]);
+    const [again] = await queues[0]!.read(1, 1e6);
+    assert.equal(again!.attempts, 1, 'attempts stay per destination');
+    assert.equal((await queues[1]!.read(1, 1e6))[0]!.attempts, 0);
+  }
+});
+
+test('with every read going to the segment file (no cache), backlogs larger than a batch read back in order, each event once', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const j = EmbeddedJournal.open({ dir, logger, cacheBytes: 0 });
+  t.after(() => j.close());
+  const a = j.addDestination('a', roomy);
+  const b = j.addDestination('b', roomy);
+  const names = Array.from({ length: 50 }, (_, i) => `e${i}`);
+  await j.append(names.map((id, i) => item(id, i % 2 === 0 ? ['a', 'b'] : ['b'])));
+  const seen: string[] = [];
+  while (b.depth > 0) {
+    const batch = await b.read(7, 1e6);
+    seen.push(...batch.map((e) => e.eventId));
+    b.ack(batch.map((e) => e.seq));
+  }
+  assert.deepEqual(seen, names);
+  assert.deepEqual(await ids(a), names.filter((_, i) => i % 2 === 0));
+});

@@ -4,8 +4,10 @@ import { valueAtPath } from '../../core/field-path.js';
 import { ConfigError } from '../../core/errors.js';
 import { compileDateFormat, ISO8601_PATTERN } from './date-format.js';
 
-/** Renders one event as one line, `\n` included. `now` is the time of writing (logback's event time). */
-export type Layout = (event: AuditEvent, now: Date) => string;
+/** Renders a batch as its lines, one per event, `\n` included, ready to append. `now` is the time of writing (logback's event time). */
+export type Layout = (events: readonly AuditEvent[], now: Date) => Buffer;
+
+const NEWLINE = Buffer.from('\n');
 
 export interface LayoutSettings {
   layout: 'json' | 'pattern';
@@ -22,10 +24,10 @@ export interface LayoutSettings {
 export const BLITZ_PATTERN = '%date - [%level] -[%file:%line] - %message%n%xException{20}';
 
 export function compileLayout(settings: LayoutSettings): Layout {
-  // The event's JSON as the journal stored it (eventJson): not serialised again for each log.
-  if (settings.layout === 'json') return (event) => `${eventJson(event).toString('utf8')}\n`;
+  // The event's JSON bytes as the journal stored them (eventJson): neither decoded nor serialised again for each log.
+  if (settings.layout === 'json') return (events) => Buffer.concat(events.flatMap((event) => [eventJson(event), NEWLINE]));
   const render = compilePattern(settings.pattern, settings);
-  return (event, now) => render({ event, now });
+  return (events, now) => Buffer.from(events.map((event) => render({ event, now })).join(''));
 }
 
 interface RenderContext {

@@ -1,0 +1,48 @@
+/** What the cache keeps of one event record: every field a destination reads except its own attempt count. */
+export interface CachedEntry {
+  eventId: string;
+  partitionKey: string | null;
+  enqueuedAt: number;
+  payload: Buffer;
+}
+
+/** Map entry, key and object header: counted so that many tiny events cannot hold far more than the cap. */
+const ENTRY_OVERHEAD_BYTES = 128;
+
+/**
+ * Event records recently written to or read from the journal, by seq, bounded
+ * in bytes (oldest put evicted first). Destinations taking the same events
+ * read them at about the same time; with this, the first read (or the write
+ * itself) serves them all, with the same payload Buffer, instead of each one
+ * reading, checksumming and decoding the record on its own.
+ */
+export class EntryCache {
+  private readonly entries = new Map<number, CachedEntry>();
+  /** Seqs in the order they were put, from `head`: evicting walks this, not the Map, whose deleted slots an iterator would step over again on every put. */
+  private order: number[] = [];
+  private head = 0;
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(seq: number): CachedEntry | undefined {
+    return this.entries.get(seq);
+  }
+
+  put(seq: number, entry: CachedEntry): void {
+    const size = entry.payload.length + ENTRY_OVERHEAD_BYTES;
+    if (size > this.maxBytes || this.entries.has(seq)) return;
+    this.entries.set(seq, entry);
+    this.order.push(seq);
+    this.bytes += size;
+    while (this.bytes > this.maxBytes) {
+      const oldSeq = this.order[this.head++]!;
+      this.bytes -= this.entries.get(oldSeq)!.payload.length + ENTRY_OVERHEAD_BYTES;
+      this.entries.delete(oldSeq);
+    }
+    if (this.head > 4096 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
