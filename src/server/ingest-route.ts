@@ -17,7 +17,7 @@ import type { HttpSource } from '../sources/http/source.js';
 export function ingestHandler(source: HttpSource) {
   return async function ingest(req: FastifyRequest, reply: FastifyReply) {
     try {
-      const { format } = req.query as { format?: string | string[] };
+      const { format, vpcFlowFormat } = req.query as { format?: string | string[]; vpcFlowFormat?: string | string[] };
       const accepted = await source.ingest({
         body: req.body as Buffer | undefined,
         contentType: req.headers['content-type'],
@@ -25,6 +25,8 @@ export function ingestHandler(source: HttpSource) {
         // Sent twice (`?format=a&format=b`), it names no one format: the refusal quotes both.
         format: Array.isArray(format) ? format.join(',') : format,
         keyTextFormat: req.apiKey?.textFormat,
+        vpcFlowFormat,
+        keyVpcFlowFormat: req.apiKey?.vpcFlowFormat,
       });
       return await reply.code(202).send(accepted);
     } catch (err) {
