@@ -4,6 +4,7 @@ import { InvalidEventError } from '../core/errors.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, parseTimeMs, type EventTimeBounds } from '../core/time.js';
 import { DEFAULT_MAX_DEPTH } from '../formats/parse-helpers/depth.js';
 import { TEXT_FORMATS } from '../formats/text-formats.js';
+import { vpcFlowFormatOption } from '../formats/vpc-flow/format-option.js';
 import { byteSize, positiveByteSize } from './byte-size.js';
 import { listenProblem } from './listen-address.js';
 import { timerMs, timerSec } from './timers.js';
@@ -111,7 +112,7 @@ function apiKeyEntryError(issue: z.core.$ZodRawIssue): string | undefined {
   if (issue.code !== 'invalid_union') return undefined;
   const input = issue.input;
   const inner = input !== null && typeof input === 'object' && !Array.isArray(input) ? issue.errors[1]?.[0] : undefined;
-  if (inner === undefined) return 'expected an API key: a string, or an object {key, textFormat}';
+  if (inner === undefined) return 'expected an API key: a string, or an object {key, textFormat, vpcFlowFormat}';
   return `${inner.path.map(String).join('.')}: ${inner.message}`;
 }
 // 72 s keep-alive outlives the 60 s idle timeout of common load balancers, so the proxy closes first and never
@@ -135,6 +136,11 @@ export const serverSchema = z.strictObject({
           key: apiKey,
           /** How a text/plain body sent with this key is read when the request names no `?format=`. */
           textFormat: z.enum(TEXT_FORMATS).optional(),
+          /** The format string of the VPC flow log lines sent with this key when the request names no `?vpcFlowFormat=`. */
+          vpcFlowFormat: vpcFlowFormatOption,
+        }).refine((k) => k.vpcFlowFormat === undefined || k.textFormat !== 'blitz', {
+          path: ['vpcFlowFormat'],
+          message: 'applies to VPC flow log lines; this key reads text as blitz',
         }),
       ], { error: apiKeyEntryError }),
     )

@@ -21,7 +21,7 @@ import { HttpError } from './http-error.js';
 /** POST /v1/events: hands the body to the http source and answers with what it acknowledged or why it refused. */
 export function ingestHandler(source: HttpSource, tenancy: Tenancy) {
   return async function ingest(req: FastifyRequest, reply: FastifyReply) {
-    const { format, tenant: named } = req.query as { format?: string | string[]; tenant?: string | string[] };
+    const { format, tenant: named, vpcFlowFormat } = req.query as { format?: string | string[]; tenant?: string | string[]; vpcFlowFormat?: string | string[] };
     const requestTenancy = tenancyOf(req, tenancy, named);
     try {
       const accepted = await source.ingest({
@@ -32,6 +32,8 @@ export function ingestHandler(source: HttpSource, tenancy: Tenancy) {
         format: Array.isArray(format) ? format.join(',') : format,
         keyTextFormat: req.apiKey?.textFormat,
         tenancy: requestTenancy,
+        vpcFlowFormat,
+        keyVpcFlowFormat: req.apiKey?.vpcFlowFormat,
       });
       return await reply.code(202).send(accepted);
     } catch (err) {

@@ -317,6 +317,12 @@ export const routeSchemas = {
           description:
             'How the lines of a text/plain body are read; refused with any other body. Default: the textFormat of the API key sent, else auto (each line detected on its own).',
         },
+        vpcFlowFormat: {
+          type: 'string',
+          maxLength: 4096,
+          description:
+            'The format string the VPC or Transit Gateway flow log lines of a text/plain body were written with (${version} ${account-id} …, URL-encoded), as given when the flow log was created; with format vpc-flow or auto. Default: the vpcFlowFormat of the API key sent, else the default formats.',
+        },
       },
     },
     response: {

@@ -42,7 +42,18 @@ test('server.apiKeys takes strings or {key, textFormat}; a wrong entry is named 
     'server.apiKeys[1]: textFormat: Invalid option: expected one of "auto"|"vpc-flow"|"blitz"',
   ]);
   assert.deepEqual(problems({ server: { apiKeys: [{ key, textformat: 'blitz' }] } }), ['server.apiKeys[0].textformat: unknown key']);
-  assert.deepEqual(problems({ server: { apiKeys: [42] } }), ['server.apiKeys[0]: expected an API key: a string, or an object {key, textFormat}']);
+  assert.deepEqual(problems({ server: { apiKeys: [42] } }), ['server.apiKeys[0]: expected an API key: a string, or an object {key, textFormat, vpcFlowFormat}']);
+});
+
+test('server.apiKeys[].vpcFlowFormat is checked as a source vpcFlowFormat is, and not with textFormat blitz', () => {
+  const key = 'k-0123456789abcdef';
+  assert.deepEqual(problems({ server: { apiKeys: [{ key, textFormat: 'vpc-flow', vpcFlowFormat: '${version} ${srcaddr} ${dstaddr} ${start} ${log-status}' }] } }), []);
+  assert.deepEqual(problems({ server: { apiKeys: [{ key, vpcFlowFormat: '${version} ${srcadr}' }] } }), [
+    'server.apiKeys[0].vpcFlowFormat: ${srcadr} is not a VPC or Transit Gateway flow log field',
+  ]);
+  assert.deepEqual(problems({ server: { apiKeys: [{ key, textFormat: 'blitz', vpcFlowFormat: '${version} ${srcaddr}' }] } }), [
+    'server.apiKeys[0].vpcFlowFormat: applies to VPC flow log lines; this key reads text as blitz',
+  ]);
 });
 
 test('sizes of 0 bytes and timers a Node timer cannot wait are refused, naming the key', () => {

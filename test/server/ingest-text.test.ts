@@ -152,3 +152,60 @@ test("an API key's textFormat reads its text bodies when the request names no fo
   assert.equal(plain.status, 202, JSON.stringify(plain.body));
   assert.equal(plain.body.accepted, 2, 'a key in string form reads text as auto');
 });
+
+/** The version 5 custom format of test/fixtures/formats/vpc-flow-v5-custom.log (29 fields). */
+const V5_FORMAT =
+  '${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ' +
+  '${protocol} ${bytes} ${packets} ${start} ${end} ${action} ${tcp-flags} ${log-status} ${region} ${az-id} ${sublocation-type} ${sublocation-id} ' +
+  '${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}';
+const V5_LINE = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'formats', 'vpc-flow-v5-custom.log'), 'utf8').trim();
+
+test('custom VPC flow log formats over text ingest: ?vpcFlowFormat= or the API key\'s, checked as the source key is; a line that does not match names both field counts', async (t) => {
+  const dataDir = await tempDir(t);
+  const v5Key = 'k-v5-0123456789abcdef';
+  const plainKey = 'k-plain-0123456789abcdef';
+  const server = await startServer(t, { dataDir, config: { server: { apiKeys: [{ key: v5Key, textFormat: 'vpc-flow', vpcFlowFormat: V5_FORMAT }, plainKey] } } });
+  const as = (key: string) => ({ authorization: `Bearer ${key}` });
+  const query = (format: string, extra = '') => `?format=${format}&vpcFlowFormat=${encodeURIComponent(V5_FORMAT)}${extra}`;
+
+  // Given in the request: the 29-field line is read by it, a default-format line is rejected naming both counts.
+  const byQuery = await postText(server.url, `${V5_LINE}\n${VPC_ACCEPT}\n`, { query: query('vpc-flow'), headers: as(plainKey) });
+  assert.equal(byQuery.status, 202, JSON.stringify(byQuery.body));
+  assert.equal(byQuery.body.accepted, 1);
+  assert.deepEqual(byQuery.body.rejected, [{ index: 1, error: `line 2: record: has 14 fields, the format has 29 (${V5_FORMAT.replace(/\$\{([^}]+)\}/g, '$1')})` }]);
+
+  // auto detects lines of the given format, too.
+  const auto = await postText(server.url, V5_LINE.replace('43412', '43413'), { query: query('auto'), headers: as(plainKey) });
+  assert.equal(auto.status, 202, JSON.stringify(auto.body));
+  // Without it the same line is no known text format.
+  const none = await postText(server.url, V5_LINE.replace('43412', '43414'), { query: '?format=vpc-flow', headers: as(plainKey) });
+  assert.equal(none.status, 400);
+  assert.match(none.body.rejected[0].error, /line 1: record: has 29 fields, the format has 14/);
+
+  // From the key, when the request names none.
+  const byKey = await postText(server.url, `${V5_LINE.replace('43412', '43415')}\n`, { headers: as(v5Key) });
+  assert.equal(byKey.status, 202, JSON.stringify(byKey.body));
+  assert.equal(byKey.body.accepted, 1);
+
+  const lines = await waitFor(() => (logLines(dataDir).length >= 3 ? logLines(dataDir) : null), 'three events in the log file');
+  for (const e of lines) {
+    assert.equal(e.type, 'vpc.flow');
+    assert.equal(e.details['flow-direction'], 'egress', 'fields the default format lacks are read');
+    assert.equal(e.details['pkt-dst-aws-service'], 'S3');
+  }
+
+  // Refused whole, naming what is wrong, as a source's vpcFlowFormat is refused at load.
+  const refusals: [string, RegExp][] = [
+    ['?format=vpc-flow&vpcFlowFormat=' + encodeURIComponent('${version} ${srcadr}'), /^vpcFlowFormat: \$\{srcadr\} is not a VPC or Transit Gateway flow log field$/],
+    ['?format=vpc-flow&vpcFlowFormat=' + encodeURIComponent('version srcaddr'), /^vpcFlowFormat: "version" is not a \$\{field-name\}$/],
+    [query('blitz'), /^vpcFlowFormat: applies to VPC flow log lines .* read as blitz$/],
+    [query('vpc-flow', `&vpcFlowFormat=${encodeURIComponent('${version}')}`), /^vpcFlowFormat: sent 2 times/],
+    [`?vpcFlowFormat=${'x'.repeat(5000)}`, /^vpcFlowFormat: longer than 4096 characters$/],
+  ];
+  for (const [q, message] of refusals) {
+    const res = await postText(server.url, V5_LINE, { query: q, headers: as(plainKey) });
+    assert.equal(res.status, 400, q);
+    assert.equal(res.body.code, 'FORMAT_INVALID');
+    assert.match(res.body.error, message);
+  }
+});

@@ -19,6 +19,7 @@ import { cloudWatchExportSourceDefinition } from '../../src/sources/cloudwatch-e
 import { CloudWatchExportState } from '../../src/sources/cloudwatch-export/state.js';
 import type { Publisher, PublishResult } from '../../src/sources/source.js';
 import { startCloudWatchLogsDouble, type CloudWatchLogsDouble, type DoubleTask } from '../support/cloudwatch-logs-double.js';
+import { deleteDenyingProxy } from '../support/s3-delete-denying-proxy.js';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.js';
 import { allStoredEvents } from '../support/search.js';
 import { startServer } from '../support/server-process.js';
@@ -224,6 +225,26 @@ test('deleteAfterAck deletes an exported object only after its events were ackno
   await waitFor(async () => !(await s3.keys('exports', 'cw/')).includes(key), 'deleted once acknowledged');
   assert.deepEqual(publisher.published.map((e) => e.id).sort(), ['a-0-0', 'a-0-1', 'a-0-2']);
   assert.ok((await s3.keys('exports', 'cw/')).includes('cw/aws-logs-write-test'), 'the write-test marker is not the source’s to delete');
+});
+
+test('deleteAfterAck without s3:DeleteObject: the window advances, the object is not read again, and the delete is retried until it succeeds', async (t) => {
+  const { s3, cw } = await setUp(t);
+  const proxy = await deleteDenyingProxy(t, s3);
+  const start = baseMs(4);
+  putWindows(cw, '/app/a', 'a', start, 1, 3);
+  const publisher = new RecordingPublisher();
+  const source = await startSource(t, await tempDir(t), sourceConfig(s3, cw, start, { deleteAfterAck: true, s3Endpoint: proxy.endpoint }), publisher);
+
+  await waitFor(() => proxy.deniedDeletes >= 3 && (source.status().deleteFailures as number) >= 3, 'the delete refused, then retried');
+  const status = source.status();
+  assert.equal(status.undeleted, 1);
+  assert.match((status.lastError as { message: string }).message, /delete s3:\/\/exports\/cw\/.*\/000000\.gz.*AccessDenied/);
+  assert.ok((status.windowsDone as number) >= 1, 'a refused delete does not hold the window back');
+  assert.deepEqual(publisher.published.map((e) => e.id).sort(), ['a-0-0', 'a-0-1', 'a-0-2'], 'published once, not again on each attempt');
+
+  proxy.denyDeletes = false;
+  await waitFor(async () => (await s3.keys('exports', 'cw/')).every((k) => !k.endsWith('.gz')) && source.status().undeleted === 0, 'the retried delete to succeed');
+  assert.equal(publisher.published.length, 3);
 });
 
 test('discovery picks up a log group created after start; a failed export task is retried for the same window', async (t) => {

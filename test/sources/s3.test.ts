@@ -1,7 +1,5 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import { parseConfig } from '../../src/config/validate.js';
@@ -16,6 +14,7 @@ import type { Publisher, PublishResult } from '../../src/sources/source.js';
 import { S3Source, s3SourceDefinition } from '../../src/sources/s3/source.js';
 import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { S3RVER_CREDENTIALS, startS3rver, type S3rver } from '../support/s3rver.js';
+import { deleteDenyingProxy } from '../support/s3-delete-denying-proxy.js';
 import { tempDir, waitFor } from '../support/temp.js';
 import { fixture } from '../formats/fixtures.js';
 import { DEFAULT_MAX_DEPTH } from '../../src/formats/parse-helpers/depth.js';
@@ -274,30 +273,6 @@ test('a partly acknowledged object resumes after the acknowledged chunks on rest
  * is set, answers DELETE requests the way S3 does for a role without the
  * permission (403 AccessDenied), like a bucket policy that allows only reads.
  */
-async function deleteDenyingProxy(t: TestContext, s3: S3rver) {
-  const upstream = new URL(s3.endpoint);
-  const state = { denyDeletes: true, deniedDeletes: 0, endpoint: '' };
-  const server = createServer((req, res) => {
-    if (req.method === 'DELETE' && state.denyDeletes) {
-      state.deniedDeletes++;
-      req.resume();
-      res.writeHead(403, { 'content-type': 'application/xml' });
-      res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>test</RequestId></Error>');
-      return;
-    }
-    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode!, up.headers);
-      up.pipe(res);
-    });
-    forward.on('error', () => res.destroy());
-    req.pipe(forward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  state.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return state;
-}
-
 test('deleteAfterRead without s3:DeleteObject: the object is published once, the failure is reported, and the delete is retried later', async (t) => {
   const s3 = await startS3rver(t);
   await s3.createBucket('logs');

@@ -18,6 +18,8 @@ export const DEFAULT_TGW_FLOW_FORMAT =
   '${protocol} ${packets} ${bytes} ${start} ${end} ${log-status} ${type} ${packets-lost-no-route} ${packets-lost-blackhole} ${packets-lost-mtu-exceeded} ${packets-lost-ttl-expired} ' +
   '${tcp-flags} ${region} ${flow-direction} ${pkt-src-aws-service} ${pkt-dst-aws-service}';
 
+/** Format strings come from config and from ingest requests (`?vpcFlowFormat=`): the cache of read ones is bounded. */
+const MAX_COMPILED = 256;
 const compiled = new Map<string, VpcFlowLayout>();
 
 /**
@@ -40,7 +42,7 @@ export function vpcFlowLayout(format: string): VpcFlowLayout {
     fields.push(name);
   }
   const layout = layoutOf(fields);
-  compiled.set(format, layout);
+  if (compiled.size < MAX_COMPILED) compiled.set(format, layout);
   return layout;
 }
 

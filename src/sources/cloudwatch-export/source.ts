@@ -6,14 +6,13 @@ import {
   paginateDescribeLogGroups,
   type ExportTask,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DeleteObjectCommand, GetObjectCommand, paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
+import { paginateListObjectsV2, type S3Client } from '@aws-sdk/client-s3';
 import { awsClientConfig } from '../../aws/client.js';
 import { awsErrorName, classifyAwsError } from '../../aws/errors.js';
 import { createS3Client } from '../../aws/s3-client.js';
 import { sleep } from '../../core/async.js';
-import { eventsJsonBytes } from '../../core/component-metrics.js';
 import { FatalError } from '../../core/errors.js';
-import { readRecord } from '../../formats/read-record.js';
+import { ObjectReader } from '../s3/object-reader.js';
 import type { Publisher, Source, SourceContext, SourceDefinition } from '../source.js';
 import { cloudWatchExportSourceSchema, type CloudWatchExportSourceConfig } from './config.js';
 import { CloudWatchExportState, type ExportTaskRow } from './state.js';
@@ -41,7 +40,8 @@ export class CloudWatchExportSource implements Source {
   private readonly refused = new Map<string, string>();
   private taskStatus: string | undefined;
   private lastError: { message: string; at: string } | undefined;
-  private stats = { discoveries: 0, tasksCreated: 0, tasksFailed: 0, limitWaits: 0, windowsDone: 0, objectsRead: 0, eventsPublished: 0, deleteFailures: 0 };
+  private stats = { discoveries: 0, tasksCreated: 0, tasksFailed: 0, limitWaits: 0, windowsDone: 0 };
+  private readonly reader: ObjectReader;
 
   constructor(
     readonly name: string,
@@ -53,6 +53,15 @@ export class CloudWatchExportSource implements Source {
     this.logs = new CloudWatchLogsClient(awsClientConfig({ ...config, region }));
     const { endpoint: _logsEndpoint, s3Endpoint, ...connection } = config;
     this.s3 = createS3Client({ ...connection, ...(s3Endpoint ? { endpoint: s3Endpoint } : {}) });
+    this.reader = new ObjectReader({
+      sourceName: name,
+      ctx,
+      client: this.s3,
+      publishChunk: config.publishChunk,
+      deleteRetryMs: config.pollEverySec * 1000,
+      undeletedObjects: this.state,
+      onError: (message) => (this.lastError = { message, at: new Date().toISOString() }),
+    });
   }
 
   async start(publisher: Publisher): Promise<void> {
@@ -90,6 +99,8 @@ export class CloudWatchExportSource implements Source {
           }
         : null,
       ...this.stats,
+      ...this.reader.stats,
+      undeleted: this.state.undeletedCount(),
       lastError: this.lastError ?? null,
     };
   }
@@ -99,6 +110,7 @@ export class CloudWatchExportSource implements Source {
     while (!signal.aborted) {
       // A failed discovery waits for the next one rather than holding back the groups already known.
       if (Date.now() >= this.nextDiscoveryAt) await this.attempt(() => this.discover(signal), 'log group discovery', signal);
+      if (this.config.deleteAfterAck) await this.attempt(() => this.retryDeletes(signal), 'delete retry', signal);
       const next = await this.attempt(() => this.step(publisher, signal), 'export step', signal);
       if (next !== 'again') await sleep(this.config.pollEverySec * 1000, signal);
     }
@@ -247,7 +259,7 @@ export class CloudWatchExportSource implements Source {
         if (!key || key.endsWith('/') || key.endsWith('/aws-logs-write-test')) continue;
         const progress = this.state.object(key);
         if (!progress.done && !(await this.readObject(task, key, obj.LastModified, progress.acked, publisher, signal))) return false;
-        if (this.config.deleteAfterAck) await this.deleteObject(task.bucket, key, signal);
+        if (this.config.deleteAfterAck) await this.reader.delete({ bucket: task.bucket, key }, signal);
         if (signal.aborted) return false;
       }
     }
@@ -265,63 +277,37 @@ export class CloudWatchExportSource implements Source {
     publisher: Publisher,
     signal: AbortSignal,
   ): Promise<boolean> {
-    const res = await this.s3.send(new GetObjectCommand({ Bucket: task.bucket, Key: key }), { abortSignal: signal });
-    const body = await res.Body!.transformToByteArray();
-    this.ctx.component.receivedBytes(body.byteLength, 's3');
     // `<prefix>/<taskId>/<logStream>/000000.gz`: the stream name may itself hold slashes.
     const inTask = key.slice(`${task.prefix}/${task.taskId}/`.length);
     const logStream = inTask.slice(0, inTask.lastIndexOf('/'));
-    const read = readRecord(body, {
-      decode: 'cloudwatch-logs-export',
-      parse: this.config.parse,
-      vpcFlowFormat: this.config.vpcFlowFormat,
-      origin: { logGroup: task.group, logStream, bucket: task.bucket, key },
-      // The window, not the task id: a window exported again after a failure gets the same ids.
-      idHint: `cloudwatch-export://${task.group}/${task.fromMs}-${task.toMs}/${inTask}`,
-      ...(lastModified ? { timestampMs: lastModified.getTime() } : {}),
-      keepUnparsed: this.config.keepUnparsed,
-      eventTime: this.ctx.eventTime,
-      maxDepth: this.ctx.maxDepth,
-    });
-    for (const e of read.errors) this.ctx.logger.warn({ source: this.name, key, record: e.index, err: e.error }, 'record skipped');
-    const unparsed = read.errors.length + read.unparsed;
-    if (unparsed > 0) this.ctx.component.error('parse_failed', 'processing', unparsed);
-
-    let acked = alreadyAcked;
-    const fresh = read.events.slice(acked);
-    this.ctx.component.received(fresh.length, eventsJsonBytes(fresh));
-    while (acked < read.events.length) {
-      const chunk = read.events.slice(acked, acked + this.config.publishChunk);
-      const result = await publisher.publish(chunk, signal);
-      if (!result.ok) {
-        this.ctx.component.error(result.retryAfterSec !== undefined ? 'queue_full' : 'delivery_failed', 'sending');
-        const reasons = result.failed.map((f) => `${f.emitter}: ${f.reason}`).join('; ');
-        this.lastError = { message: `s3://${task.bucket}/${key}: not acknowledged (${reasons || 'queue full'})`, at: new Date().toISOString() };
-        return false;
-      }
-      this.ctx.component.sent(chunk.length, eventsJsonBytes(chunk));
-      acked += chunk.length;
-      this.stats.eventsPublished += chunk.length;
-      if (acked < read.events.length) this.state.saveObject(key, acked, false);
-    }
-    this.state.saveObject(key, acked, true);
-    this.stats.objectsRead++;
-    return true;
+    const outcome = await this.reader.read(
+      {
+        bucket: task.bucket,
+        key,
+        lastModified,
+        read: {
+          decode: 'cloudwatch-logs-export',
+          parse: this.config.parse,
+          vpcFlowFormat: this.config.vpcFlowFormat,
+          origin: { logGroup: task.group, logStream, bucket: task.bucket, key },
+          // The window, not the task id: a window exported again after a failure gets the same ids.
+          idHint: `cloudwatch-export://${task.group}/${task.fromMs}-${task.toMs}/${inTask}`,
+          keepUnparsed: this.config.keepUnparsed,
+        },
+        alreadyAcked,
+        saveProgress: (acked, done) => this.state.saveObject(key, acked, done),
+      },
+      publisher,
+      signal,
+    );
+    return outcome.ok;
   }
 
-  /**
-   * Its events are acknowledged, so a failed delete leaves the object behind
-   * (reported) rather than holding the window back or reading it again.
-   */
-  private async deleteObject(bucket: string, key: string, signal: AbortSignal): Promise<void> {
-    try {
-      await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-    } catch (err) {
+  /** Deletes that failed earlier, once their backoff has passed (the window they belong to may be long done). */
+  private async retryDeletes(signal: AbortSignal): Promise<void> {
+    for (const object of this.state.undeletedDue(Date.now())) {
       if (signal.aborted) return;
-      this.stats.deleteFailures++;
-      const message = classifyAwsError(err, `delete s3://${bucket}/${key}`).message;
-      this.noteError(message, 'delete_failed', 'processing');
-      this.ctx.logger.warn({ source: this.name, key, err: message }, 'cannot delete an exported object (s3:DeleteObject); it is left behind and not read again');
+      await this.reader.delete(object, signal);
     }
   }
 

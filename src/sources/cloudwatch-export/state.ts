@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openPrivateDatabase } from '../../core/private-database.js';
+import type { ObjectRef, UndeletedObject, UndeletedObjects } from '../s3/object-reader.js';
 
 /** The one export task this source has asked for and not yet finished reading. */
 export interface ExportTaskRow {
@@ -28,9 +29,11 @@ export interface GroupRow {
  * waits for it instead of creating a duplicate), and per object of that task
  * how many events were acknowledged. A window advances in the same
  * transaction that drops its task, so a crash repeats a window's unacknowledged
- * rest or nothing, and never skips one.
+ * rest or nothing, and never skips one. Objects whose delete failed
+ * (`undeleted`, deleteAfterAck only) outlive their task: the delete is retried
+ * after the window advanced.
  */
-export class CloudWatchExportState {
+export class CloudWatchExportState implements UndeletedObjects {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly stmts;
@@ -45,6 +48,8 @@ export class CloudWatchExportState {
           one INTEGER PRIMARY KEY CHECK (one = 1), task_id TEXT, task_name TEXT NOT NULL, log_group TEXT NOT NULL,
           from_ms INTEGER NOT NULL, to_ms INTEGER NOT NULL, bucket TEXT NOT NULL, prefix TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS task_object (key TEXT PRIMARY KEY, acked INTEGER NOT NULL, done INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS undeleted (
+          key TEXT PRIMARY KEY, bucket TEXT NOT NULL, attempts INTEGER NOT NULL, last_error TEXT NOT NULL, next_attempt_at INTEGER NOT NULL);
       `,
     });
     this.db = db;
@@ -66,6 +71,15 @@ export class CloudWatchExportState {
         `INSERT INTO task_object (key, acked, done) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET acked = excluded.acked, done = excluded.done`,
       ),
       objectsDone: db.prepare(`SELECT count(*) FROM task_object WHERE done = 1`).pluck(),
+      undeleted: db.prepare(`SELECT key, attempts, last_error AS lastError, next_attempt_at AS nextAttemptAt FROM undeleted WHERE key = ?`),
+      undeletedDue: db.prepare(`SELECT bucket, key FROM undeleted WHERE next_attempt_at <= ? ORDER BY next_attempt_at`),
+      undeletedCount: db.prepare(`SELECT count(*) FROM undeleted`).pluck(),
+      deleteFailed: db.prepare(
+        `INSERT INTO undeleted (key, bucket, attempts, last_error, next_attempt_at) VALUES (@key, @bucket, 1, @error, @now + @delay)
+         ON CONFLICT (key) DO UPDATE SET attempts = attempts + 1, last_error = @error,
+           next_attempt_at = @now + min(@delay * (1 << min(attempts, 16)), @maxDelay)`,
+      ),
+      deleted: db.prepare(`DELETE FROM undeleted WHERE key = ?`),
     };
   }
 
@@ -124,6 +138,28 @@ export class CloudWatchExportState {
 
   objectsDone(): number {
     return this.stmts.objectsDone.get() as number;
+  }
+
+  undeleted(key: string): UndeletedObject | undefined {
+    return this.stmts.undeleted.get(key) as UndeletedObject | undefined;
+  }
+
+  deleteFailed({ bucket, key }: ObjectRef, error: string, delayMs: number, maxDelayMs: number): UndeletedObject {
+    this.stmts.deleteFailed.run({ key, bucket, error, now: Date.now(), delay: Math.round(delayMs), maxDelay: Math.round(maxDelayMs) });
+    return this.undeleted(key)!;
+  }
+
+  deleted(key: string): void {
+    this.stmts.deleted.run(key);
+  }
+
+  /** Objects whose delete is due for another attempt at `nowMs`. */
+  undeletedDue(nowMs: number): ObjectRef[] {
+    return this.stmts.undeletedDue.all(nowMs) as ObjectRef[];
+  }
+
+  undeletedCount(): number {
+    return this.stmts.undeletedCount.get() as number;
   }
 
   close(): void {

@@ -5,7 +5,9 @@ import { errorMessage } from '../../core/errors.js';
 import type { AuditEvent } from '../../core/event.js';
 import type { EventTimeBounds } from '../../core/time.js';
 import { parseRecordSettled, type ParseMode } from '../../formats/parse.js';
+import type { ParseContext } from '../../formats/producer-format.js';
 import { isTextFormat, TEXT_FORMATS, type TextFormat } from '../../formats/text-formats.js';
+import { vpcFlowLayout, type VpcFlowLayout } from '../../formats/vpc-flow/log-format.js';
 import type { Publisher, Source } from '../source.js';
 import { splitBody } from './body-split.js';
 import { bodyKindOf, parseContentType, TEXT_CHARSETS, TEXT_TYPE, type BodyKind } from './content-types.js';
@@ -47,6 +49,10 @@ export interface IngestRequest {
   format?: string | undefined;
   /** The text format of the API key the request came with, used when it names no `format`. */
   keyTextFormat?: TextFormat | undefined;
+  /** The `?vpcFlowFormat=` query parameter as sent (an array when repeated): the format string the VPC flow log lines were written with. */
+  vpcFlowFormat?: string | string[] | undefined;
+  /** The API key's `vpcFlowFormat` (checked when the config loaded), used when the request names none. */
+  keyVpcFlowFormat?: string | undefined;
   /** Which tenant each event belongs to, and that tenant's quota; without it events keep the tenant they name. */
   tenancy?: IngestTenancy | undefined;
 }
@@ -119,6 +125,7 @@ export class HttpSource implements Source {
     const { mediaType, charset } = parseContentType(req.contentType);
     const kind = bodyKindOf(mediaType);
     const parser = parserFor(req, kind, charset);
+    const parseContext: ParseContext = { eventTime: this.o.eventTime, maxDepth: limits.maxDepth, ...vpcFlowLayoutFor(req, parser) };
     const pacer = new Pacer();
     const records = await splitBody(body, kind, limits, pacer);
     const events: AuditEvent[] = [];
@@ -135,7 +142,7 @@ export class HttpSource implements Source {
         continue;
       }
       // Settled: one bad element of a CloudTrail Records array or a nested array costs only itself.
-      const parsed = parseRecordSettled({ text: r.text, value: r.value }, parser, { eventTime: this.o.eventTime, maxDepth: limits.maxDepth });
+      const parsed = parseRecordSettled({ text: r.text, value: r.value }, parser, parseContext);
       for (const e of parsed.events) {
         const refused = req.tenancy && stampTenant(e, req.tenancy);
         if (refused) rejections.add(r.index, refused.error, refused.code);
@@ -226,4 +233,29 @@ function parserFor(req: IngestRequest, kind: BodyKind, charset: string | undefin
   if (req.format === undefined) return req.keyTextFormat ?? 'auto';
   if (!isTextFormat(req.format)) throw new FormatInvalidError(`format: "${req.format}" is not a text format; use one of ${TEXT_FORMATS.join(', ')}`);
   return req.format;
+}
+
+/** A format string longer than every documented field together is not one. */
+const MAX_VPC_FLOW_FORMAT_CHARS = 4096;
+
+/**
+ * The fields of the request's VPC flow log lines: `?vpcFlowFormat=`, else the
+ * API key's, else none (the default formats). Checked as a source's
+ * `vpcFlowFormat` is, so a typo is refused whole rather than line by line.
+ */
+function vpcFlowLayoutFor(req: IngestRequest, parser: ParseMode): { vpcFlow?: VpcFlowLayout } {
+  if (req.vpcFlowFormat === undefined) {
+    return req.keyVpcFlowFormat !== undefined && (parser === 'vpc-flow' || parser === 'auto') ? { vpcFlow: vpcFlowLayout(req.keyVpcFlowFormat) } : {};
+  }
+  if (parser !== 'vpc-flow' && parser !== 'auto') {
+    throw new FormatInvalidError(`vpcFlowFormat: applies to VPC flow log lines (a ${TEXT_TYPE} body read as vpc-flow or auto); this request is read as ${parser}`);
+  }
+  // Two format strings could run together into a third one nobody wrote.
+  if (Array.isArray(req.vpcFlowFormat)) throw new FormatInvalidError(`vpcFlowFormat: sent ${req.vpcFlowFormat.length} times; send the flow log's format string once`);
+  if (req.vpcFlowFormat.length > MAX_VPC_FLOW_FORMAT_CHARS) throw new FormatInvalidError(`vpcFlowFormat: longer than ${MAX_VPC_FLOW_FORMAT_CHARS} characters`);
+  try {
+    return { vpcFlow: vpcFlowLayout(req.vpcFlowFormat) };
+  } catch (err) {
+    throw new FormatInvalidError(`vpcFlowFormat: ${errorMessage(err)}`);
+  }
 }

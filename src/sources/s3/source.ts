@@ -1,12 +1,11 @@
 import { join } from 'node:path';
-import { DeleteObjectCommand, GetObjectCommand, S3Client, paginateListObjectsV2, type _Object } from '@aws-sdk/client-s3';
+import { S3Client, paginateListObjectsV2, type _Object } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../aws/s3-client.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { sleep } from '../../core/async.js';
-import { eventsJsonBytes } from '../../core/component-metrics.js';
 import { ConfigError } from '../../core/errors.js';
-import { readRecord } from '../../formats/read-record.js';
 import type { Publisher, Source, SourceContext, SourceDefinition } from '../source.js';
+import { ObjectReader } from './object-reader.js';
 import { s3SourceSchema, type S3SourceConfig } from './config.js';
 import { S3SourceState, StateLocationMismatch } from './state.js';
 
@@ -17,9 +16,6 @@ export interface S3SourceOptions {
   /** Keys per listing page; tests set a few to cross page boundaries without thousands of objects. */
   listPageSize?: number;
 }
-
-/** A delete that keeps failing (no s3:DeleteObject) is retried at most this often. */
-const DELETE_RETRY_MAX_MS = 60 * 60 * 1000;
 
 /**
  * Objects that are not log data: CloudWatch Logs writes `aws-logs-write-test`
@@ -45,7 +41,8 @@ export class S3Source implements Source {
   private readonly state: S3SourceState;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
-  private stats = { polls: 0, objectsRead: 0, eventsPublished: 0, recordErrors: 0, deleteFailures: 0 };
+  private readonly reader: ObjectReader;
+  private polls = 0;
   private lastReadKey: string | undefined;
   private lastError: { message: string; at: string } | undefined;
   private waitMs: number | undefined;
@@ -71,6 +68,15 @@ export class S3Source implements Source {
       );
     }
     this.client = createS3Client(config);
+    this.reader = new ObjectReader({
+      sourceName: name,
+      ctx,
+      client: this.client,
+      publishChunk: config.publishChunk,
+      deleteRetryMs: config.pollIntervalSec * 1000,
+      undeletedObjects: this.state,
+      onError: (message) => (this.lastError = { message, at: new Date().toISOString() }),
+    });
   }
 
   async start(publisher: Publisher): Promise<void> {
@@ -94,7 +100,8 @@ export class S3Source implements Source {
       partial,
       undeleted,
       undeletedExample: undeletedExample && { ...undeletedExample, nextAttemptAt: new Date(undeletedExample.nextAttemptAt).toISOString() },
-      ...this.stats,
+      polls: this.polls,
+      ...this.reader.stats,
       lastError: this.lastError ?? null,
     };
   }
@@ -105,7 +112,7 @@ export class S3Source implements Source {
       this.waitMs = undefined;
       try {
         await this.poll(publisher, signal);
-        this.stats.polls++;
+        this.polls++;
       } catch (err) {
         if (signal.aborted) break;
         const e = classifyAwsError(err, `read s3://${this.config.bucket}/${this.config.prefix}`);
@@ -143,82 +150,39 @@ export class S3Source implements Source {
     if (this.state.completedEtag(key) !== etag) {
       if (!(await this.readObject(obj, key, etag, publisher, signal))) return false;
     }
-    if (this.config.deleteAfterRead) await this.deleteRead(key, signal);
+    if (this.config.deleteAfterRead) await this.reader.delete({ bucket: this.config.bucket, key }, signal);
     return true;
   }
 
   /** Publishes one object's events; true once all were acknowledged and the object is recorded as completed. */
   private async readObject(obj: _Object, key: string, etag: string, publisher: Publisher, signal: AbortSignal): Promise<boolean> {
-    const res = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key, ...(obj.ETag ? { IfMatch: obj.ETag } : {}) }), {
-      abortSignal: signal,
-    });
-    const body = await res.Body!.transformToByteArray();
-    this.ctx.component.receivedBytes(body.byteLength, 's3');
-    const read = readRecord(body, {
-      decode: this.config.decode,
-      parse: this.config.parse,
-      vpcFlowFormat: this.config.vpcFlowFormat,
-      origin: { bucket: this.config.bucket, key },
-      idHint: `s3://${this.config.bucket}/${key}#${etag}`,
-      ...(obj.LastModified ? { timestampMs: obj.LastModified.getTime() } : {}),
-      keepUnparsed: this.config.keepUnparsed,
-      eventTime: this.ctx.eventTime,
-      maxDepth: this.ctx.maxDepth,
-    });
-    for (const e of read.errors) this.ctx.logger.warn({ source: this.name, key, record: e.index, err: e.error }, 'record skipped');
-    this.stats.recordErrors += read.errors.length;
-    const unparsed = read.errors.length + read.unparsed;
-    if (unparsed > 0) this.ctx.component.error('parse_failed', 'processing', unparsed);
-
-    let acked = this.state.acked(key, etag);
-    // What an earlier run already published is not received again.
-    const fresh = read.events.slice(acked);
-    this.ctx.component.received(fresh.length, eventsJsonBytes(fresh));
-    while (acked < read.events.length) {
-      const chunk = read.events.slice(acked, acked + this.config.publishChunk);
-      const result = await publisher.publish(chunk, signal);
-      if (!result.ok) {
-        this.ctx.component.error(result.retryAfterSec !== undefined ? 'queue_full' : 'delivery_failed', 'sending');
-        if (result.retryAfterSec !== undefined) this.waitMs = result.retryAfterSec * 1000;
-        const reasons = result.failed.map((f) => `${f.emitter}: ${f.reason}`).join('; ');
-        this.lastError = { message: `s3://${this.config.bucket}/${key}: not acknowledged (${reasons || 'queue full'})`, at: new Date().toISOString() };
-        return false;
-      }
-      this.ctx.component.sent(chunk.length, eventsJsonBytes(chunk));
-      acked += chunk.length;
-      this.stats.eventsPublished += chunk.length;
-      if (acked < read.events.length) this.state.savePartial(key, etag, acked);
+    const { bucket } = this.config;
+    const outcome = await this.reader.read(
+      {
+        bucket,
+        key,
+        ifMatch: obj.ETag,
+        lastModified: obj.LastModified,
+        read: {
+          decode: this.config.decode,
+          parse: this.config.parse,
+          vpcFlowFormat: this.config.vpcFlowFormat,
+          origin: { bucket, key },
+          idHint: `s3://${bucket}/${key}#${etag}`,
+          keepUnparsed: this.config.keepUnparsed,
+        },
+        alreadyAcked: this.state.acked(key, etag),
+        saveProgress: (acked, done) => (done ? this.state.complete(key, etag) : this.state.savePartial(key, etag, acked)),
+      },
+      publisher,
+      signal,
+    );
+    if (!outcome.ok) {
+      if (outcome.retryAfterMs !== undefined) this.waitMs = outcome.retryAfterMs;
+      return false;
     }
-    this.state.complete(key, etag);
     this.lastReadKey = key;
-    this.stats.objectsRead++;
     return true;
-  }
-
-  /**
-   * Deletes a completed object, or leaves it for a later poll when a delete
-   * failed recently. Its events are acknowledged: publishing them again would
-   * be worse than an object left behind, so a failed delete only backs off.
-   */
-  private async deleteRead(key: string, signal: AbortSignal): Promise<void> {
-    const pending = this.state.undeleted(key);
-    if (pending && pending.nextAttemptAt > Date.now()) return;
-    try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
-    } catch (err) {
-      if (signal.aborted) return;
-      const message = classifyAwsError(err, `delete s3://${this.config.bucket}/${key}`).message;
-      const failed = this.state.deleteFailed(key, message, this.config.pollIntervalSec * 1000, DELETE_RETRY_MAX_MS);
-      this.stats.deleteFailures++;
-      this.ctx.component.error('delete_failed', 'processing');
-      this.lastError = { message, at: new Date().toISOString() };
-      this.ctx.logger.warn(
-        { source: this.name, key, attempts: failed.attempts, retryAt: new Date(failed.nextAttemptAt).toISOString(), err: message },
-        'cannot delete a read object (s3:DeleteObject); it is not read again, and the delete is retried later',
-      );
-      return;
-    }
-    if (pending) this.state.deleted(key);
   }
 }
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { openPrivateDatabase } from '../../core/private-database.js';
+import type { ObjectRef, UndeletedObject, UndeletedObjects } from './object-reader.js';
 
 /** The bucket and prefix the state was written for; reading another with it would skip or re-read at random. */
 export interface S3Location {
@@ -13,13 +14,6 @@ export interface PartialObject {
   etag: string;
   /** The first `acked` events of this version were acknowledged. */
   acked: number;
-}
-
-export interface UndeletedObject {
-  key: string;
-  attempts: number;
-  lastError: string;
-  nextAttemptAt: number;
 }
 
 /** The state folder holds another location's progress. */
@@ -42,7 +36,7 @@ export class StateLocationMismatch extends Error {
  * Every write is one SQLite transaction (WAL, synchronous FULL), so a crash
  * keeps either the old or the new state.
  */
-export class S3SourceState {
+export class S3SourceState implements UndeletedObjects {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly stmts;
@@ -113,8 +107,8 @@ export class S3SourceState {
     return this.stmts.undeleted.get(key) as UndeletedObject | undefined;
   }
 
-  /** Records a failed delete; the next attempt waits `delayMs`, doubling per failure up to `maxDelayMs`. */
-  deleteFailed(key: string, error: string, delayMs: number, maxDelayMs: number): UndeletedObject {
+  /** Records a failed delete (the bucket is the state's own); the next attempt waits `delayMs`, doubling per failure up to `maxDelayMs`. */
+  deleteFailed({ key }: ObjectRef, error: string, delayMs: number, maxDelayMs: number): UndeletedObject {
     this.stmts.deleteFailed.run({ key, error, now: Date.now(), delay: Math.round(delayMs), maxDelay: Math.round(maxDelayMs) });
     return this.undeleted(key)!;
   }
