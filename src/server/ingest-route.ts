@@ -4,6 +4,7 @@ import {
   BodyMalformedError,
   DeliveryFailedError,
   FormatInvalidError,
+  IngestBusyError,
   IngestRefusedError,
   NoValidEventsError,
   QueueFullError,
@@ -39,6 +40,7 @@ export function ingestHandler(source: HttpSource) {
 /** The status and the fields beyond `{error, code}` that each refusal answers with. */
 function refusalAnswer(err: IngestRefusedError): { status: number; extra?: Record<string, unknown>; retryAfterSec?: number } {
   if (err instanceof QueueFullError) return { status: 429, extra: { failed: err.failed, ...err.rejections }, retryAfterSec: err.retryAfterSec };
+  if (err instanceof IngestBusyError) return { status: 429, retryAfterSec: err.retryAfterSec };
   if (err instanceof DeliveryFailedError) return { status: 503, extra: { failed: err.failed, ...err.rejections } };
   if (err instanceof NoValidEventsError) return { status: 400, extra: { accepted: 0, ...err.rejections } };
   if (err instanceof TooManyEventsError) return { status: 413 };

@@ -45,7 +45,7 @@ const SHARED: Json[] = [
     required: ['error', 'code'],
     properties: {
       error: str(),
-      code: str('BODY_MALFORMED, BODY_EMPTY, NO_VALID_EVENTS, FORMAT_INVALID, TOO_MANY_EVENTS, QUEUE_FULL, DELIVERY_FAILED, STOPPING, …'),
+      code: str('BODY_MALFORMED, BODY_EMPTY, NO_VALID_EVENTS, FORMAT_INVALID, TOO_MANY_EVENTS, QUEUE_FULL, INGEST_BUSY, DELIVERY_FAILED, STOPPING, …'),
       accepted: int(),
       rejected: { type: 'array', items: ref('Rejection'), description: 'the first 100 rejected records' },
       rejectedTotal: int('how many records were rejected in all'),
@@ -204,7 +204,7 @@ export const routeSchemas = {
       400: { ...ref('IngestError'), ...description('BODY_MALFORMED, BODY_EMPTY, NO_VALID_EVENTS (with the rejected records), FORMAT_INVALID, HTTP_MALFORMED, BAD_URL') },
       413: { ...ref('IngestError'), ...description('BODY_TOO_LARGE (server.limits.maxBodyBytes), TOO_MANY_EVENTS (server.limits.maxEventsPerRequest)') },
       415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET (a text/plain charset other than UTF-8)') },
-      429: { ...ref('IngestError'), ...description('QUEUE_FULL: not acknowledged, retry after Retry-After seconds') },
+      429: { ...ref('IngestError'), ...description('QUEUE_FULL, INGEST_BUSY: not acknowledged, retry after Retry-After seconds') },
       503: { ...ref('IngestError'), ...description('DELIVERY_FAILED (the delivery policy did not hold), STOPPING') },
     },
   },
