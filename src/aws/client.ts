@@ -7,28 +7,9 @@
  */
 import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { z } from 'zod';
 import { FatalError } from '../core/errors.js';
+import type { AwsConnection, StaticCredentials } from './connection-config.js';
 import { classifyAwsError } from './errors.js';
-
-export interface StaticCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
-
-export interface AwsConnection {
-  region: string;
-  endpoint?: string;
-  /** Static keys (emulators, tests); absent: the SDK's default chain (env, profile, instance role). */
-  credentials?: StaticCredentials;
-  /** Role to assume with STS before every other call, e.g. a customer's delivery role. */
-  roleArn?: string;
-  externalId?: string;
-  sessionName?: string;
-  /** STS endpoint override (tests, VPC endpoints). */
-  stsEndpoint?: string;
-}
 
 export interface AwsClientOptions extends AwsConnection {
   /** SDK attempts per call, including the first. Default 2: the emitter does the real retrying. */
@@ -44,29 +25,6 @@ export interface AwsClientConfig {
   requestHandler: NodeHttpHandler;
   maxAttempts: number;
 }
-
-/** Config keys shared by every AWS-backed sink and source; spread into their strict schemas. */
-export const awsConnectionShape = {
-  region: z.string().min(1).optional(),
-  endpoint: z.url().optional(),
-  credentials: z
-    .strictObject({
-      accessKeyId: z.string().min(1),
-      secretAccessKey: z.string().min(1),
-      sessionToken: z.string().min(1).optional(),
-    })
-    .optional(),
-  roleArn: z
-    .string()
-    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'expected an IAM role ARN like arn:aws:iam::123456789012:role/name')
-    .optional(),
-  externalId: z.string().min(2).max(1224).optional(),
-  sessionName: z
-    .string()
-    .regex(/^[\w+=,.@-]{2,64}$/, 'role session names are 2–64 characters of letters, digits and +=,.@-_')
-    .optional(),
-  stsEndpoint: z.url().optional(),
-};
 
 export function awsClientConfig(opts: AwsClientOptions): AwsClientConfig {
   const config: AwsClientConfig = {

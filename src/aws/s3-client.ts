@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { awsClientConfig, type AwsConnection } from './client.js';
+import { awsClientConfig } from './client.js';
+import type { AwsConnection } from './connection-config.js';
 
 export type S3Connection = Omit<AwsConnection, 'region'> & { region?: string | undefined; forcePathStyle: boolean };
 

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { createLogger } from '../core/logger.js';
-import { runDemo } from '../demo/demo.js';
 
 /**
  * The shell command that runs this CLI as it was run now (node, its flags such
@@ -32,6 +31,8 @@ export function registerDemoCommand(program: Command): void {
       // As in serve: whatever the demo writes is owner-only, including what libraries write with no mode of their own.
       process.umask(0o077);
       const logger = createLogger(process.env.AUDITSTREAM_LOG_LEVEL ?? 'warn');
+      // Loaded here: every command, `serve` too, imports this module to register `demo`, and only `demo` needs the AWS SDK.
+      const { runDemo } = await import('../demo/demo.js');
       const demo = await runDemo({ dataDir: opts.dataDir, rate, shards, logger, cli: thisCli(), print: (line) => process.stdout.write(line + '\n') });
       const now = new AbortController();
       let stopping = false;

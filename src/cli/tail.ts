@@ -5,10 +5,8 @@
  * see what the emitter wrote or what a collector will read.
  */
 import { gunzipSync } from 'node:zlib';
-import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Command } from 'commander';
-import { awsClientConfig, type StaticCredentials } from '../aws/client.js';
-import { listAllShards } from '../aws/kinesis.js';
+import type { StaticCredentials } from '../aws/connection-config.js';
 import { classifyAwsError } from '../aws/errors.js';
 import { sleep } from '../core/async.js';
 import { FatalError } from '../core/errors.js';
@@ -101,6 +99,12 @@ function isUtf8(b: Buffer): boolean {
  * `follow`), the limit is reached, or `signal` aborts.
  */
 export async function tailStream(opts: TailOptions, write: (line: string) => void, signal?: AbortSignal): Promise<number> {
+  // Loaded here: every command, `serve` too, imports this module to register `tail`, and only `tail` needs the SDK.
+  const [{ GetRecordsCommand, GetShardIteratorCommand, KinesisClient }, { awsClientConfig }, { listAllShards }] = await Promise.all([
+    import('@aws-sdk/client-kinesis'),
+    import('../aws/client.js'),
+    import('../aws/kinesis.js'),
+  ]);
   const client = new KinesisClient(
     awsClientConfig({
       region: opts.region,

@@ -87,6 +87,7 @@ const limitsDefaults = {
   maxEventsPerRequest: 10_000,
   maxDepth: DEFAULT_MAX_DEPTH,
   maxResponseBytes: '8MiB',
+  maxIngestBytesInFlight: '4MiB',
 };
 
 /**
@@ -157,6 +158,7 @@ export const serverSchema = z.strictObject({
         .max(MAX_DEPTH_LIMIT, `at most ${MAX_DEPTH_LIMIT}: deeper events overflow the recursive JSON code of the queue and the audit store`)
         .default(limitsDefaults.maxDepth),
       maxResponseBytes: positiveByteSize.prefault(limitsDefaults.maxResponseBytes),
+      maxIngestBytesInFlight: positiveByteSize.prefault(limitsDefaults.maxIngestBytesInFlight),
     })
     .prefault({}),
   // Sub-second transport timeouts would cut off honest clients on any network hiccup.

@@ -95,7 +95,7 @@ export class DestinationManager {
       const tenant = tenants.get(record.tenant);
       if (!tenant) continue;
       try {
-        this.run(record, tenant);
+        await this.run(record, tenant);
       } catch (err) {
         this.opts.logger.error({ destination: destinationId(record.tenant, record.name), err: errorMessage(err) }, 'a stored tenant destination does not start; it is shown failing');
         this.running.set(destinationId(record.tenant, record.name), { record, emitter: undefined, startError: errorMessage(err), suspended: false, deleting: false });
@@ -136,7 +136,7 @@ export class DestinationManager {
     const record: DestinationRecord = { tenant: tenant.id, name, type, config: sealSecrets(type, config, this.key()), paused: false, createdAt: now, updatedAt: now };
     await this.opts.store.createDestination(record);
     try {
-      this.run(record, tenant);
+      await this.run(record, tenant);
     } catch (err) {
       // Saved but not running would come back at the next start unannounced: saved only if it runs.
       await this.opts.store.deleteDestination(tenant.id, name);
@@ -153,7 +153,7 @@ export class DestinationManager {
     const record: DestinationRecord = { ...current.record, config: sealSecrets(current.record.type, config, this.key()), updatedAt: new Date().toISOString() };
     if (!(await this.opts.store.updateDestination(record))) return undefined;
     await this.halt(current);
-    this.run(record, tenant);
+    await this.run(record, tenant);
     this.announce(tenant.id, 'destination.updated', actor, name, { config: redactSecrets(record.type, config) });
     return this.view(tenant.id, name);
   }
@@ -233,12 +233,12 @@ export class DestinationManager {
     for (const r of this.running.values()) await r.emitter?.sink.close().catch((err) => this.opts.logger.error({ emitter: r.emitter!.name, err: errorMessage(err) }, 'sink close failed'));
   }
 
-  private run(record: DestinationRecord, tenant: Tenant): void {
+  private async run(record: DestinationRecord, tenant: Tenant): Promise<void> {
     const { journal, dataDir, logger, metrics, routes } = this.opts;
     const id = destinationId(record.tenant, record.name);
     const plain = unsealSecrets(record.type, record.config, this.key(), `destination ${id}`);
     const r = this.resolve(record.tenant, record.name, record.type, plain);
-    const sink = createSink(r, { emitterName: id, dataDir, logger: logger.child({ emitter: id }), metrics: metrics.registry });
+    const sink = await createSink(r, { emitterName: id, dataDir, logger: logger.child({ emitter: id }), metrics: metrics.registry });
     // The tenant's quota caps every backlog; the destination's own queue.maxBytes may only lower it.
     const queue = journal.addDestination(id, { maxBytes: Math.min(r.common.queue.maxBytes, tenant.quotas.maxBacklogBytes), whenFull: r.common.queue.whenFull });
     const emitter = new Emitter({

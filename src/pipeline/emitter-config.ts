@@ -3,14 +3,14 @@ import { eventTypeProblem, knownEventTypes } from '../formats/event-type-catalog
 import type { EmitterCommonConfig } from '../config/schema.js';
 import { auditSchema, COMMON_EMITTER_KEYS, DEFAULT_EMITTERS, emitterCommonSchema } from '../config/schema.js';
 import { checkConfig, configErrors } from '../config/validate.js';
-import type { SinkDefinition } from '../sinks/sink.js';
+import type { SinkType } from '../sinks/sink.js';
 
 export interface ResolvedEmitter {
   /** Where it stands in the config, for error messages: `audit.emitters[2]`. */
   path: string;
   name: string;
   common: EmitterCommonConfig;
-  definition: SinkDefinition<unknown>;
+  definition: SinkType<unknown>;
   sinkConfig: unknown;
 }
 
@@ -28,7 +28,7 @@ export function minQueueBytes(maxEventBytes: number): number {
 }
 
 export interface EmitterValidation {
-  sinks: ReadonlyMap<string, SinkDefinition<unknown>>;
+  sinks: ReadonlyMap<string, SinkType<unknown>>;
   /** Absolute; sinks derive paths from it. */
   dataDir: string;
   /** server.limits.maxEventBytes, when it is valid: every queue must hold one such event. */

@@ -8,7 +8,7 @@ import { EmbeddedJournal } from '../queue/embedded-journal.js';
 import { migrateLegacyQueues } from '../queue/legacy-queue-migration.js';
 import { AuditStoreSink } from '../sinks/audit-store.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
-import type { Source, SourceDefinition } from '../sources/source.js';
+import type { Source, SourceType } from '../sources/source.js';
 import { SearchService } from '../store/search-service.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
 import { DeliveryPolicy } from './delivery-policy.js';
@@ -100,7 +100,7 @@ export class Pipeline {
     const migration = await migrateLegacyQueues(dataDir, journal, logger);
     const emitters: Emitter[] = [];
     for (const r of enabled) {
-      const sink = createSink(r, { emitterName: r.name, dataDir, logger: logger.child({ emitter: r.name }), metrics: metrics.registry });
+      const sink = await createSink(r, { emitterName: r.name, dataDir, logger: logger.child({ emitter: r.name }), metrics: metrics.registry });
       emitters.push(
         new Emitter({
           name: r.name,
@@ -122,17 +122,20 @@ export class Pipeline {
     const routes = new RouteTable(emitters);
     const router = new Router({ routes, journal, policy, ack: config.audit.ack, timeoutMs: config.audit.emitTimeoutInSec * 1000, logger, metrics });
     // Sources are created before any emitter starts: one that refuses its state (a ConfigError) stops the start with nothing running.
-    const sources = resolvedSources.map(({ path, name, definition, config: sourceConfig }) =>
-      definition.create(name, sourceConfig, {
-        configPath: path,
-        dataDir,
-        logger: logger.child({ source: name }),
-        metrics: metrics.registry,
-        component: metrics.component('source', name, definition.type),
-        eventTime: config.audit.eventTime,
-        maxDepth: config.server.limits.maxDepth,
-      }),
-    );
+    const sources: Source[] = [];
+    for (const { path, name, definition, config: sourceConfig } of resolvedSources) {
+      sources.push(
+        (await definition.load()).create(name, sourceConfig, {
+          configPath: path,
+          dataDir,
+          logger: logger.child({ source: name }),
+          metrics: metrics.registry,
+          component: metrics.component('source', name, definition.type),
+          eventTime: config.audit.eventTime,
+          maxDepth: config.server.limits.maxDepth,
+        }),
+      );
+    }
     for (const e of emitters) e.start();
     const destinations = new DestinationManager({ config, dataDir, journal, routes, store, logger, metrics, publish: (events) => router.publish(events) });
     await destinations.load();
@@ -176,8 +179,9 @@ function searchServiceOf(emitters: readonly Emitter[]): SearchService {
   return SearchService.none();
 }
 
-export function createSink(r: ResolvedEmitter, ctx: Omit<SinkContext, 'configPath'>): Sink {
-  return r.definition.create(r.sinkConfig, { ...ctx, configPath: r.path });
+/** Loads the sink's implementation (and its SDK) on the first emitter of its type. */
+export async function createSink(r: ResolvedEmitter, ctx: Omit<SinkContext, 'configPath'>): Promise<Sink> {
+  return (await r.definition.load()).create(r.sinkConfig, { ...ctx, configPath: r.path });
 }
 
 export interface Tenancy {
@@ -224,7 +228,7 @@ interface ResolvedSource {
   /** `sources[1]`. */
   path: string;
   name: string;
-  definition: SourceDefinition<unknown>;
+  definition: SourceType<unknown>;
   config: unknown;
 }
 

@@ -1,14 +1,20 @@
-import { cloudWatchExportSourceDefinition } from '../sources/cloudwatch-export/source.js';
+import { cloudWatchExportSourceType } from '../sources/cloudwatch-export/type.js';
 import { firehoseSourceDefinition } from '../sources/firehose/source.js';
-import { kinesisSourceDefinition } from '../sources/kinesis/source.js';
-import type { SourceDefinition } from '../sources/source.js';
-import { s3SourceDefinition } from '../sources/s3/source.js';
+import { kinesisSourceType } from '../sources/kinesis/type.js';
+import type { SourceType } from '../sources/source.js';
+import { s3SourceType } from '../sources/s3/type.js';
 
 /**
  * Every `sources[].type` the config accepts. The `http` source (src/sources/http) is not listed: it is
  * configured by `server.*` and run by the server, which hands it each request. The server also routes
- * each `firehose` source's requests to it (src/server/firehose-route.ts).
+ * each `firehose` source's requests to it (src/server/firehose-route.ts). The AWS sources are loaded when a
+ * source of their type is created, so a process pays for the AWS SDK only when its config uses it.
  */
-const definitions: SourceDefinition<any>[] = [cloudWatchExportSourceDefinition, firehoseSourceDefinition, kinesisSourceDefinition, s3SourceDefinition];
+const types: SourceType<any>[] = [
+  cloudWatchExportSourceType,
+  { type: firehoseSourceDefinition.type, schema: firehoseSourceDefinition.schema, load: async () => firehoseSourceDefinition },
+  kinesisSourceType,
+  s3SourceType,
+];
 
-export const SOURCES: ReadonlyMap<string, SourceDefinition<any>> = new Map(definitions.map((d) => [d.type, d]));
+export const SOURCES: ReadonlyMap<string, SourceType<any>> = new Map(types.map((t) => [t.type, t]));

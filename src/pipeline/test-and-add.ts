@@ -34,7 +34,7 @@ export interface TestAndAddContext {
 export async function testAndAdd(emitter: ResolvedEmitter, ctx: TestAndAddContext): Promise<TestAndAddResult> {
   let sink: Sink | undefined = ctx.running;
   try {
-    sink ??= createSink(emitter, { emitterName: emitter.name, dataDir: ctx.dataDir, logger: ctx.logger, metrics: ctx.metrics });
+    sink ??= await createSink(emitter, { emitterName: emitter.name, dataDir: ctx.dataDir, logger: ctx.logger, metrics: ctx.metrics });
     const steps = await sink.check(AbortSignal.timeout(TEST_AND_ADD_TIMEOUT_MS));
     return { emitter: emitter.name, ok: steps.every((s) => s.ok), steps };
   } catch (err) {

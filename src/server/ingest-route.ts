@@ -4,6 +4,7 @@ import {
   BodyMalformedError,
   DeliveryFailedError,
   FormatInvalidError,
+  IngestBusyError,
   IngestRefusedError,
   NoValidEventsError,
   QueueFullError,
@@ -49,6 +50,7 @@ export function ingestHandler(source: HttpSource, tenancy: Tenancy) {
 function refusalAnswer(err: IngestRefusedError): { status: number; extra?: Record<string, unknown>; retryAfterSec?: number } {
   if (err instanceof TenantQuotaExceededError) return { status: 429, extra: { tenant: err.tenant, quota: err.quota }, retryAfterSec: err.retryAfterSec };
   if (err instanceof QueueFullError) return { status: 429, extra: { failed: err.failed, ...err.rejections }, retryAfterSec: err.retryAfterSec };
+  if (err instanceof IngestBusyError) return { status: 429, retryAfterSec: err.retryAfterSec };
   if (err instanceof DeliveryFailedError) return { status: 503, extra: { failed: err.failed, ...err.rejections } };
   if (err instanceof NoValidEventsError) return { status: 400, extra: { accepted: 0, ...err.rejections } };
   if (err instanceof TooManyEventsError) return { status: 413 };

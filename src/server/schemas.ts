@@ -50,7 +50,7 @@ const SHARED: Json[] = [
     required: ['error', 'code'],
     properties: {
       error: str(),
-      code: str('BODY_MALFORMED, BODY_EMPTY, NO_VALID_EVENTS, FORMAT_INVALID, TOO_MANY_EVENTS, QUEUE_FULL, DELIVERY_FAILED, STOPPING, …'),
+      code: str('BODY_MALFORMED, BODY_EMPTY, NO_VALID_EVENTS, FORMAT_INVALID, TOO_MANY_EVENTS, QUEUE_FULL, INGEST_BUSY, DELIVERY_FAILED, STOPPING, …'),
       accepted: int(),
       rejected: { type: 'array', items: ref('Rejection'), description: 'the first 100 rejected records' },
       rejectedTotal: int('how many records were rejected in all'),
@@ -339,7 +339,7 @@ export const routeSchemas = {
       415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET (a text/plain charset other than UTF-8)') },
       429: {
         ...ref('IngestError'),
-        ...description('QUEUE_FULL, or TENANT_QUOTA_EXCEEDED (with `tenant` and `quota`: ingestEventsPerSec, or ingestBurst when one request holds more events than the bucket): not acknowledged, retry after Retry-After seconds'),
+        ...description('QUEUE_FULL, INGEST_BUSY (server.limits.maxIngestBytesInFlight), or TENANT_QUOTA_EXCEEDED (with `tenant` and `quota`: ingestEventsPerSec, or ingestBurst when one request holds more events than the bucket): not acknowledged, retry after Retry-After seconds'),
       },
       503: { ...ref('IngestError'), ...description('DELIVERY_FAILED (the delivery policy did not hold), STOPPING') },
     },

@@ -82,6 +82,24 @@ export interface SinkDefinition<C = unknown> {
   create(config: C, ctx: SinkContext): Sink;
 }
 
+/**
+ * What the sink registry holds for one `type`: what `config check` needs (the
+ * schema and the validate step), and the implementation behind `load`,
+ * imported when an emitter of this type is created. An SDK (AWS, kafkajs)
+ * then costs memory only in a process whose config uses it.
+ */
+export interface SinkType<C = unknown> {
+  type: string;
+  schema: ZodType<C>;
+  validate?: SinkDefinition<C>['validate'];
+  load(): Promise<SinkDefinition<C>>;
+}
+
+/** The registry entry of a sink whose module is light: loading it up front costs nothing worth deferring. */
+export function loadedSinkType<C>(definition: SinkDefinition<C>): SinkType<C> {
+  return { type: definition.type, schema: definition.schema, ...(definition.validate && { validate: definition.validate }), load: async () => definition };
+}
+
 export interface SinkValidationContext {
   emitterName: string;
   /** Absolute. */

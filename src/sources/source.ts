@@ -53,3 +53,14 @@ export interface SourceDefinition<C = unknown> {
   schema: ZodType<C>;
   create(name: string, config: C, ctx: SourceContext): Source;
 }
+
+/**
+ * What the source registry holds for one `type`: the schema `config check`
+ * needs, and the implementation behind `load`, imported when a source of this
+ * type is created, so its SDK costs memory only where the config uses it.
+ */
+export interface SourceType<C = unknown> {
+  type: string;
+  schema: ZodType<C>;
+  load(): Promise<SourceDefinition<C>>;
+}

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AuditstreamError, FatalError, InvalidEventError, RetriableError, errorMessage } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
@@ -117,29 +117,36 @@ const ROW_BYTES = `octet_length(id) + octet_length(type) + octet_length(source) 
  */
 export class PostgresAuditStore implements AuditStore {
   readonly location: string;
-  private readonly pool: pg.Pool;
+  /** Made on first use, when pg is loaded: a process whose store is SQLite never loads the driver. */
+  private pool: Promise<pg.Pool> | undefined;
   private ready: Promise<void> | undefined;
   private closed = false;
 
-  constructor(options: PostgresStoreOptions) {
+  constructor(private readonly options: PostgresStoreOptions) {
     this.location = redactUrl(options.url);
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.poolSize ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-      // A connection that silently died must not hang delivery forever.
-      query_timeout: 60_000,
-      keepAlive: true,
+  }
+
+  private poolOf(): Promise<pg.Pool> {
+    this.pool ??= import('pg').then(({ default: driver }) => {
+      const { options } = this;
+      const pool = new driver.Pool({
+        connectionString: options.url,
+        max: options.poolSize ?? 10,
+        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+        // A connection that silently died must not hang delivery forever.
+        query_timeout: 60_000,
+        keepAlive: true,
+      });
+      // An idle connection dropped by the server emits 'error' on the pool; unhandled it would crash the process.
+      // Logged as text: the error object drags the whole pg client (and its connection parameters) along.
+      pool.on('error', (err) => options.logger?.warn({ store: this.location, reason: errorMessage(err) }, 'idle audit store connection lost'));
+      // A checked-out client whose connection drops emits 'error' besides failing
+      // the query in flight; unheard, that event would crash the process. The
+      // failed query already carries the error, so the event itself is dropped.
+      pool.on('connect', (client) => client.on('error', () => undefined));
+      return pool;
     });
-    // An idle connection dropped by the server emits 'error' on the pool; unhandled it would crash the process.
-    // Logged as text: the error object drags the whole pg client (and its connection parameters) along.
-    this.pool.on('error', (err) =>
-      options.logger?.warn({ store: this.location, reason: errorMessage(err) }, 'idle audit store connection lost'),
-    );
-    // A checked-out client whose connection drops emits 'error' besides failing
-    // the query in flight; unheard, that event would crash the process. The
-    // failed query already carries the error, so the event itself is dropped.
-    this.pool.on('connect', (client) => client.on('error', () => undefined));
+    return this.pool;
   }
 
   async insert(events: readonly AuditEvent[]): Promise<InsertResult> {
@@ -220,14 +227,14 @@ export class PostgresAuditStore implements AuditStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end();
+    await (await this.pool)?.end();
   }
 
   private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     if (this.closed) throw new FatalError(`audit store ${this.location} is closed`, { code: 'STORE_CLOSED' });
     try {
       await this.migrated();
-      const client = await this.pool.connect();
+      const client = await (await this.poolOf()).connect();
       let broken: Error | undefined;
       try {
         return await work(client);
@@ -257,7 +264,7 @@ export class PostgresAuditStore implements AuditStore {
    * database waits for the first to finish, then finds nothing left to do.
    */
   private async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await (await this.poolOf()).connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseStreamArn } from '../../src/aws/kinesis.js';
+import { parseStreamArn } from '../../src/aws/stream-arn.js';
 import { parseConfig } from '../../src/config/validate.js';
 import { kinesisSinkSchema, streamTarget } from '../../src/sinks/kinesis/config.js';
 import { kinesisSourceSchema } from '../../src/sources/kinesis/config.js';

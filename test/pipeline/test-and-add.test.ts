@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import pg from 'pg';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { createSink, Pipeline } from '../../src/pipeline/pipeline.js';
 import { testAndAdd } from '../../src/pipeline/test-and-add.js';
 import { makeEvent } from '../store/events.js';
 import { createPgDatabase } from '../support/pg-database.js';
@@ -52,7 +52,7 @@ test('Test & Add checks a running sink in place and leaves it open for delivery'
   const dataDir = await tempDir(t);
   const db = await createPgDatabase(t);
   const emitter = resolved(dataDir, { type: 'audit-store', name: 'running', url: db.url });
-  const running = db.own(emitter.definition.create(emitter.sinkConfig, { emitterName: 'running', configPath: emitter.path, dataDir, logger, metrics: new Registry() }));
+  const running = db.own(await createSink(emitter, { emitterName: 'running', dataDir, logger, metrics: new Registry() }));
 
   const answer = await testAndAdd(emitter, { dataDir, logger, metrics: new Registry(), running });
   assert.equal(answer.ok, true, JSON.stringify(answer));

@@ -8,7 +8,8 @@ import { ConfigError, RetriableError, errorMessage } from '../../core/errors.js'
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
 import { kafkaSinkSchema, saslCredentials, securityProtocolOf, type KafkaSinkConfig } from './config.js';
 import { classifyKafkaError, sizeLimitError } from './errors.js';
-import { loadTlsOptions, TlsSettingError, tlsProblems } from './tls.js';
+import { loadTlsOptions, TlsSettingError } from './tls.js';
+import { kafkaSinkProblems } from './type.js';
 import { mapTuning, type ProducerTuning } from './tuning.js';
 
 /** The emitter retries with its durable queue and backoff; kafkajs only bridges a leader election. */
@@ -259,9 +260,6 @@ function unanswered(reason: unknown): RetriableError {
 export const kafkaSinkDefinition: SinkDefinition<KafkaSinkConfig> = {
   type: 'kafka',
   schema: kafkaSinkSchema,
-  validate: (config) => {
-    if (!config.ssl || !securityProtocolOf(config).endsWith('SSL')) return [];
-    return tlsProblems(config.ssl).map((p) => ({ path: ['ssl', ...p.key.split('.')], message: p.message }));
-  },
+  validate: kafkaSinkProblems,
   create: (config, ctx) => new KafkaSink(config, ctx),
 };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { awsConnectionShape } from '../../aws/client.js';
-import { parseStreamArn, STREAM_ARN } from '../../aws/kinesis.js';
+import { awsConnectionShape } from '../../aws/connection-config.js';
+import { parseStreamArn, STREAM_ARN } from '../../aws/stream-arn.js';
 import { codecSchema } from '../../codecs/codec.js';
 
 /** Kinesis service limits (docs/failure-modes.md, "Service limits"). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { timerSec } from '../../config/timers.js';
 import { byteSize } from '../../config/byte-size.js';
-import { awsConnectionShape } from '../../aws/client.js';
+import { awsConnectionShape } from '../../aws/connection-config.js';
 import { codecSchema } from '../../codecs/codec.js';
 import { KEY_PLACEHOLDERS } from './object-key.js';
 

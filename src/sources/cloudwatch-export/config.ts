@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { awsConnectionShape } from '../../aws/client.js';
+import { awsConnectionShape } from '../../aws/connection-config.js';
 import { timerSec } from '../../config/timers.js';
 import { PARSER_NAMES } from '../../formats/format-registry.js';
 import { vpcFlowFormatOption } from '../../formats/vpc-flow/format-option.js';

@@ -68,6 +68,21 @@ export class UnsupportedCharsetError extends IngestRefusedError {
   }
 }
 
+/**
+ * The bodies being parsed and published already fill `server.limits.maxIngestBytesInFlight`:
+ * refused before parsing, so a burst of large requests cannot hold more parsed events in memory than that.
+ */
+export class IngestBusyError extends IngestRefusedError {
+  readonly code = 'INGEST_BUSY';
+  readonly retriable = true;
+  readonly stage = 'receiving';
+  /** One second: a request is parsed and journaled in milliseconds, so room comes back soon. */
+  readonly retryAfterSec = 1;
+  constructor(readonly maxBytes: number) {
+    super(`the server is parsing ${maxBytes} bytes of other requests already (server.limits.maxIngestBytesInFlight); nothing was accepted, retry after Retry-After seconds`);
+  }
+}
+
 /** The events were read but the delivery policy did not hold; the same request may succeed later. */
 abstract class NotAcknowledgedError extends IngestRefusedError {
   readonly retriable = true;

@@ -15,6 +15,7 @@ import {
   BodyEmptyError,
   DeliveryFailedError,
   FormatInvalidError,
+  IngestBusyError,
   IngestRefusedError,
   NoValidEventsError,
   QueueFullError,
@@ -89,6 +90,8 @@ export class HttpSource implements Source {
   private publisher: Publisher | undefined;
   private stopping = false;
   private readonly warnings: ThrottledWarnings;
+  /** Body bytes of the requests being parsed and published now. */
+  private bytesInFlight = 0;
 
   constructor(private readonly o: HttpSourceOptions) {
     this.warnings = new ThrottledWarnings(o.logger);
@@ -118,7 +121,8 @@ export class HttpSource implements Source {
 
   private async read(req: IngestRequest): Promise<IngestAccepted> {
     const { limits, component } = this.o;
-    if (this.stopping || !this.publisher) throw new SourceStoppingError();
+    const publisher = this.publisher;
+    if (this.stopping || !publisher) throw new SourceStoppingError();
     const body = req.body;
     if (body) component.receivedBytes(body.length, req.protocol);
     if (!body || body.length === 0) throw new BodyEmptyError();
@@ -126,6 +130,19 @@ export class HttpSource implements Source {
     const kind = bodyKindOf(mediaType);
     const parser = parserFor(req, kind, charset);
     const parseContext: ParseContext = { eventTime: this.o.eventTime, maxDepth: limits.maxDepth, ...vpcFlowLayoutFor(req, parser) };
+    // A body's parsed events take tens of times its bytes until the journal has them: the budget bounds that
+    // for the whole server. Alone, a body is always taken, so any body within maxBodyBytes can get in.
+    if (this.bytesInFlight > 0 && this.bytesInFlight + body.length > limits.maxIngestBytesInFlight) throw new IngestBusyError(limits.maxIngestBytesInFlight);
+    this.bytesInFlight += body.length;
+    try {
+      return await this.parseAndPublish(req, body, kind, parser, parseContext, publisher);
+    } finally {
+      this.bytesInFlight -= body.length;
+    }
+  }
+
+  private async parseAndPublish(req: IngestRequest, body: Buffer, kind: BodyKind, parser: ParseMode, parseContext: ParseContext, publisher: Publisher): Promise<IngestAccepted> {
+    const { limits, component } = this.o;
     const pacer = new Pacer();
     const records = await splitBody(body, kind, limits, pacer);
     const events: AuditEvent[] = [];
@@ -169,7 +186,7 @@ export class HttpSource implements Source {
       const refused = req.tenancy.admit(eventsPerTenant(events));
       if (refused) throw refused;
     }
-    const result = await this.publisher.publish(events);
+    const result = await publisher.publish(events);
     if (!result.ok) {
       if (result.retryAfterSec !== undefined) throw new QueueFullError(result.failed, rejections.list(), result.retryAfterSec);
       throw new DeliveryFailedError(result.failed, rejections.list());

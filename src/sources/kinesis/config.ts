@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { timerMs, timerSec } from '../../config/timers.js';
-import { awsConnectionShape } from '../../aws/client.js';
-import { parseStreamArn, STREAM_ARN } from '../../aws/kinesis.js';
+import { awsConnectionShape } from '../../aws/connection-config.js';
+import { parseStreamArn, STREAM_ARN } from '../../aws/stream-arn.js';
 import { PARSER_NAMES } from '../../formats/format-registry.js';
 import { vpcFlowFormatOption } from '../../formats/vpc-flow/format-option.js';
 

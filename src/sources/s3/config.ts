@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { timerSec } from '../../config/timers.js';
-import { awsConnectionShape } from '../../aws/client.js';
+import { awsConnectionShape } from '../../aws/connection-config.js';
 import { PARSER_NAMES } from '../../formats/format-registry.js';
 import { vpcFlowFormatOption } from '../../formats/vpc-flow/format-option.js';
 import { DECODE_MODES } from '../../formats/read-record.js';
