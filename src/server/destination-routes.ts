@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ControlConflictError } from '../tenants/control-store.js';
 import { DestinationConfigError, type DestinationManager } from '../pipeline/destination-manager.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { checkDestinationPolicy, DestinationNotAllowedError } from '../tenants/destination-policy.js';
+import { checkDestinationPolicy, checkTenantRole, DestinationNotAllowedError } from '../tenants/destination-policy.js';
 import { keepRedacted } from '../tenants/destination-secrets.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
@@ -42,8 +42,9 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     if (!tenant) throw tenantNotFound(id);
     return tenant;
   };
-  const allowed = async (type: string, config: Record<string, unknown>) => {
+  const allowed = async (tenant: Tenant, type: string, config: Record<string, unknown>) => {
     try {
+      checkTenantRole(type, config, tenant.externalId);
       await checkDestinationPolicy(type, config, policy);
     } catch (err) {
       if (err instanceof DestinationNotAllowedError) throw new HttpError(422, err.code, err.message, { key: err.key });
@@ -74,7 +75,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     if (manager.count(id) >= tenant.quotas.maxDestinations) {
       throw new HttpError(409, 'QUOTA_EXCEEDED', `tenant "${id}" has ${manager.count(id)} destinations, its quota maxDestinations (${tenant.quotas.maxDestinations}); delete one or raise the quota`);
     }
-    await allowed(type, config);
+    await allowed(tenant, type, config);
     const r = resolved(id, name, type, config);
     const steps = skipTest ? [] : await testOrFail(manager, r);
     try {
@@ -104,7 +105,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     const { name: _n, type: _t, ...changes } = patch;
     const stored = manager.storedConfig(id, name)!;
     const config = keepRedacted(current.type, mergePatch(stored, changes), stored);
-    await allowed(current.type, config);
+    await allowed(tenant, current.type, config);
     const r = resolved(id, name, current.type, config);
     const needsTest = !skipTest && Object.keys(changes).some((k) => !UNTESTED_KEYS.has(k));
     const steps = needsTest ? await testOrFail(manager, r) : [];

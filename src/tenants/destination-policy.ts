@@ -92,6 +92,19 @@ export async function checkDestinationPolicy(type: string, config: Readonly<Reco
   for (const { key, host } of hosts) await checkHost(key, host, allowed, resolve);
 }
 
+/**
+ * A tenant's AWS destination assumes a role only with the tenant's own
+ * External ID: otherwise a tenant could name another's role (with that
+ * tenant's External ID, or a role trusting the vendor without one) and have
+ * auditstream write into it — the confused deputy the External ID exists for.
+ */
+export function checkTenantRole(type: string, config: Readonly<Record<string, unknown>>, tenantExternalId: string): void {
+  if (type !== 'kinesis' && type !== 's3') return;
+  if (config.roleArn === undefined) return;
+  if (config.externalId === undefined) throw new DestinationNotAllowedError('externalId', "roleArn needs externalId: your tenant's External ID, which the role's trust policy must require (GET /v1/tenants/{tenant})");
+  if (config.externalId !== tenantExternalId) throw new DestinationNotAllowedError('externalId', "is not your tenant's External ID (GET /v1/tenants/{tenant}); a destination's role is assumed with its own tenant's External ID only");
+}
+
 /** Whether `address` (an IP literal) is one a tenant may not reach without an allowlist entry. */
 export function isInternalAddress(address: string): boolean {
   const ip = unmapped(address);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { configSchema } from '../../src/config/schema.js';
 import { parseConfig } from '../../src/config/validate.js';
-import { checkDestinationPolicy, DestinationNotAllowedError, isInternalAddress, type DestinationPolicy } from '../../src/tenants/destination-policy.js';
+import { checkDestinationPolicy, checkTenantRole, DestinationNotAllowedError, isInternalAddress, type DestinationPolicy } from '../../src/tenants/destination-policy.js';
 
 const policy = (p: Partial<DestinationPolicy> = {}): DestinationPolicy => ({ ...parseConfig(configSchema, {}, '').tenants.destinationPolicy, ...p });
 /** A resolver answering from a table, as DNS would. */
@@ -77,4 +77,16 @@ test('static AWS keys, endpoint overrides and local files need the operator\'s l
   assert.equal((await refusal('kinesis', { ...aws, stsEndpoint: 'http://169.254.169.254/' }, policy({ allowEndpointOverride: true }))).key, 'stsEndpoint');
   assert.equal((await refusal('http', { url: 'https://93.184.216.34/', tls: { caFile: '/etc/shadow' } })).key, 'tls.caFile');
   assert.equal((await refusal('kafka', { bootstrapServers: ['93.184.216.34:9092'], topic: 't', ssl: { keyFile: '/etc/ssl/private/k.pem' } })).key, 'ssl.keyFile');
+});
+
+test("a role is assumed with the tenant's own External ID only: another one, or none, is refused naming externalId", () => {
+  const own = 'acme-external-id-0123456789abcdefghijklmn';
+  const role = { streamName: 's', region: 'us-east-1', roleArn: 'arn:aws:iam::210987654321:role/delivery' };
+  checkTenantRole('kinesis', { ...role, externalId: own }, own);
+  checkTenantRole('kinesis', { streamName: 's', region: 'us-east-1' }, own);
+  const refused = (type: string, config: Record<string, unknown>) => assert.throws(() => checkTenantRole(type, config, own), (err) => err instanceof DestinationNotAllowedError && err.key === 'externalId');
+  refused('kinesis', { ...role, externalId: 'globex-external-id-9876543210zyxwvutsrqpo' });
+  refused('s3', { bucket: 'b', roleArn: role.roleArn, externalId: 'chosen-by-the-tenant' });
+  refused('kinesis', role);
+  refused('s3', { bucket: 'b', roleArn: role.roleArn });
 });
