@@ -254,7 +254,7 @@ const DESTINATION_WRITE: Record<number, Json> = {
   422: {
     type: 'object',
     required: ['error', 'code'],
-    properties: { error: str(), code: str('TEST_FAILED (with steps; nothing saved) or DESTINATION_NOT_ALLOWED (tenants.destinationPolicy, naming the key)'), key: str(), steps: STEPS },
+    properties: { error: str(), code: str('TEST_FAILED (with steps; nothing saved) or DESTINATION_NOT_ALLOWED (tenants.destinationPolicy, or a roleArn without the tenant’s own externalId; naming the key)'), key: str(), steps: STEPS },
     additionalProperties: true,
   },
 };
