@@ -78,7 +78,12 @@ const eventTimeSchema = z
   .transform((t): EventTimeBounds => ({ notBeforeMs: t.notBefore, maxAheadSec: t.maxAheadSec }));
 
 /** The keys every source has; the source's own keys are validated by its definition, strictly. */
-export const sourceCommonSchema = z.looseObject({ type: z.string().min(1), name: componentName.optional() });
+export const sourceCommonSchema = z.looseObject({
+  type: z.string().min(1),
+  name: componentName.optional(),
+  /** The tenant every event of this source belongs to (FortiSIEM's "Organization" of a collector); docs/tenants.md. */
+  tenant: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a tenant id: [a-z0-9][a-z0-9-]{0,62}').optional(),
+});
 
 // Sizes as a user writes them: prefault values are parsed like the user's own, and shown as the JSON Schema's defaults.
 const limitsDefaults = {

@@ -8,7 +8,7 @@ import { EmbeddedJournal } from '../queue/embedded-journal.js';
 import { migrateLegacyQueues } from '../queue/legacy-queue-migration.js';
 import { AuditStoreSink } from '../sinks/audit-store.js';
 import type { Sink, SinkContext } from '../sinks/sink.js';
-import type { Source, SourceType } from '../sources/source.js';
+import type { Publisher, Source, SourceType } from '../sources/source.js';
 import { SearchService } from '../store/search-service.js';
 import { DataDirLock, prepareDataDir } from './data-dir.js';
 import { DeliveryPolicy } from './delivery-policy.js';
@@ -145,7 +145,14 @@ export class Pipeline {
       logger.warn({ destinations: unclaimed }, 'the journal holds events for destinations not in the config or the control store; they are kept until an emitter of that name is enabled');
     }
     const pipeline = new Pipeline(config, dataDir, router, emitters, resolved, disabled, searchServiceOf(emitters), sources, metrics, logger, lock, journal, tenancy, destinations);
-    for (const s of sources) await s.start(router);
+    for (const [i, s] of sources.entries()) {
+      const tenant = resolvedSources[i]!.tenant;
+      if (tenant !== undefined && !(await store.getTenant(tenant))) {
+        // Not refused: tenants are made through the API and may come after the config names them. Until then its events reach only global emitters.
+        logger.warn({ source: s.name, tenant }, 'the source names a tenant that does not exist (yet); its events go to global emitters only until the tenant is created');
+      }
+      await s.start(tenant === undefined ? router : tenantPublisher(router, tenant));
+    }
     return pipeline;
   }
 
@@ -206,7 +213,7 @@ function resolveSources(blocks: readonly unknown[], errors: ConfigError[]): Reso
   blocks.forEach((block, i) => {
     const path = `sources[${i}]`;
     if (!isRecord(block) || typeof block.type !== 'string') return; // the config schema said so
-    const { type, name: given, ...rest } = block;
+    const { type, name: given, tenant, ...rest } = block;
     const before = errors.length;
     const definition = SOURCES.get(type);
     if (!definition) {
@@ -219,7 +226,7 @@ function resolveSources(blocks: readonly unknown[], errors: ConfigError[]): Reso
     if (earlier) errors.push(new ConfigError(`${path}.name`, `duplicate source name "${name}" (also ${earlier}); give each source a distinct name`));
     else seen.set(name, path);
     const config = checkConfig(definition.schema, rest, path, errors);
-    if (errors.length === before) out.push({ path, name, definition, config });
+    if (errors.length === before) out.push({ path, name, definition, config, ...(typeof tenant === 'string' ? { tenant } : {}) });
   });
   return out;
 }
@@ -230,6 +237,22 @@ interface ResolvedSource {
   name: string;
   definition: SourceType<unknown>;
   config: unknown;
+  /** `tenant`: every event of the source is that tenant's. */
+  tenant?: string;
+}
+
+/**
+ * A source's events all belong to its tenant: the record's own `tenant`
+ * field (auditstream and generic formats) cannot move them to another, as a
+ * tenant key's cannot at ingest. The record keeps what it said in `raw`.
+ */
+function tenantPublisher(router: Router, tenant: string): Publisher {
+  return {
+    publish(events, signal) {
+      // New objects, not the source's: a source may have serialised its events already (their JSON is cached by object).
+      return router.publish(events.map((e) => (e.tenant === tenant ? e : { ...e, tenant })), signal);
+    },
+  };
 }
 
 export function definedOnly<T extends object>(o: T): Partial<T> {
