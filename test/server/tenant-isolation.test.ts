@@ -242,3 +242,34 @@ test("a tenant flooding at its quota with its destination down neither slows ano
   // A tenant's dead destination does not take the server out of service for everyone.
   assert.equal(readyDuring.status, 200, await readyDuring.text());
 });
+
+test("under ack: delivered, a request waiting on its tenant's dead destination does not keep the ingest budget from other tenants", async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, {
+    dataDir,
+    config: { server: { apiKeys: [ADMIN] }, audit: { ack: 'delivered', emitTimeoutInSec: 5 }, tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'] } } },
+  });
+  const receiver = await startHttpReceiver(t, () => ({ status: 200 }));
+  const deadPort = await freePort();
+  await created(server, '/v1/tenants', ADMIN, { id: 'stuck', name: 'Stuck' });
+  await created(server, '/v1/tenants', ADMIN, { id: 'steady', name: 'Steady' });
+  const stuckKey = (await created(server, '/v1/tenants/stuck/keys', ADMIN, { name: 'producer', scopes: ['ingest'] })).key as string;
+  const steadyKey = (await created(server, '/v1/tenants/steady/keys', ADMIN, { name: 'producer', scopes: ['ingest'] })).key as string;
+  await created(server, '/v1/tenants/stuck/destinations?skipTest=true', ADMIN, { name: 'dead', type: 'http', url: `http://127.0.0.1:${deadPort}/hook`, exclude: ['auditstream.*'] });
+  await created(server, '/v1/tenants/steady/destinations', ADMIN, { name: 'siem', type: 'http', url: `${receiver.url}/steady`, exclude: ['auditstream.*'], batch: { lingerMs: 0 } });
+
+  // One body larger than server.limits.maxIngestBytesInFlight (4 MiB): alone it is taken, and while it
+  // is being parsed and journalled every other body waits its turn (429 INGEST_BUSY).
+  const big = Array.from({ length: 215 }, (_, i) => ev(`stuck-${i}`, { details: { pad: 'x'.repeat(20_000) } }));
+  const stuck = call(server, 'POST', '/v1/events', stuckKey, big);
+  await waitFor(async () => (await call(server, 'GET', '/v1/tenants/stuck/destinations/dead', ADMIN)).body.health.backlog.events === big.length, "the stuck tenant's events journalled", 60_000, 100);
+
+  // Journalled, the stuck request only waits for its dead destination: it holds none of the budget.
+  const steady = await call(server, 'POST', '/v1/events', steadyKey, [ev('steady-1')]);
+  assert.equal(steady.status, 202, JSON.stringify(steady.body));
+  assert.deepEqual(arrivals(receiver.requests).get('/steady')?.map((e) => e.id), ['steady-1']);
+  const answer = await stuck;
+  assert.equal(answer.status, 503, JSON.stringify(answer.body));
+  assert.equal(answer.body.code, 'DELIVERY_FAILED');
+  assert.deepEqual(answer.body.failed.map((f: { emitter: string }) => f.emitter), ['stuck/dead']);
+});
