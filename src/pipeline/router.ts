@@ -3,7 +3,7 @@ import { eventJson } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import { errorMessage } from '../core/errors.js';
 import { QueueFullError } from '../queue/errors.js';
-import type { Journal } from '../queue/journal.js';
+import type { Journal, JournalAppend } from '../queue/journal.js';
 import type { PublishResult, Publisher } from '../sources/source.js';
 import type { DeliveryPolicy } from './delivery-policy.js';
 import type { Emitter } from './emitter.js';
@@ -35,20 +35,43 @@ interface Failure {
 export class Router implements Publisher {
   constructor(private readonly opts: RouterOptions) {}
 
-  /** `signal` (a source stopping) ends the wait early: the answer is then not ok, the events stay queued. */
-  publish(events: AuditEvent[], signal?: AbortSignal): Promise<PublishResult> {
-    const { routes: table, policy, metrics, logger, ack } = this.opts;
+  /**
+   * `signal` (a source stopping) ends the wait early: the answer is then not ok, the events stay queued.
+   * `journalled` is called once the journal has written or refused the events, before any wait for
+   * delivery: from then on this publish holds no event or payload, only its bookkeeping per event.
+   */
+  publish(events: AuditEvent[], signal?: AbortSignal, journalled?: () => void): Promise<PublishResult> {
+    const { routes: table, metrics } = this.opts;
     const payloads = events.map(eventJson);
-    metrics.router.received(events.length, payloads.reduce((n, p) => n + p.length, 0));
+    const sizes = payloads.map((p) => p.length);
+    metrics.router.received(events.length, sizes.reduce((n, b) => n + b, 0));
     // Looked up once per (tenant, type) in the table, not computed per event: there may be thousands of emitters.
     const routes = events.map((e) => table.routesFor(e));
     const unrouted = routes.filter((r) => r.length === 0).length;
     if (unrouted > 0) metrics.router.discarded('no_emitter', unrouted);
+    // Built here, outside answer()'s closures, so that a publish waiting for delivery (ack: delivered)
+    // keeps neither the events nor their payloads alive: a producer waiting on one tenant's dead
+    // destination must not hold memory, or the ingest budget, that other producers need.
+    const appends = events.map((e, i) => ({ eventId: e.id, partitionKey: null, payload: payloads[i]!, destinations: routes[i]! })).filter((a) => a.destinations.length > 0);
+    return this.answer(appends, routes, sizes, signal, journalled);
+  }
+
+  /** Appends, then answers as soon as the delivery policy holds for every event, or at the deadline. */
+  private answer(
+    initialAppends: JournalAppend[],
+    routes: readonly (readonly string[])[],
+    sizes: readonly number[],
+    signal: AbortSignal | undefined,
+    journalled: (() => void) | undefined,
+  ): Promise<PublishResult> {
+    const { routes: table, policy, metrics, logger, ack } = this.opts;
+    // Dropped once the journal has them (see publish).
+    let appends: JournalAppend[] | undefined = initialAppends;
 
     // queued[i]: emitters holding event i on disk; confirmed[i]: those that count for the policy
     // (queued under ack: buffered, delivered under ack: delivered).
-    const queued = events.map(() => new Set<string>());
-    const confirmed = events.map(() => new Set<string>());
+    const queued = routes.map(() => new Set<string>());
+    const confirmed = routes.map(() => new Set<string>());
     const failures = new Map<string, Failure>();
     const tracked = new Map<Emitter, number[]>();
     /** Destinations deleted while this publish was under way: they no longer count for it. */
@@ -69,8 +92,8 @@ export class Router implements Publisher {
       const evaluate = (final: boolean, why?: string) => {
         if (finished) return;
         const missing = new Set<string>();
-        events.forEach((_, i) => {
-          const routed = gone.size === 0 ? routes[i]! : routes[i]!.filter((name) => !gone.has(name));
+        routes.forEach((routedHere, i) => {
+          const routed = gone.size === 0 ? routedHere : routedHere.filter((name) => !gone.has(name));
           if (routed.length === 0) return;
           for (const name of policy.missing(routed, confirmed[i]!)) missing.add(name);
           // Whatever the policy, an accepted event must be on disk somewhere.
@@ -124,8 +147,10 @@ export class Router implements Publisher {
         settle();
       };
       // Each event written once, for every emitter that takes it.
-      this.opts.journal
-        .append(events.map((e, i) => ({ eventId: e.id, partitionKey: null, payload: payloads[i]!, destinations: routes[i]! })).filter((a) => a.destinations.length > 0))
+      const written = this.opts.journal.append(appends!);
+      appends = undefined;
+      written
+        .finally(() => journalled?.())
         .then(
           ({ seqs: written, refused }) => {
             // `written` lists the routed events only, in order.
@@ -139,7 +164,7 @@ export class Router implements Publisher {
                 continue;
               }
               for (const i of indexes) queued[i]!.add(em.name);
-              em.received(indexes.length, indexes.reduce((n, i) => n + payloads[i]!.length, 0));
+              em.received(indexes.length, indexes.reduce((n, i) => n + sizes[i]!, 0));
               const track = ack === 'delivered' && policy.isRequired(em.name);
               if (!track) {
                 if (ack === 'buffered') for (const i of indexes) confirmed[i]!.add(em.name);

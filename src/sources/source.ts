@@ -20,7 +20,8 @@ export interface PublishResult {
  * so a source checkpoints only after `ok`.
  */
 export interface Publisher {
-  publish(events: AuditEvent[], signal?: AbortSignal): Promise<PublishResult>;
+  /** `journalled`, when given, is called once the events are written to (or refused by) the journal, before the answer. */
+  publish(events: AuditEvent[], signal?: AbortSignal, journalled?: () => void): Promise<PublishResult>;
 }
 
 export interface Source {

@@ -134,14 +134,30 @@ export class HttpSource implements Source {
     // for the whole server. Alone, a body is always taken, so any body within maxBodyBytes can get in.
     if (this.bytesInFlight > 0 && this.bytesInFlight + body.length > limits.maxIngestBytesInFlight) throw new IngestBusyError(limits.maxIngestBytesInFlight);
     this.bytesInFlight += body.length;
+    // Released once the journal has the events, not when the answer is ready: under ack: delivered a
+    // request waits for its destinations, and one tenant's dead destination must not keep every other
+    // producer's requests out (429 INGEST_BUSY) until emitTimeoutInSec.
+    let held = true;
+    const release = () => {
+      if (held) this.bytesInFlight -= body.length;
+      held = false;
+    };
     try {
-      return await this.parseAndPublish(req, body, kind, parser, parseContext, publisher);
+      return await this.parseAndPublish(req, body, kind, parser, parseContext, publisher, release);
     } finally {
-      this.bytesInFlight -= body.length;
+      release();
     }
   }
 
-  private async parseAndPublish(req: IngestRequest, body: Buffer, kind: BodyKind, parser: ParseMode, parseContext: ParseContext, publisher: Publisher): Promise<IngestAccepted> {
+  private async parseAndPublish(
+    req: IngestRequest,
+    body: Buffer,
+    kind: BodyKind,
+    parser: ParseMode,
+    parseContext: ParseContext,
+    publisher: Publisher,
+    journalled: () => void,
+  ): Promise<IngestAccepted> {
     const { limits, component } = this.o;
     const pacer = new Pacer();
     const records = await splitBody(body, kind, limits, pacer);
@@ -186,13 +202,15 @@ export class HttpSource implements Source {
       const refused = req.tenancy.admit(eventsPerTenant(events));
       if (refused) throw refused;
     }
-    const result = await publisher.publish(events);
+    // Taken before publishing: the events are not needed once the journal has them.
+    const ids = events.map((e) => e.id);
+    const result = await publisher.publish(events, undefined, journalled);
     if (!result.ok) {
       if (result.retryAfterSec !== undefined) throw new QueueFullError(result.failed, rejections.list(), result.retryAfterSec);
       throw new DeliveryFailedError(result.failed, rejections.list());
     }
-    component.sent(events.length, eventBytes);
-    return { accepted: events.length, ...rejections.list(), ids: events.map((e) => e.id) };
+    component.sent(ids.length, eventBytes);
+    return { accepted: ids.length, ...rejections.list(), ids };
   }
 
   /** Every request not acknowledged is an error of this source, by the refusal's code (body_malformed, queue_full, …). */
