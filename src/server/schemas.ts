@@ -626,6 +626,7 @@ export const routeSchemas = {
   },
   metrics: {
     summary: 'Prometheus metrics',
+    description: "No key needed; the series of tenants' destinations (component_id `<tenant>/<name>`) only with an admin key.",
     operationId: 'metrics',
     tags: ['probes'],
     response: { ...publicAnswers(), 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
