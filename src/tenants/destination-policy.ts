@@ -35,6 +35,13 @@ for (const [net, prefix] of [
   ['ff00::', 8],
 ] as const) INTERNAL.addSubnet(net, prefix, 'ipv6');
 
+/**
+ * An AWS region name. The region becomes part of the endpoint's host name,
+ * so a tenant's is held to the shape regions have, not to what the SDK
+ * happens to accept.
+ */
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
 /** Files a sink would read (CA, client keys, keystores): the operator's disk, not a tenant's to name. */
 const LOCAL_FILE_KEYS: Readonly<Record<string, readonly string[][]>> = {
   http: [['tls', 'caFile']],
@@ -73,6 +80,9 @@ export async function checkDestinationPolicy(type: string, config: Readonly<Reco
   const allowed = allowedNetworks(policy.allowNetworks);
   const hosts: { key: string; host: string }[] = [];
   if (type === 'kinesis' || type === 's3') {
+    if (config.region !== undefined && !AWS_REGION.test(String(config.region))) {
+      throw new DestinationNotAllowedError('region', 'not an AWS region name (like eu-west-1 or us-gov-west-1)');
+    }
     if (config.credentials !== undefined && !policy.allowStaticAwsKeys) {
       throw new DestinationNotAllowedError('credentials', 'static AWS keys are not allowed for tenant destinations; give roleArn (a role trusting the vendor with your External ID)');
     }
@@ -142,12 +152,22 @@ function unmapped(address: string): { address: string; family: 'ipv4' | 'ipv6' }
   return { address: `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, family: 'ipv4' };
 }
 
+/**
+ * The host a URL names. A URL carrying a user or password is refused: it is
+ * a credential the config keeps in the clear, shown in every answer and
+ * change event, where the keys meant for it are sealed and redacted.
+ */
 function hostOfUrl(key: string, url: unknown): string {
+  let parsed: URL;
   try {
-    return new URL(String(url)).hostname.replace(/^\[(.*)\]$/, '$1');
+    parsed = new URL(String(url));
   } catch {
     throw new DestinationNotAllowedError(key, 'not a valid URL');
   }
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new DestinationNotAllowedError(key, 'holds a user or password (user:password@), which would be stored and shown in the clear; give them as auth.username and auth.password, which are sealed');
+  }
+  return parsed.hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
 function valueAt(o: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {
