@@ -6,9 +6,11 @@ import type { AuditEvent } from '../core/event.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { DeadLetterFile } from '../queue/dead-letter-file.js';
 import type { Journal } from '../queue/journal.js';
+import type { ConnectGuard } from '../sinks/sink.js';
 import type { PublishResult } from '../sources/source.js';
 import { CHANGE_EVENT_TYPES, changeEvent, type ChangeAction } from '../tenants/change-event.js';
 import type { ControlStore } from '../tenants/control-store.js';
+import { connectGuard } from '../tenants/connect-guard.js';
 import { redactSecrets, sealSecrets, unsealSecrets } from '../tenants/destination-secrets.js';
 import { destinationId, type DestinationRecord, type DestinationState, type Tenant } from '../tenants/tenant.js';
 import { Emitter } from './emitter.js';
@@ -80,8 +82,11 @@ export class DestinationManager {
   private readonly running = new Map<string, Running>();
   private sealingKey: Buffer | undefined;
   private readonly watch: NodeJS.Timeout;
+  /** Every connection of a tenant's sink, its test's included, is judged by the destination policy when made. */
+  private readonly guard: ConnectGuard;
 
   constructor(private readonly opts: DestinationManagerOptions) {
+    this.guard = connectGuard(opts.config.tenants.destinationPolicy);
     const suspendAfterMs = opts.config.tenants.suspendAfterSec * 1000;
     // Often enough that a suspension is seen well within a tenth of suspendAfterSec, at most once a minute.
     this.watch = setInterval(() => this.checkSuspensions(), Math.min(60_000, Math.max(100, suspendAfterMs / 10)));
@@ -127,7 +132,7 @@ export class DestinationManager {
 
   /** Test & Add's test: the sink's step-by-step check, against the running sink when it is this very config. */
   test(resolved: ResolvedEmitter): Promise<TestAndAddResult> {
-    return testAndAdd(resolved, { dataDir: this.opts.dataDir, logger: this.opts.logger.child({ emitter: resolved.name }), metrics: this.opts.metrics.registry });
+    return testAndAdd(resolved, { dataDir: this.opts.dataDir, logger: this.opts.logger.child({ emitter: resolved.name }), metrics: this.opts.metrics.registry, connectGuard: this.guard });
   }
 
   /** Stores and starts a new destination (its config already resolved, tested and allowed). */
@@ -238,7 +243,7 @@ export class DestinationManager {
     const id = destinationId(record.tenant, record.name);
     const plain = unsealSecrets(record.type, record.config, this.key(), `destination ${id}`);
     const r = this.resolve(record.tenant, record.name, record.type, plain);
-    const sink = await createSink(r, { emitterName: id, dataDir, logger: logger.child({ emitter: id }), metrics: metrics.registry });
+    const sink = await createSink(r, { emitterName: id, dataDir, logger: logger.child({ emitter: id }), metrics: metrics.registry, connectGuard: this.guard });
     // The tenant's quota caps every backlog; the destination's own queue.maxBytes may only lower it.
     const queue = journal.addDestination(id, { maxBytes: Math.min(r.common.queue.maxBytes, tenant.quotas.maxBacklogBytes), whenFull: r.common.queue.whenFull });
     const emitter = new Emitter({

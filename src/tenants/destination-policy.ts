@@ -69,7 +69,7 @@ const dnsLookup: HostLookup = async (host) => (await lookup(host, { all: true, v
  * `tenants.destinationPolicy`, resolving every host it names: each address
  * must be public or inside `allowNetworks`. Throws DestinationNotAllowedError
  * naming the key. A name is checked when the destination is added or
- * changed; a later DNS change (rebinding) is not seen until then (docs/tenants.md).
+ * changed; the sink's connections are judged again when made (connect-guard.ts).
  */
 export async function checkDestinationPolicy(type: string, config: Readonly<Record<string, unknown>>, policy: DestinationPolicy, resolve: HostLookup = dnsLookup): Promise<void> {
   if (OPERATOR_ONLY_TYPES.has(type)) throw new DestinationNotAllowedError('type', `"${type}" writes the server's local files and is for the operator's config file only`);
@@ -102,6 +102,12 @@ export async function checkDestinationPolicy(type: string, config: Readonly<Reco
   for (const { key, host } of hosts) await checkHost(key, host, allowed, resolve);
 }
 
+/** Whether a tenant may reach `address` (an IP literal): public, or inside `allowed` (allowNetworks). */
+export function isReachable(address: string, allowed: BlockList): boolean {
+  const ip = unmapped(address);
+  return allowed.check(ip.address, ip.family) || !INTERNAL.check(ip.address, ip.family);
+}
+
 /** Whether `address` (an IP literal) is one a tenant may not reach without an allowlist entry. */
 export function isInternalAddress(address: string): boolean {
   const ip = unmapped(address);
@@ -119,9 +125,7 @@ async function checkHost(key: string, host: string, allowed: BlockList, resolve:
     }
   }
   for (const address of addresses) {
-    const ip = unmapped(address);
-    if (allowed.check(ip.address, ip.family)) continue;
-    if (INTERNAL.check(ip.address, ip.family)) {
+    if (!isReachable(address, allowed)) {
       throw new DestinationNotAllowedError(
         key,
         `host "${host}" resolves to ${address}, a loopback, private, link-local or metadata address; tenant destinations may not reach it unless tenants.destinationPolicy.allowNetworks lists it`,
@@ -130,7 +134,7 @@ async function checkHost(key: string, host: string, allowed: BlockList, resolve:
   }
 }
 
-function allowedNetworks(cidrs: readonly string[]): BlockList {
+export function allowedNetworks(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const cidr of cidrs) {
     const [net = '', bits] = cidr.split('/');
