@@ -9,6 +9,14 @@ import { tenantNotFound } from './auth.js';
 import { HttpError } from './http-error.js';
 import { routeSchemas } from './schemas.js';
 
+/**
+ * The most a destination's JSON may take. A real one is a few hundred bytes;
+ * the bound keeps a tenant from storing megabytes per destination (long
+ * include lists, headers) that every node holds, every change event
+ * repeats and the router consults for each event.
+ */
+export const MAX_DESTINATION_BODY_BYTES = 64 * 1024;
+
 /** Keys a PATCH may change without a new test: they choose events, not where they go. */
 const UNTESTED_KEYS: ReadonlySet<string> = new Set(['include', 'exclude']);
 
@@ -29,6 +37,10 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
   // The app hands bodies over as bytes (ingest reads them itself); these routes take one JSON document.
   api.removeAllContentTypeParsers();
   api.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (Buffer.byteLength(body as string) > MAX_DESTINATION_BODY_BYTES) {
+      done(new HttpError(413, 'BODY_TOO_LARGE', `a destination's JSON may take at most ${MAX_DESTINATION_BODY_BYTES} bytes`));
+      return;
+    }
     try {
       done(null, JSON.parse(body as string));
     } catch (err) {

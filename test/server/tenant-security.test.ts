@@ -36,3 +36,30 @@ test('an unauthenticated /metrics names no tenant nor destination; an admin key 
     assert.match(anyone.text, /component_id="audit-store"|component_id="log"/);
   }
 });
+
+test("a tenant cannot store an oversized destination nor credentials in a URL, and the refusal does not echo them", async (t) => {
+  const app = await startTenantApp(t, { adminKey: ADMIN, tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'] } } });
+  await app.addTenant('evil');
+  const evil = await app.addKey('evil', ['read', 'manage']);
+  const rx = await startHttpReceiver(t, () => ({ status: 200 }));
+
+  const huge = await call(app.url, evil, 'POST', '/v1/tenants/evil/destinations', { name: 'wide', type: 'http', url: `${rx.url}/hook`, include: Array.from({ length: 20_000 }, () => 'login') });
+  assert.equal(huge.status, 413, huge.text);
+  assert.equal(huge.body.code, 'BODY_TOO_LARGE');
+  assert.match(huge.body.error, /65536 bytes/);
+
+  const withUser = await call(app.url, evil, 'POST', '/v1/tenants/evil/destinations', { name: 'hook', type: 'http', url: `http://svc:Pa55word@127.0.0.1:${rx.port}/hook` });
+  assert.equal(withUser.status, 422, withUser.text);
+  assert.equal(withUser.body.code, 'DESTINATION_NOT_ALLOWED');
+  assert.equal(withUser.body.key, 'url');
+  assert.doesNotMatch(withUser.text, /Pa55word/);
+  assert.deepEqual((await call(app.url, evil, 'GET', '/v1/tenants/evil/destinations')).body, { destinations: [] });
+  assert.equal(rx.requests.length, 0);
+
+  // The same destination with the credentials where they are sealed is fine, and a PATCH is bounded as well.
+  const added = await call(app.url, evil, 'POST', '/v1/tenants/evil/destinations', { name: 'hook', type: 'http', url: `${rx.url}/hook`, auth: { username: 'svc', password: 'Pa55word' } });
+  assert.equal(added.status, 201, added.text);
+  assert.doesNotMatch(added.text, /Pa55word/);
+  const wider = await call(app.url, evil, 'PATCH', '/v1/tenants/evil/destinations/hook', { include: Array.from({ length: 20_000 }, () => 'login') });
+  assert.equal(wider.status, 413, wider.text);
+});
