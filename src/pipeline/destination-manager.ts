@@ -29,6 +29,9 @@ export const DRAIN_WAIT_MS = 10_000;
 const DRAIN_POLL_MS = 100;
 
 /** A destination's keys are wrong (unknown keys, bad values, a sink's own check): each problem with its key path. */
+/** Types whose `roleArn` is assumed with an External ID. */
+const ASSUMES_ROLE: ReadonlySet<string> = new Set(['kinesis', 's3']);
+
 export class DestinationConfigError extends Error {
   readonly code = 'DESTINATION_INVALID';
   constructor(readonly problems: readonly { key: string; error: string }[]) {
@@ -113,7 +116,14 @@ export class DestinationManager {
    * config file's emitters are (the sink's own keys, strictly). `enabled`
    * is refused: pause and resume do that.
    */
-  resolve(tenant: string, name: string, type: string, config: Record<string, unknown>): ResolvedEmitter {
+  /**
+   * The emitter a destination's config makes. A role is always assumed with
+   * the tenant's own External ID, added here and never taken from the config
+   * (the policy refuses one there): with an ID of its choosing, or none, a
+   * tenant could have the vendor assume another customer's role.
+   */
+  resolve(tenant: Pick<Tenant, 'id' | 'externalId'>, name: string, type: string, stored: Record<string, unknown>): ResolvedEmitter {
+    const config = ASSUMES_ROLE.has(type) && stored.roleArn !== undefined ? { ...stored, externalId: tenant.externalId } : stored;
     if ('enabled' in config) throw new DestinationConfigError([{ key: 'enabled', error: 'not a destination key; pause and resume the destination instead' }]);
     if ('name' in config || 'type' in config) throw new DestinationConfigError([{ key: 'name' in config ? 'name' : 'type', error: 'given beside the config, not inside it' }]);
     const errors: ConfigError[] = [];
@@ -127,7 +137,7 @@ export class DestinationManager {
       const problems = errors.map((e) => ({ key: e.path.replace(/^audit\.emitters\[0\]\.?/, ''), error: e.problem }));
       throw new DestinationConfigError(problems.length > 0 ? problems : [{ key: '', error: 'not a valid destination' }]);
     }
-    return { ...resolved, name: destinationId(tenant, name) };
+    return { ...resolved, name: destinationId(tenant.id, name) };
   }
 
   /** Test & Add's test: the sink's step-by-step check, against the running sink when it is this very config. */
@@ -242,7 +252,7 @@ export class DestinationManager {
     const { journal, dataDir, logger, metrics, routes } = this.opts;
     const id = destinationId(record.tenant, record.name);
     const plain = unsealSecrets(record.type, record.config, this.key(), `destination ${id}`);
-    const r = this.resolve(record.tenant, record.name, record.type, plain);
+    const r = this.resolve(tenant, record.name, record.type, plain);
     const sink = await createSink(r, { emitterName: id, dataDir, logger: logger.child({ emitter: id }), metrics: metrics.registry, connectGuard: this.guard });
     // The tenant's quota caps every backlog; the destination's own queue.maxBytes may only lower it.
     const queue = journal.addDestination(id, { maxBytes: Math.min(r.common.queue.maxBytes, tenant.quotas.maxBacklogBytes), whenFull: r.common.queue.whenFull });

@@ -62,7 +62,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
       throw err;
     }
   };
-  const resolved = (tenant: string, name: string, type: string, config: Record<string, unknown>) => {
+  const resolved = (tenant: Tenant, name: string, type: string, config: Record<string, unknown>) => {
     try {
       return manager.resolve(tenant, name, type, config);
     } catch (err) {
@@ -87,7 +87,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
       throw new HttpError(409, 'QUOTA_EXCEEDED', `tenant "${id}" has ${manager.count(id)} destinations, its quota maxDestinations (${tenant.quotas.maxDestinations}); delete one or raise the quota`);
     }
     await allowed(type, config);
-    const r = resolved(id, name, type, config);
+    const r = resolved(tenant, name, type, config);
     const steps = skipTest ? [] : await testOrFail(manager, r);
     try {
       const destination = await manager.create(tenant, name, type, config, actorOf(req));
@@ -117,7 +117,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     const stored = manager.storedConfig(id, name)!;
     const config = keepRedacted(current.type, mergePatch(stored, changes), stored);
     await allowed(current.type, config);
-    const r = resolved(id, name, current.type, config);
+    const r = resolved(tenant, name, current.type, config);
     const needsTest = !skipTest && Object.keys(changes).some((k) => !UNTESTED_KEYS.has(k));
     const steps = needsTest ? await testOrFail(manager, r) : [];
     const destination = await manager.update(tenant, name, config, actorOf(req));
@@ -127,9 +127,9 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
 
   api.post('/v1/tenants/:tenant/destinations/:name/test', { config: { access: 'manage' }, schema: routeSchemas.testDestination }, async (req) => {
     const { tenant, name } = req.params as DestinationParams;
-    await tenantOf(tenant);
+    const owner = await tenantOf(tenant);
     const current = viewOrNotFound(manager, tenant, name);
-    const result = await manager.test(resolved(tenant, name, current.type, manager.storedConfig(tenant, name)!));
+    const result = await manager.test(resolved(owner, name, current.type, manager.storedConfig(tenant, name)!));
     return { ok: result.ok, steps: result.steps };
   });
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startHttpReceiver } from '../support/http-receiver.js';
+import { EMULATOR_CREDENTIALS, startKinesalite } from '../support/kinesis-emulators.js';
+import { startStsServer } from '../support/sts-server.js';
 import { startTenantApp } from '../support/tenant-app.js';
 import { waitFor } from '../support/temp.js';
 
@@ -62,4 +64,37 @@ test("a tenant cannot store an oversized destination nor credentials in a URL, a
   assert.doesNotMatch(added.text, /Pa55word/);
   const wider = await call(app.url, evil, 'PATCH', '/v1/tenants/evil/destinations/hook', { include: Array.from({ length: 20_000 }, () => 'login') });
   assert.equal(wider.status, 413, wider.text);
+});
+
+test("a tenant's role is always assumed with that tenant's own External ID, never one the tenant gives", async (t) => {
+  const app = await startTenantApp(t, {
+    adminKey: ADMIN,
+    // Endpoint overrides and static keys only so the destination reaches the emulators; the External ID rule is the same without them.
+    tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'], allowEndpointOverride: true, allowStaticAwsKeys: true } },
+  });
+  const acme = await app.addTenant('acme');
+  const evil = await app.addTenant('evil');
+  const acmeKey = await app.addKey('acme', ['read', 'manage']);
+  const evilKey = await app.addKey('evil', ['read', 'manage']);
+  const kinesis = await startKinesalite(t);
+  await kinesis.createStream('acme-audit', 1);
+  // acme's role, which trusts the vendor only with acme's External ID, as the CloudFormation template makes it.
+  const role = 'arn:aws:iam::123456789012:role/auditstream-acme-kinesis';
+  const sts = await startStsServer(t, { roleArn: role, externalId: acme.externalId });
+  const destination = { name: 'stream', type: 'kinesis', streamName: 'acme-audit', region: 'us-east-1', endpoint: kinesis.endpoint, stsEndpoint: sts.endpoint, credentials: EMULATOR_CREDENTIALS, roleArn: role };
+
+  // evil learned acme's role ARN and External ID (the ID is no secret: it is in acme's console link).
+  const named = await call(app.url, evilKey, 'POST', '/v1/tenants/evil/destinations', { ...destination, externalId: acme.externalId });
+  assert.equal(named.status, 422, named.text);
+  assert.deepEqual([named.body.code, named.body.key], ['DESTINATION_NOT_ALLOWED', 'externalId']);
+  const unnamed = await call(app.url, evilKey, 'POST', '/v1/tenants/evil/destinations', destination);
+  assert.equal(unnamed.status, 422, unnamed.text);
+  assert.equal(unnamed.body.code, 'TEST_FAILED');
+  assert.ok(sts.calls.length > 0 && sts.calls.every((c) => c.externalId === evil.externalId && !c.granted), JSON.stringify(sts.calls));
+  assert.deepEqual((await call(app.url, evilKey, 'GET', '/v1/tenants/evil/destinations')).body, { destinations: [] });
+
+  const own = await call(app.url, acmeKey, 'POST', '/v1/tenants/acme/destinations', destination);
+  assert.equal(own.status, 201, own.text);
+  assert.ok(sts.calls.some((c) => c.externalId === acme.externalId && c.granted));
+  assert.equal(own.body.destination.config.externalId, undefined, 'stored and shown without it: it is the tenant\'s, not the config\'s');
 });
