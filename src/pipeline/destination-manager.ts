@@ -119,10 +119,14 @@ export class DestinationManager {
   /**
    * The emitter a destination's config makes. A role is always assumed with
    * the tenant's own External ID, added here and never taken from the config
-   * (the policy refuses one there): with an ID of its choosing, or none, a
-   * tenant could have the vendor assume another customer's role.
+   * (which may repeat it, as the CloudFormation Outputs give it, but name no
+   * other): with an ID of its choosing, or none, a tenant could have the
+   * vendor assume another customer's role.
    */
   resolve(tenant: Pick<Tenant, 'id' | 'externalId'>, name: string, type: string, stored: Record<string, unknown>): ResolvedEmitter {
+    if (stored.externalId !== undefined && stored.externalId !== tenant.externalId) {
+      throw new DestinationConfigError([{ key: 'externalId', error: "is not this tenant's External ID (GET /v1/tenants/{tenant}); a tenant's role is always assumed with its own, so leave it out" }]);
+    }
     const config = ASSUMES_ROLE.has(type) && stored.roleArn !== undefined ? { ...stored, externalId: tenant.externalId } : stored;
     if ('enabled' in config) throw new DestinationConfigError([{ key: 'enabled', error: 'not a destination key; pause and resume the destination instead' }]);
     if ('name' in config || 'type' in config) throw new DestinationConfigError([{ key: 'name' in config ? 'name' : 'type', error: 'given beside the config, not inside it' }]);

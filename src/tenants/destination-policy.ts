@@ -83,9 +83,6 @@ export async function checkDestinationPolicy(type: string, config: Readonly<Reco
     if (config.region !== undefined && !AWS_REGION.test(String(config.region))) {
       throw new DestinationNotAllowedError('region', 'not an AWS region name (like eu-west-1 or us-gov-west-1)');
     }
-    if (config.externalId !== undefined) {
-      throw new DestinationNotAllowedError('externalId', "is set by the server: every role of a tenant's destination is assumed with the tenant's own External ID (GET /v1/tenants/{tenant})");
-    }
     if (config.credentials !== undefined && !policy.allowStaticAwsKeys) {
       throw new DestinationNotAllowedError('credentials', 'static AWS keys are not allowed for tenant destinations; give roleArn (a role trusting the vendor with your External ID)');
     }
