@@ -40,6 +40,11 @@ test("a tenant's http sink connects only where the policy lets it, judged when i
   assert.equal(steps.length, 1, 'no connection is tried');
   assert.equal(receiver.requests.length, 0);
 
+  // An address written as such is judged too: the operator may have narrowed allowNetworks since it was saved.
+  const literal = httpSink(t, receiver.url, guardOf());
+  await assert.rejects(literal.send([event], AbortSignal.timeout(15_000)), /127\.0\.0\.1 is a loopback.*may not reach it/);
+  assert.equal(receiver.requests.length, 0);
+
   const allowed = httpSink(t, url, guardOf(LOOPBACK));
   assert.deepEqual((await allowed.send([event], AbortSignal.timeout(15_000))).map((o) => o.status), ['delivered']);
   assert.equal(receiver.requests.length, 1);

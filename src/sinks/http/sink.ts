@@ -134,6 +134,9 @@ export class HttpSink implements Sink {
   private request(method: string, url: URL, headers: OutgoingHttpHeaders, body: Buffer | undefined, signal: AbortSignal, fresh = false): Promise<HttpAnswer> {
     const what = `${method} ${url.origin}${url.pathname}`;
     signal.throwIfAborted();
+    // An IP literal is never looked up, so the guard's lookup would not see it.
+    const refused = this.guard?.refusal(url.hostname);
+    if (refused) return Promise.reject(connectionError(refused, what));
     return new Promise<HttpAnswer>((resolve, reject) => {
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const req = send(url, { method, headers, agent: this.agent, signal, timeout: this.config.timeoutMs }, (res: IncomingMessage) => {
