@@ -762,7 +762,7 @@ function tenantRouteSchemas() {
         properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }, name: { type: 'string', minLength: 1, maxLength: 128 }, quotas },
         additionalProperties: false,
       },
-      response: { ...ANY_ROUTE, 201: ref('Tenant'), 400: badRequest, 409: { ...ERROR, ...description('CONFLICT: the id is taken') } },
+      response: { ...ANY_ROUTE, 201: ref('Tenant'), 400: badRequest, 409: { ...ERROR, ...description('CONFLICT: the id is taken; ADMIN_KEYS_REQUIRED: the server has no server.apiKeys') } },
     },
     listTenants: {
       summary: 'Every tenant (admin)',

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pino } from 'pino';
+import { configSchema } from '../../src/config/schema.js';
+import { parseConfig } from '../../src/config/validate.js';
+import { Pipeline } from '../../src/pipeline/pipeline.js';
+import { buildApp } from '../../src/server/app.js';
 import { startHttpReceiver } from '../support/http-receiver.js';
 import { EMULATOR_CREDENTIALS, startKinesalite } from '../support/kinesis-emulators.js';
 import { startStsServer } from '../support/sts-server.js';
 import { startTenantApp } from '../support/tenant-app.js';
-import { waitFor } from '../support/temp.js';
+import { tempDir, waitFor } from '../support/temp.js';
 
 const ADMIN = 'tenant-security-test-admin-key-0123456789';
 
@@ -98,4 +103,19 @@ test("a tenant's role is always assumed with that tenant's own External ID, neve
   const own = await call(app.url, acmeKey, 'POST', '/v1/tenants/acme/destinations', { ...destination, externalId: acme.externalId });
   assert.equal(own.status, 201, own.text);
   assert.ok(sts.calls.some((c) => c.externalId === acme.externalId && c.granted));
+});
+
+test('a server without server.apiKeys refuses to create tenants: anyone would act as admin for all of them', async (t) => {
+  const config = parseConfig(configSchema, { dataDir: await tempDir(t), server: { listen: '127.0.0.1:0' } }, '');
+  const pipeline = await Pipeline.start(config, pino({ level: 'silent' }));
+  t.after(() => pipeline.stop(1000));
+  const app = buildApp({ config, pipeline, search: pipeline.search, logger: pino({ level: 'silent' }) });
+  t.after(() => app.close());
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+
+  const created = await call(url, undefined, 'POST', '/v1/tenants', { id: 'acme', name: 'Acme' });
+  assert.equal(created.status, 409, created.text);
+  assert.equal(created.body.code, 'ADMIN_KEYS_REQUIRED');
+  assert.match(created.body.error, /server\.apiKeys/);
+  assert.deepEqual((await call(url, undefined, 'GET', '/v1/tenants')).body, { tenants: [] });
 });
