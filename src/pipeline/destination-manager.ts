@@ -6,9 +6,11 @@ import type { AuditEvent } from '../core/event.js';
 import { ConfigError, errorMessage } from '../core/errors.js';
 import { DeadLetterFile } from '../queue/dead-letter-file.js';
 import type { Journal } from '../queue/journal.js';
+import type { ConnectGuard } from '../sinks/sink.js';
 import type { PublishResult } from '../sources/source.js';
 import { CHANGE_EVENT_TYPES, changeEvent, type ChangeAction } from '../tenants/change-event.js';
 import type { ControlStore } from '../tenants/control-store.js';
+import { connectGuard } from '../tenants/connect-guard.js';
 import { redactSecrets, sealSecrets, unsealSecrets } from '../tenants/destination-secrets.js';
 import { destinationId, type DestinationRecord, type DestinationState, type Tenant } from '../tenants/tenant.js';
 import { Emitter } from './emitter.js';
@@ -27,6 +29,9 @@ export const DRAIN_WAIT_MS = 10_000;
 const DRAIN_POLL_MS = 100;
 
 /** A destination's keys are wrong (unknown keys, bad values, a sink's own check): each problem with its key path. */
+/** Types whose `roleArn` is assumed with an External ID. */
+const ASSUMES_ROLE: ReadonlySet<string> = new Set(['kinesis', 's3']);
+
 export class DestinationConfigError extends Error {
   readonly code = 'DESTINATION_INVALID';
   constructor(readonly problems: readonly { key: string; error: string }[]) {
@@ -80,8 +85,11 @@ export class DestinationManager {
   private readonly running = new Map<string, Running>();
   private sealingKey: Buffer | undefined;
   private readonly watch: NodeJS.Timeout;
+  /** Every connection of a tenant's sink, its test's included, is judged by the destination policy when made. */
+  private readonly guard: ConnectGuard;
 
   constructor(private readonly opts: DestinationManagerOptions) {
+    this.guard = connectGuard(opts.config.tenants.destinationPolicy);
     const suspendAfterMs = opts.config.tenants.suspendAfterSec * 1000;
     // Often enough that a suspension is seen well within a tenth of suspendAfterSec, at most once a minute.
     this.watch = setInterval(() => this.checkSuspensions(), Math.min(60_000, Math.max(100, suspendAfterMs / 10)));
@@ -108,7 +116,18 @@ export class DestinationManager {
    * config file's emitters are (the sink's own keys, strictly). `enabled`
    * is refused: pause and resume do that.
    */
-  resolve(tenant: string, name: string, type: string, config: Record<string, unknown>): ResolvedEmitter {
+  /**
+   * The emitter a destination's config makes. A role is always assumed with
+   * the tenant's own External ID, added here and never taken from the config
+   * (which may repeat it, as the CloudFormation Outputs give it, but name no
+   * other): with an ID of its choosing, or none, a tenant could have the
+   * vendor assume another customer's role.
+   */
+  resolve(tenant: Pick<Tenant, 'id' | 'externalId'>, name: string, type: string, stored: Record<string, unknown>): ResolvedEmitter {
+    if (stored.externalId !== undefined && stored.externalId !== tenant.externalId) {
+      throw new DestinationConfigError([{ key: 'externalId', error: "is not this tenant's External ID (GET /v1/tenants/{tenant}); a tenant's role is always assumed with its own, so leave it out" }]);
+    }
+    const config = ASSUMES_ROLE.has(type) && stored.roleArn !== undefined ? { ...stored, externalId: tenant.externalId } : stored;
     if ('enabled' in config) throw new DestinationConfigError([{ key: 'enabled', error: 'not a destination key; pause and resume the destination instead' }]);
     if ('name' in config || 'type' in config) throw new DestinationConfigError([{ key: 'name' in config ? 'name' : 'type', error: 'given beside the config, not inside it' }]);
     const errors: ConfigError[] = [];
@@ -122,12 +141,12 @@ export class DestinationManager {
       const problems = errors.map((e) => ({ key: e.path.replace(/^audit\.emitters\[0\]\.?/, ''), error: e.problem }));
       throw new DestinationConfigError(problems.length > 0 ? problems : [{ key: '', error: 'not a valid destination' }]);
     }
-    return { ...resolved, name: destinationId(tenant, name) };
+    return { ...resolved, name: destinationId(tenant.id, name) };
   }
 
   /** Test & Add's test: the sink's step-by-step check, against the running sink when it is this very config. */
   test(resolved: ResolvedEmitter): Promise<TestAndAddResult> {
-    return testAndAdd(resolved, { dataDir: this.opts.dataDir, logger: this.opts.logger.child({ emitter: resolved.name }), metrics: this.opts.metrics.registry });
+    return testAndAdd(resolved, { dataDir: this.opts.dataDir, logger: this.opts.logger.child({ emitter: resolved.name }), metrics: this.opts.metrics.registry, connectGuard: this.guard });
   }
 
   /** Stores and starts a new destination (its config already resolved, tested and allowed). */
@@ -237,8 +256,8 @@ export class DestinationManager {
     const { journal, dataDir, logger, metrics, routes } = this.opts;
     const id = destinationId(record.tenant, record.name);
     const plain = unsealSecrets(record.type, record.config, this.key(), `destination ${id}`);
-    const r = this.resolve(record.tenant, record.name, record.type, plain);
-    const sink = await createSink(r, { emitterName: id, dataDir, logger: logger.child({ emitter: id }), metrics: metrics.registry });
+    const r = this.resolve(tenant, record.name, record.type, plain);
+    const sink = await createSink(r, { emitterName: id, dataDir, logger: logger.child({ emitter: id }), metrics: metrics.registry, connectGuard: this.guard });
     // The tenant's quota caps every backlog; the destination's own queue.maxBytes may only lower it.
     const queue = journal.addDestination(id, { maxBytes: Math.min(r.common.queue.maxBytes, tenant.quotas.maxBacklogBytes), whenFull: r.common.queue.whenFull });
     const emitter = new Emitter({

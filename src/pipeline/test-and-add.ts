@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { AuditstreamError, errorMessage } from '../core/errors.js';
-import type { CheckStep, Sink } from '../sinks/sink.js';
+import type { CheckStep, ConnectGuard, Sink } from '../sinks/sink.js';
 import type { ResolvedEmitter } from './emitter-config.js';
 import { createSink } from './pipeline.js';
 
@@ -22,6 +22,8 @@ export interface TestAndAddContext {
   metrics: Registry;
   /** The emitter's running sink, tested in place (no second connection) and left open. Absent: one is created and closed. */
   running?: Sink;
+  /** A tenant's destination: its test connects only where the destination policy lets it. */
+  connectGuard?: ConnectGuard;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface TestAndAddContext {
 export async function testAndAdd(emitter: ResolvedEmitter, ctx: TestAndAddContext): Promise<TestAndAddResult> {
   let sink: Sink | undefined = ctx.running;
   try {
-    sink ??= await createSink(emitter, { emitterName: emitter.name, dataDir: ctx.dataDir, logger: ctx.logger, metrics: ctx.metrics });
+    sink ??= await createSink(emitter, { emitterName: emitter.name, dataDir: ctx.dataDir, logger: ctx.logger, metrics: ctx.metrics, ...(ctx.connectGuard ? { connectGuard: ctx.connectGuard } : {}) });
     const steps = await sink.check(AbortSignal.timeout(TEST_AND_ADD_TIMEOUT_MS));
     return { emitter: emitter.name, ok: steps.every((s) => s.ok), steps };
   } catch (err) {

@@ -19,6 +19,7 @@ import { HttpError } from './http-error.js';
 import { registerCloudFormationRoutes } from './cloudformation-route.js';
 import { registerDestinationRoutes } from './destination-routes.js';
 import { registerFirehoseRoute } from './firehose-route.js';
+import { registerMetricsRoute } from './metrics-route.js';
 import { ingestHandler } from './ingest-route.js';
 import { registerTenantRoutes } from './tenant-routes.js';
 import { registerProbes } from './probes.js';
@@ -161,10 +162,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
 
     api.get('/openapi.json', { config: { public: true }, schema: routeSchemas.openapi }, async () => app.swagger());
 
-    api.get('/metrics', { config: { public: true }, schema: routeSchemas.metrics }, async (_req, reply) => {
-      const text = await pipeline.metrics.registry.metrics();
-      return reply.type(pipeline.metrics.registry.contentType).send(text);
-    });
+    registerMetricsRoute(api, config, pipeline);
 
     // Text bodies are ingest's alone: a scope of their own keeps every other route answering 415 to them. Awaited, so
     // the route is added here, in order, before the Firehose routes below check their paths against it.

@@ -9,6 +9,14 @@ import { tenantNotFound } from './auth.js';
 import { HttpError } from './http-error.js';
 import { routeSchemas } from './schemas.js';
 
+/**
+ * The most a destination's JSON may take. A real one is a few hundred bytes;
+ * the bound keeps a tenant from storing megabytes per destination (long
+ * include lists, headers) that every node holds, every change event
+ * repeats and the router consults for each event.
+ */
+export const MAX_DESTINATION_BODY_BYTES = 64 * 1024;
+
 /** Keys a PATCH may change without a new test: they choose events, not where they go. */
 const UNTESTED_KEYS: ReadonlySet<string> = new Set(['include', 'exclude']);
 
@@ -29,6 +37,10 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
   // The app hands bodies over as bytes (ingest reads them itself); these routes take one JSON document.
   api.removeAllContentTypeParsers();
   api.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (Buffer.byteLength(body as string) > MAX_DESTINATION_BODY_BYTES) {
+      done(new HttpError(413, 'BODY_TOO_LARGE', `a destination's JSON may take at most ${MAX_DESTINATION_BODY_BYTES} bytes`));
+      return;
+    }
     try {
       done(null, JSON.parse(body as string));
     } catch (err) {
@@ -51,7 +63,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
       throw err;
     }
   };
-  const resolved = (tenant: string, name: string, type: string, config: Record<string, unknown>) => {
+  const resolved = (tenant: Tenant, name: string, type: string, config: Record<string, unknown>) => {
     try {
       return manager.resolve(tenant, name, type, config);
     } catch (err) {
@@ -76,7 +88,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
       throw new HttpError(409, 'QUOTA_EXCEEDED', `tenant "${id}" has ${manager.count(id)} destinations, its quota maxDestinations (${tenant.quotas.maxDestinations}); delete one or raise the quota`);
     }
     await allowed(tenant, type, config);
-    const r = resolved(id, name, type, config);
+    const r = resolved(tenant, name, type, config);
     const steps = skipTest ? [] : await testOrFail(manager, r);
     try {
       const destination = await manager.create(tenant, name, type, config, actorOf(req));
@@ -106,7 +118,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     const stored = manager.storedConfig(id, name)!;
     const config = keepRedacted(current.type, mergePatch(stored, changes), stored);
     await allowed(tenant, current.type, config);
-    const r = resolved(id, name, current.type, config);
+    const r = resolved(tenant, name, current.type, config);
     const needsTest = !skipTest && Object.keys(changes).some((k) => !UNTESTED_KEYS.has(k));
     const steps = needsTest ? await testOrFail(manager, r) : [];
     const destination = await manager.update(tenant, name, config, actorOf(req));
@@ -116,9 +128,9 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
 
   api.post('/v1/tenants/:tenant/destinations/:name/test', { config: { access: 'manage' }, schema: routeSchemas.testDestination }, async (req) => {
     const { tenant, name } = req.params as DestinationParams;
-    await tenantOf(tenant);
+    const owner = await tenantOf(tenant);
     const current = viewOrNotFound(manager, tenant, name);
-    const result = await manager.test(resolved(tenant, name, current.type, manager.storedConfig(tenant, name)!));
+    const result = await manager.test(resolved(owner, name, current.type, manager.storedConfig(tenant, name)!));
     return { ok: result.ok, steps: result.steps };
   });
 

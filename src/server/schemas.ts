@@ -626,6 +626,7 @@ export const routeSchemas = {
   },
   metrics: {
     summary: 'Prometheus metrics',
+    description: "No key needed; the series of tenants' destinations (component_id `<tenant>/<name>`) only with an admin key.",
     operationId: 'metrics',
     tags: ['probes'],
     response: { ...publicAnswers(), 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
@@ -761,7 +762,7 @@ function tenantRouteSchemas() {
         properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }, name: { type: 'string', minLength: 1, maxLength: 128 }, quotas },
         additionalProperties: false,
       },
-      response: { ...ANY_ROUTE, 201: ref('Tenant'), 400: badRequest, 409: { ...ERROR, ...description('CONFLICT: the id is taken') } },
+      response: { ...ANY_ROUTE, 201: ref('Tenant'), 400: badRequest, 409: { ...ERROR, ...description('CONFLICT: the id is taken; ADMIN_KEYS_REQUIRED: the server has no server.apiKeys') } },
     },
     listTenants: {
       summary: 'Every tenant (admin)',

@@ -62,6 +62,10 @@ export function registerTenantRoutes(api: FastifyInstance, o: { config: Auditstr
   };
 
   api.post('/v1/tenants', { schema: routeSchemas.createTenant }, async (req, reply) => {
+    // Without admin keys every request without a key acts as admin, for every tenant: tenant keys would isolate nothing.
+    if (o.config.server.apiKeys.length === 0) {
+      throw new HttpError(409, 'ADMIN_KEYS_REQUIRED', 'tenants need server.apiKeys: without them any request without a key acts as admin for every tenant; set server.apiKeys and create tenants with one of them');
+    }
     const body = parse(createTenantBody, req.body);
     const now = new Date().toISOString();
     const tenant: Tenant = { id: body.id, name: body.name, externalId: newExternalId(), quotas: { ...defaults, ...definedOnly(body.quotas) }, createdAt: now, updatedAt: now };

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ZodType } from 'zod';
@@ -61,6 +62,21 @@ export interface SinkContext {
   dataDir: string;
   logger: Logger;
   metrics: Registry;
+  /** Set for a tenant's destination: every connection the sink opens is checked against it, at connect time. */
+  connectGuard?: ConnectGuard;
+}
+
+/**
+ * Where a sink may connect, judged when it connects rather than when its
+ * config was checked: a name resolving elsewhere since (DNS rebinding), or a
+ * host a server names in its answer (a Kafka broker's metadata), is judged
+ * as well.
+ */
+export interface ConnectGuard {
+  /** A dns.lookup that fails for a name resolving to an address the sink may not reach. */
+  lookup: LookupFunction;
+  /** Why the sink may not connect to this IP literal, or undefined when it may. */
+  refusal(host: string): Error | undefined;
 }
 
 /**

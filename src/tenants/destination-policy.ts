@@ -35,6 +35,13 @@ for (const [net, prefix] of [
   ['ff00::', 8],
 ] as const) INTERNAL.addSubnet(net, prefix, 'ipv6');
 
+/**
+ * An AWS region name. The region becomes part of the endpoint's host name,
+ * so a tenant's is held to the shape regions have, not to what the SDK
+ * happens to accept.
+ */
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
 /** Files a sink would read (CA, client keys, keystores): the operator's disk, not a tenant's to name. */
 const LOCAL_FILE_KEYS: Readonly<Record<string, readonly string[][]>> = {
   http: [['tls', 'caFile']],
@@ -62,7 +69,7 @@ const dnsLookup: HostLookup = async (host) => (await lookup(host, { all: true, v
  * `tenants.destinationPolicy`, resolving every host it names: each address
  * must be public or inside `allowNetworks`. Throws DestinationNotAllowedError
  * naming the key. A name is checked when the destination is added or
- * changed; a later DNS change (rebinding) is not seen until then (docs/tenants.md).
+ * changed; the sink's connections are judged again when made (connect-guard.ts).
  */
 export async function checkDestinationPolicy(type: string, config: Readonly<Record<string, unknown>>, policy: DestinationPolicy, resolve: HostLookup = dnsLookup): Promise<void> {
   if (OPERATOR_ONLY_TYPES.has(type)) throw new DestinationNotAllowedError('type', `"${type}" writes the server's local files and is for the operator's config file only`);
@@ -73,6 +80,9 @@ export async function checkDestinationPolicy(type: string, config: Readonly<Reco
   const allowed = allowedNetworks(policy.allowNetworks);
   const hosts: { key: string; host: string }[] = [];
   if (type === 'kinesis' || type === 's3') {
+    if (config.region !== undefined && !AWS_REGION.test(String(config.region))) {
+      throw new DestinationNotAllowedError('region', 'not an AWS region name (like eu-west-1 or us-gov-west-1)');
+    }
     if (config.credentials !== undefined && !policy.allowStaticAwsKeys) {
       throw new DestinationNotAllowedError('credentials', 'static AWS keys are not allowed for tenant destinations; give roleArn (a role trusting the vendor with your External ID)');
     }
@@ -101,8 +111,15 @@ export async function checkDestinationPolicy(type: string, config: Readonly<Reco
 export function checkTenantRole(type: string, config: Readonly<Record<string, unknown>>, tenantExternalId: string): void {
   if (type !== 'kinesis' && type !== 's3') return;
   if (config.roleArn === undefined) return;
-  if (config.externalId === undefined) throw new DestinationNotAllowedError('externalId', "roleArn needs externalId: your tenant's External ID, which the role's trust policy must require (GET /v1/tenants/{tenant})");
+  // Left out, the server puts the tenant's own in (DestinationManager.resolve).
+  if (config.externalId === undefined) return;
   if (config.externalId !== tenantExternalId) throw new DestinationNotAllowedError('externalId', "is not your tenant's External ID (GET /v1/tenants/{tenant}); a destination's role is assumed with its own tenant's External ID only");
+}
+
+/** Whether a tenant may reach `address` (an IP literal): public, or inside `allowed` (allowNetworks). */
+export function isReachable(address: string, allowed: BlockList): boolean {
+  const ip = unmapped(address);
+  return allowed.check(ip.address, ip.family) || !INTERNAL.check(ip.address, ip.family);
 }
 
 /** Whether `address` (an IP literal) is one a tenant may not reach without an allowlist entry. */
@@ -122,9 +139,7 @@ async function checkHost(key: string, host: string, allowed: BlockList, resolve:
     }
   }
   for (const address of addresses) {
-    const ip = unmapped(address);
-    if (allowed.check(ip.address, ip.family)) continue;
-    if (INTERNAL.check(ip.address, ip.family)) {
+    if (!isReachable(address, allowed)) {
       throw new DestinationNotAllowedError(
         key,
         `host "${host}" resolves to ${address}, a loopback, private, link-local or metadata address; tenant destinations may not reach it unless tenants.destinationPolicy.allowNetworks lists it`,
@@ -133,7 +148,7 @@ async function checkHost(key: string, host: string, allowed: BlockList, resolve:
   }
 }
 
-function allowedNetworks(cidrs: readonly string[]): BlockList {
+export function allowedNetworks(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const cidr of cidrs) {
     const [net = '', bits] = cidr.split('/');
@@ -155,12 +170,22 @@ function unmapped(address: string): { address: string; family: 'ipv4' | 'ipv6' }
   return { address: `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, family: 'ipv4' };
 }
 
+/**
+ * The host a URL names. A URL carrying a user or password is refused: it is
+ * a credential the config keeps in the clear, shown in every answer and
+ * change event, where the keys meant for it are sealed and redacted.
+ */
 function hostOfUrl(key: string, url: unknown): string {
+  let parsed: URL;
   try {
-    return new URL(String(url)).hostname.replace(/^\[(.*)\]$/, '$1');
+    parsed = new URL(String(url));
   } catch {
     throw new DestinationNotAllowedError(key, 'not a valid URL');
   }
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw new DestinationNotAllowedError(key, 'holds a user or password (user:password@), which would be stored and shown in the clear; give them as auth.username and auth.password, which are sealed');
+  }
+  return parsed.hostname.replace(/^\[(.*)\]$/, '$1');
 }
 
 function valueAt(o: Readonly<Record<string, unknown>>, path: readonly string[]): unknown {

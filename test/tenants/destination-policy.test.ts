@@ -79,7 +79,7 @@ test('static AWS keys, endpoint overrides and local files need the operator\'s l
   assert.equal((await refusal('kafka', { bootstrapServers: ['93.184.216.34:9092'], topic: 't', ssl: { keyFile: '/etc/ssl/private/k.pem' } })).key, 'ssl.keyFile');
 });
 
-test("a role is assumed with the tenant's own External ID only: another one, or none, is refused naming externalId", () => {
+test("a role is assumed with the tenant's own External ID only: another one is refused naming externalId; none means the tenant's own", () => {
   const own = 'acme-external-id-0123456789abcdefghijklmn';
   const role = { streamName: 's', region: 'us-east-1', roleArn: 'arn:aws:iam::210987654321:role/delivery' };
   checkTenantRole('kinesis', { ...role, externalId: own }, own);
@@ -87,6 +87,34 @@ test("a role is assumed with the tenant's own External ID only: another one, or 
   const refused = (type: string, config: Record<string, unknown>) => assert.throws(() => checkTenantRole(type, config, own), (err) => err instanceof DestinationNotAllowedError && err.key === 'externalId');
   refused('kinesis', { ...role, externalId: 'globex-external-id-9876543210zyxwvutsrqpo' });
   refused('s3', { bucket: 'b', roleArn: role.roleArn, externalId: 'chosen-by-the-tenant' });
-  refused('kinesis', role);
-  refused('s3', { bucket: 'b', roleArn: role.roleArn });
+  // Left out, the server fills in the tenant's own (DestinationManager.resolve).
+  checkTenantRole('kinesis', role, own);
+});
+
+test('a URL holding a user or password is refused: it would be kept and shown in the clear', async () => {
+  const open = dns({ 'hooks.example': ['93.184.216.34'] });
+  for (const url of ['https://user:pw@hooks.example/hook', 'https://token@hooks.example/hook', 'https://:pw@hooks.example/hook']) {
+    const e = await refusal('http', { url }, policy(), open);
+    assert.equal(e.key, 'url');
+    assert.match(e.message, /auth\.username and auth\.password/);
+    assert.doesNotMatch(e.message, /pw|token/);
+  }
+  const e = await refusal('s3', { bucket: 'b', endpoint: 'https://AKIA:secret@hooks.example' }, policy({ allowEndpointOverride: true }), open);
+  assert.equal(e.key, 'endpoint');
+  await checkDestinationPolicy('http', { url: 'https://hooks.example/hook?x=1' }, policy(), open);
+});
+
+test('IPv4 written in hex, decimal, octal or short form is judged as the address it is', async () => {
+  for (const host of ['0x7f000001', '2130706433', '017700000001', '127.1', '0x7f.1', '0251.0376.0251.0376', '[::ffff:127.0.0.1]', '[0:0:0:0:0:ffff:7f00:1]']) {
+    assert.equal((await refusal('http', { url: `http://${host}:8080/hook` })).key, 'url', host);
+  }
+});
+
+test('an AWS region must have the shape of one: it becomes part of the endpoint host', async () => {
+  for (const region of ['evil.example', 'us-east-1.evil.example', 'us-east-1/#', 'US-EAST-1', '']) {
+    assert.equal((await refusal('kinesis', { streamName: 's', region, roleArn: 'arn:aws:iam::123456789012:role/r' })).key, 'region', region);
+  }
+  for (const region of ['eu-west-1', 'us-gov-west-1', 'cn-north-1', 'ap-southeast-4', 'il-central-1', 'us-isob-east-1']) {
+    await checkDestinationPolicy('s3', { bucket: 'b', region }, policy());
+  }
 });

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import type { AuditEvent } from '../../core/event.js';
 import { ConfigError, errorMessage, RetriableError } from '../../core/errors.js';
-import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
+import type { CheckStep, ConnectGuard, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
 import { httpSinkSchema, secretFields, type HttpSinkConfig } from './config.js';
 import { bodyShapeOf, DATADOG_DEFAULT_URL, type BodyShape } from './presets.js';
 import { bulkOutcomes, connectionError, truncatedBody, verdictOf, type HttpAnswer } from './response.js';
@@ -34,6 +34,7 @@ export class HttpSink implements Sink {
   private readonly signingKey: string | undefined;
   private readonly agent: HttpAgent;
   private readonly ca: Buffer | undefined;
+  private readonly guard: ConnectGuard | undefined;
 
   constructor(
     private readonly config: HttpSinkConfig,
@@ -54,7 +55,9 @@ export class HttpSink implements Sink {
         throw new ConfigError(`${ctx.configPath}.tls.caFile`, `cannot read ${config.tls.caFile}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`);
       }
     }
-    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...(this.ca ? { ca: this.ca } : {}) }) : new HttpAgent({ keepAlive: true });
+    this.guard = ctx.connectGuard;
+    const lookup = this.guard ? { lookup: this.guard.lookup } : {};
+    this.agent = this.url.protocol === 'https:' ? new HttpsAgent({ keepAlive: true, ...lookup, ...(this.ca ? { ca: this.ca } : {}) }) : new HttpAgent({ keepAlive: true, ...lookup });
   }
 
   async send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
@@ -131,6 +134,9 @@ export class HttpSink implements Sink {
   private request(method: string, url: URL, headers: OutgoingHttpHeaders, body: Buffer | undefined, signal: AbortSignal, fresh = false): Promise<HttpAnswer> {
     const what = `${method} ${url.origin}${url.pathname}`;
     signal.throwIfAborted();
+    // An IP literal is never looked up, so the guard's lookup would not see it.
+    const refused = this.guard?.refusal(url.hostname);
+    if (refused) return Promise.reject(connectionError(refused, what));
     return new Promise<HttpAnswer>((resolve, reject) => {
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const req = send(url, { method, headers, agent: this.agent, signal, timeout: this.config.timeoutMs }, (res: IncomingMessage) => {
@@ -163,7 +169,7 @@ export class HttpSink implements Sink {
     const host = this.url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(this.url.port) || (this.url.protocol === 'https:' ? 443 : 80);
     try {
-      const { address } = await lookup(host);
+      const { address } = await this.resolve(host);
       steps.push({ step: `resolve ${host}`, ok: true, detail: address });
     } catch (err) {
       steps.push({ step: `resolve ${host}`, ok: false, detail: `${(err as NodeJS.ErrnoException).code ?? ''} ${errorMessage(err)}`.trim() });
@@ -222,12 +228,22 @@ export class HttpSink implements Sink {
     return undefined;
   }
 
+  /** The address a connection would use, refused as the connection would be. */
+  private async resolve(host: string): Promise<{ address: string }> {
+    if (!this.guard) return lookup(host);
+    const refused = this.guard.refusal(host);
+    if (refused) throw refused;
+    const guarded = this.guard.lookup;
+    return new Promise((resolve, reject) => guarded(host, {}, (err, address) => (err ? reject(err) : resolve({ address: address as string }))));
+  }
+
   private connectOnce(host: string, port: number, signal: AbortSignal): Promise<void> {
+    const lookup = this.guard ? { lookup: this.guard.lookup } : {};
     return new Promise((resolve, reject) => {
       const socket =
         this.url.protocol === 'https:'
-          ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...(this.ca ? { ca: this.ca } : {}) }, () => done())
-          : netConnect({ host, port }, () => done());
+          ? tlsConnect({ host, port, ...lookup, ...(isIP(host) ? {} : { servername: host }), ...(this.ca ? { ca: this.ca } : {}) }, () => done())
+          : netConnect({ host, port, ...lookup }, () => done());
       const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`no connection within ${this.config.timeoutMs} ms`), { code: 'ETIMEDOUT' })), this.config.timeoutMs);
       const onAbort = () => socket.destroy(new Error('aborted'));
       signal.addEventListener('abort', onAbort, { once: true });

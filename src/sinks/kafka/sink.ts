@@ -8,6 +8,7 @@ import { ConfigError, RetriableError, errorMessage } from '../../core/errors.js'
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
 import { kafkaSinkSchema, saslCredentials, securityProtocolOf, type KafkaSinkConfig } from './config.js';
 import { classifyKafkaError, sizeLimitError } from './errors.js';
+import { guardedSocketFactory } from './guarded-socket.js';
 import { loadTlsOptions, TlsSettingError } from './tls.js';
 import { kafkaSinkProblems } from './type.js';
 import { mapTuning, type ProducerTuning } from './tuning.js';
@@ -52,6 +53,7 @@ export class KafkaSink implements Sink {
       clientId: t.clientId ?? `auditstream-${ctx.emitterName}`,
       brokers: config.bootstrapServers.flatMap((b) => b.split(',')).map((b) => b.trim()),
       ssl,
+      ...(ctx.connectGuard ? { socketFactory: guardedSocketFactory(ctx.connectGuard) } : {}),
       ...(config.sasl ? { sasl: this.saslOptions(config.sasl) } : {}),
       ...(t.connectionTimeoutMs ? { connectionTimeout: t.connectionTimeoutMs } : {}),
       ...(t.requestTimeoutMs ? { requestTimeout: t.requestTimeoutMs } : {}),
