@@ -90,9 +90,9 @@ test("a tenant's role is always assumed with that tenant's own External ID, neve
 
   // evil learned acme's role ARN and External ID (the ID is no secret: it is in acme's console link).
   const named = await call(app.url, evilKey, 'POST', '/v1/tenants/evil/destinations', { ...destination, externalId: acme.externalId });
-  assert.equal(named.status, 400, named.text);
-  assert.equal(named.body.code, 'DESTINATION_INVALID');
-  assert.equal(named.body.problems[0].key, 'externalId');
+  assert.equal(named.status, 422, named.text);
+  assert.equal(named.body.code, 'DESTINATION_NOT_ALLOWED');
+  assert.equal(named.body.key, 'externalId');
   const unnamed = await call(app.url, evilKey, 'POST', '/v1/tenants/evil/destinations', destination);
   assert.equal(unnamed.status, 422, unnamed.text);
   assert.equal(unnamed.body.code, 'TEST_FAILED');
