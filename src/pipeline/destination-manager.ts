@@ -73,6 +73,8 @@ interface Running {
   startError?: string;
   suspended: boolean;
   deleting: boolean;
+  /** The destination's own `queue` keys; its cap in the journal is the lower of these and its tenant's quota. */
+  queue?: { maxBytes: number; whenFull: 'block' | 'dropOldest' };
 }
 
 /**
@@ -236,6 +238,14 @@ export class DestinationManager {
     return n;
   }
 
+  /** A tenant's quotas changed: every running destination of it takes the new backlog cap at once. */
+  applyQuotas(tenant: Tenant): void {
+    for (const [id, r] of this.running) {
+      if (r.record.tenant !== tenant.id || !r.queue) continue;
+      this.opts.journal.addDestination(id, { maxBytes: Math.min(r.queue.maxBytes, tenant.quotas.maxBacklogBytes), whenFull: r.queue.whenFull });
+    }
+  }
+
   /** A tenant deleted: its destinations stop and their backlogs go (the store removed their rows with the tenant). */
   async removeTenant(tenant: string): Promise<void> {
     for (const r of [...this.running.values()]) {
@@ -277,7 +287,7 @@ export class DestinationManager {
     if (record.paused) emitter.pause();
     emitter.start();
     routes.add(emitter);
-    this.running.set(id, { record, emitter, suspended: false, deleting: false });
+    this.running.set(id, { record, emitter, suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
   }
 
   private async setPaused(tenant: string, name: string, paused: boolean, actor: string): Promise<DestinationView | undefined> {

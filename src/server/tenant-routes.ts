@@ -90,6 +90,7 @@ export function registerTenantRoutes(api: FastifyInstance, o: { config: Auditstr
     };
     if (!(await store.updateTenant(updated))) throw tenantNotFound(current.id);
     tenants.set(updated);
+    pipeline.destinations.applyQuotas(updated);
     await publish({ tenant: current.id, action: 'tenant.updated', actor: actorOf(req), target: current.id, details: { name: updated.name, quotas: updated.quotas } });
     return updated;
   });

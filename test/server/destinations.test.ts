@@ -327,3 +327,28 @@ test("every destination route refuses another tenant's key (404), a key without 
   assert.equal(still.body.config.include, undefined);
   assert.deepEqual((await api(server.url, ADMIN)('GET', base)).body.destinations.map((d: { name: string }) => d.name), ['siem']);
 });
+
+test("a change to a tenant's maxBacklogBytes quota caps its running destinations at once; a destination's own queue.maxBytes still only lowers it", async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await start(t, dataDir);
+  const admin = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    return { status: res.status, body: (await res.json()) as Record<string, any> };
+  };
+  const created = await admin('POST', '/v1/tenants', { id: 'acme', name: 'Acme', quotas: { maxBacklogBytes: 32 << 20 } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const receiver = await startHttpReceiver(t, () => ({ status: 200 }));
+  const manage = api(server.url, ADMIN);
+  const hook = { type: 'http', url: `${receiver.url}/hook` };
+  const wide = await manage('POST', '/v1/tenants/acme/destinations', { name: 'wide', ...hook });
+  assert.equal(wide.status, 201, wide.text);
+  const narrow = await manage('POST', '/v1/tenants/acme/destinations', { name: 'narrow', ...hook, queue: { maxBytes: '8MiB' } });
+  assert.equal(narrow.status, 201, narrow.text);
+  const caps = async () => Object.fromEntries(((await manage('GET', '/v1/tenants/acme/destinations')).body.destinations as { name: string; health: { backlog: { maxBytes: number } } }[]).map((d) => [d.name, d.health.backlog.maxBytes]));
+  assert.deepEqual(await caps(), { wide: 32 << 20, narrow: 8 << 20 });
+
+  assert.equal((await admin('PATCH', '/v1/tenants/acme', { quotas: { maxBacklogBytes: 16 << 20 } })).status, 200);
+  assert.deepEqual(await caps(), { wide: 16 << 20, narrow: 8 << 20 }, 'the running destinations have the new cap, no restart');
+  assert.equal((await admin('PATCH', '/v1/tenants/acme', { quotas: { maxBacklogBytes: 4 << 20 } })).status, 200);
+  assert.deepEqual(await caps(), { wide: 4 << 20, narrow: 4 << 20 });
+});
