@@ -9,7 +9,8 @@
  * CPU with every destination created and nothing sent, and ingest — admin
  * key, 500-event NDJSON batches, each event naming its tenant — until the
  * receiver holds both copies of every acknowledged event: spread over all N
- * tenants, and all for one tenant. Server CPU from /proc covers the load and
+ * tenants, and all for one tenant (after 4 warm-up requests, so that neither
+ * server is measured cold). Server CPU from /proc covers the load and
  * the delivery that followed.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -89,6 +90,9 @@ async function serverRun(count, tested, { settleMs, idleMs, load, smoke }, recei
     const skipTest = count > tested ? await timed(server.pid, destinationsOf(ids.slice(tested), '?skipTest=true'), (call) => call()) : undefined;
     await sleep(settleMs);
     const afterCreation = memoryOf(server.pid);
+    // A few requests first, so both servers are measured with their code warmed up (the 1-tenant one has had no other traffic).
+    await ingestRun(server, receiver, { ...load, durationMs: 2_000, maxRequests: 4, tenants: 1 }, smoke);
+    await sleep(settleMs);
 
     const cpuBefore = cpuSecondsOf(server.pid);
     const idleStarted = Date.now();
