@@ -10,12 +10,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const NAMES = ['ingest', 'kinesis', 'collector', 'store', 'memory', 'fanout', 'destinations'];
+const NAMES = ['ingest', 'kinesis', 'collector', 'store', 'memory', 'fanout', 'destinations', 'tenants'];
 
 const usage = `usage: npm run bench -- <${[...NAMES, 'all'].join('|')}> [options]
 
   --smoke        tiny sizes, one level: checks the benchmark still works (seconds)
   --events N     events for kinesis, collector and store (scales their run time)
+  --tenants N    tenants for the tenants benchmark, 2 destinations each (default 1000)
   --no-build     use dist/ as it is instead of running \`npm run build\` first
   --out DIR      where to write the JSON results (default bench/results)`;
 
@@ -24,6 +25,7 @@ const { values, positionals } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
     events: { type: 'string' },
+    tenants: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'bench', 'results') },
     help: { type: 'boolean', short: 'h', default: false },
@@ -37,6 +39,11 @@ if (values.help || !name || ![...NAMES, 'all'].includes(name) || positionals.len
 const events = values.events === undefined ? undefined : Number(values.events);
 if (events !== undefined && !(Number.isInteger(events) && events > 0)) {
   console.error(`--events must be a positive integer, got ${values.events}`);
+  process.exit(2);
+}
+const tenants = values.tenants === undefined ? undefined : Number(values.tenants);
+if (tenants !== undefined && !(Number.isInteger(tenants) && tenants > 0)) {
+  console.error(`--tenants must be a positive integer, got ${values.tenants}`);
   process.exit(2);
 }
 
@@ -66,7 +73,7 @@ try {
     log(`${bench}: ${mod.description}`);
     const started = Date.now();
     try {
-      const results = await mod.run({ smoke: values.smoke, events, tmp, log });
+      const results = await mod.run({ smoke: values.smoke, events, tenants, tmp, log });
       const record = { name: bench, smoke: values.smoke, startedAt: new Date(started).toISOString(), durationSec: (Date.now() - started) / 1000, machine, ...results };
       const file = join(values.out, `${bench}-${stamp}.json`);
       writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);

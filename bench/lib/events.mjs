@@ -10,7 +10,7 @@ export const ACTORS = 1000;
 export const BASE_TIME_MS = Date.UTC(2024, 4, 1);
 export const SPACING_MS = 1000;
 
-function fields(n) {
+function fields(n, tenant = 'acme') {
   const actor = `user${String(n % ACTORS).padStart(4, '0')}@example.com`;
   return {
     type: TYPES[n % TYPES.length],
@@ -19,7 +19,7 @@ function fields(n) {
     outcome: n % 10 === 0 ? 'failure' : 'success',
     clientIp: `192.0.2.${n % 250}`,
     sessionId: `s-${(n >> 4).toString(36).padStart(8, '0')}`,
-    tenant: 'acme',
+    tenant,
     service: 'idp',
     message: 'signed in with password and TOTP',
     details: { userAgent: 'Mozilla/5.0 (X11; Linux)', mfa: 'totp' },
@@ -27,8 +27,8 @@ function fields(n) {
 }
 
 /** One NDJSON line (no newline) as a producer would POST it; about 300 bytes. */
-export function eventLine(id, n) {
-  return JSON.stringify({ id, ...fields(n) });
+export function eventLine(id, n, tenant = undefined) {
+  return JSON.stringify({ id, ...fields(n, tenant) });
 }
 
 /** The canonical event auditstream's generic parser makes of eventLine(id, n). */

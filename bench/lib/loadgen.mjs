@@ -3,12 +3,15 @@
  * event loop with the server it measures:
  *
  *   node loadgen.mjs '{"url":"http://127.0.0.1:PORT","concurrency":4,"batchSize":500,
- *                      "durationMs":10000,"warmupMs":1000,"maxRequests":100000,"prefix":"r1"}'
+ *                      "durationMs":10000,"warmupMs":1000,"maxRequests":100000,"prefix":"r1",
+ *                      "apiKey":"…","tenants":1000}'
  *
  * `concurrency` workers POST NDJSON batches over keep-alive connections until
  * the duration or the request cap is reached, whichever comes first, then it
  * prints one JSON line of results and exits. Requests finishing during the
- * warm-up are not counted. Only loopback URLs are accepted.
+ * warm-up are not counted. Only loopback URLs are accepted. With `tenants`,
+ * event n names tenant `t${n % tenants}` (else every event names `acme`);
+ * `apiKey` is sent as a bearer token.
  */
 import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +27,8 @@ const durationMs = opts.durationMs ?? 10_000;
 const warmupMs = opts.warmupMs ?? 0;
 const maxRequests = opts.maxRequests ?? 1_000_000;
 const prefix = opts.prefix ?? `lg${process.pid}`;
+const tenantOf = opts.tenants ? (n) => `t${n % opts.tenants}` : () => undefined;
+const auth = opts.apiKey ? { authorization: `Bearer ${opts.apiKey}` } : {};
 
 const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
 const start = performance.now();
@@ -42,7 +47,7 @@ function post(body) {
   return new Promise((resolvePost, reject) => {
     const req = request(
       url,
-      { method: 'POST', agent, headers: { 'content-type': 'application/x-ndjson', 'content-length': Buffer.byteLength(body) } },
+      { method: 'POST', agent, headers: { ...auth, 'content-type': 'application/x-ndjson', 'content-length': Buffer.byteLength(body) } },
       (res) => {
         res.on('data', () => undefined);
         res.on('end', () => resolvePost(res.statusCode));
@@ -58,7 +63,7 @@ async function worker(w) {
   while (performance.now() < deadline && issued < maxRequests) {
     const r = issued++;
     const lines = new Array(batchSize);
-    for (let i = 0; i < batchSize; i++) lines[i] = eventLine(`${prefix}-${w}-${r}-${i}`, r * batchSize + i);
+    for (let i = 0; i < batchSize; i++) lines[i] = eventLine(`${prefix}-${w}-${r}-${i}`, r * batchSize + i, tenantOf(r * batchSize + i));
     const body = lines.join('\n');
     const t0 = performance.now();
     let status = 0;

@@ -64,9 +64,12 @@ export async function stop(child, graceMs = 10_000) {
 /**
  * `auditstream serve` from dist/ on a free loopback port with `config`
  * (an object, written as JSON into dataDir). Resolves with its URL.
+ * With AUDITSTREAM_BENCH_CPU_PROF=DIR the server writes a V8 CPU profile
+ * (`node --cpu-prof`) into DIR when it stops.
  */
 export async function startAuditstream(dataDir, config = undefined, { timeoutMs = 30_000 } = {}) {
-  const args = [join(ROOT, 'bin', 'auditstream.js'), 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
+  const profileDir = process.env.AUDITSTREAM_BENCH_CPU_PROF;
+  const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), join(ROOT, 'bin', 'auditstream.js'), 'serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir];
   if (config) {
     const file = join(dataDir, 'bench-config.json');
     writeFileSync(file, JSON.stringify(config));

@@ -85,6 +85,8 @@ interface Running {
  */
 export class DestinationManager {
   private readonly running = new Map<string, Running>();
+  /** The same entries by tenant, so a tenant's count and list cost its own destinations, not every tenant's. */
+  private readonly byTenant = new Map<string, Map<string, Running>>();
   private sealingKey: Buffer | undefined;
   private readonly watch: NodeJS.Timeout;
   /** Every connection of a tenant's sink, its test's included, is judged by the destination policy when made. */
@@ -108,7 +110,7 @@ export class DestinationManager {
         await this.run(record, tenant);
       } catch (err) {
         this.opts.logger.error({ destination: destinationId(record.tenant, record.name), err: errorMessage(err) }, 'a stored tenant destination does not start; it is shown failing');
-        this.running.set(destinationId(record.tenant, record.name), { record, emitter: undefined, startError: errorMessage(err), suspended: false, deleting: false });
+        this.keep({ record, emitter: undefined, startError: errorMessage(err), suspended: false, deleting: false });
       }
     }
   }
@@ -223,7 +225,7 @@ export class DestinationManager {
   }
 
   list(tenant: string): DestinationView[] {
-    return [...this.running.values()].filter((r) => r.record.tenant === tenant).map(viewOf).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return [...(this.byTenant.get(tenant)?.values() ?? [])].map(viewOf).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /** The stored config with its secrets opened: what a PATCH merges into and a test runs with. */
@@ -233,23 +235,20 @@ export class DestinationManager {
   }
 
   count(tenant: string): number {
-    let n = 0;
-    for (const r of this.running.values()) if (r.record.tenant === tenant) n += 1;
-    return n;
+    return this.byTenant.get(tenant)?.size ?? 0;
   }
 
   /** A tenant's quotas changed: every running destination of it takes the new backlog cap at once. */
   applyQuotas(tenant: Tenant): void {
-    for (const [id, r] of this.running) {
-      if (r.record.tenant !== tenant.id || !r.queue) continue;
-      this.opts.journal.addDestination(id, { maxBytes: Math.min(r.queue.maxBytes, tenant.quotas.maxBacklogBytes), whenFull: r.queue.whenFull });
+    for (const r of this.byTenant.get(tenant.id)?.values() ?? []) {
+      if (!r.queue) continue;
+      this.opts.journal.addDestination(destinationId(tenant.id, r.record.name), { maxBytes: Math.min(r.queue.maxBytes, tenant.quotas.maxBacklogBytes), whenFull: r.queue.whenFull });
     }
   }
 
   /** A tenant deleted: its destinations stop and their backlogs go (the store removed their rows with the tenant). */
   async removeTenant(tenant: string): Promise<void> {
-    for (const r of [...this.running.values()]) {
-      if (r.record.tenant !== tenant) continue;
+    for (const r of [...(this.byTenant.get(tenant)?.values() ?? [])]) {
       this.opts.routes.remove(destinationId(tenant, r.record.name));
       await this.forget(r, false);
     }
@@ -287,7 +286,7 @@ export class DestinationManager {
     if (record.paused) emitter.pause();
     emitter.start();
     routes.add(emitter);
-    this.running.set(id, { record, emitter, suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
+    this.keep({ record, emitter, suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
   }
 
   private async setPaused(tenant: string, name: string, paused: boolean, actor: string): Promise<DestinationView | undefined> {
@@ -320,7 +319,7 @@ export class DestinationManager {
   /** Stops the emitter, releases its backlog, and deletes its row (unless the tenant's deletion did). */
   private async forget(current: Running, deleteRow = true): Promise<void> {
     const id = destinationId(current.record.tenant, current.record.name);
-    this.running.delete(id);
+    this.drop(current.record.tenant, current.record.name);
     await this.halt(current);
     this.opts.journal.removeDestination(id);
     if (deleteRow) await this.opts.store.deleteDestination(current.record.tenant, current.record.name);
@@ -333,6 +332,22 @@ export class DestinationManager {
     await e.stop(Date.now());
     await e.sink.close().catch((err) => this.opts.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
     this.opts.metrics.removeEmitter(e.name);
+  }
+
+  /** Adds or replaces the entry of its destination. */
+  private keep(r: Running): void {
+    const { tenant, name } = r.record;
+    this.running.set(destinationId(tenant, name), r);
+    let own = this.byTenant.get(tenant);
+    if (!own) this.byTenant.set(tenant, (own = new Map()));
+    own.set(name, r);
+  }
+
+  private drop(tenant: string, name: string): void {
+    this.running.delete(destinationId(tenant, name));
+    const own = this.byTenant.get(tenant);
+    own?.delete(name);
+    if (own?.size === 0) this.byTenant.delete(tenant);
   }
 
   private checkSuspensions(): void {

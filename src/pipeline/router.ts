@@ -89,18 +89,29 @@ export class Router implements Publisher {
         if (!result.ok) metrics.publishFailed.inc({ reason: result.retryAfterSec !== undefined ? 'queue_full' : ack === 'delivered' ? 'not_delivered' : 'not_queued' });
         resolve(result);
       };
-      const evaluate = (final: boolean, why?: string) => {
+      // Events not yet satisfied. Satisfaction only grows (confirmations and queued copies are added,
+      // deleted destinations drop out), so a change is checked against the events it touched: a
+      // request spread over a thousand destinations must not re-check every event per destination.
+      const waiting = new Set<number>();
+      routes.forEach((r, i) => {
+        if (r.length > 0) waiting.add(i);
+      });
+      const missingOf = (i: number): string[] => {
+        const routed = gone.size === 0 ? routes[i]! : routes[i]!.filter((name) => !gone.has(name));
+        if (routed.length === 0) return [];
+        const missing = policy.missing(routed, confirmed[i]!);
+        // Whatever the policy, an accepted event must be on disk somewhere.
+        if (queued[i]!.size === 0) missing.push(...routed);
+        return missing;
+      };
+      const evaluate = (final: boolean, why?: string, changed: Iterable<number> = waiting) => {
         if (finished) return;
-        const missing = new Set<string>();
-        routes.forEach((routedHere, i) => {
-          const routed = gone.size === 0 ? routedHere : routedHere.filter((name) => !gone.has(name));
-          if (routed.length === 0) return;
-          for (const name of policy.missing(routed, confirmed[i]!)) missing.add(name);
-          // Whatever the policy, an accepted event must be on disk somewhere.
-          if (queued[i]!.size === 0) for (const name of routed) missing.add(name);
-        });
-        if (missing.size === 0) return finish({ ok: true, failed: [] });
+        for (const i of changed) if (waiting.has(i) && missingOf(i).length === 0) waiting.delete(i);
+        if (waiting.size === 0) return finish({ ok: true, failed: [] });
         if (!final) return;
+        const missing = new Set<string>();
+        for (const i of waiting) for (const name of missingOf(i)) missing.add(name);
+        if (missing.size === 0) return finish({ ok: true, failed: [] });
         let retryAfterSec: number | undefined;
         const failed = [...missing].map((emitter) => {
           const f = failures.get(emitter);
@@ -128,14 +139,16 @@ export class Router implements Publisher {
       });
       if (indexesOf.size === 0) return evaluate(true);
       outstanding = indexesOf.size;
-      const settle = () => {
+      /** An emitter is done with its share of the events (`indexes`): queued, confirmed, refused or gone. */
+      const settle = (indexes: readonly number[]) => {
         outstanding -= 1;
-        evaluate(outstanding === 0);
+        evaluate(outstanding === 0, undefined, indexes);
       };
-      const refusedBy = (em: Emitter, err: unknown, count: number) => {
+      const refusedBy = (em: Emitter, err: unknown, indexes: readonly number[]) => {
+        const count = indexes.length;
         if (table.emitter(em.name) === undefined) {
           gone.add(em.name);
-          return settle();
+          return settle(indexes);
         }
         const retryAfterSec = err instanceof QueueFullError ? err.retryAfterSec : undefined;
         failures.set(em.name, { reason: errorMessage(err), ...(retryAfterSec !== undefined ? { retryAfterSec } : {}) });
@@ -144,7 +157,7 @@ export class Router implements Publisher {
           em.discarded(err instanceof QueueFullError ? 'queue_full' : 'queue_error', count);
           logger.warn({ emitter: em.name, reason: errorMessage(err), events: count }, 'a best-effort emitter did not take events');
         }
-        settle();
+        settle(indexes);
       };
       // Each event written once, for every emitter that takes it.
       const written = this.opts.journal.append(appends!);
@@ -160,7 +173,7 @@ export class Router implements Publisher {
             for (const [em, indexes] of indexesOf) {
               const error = refused.get(em.name);
               if (error) {
-                refusedBy(em, error, indexes.length);
+                refusedBy(em, error, indexes);
                 continue;
               }
               for (const i of indexes) queued[i]!.add(em.name);
@@ -168,7 +181,7 @@ export class Router implements Publisher {
               const track = ack === 'delivered' && policy.isRequired(em.name);
               if (!track) {
                 if (ack === 'buffered') for (const i of indexes) confirmed[i]!.add(em.name);
-                settle();
+                settle(indexes);
                 continue;
               }
               const seqs = indexes.map((i) => seqOf[i]!);
@@ -180,14 +193,14 @@ export class Router implements Publisher {
                 d.then((report) => {
                   if (report.delivered) confirmed[indexes[j]!]!.add(em.name);
                   else if (!failures.has(em.name)) failures.set(em.name, { reason: report.reason ?? 'not delivered' });
-                  if (--pending === 0) settle();
-                  else evaluate(false);
+                  if (--pending === 0) settle([indexes[j]!]);
+                  else evaluate(false, undefined, [indexes[j]!]);
                 }),
               );
             }
           },
           (err: unknown) => {
-            for (const [em, indexes] of indexesOf) refusedBy(em, err, indexes.length);
+            for (const [em, indexes] of indexesOf) refusedBy(em, err, indexes);
           },
         );
     });

@@ -148,3 +148,23 @@ test('destinations: servers with 1 and 100 idle emitters start, idle and hold no
   }
   assert.equal(r.levels[1].openFds, r.levels[0].openFds, 'idle emitters hold no file descriptor of their own');
 });
+
+test('tenants: tenants and their http destinations are created through the API, and every event reaches both of its tenant destinations', async (t) => {
+  const r = await smoke(t, 'tenants');
+  assert.equal(r.single.destinations, 2);
+  assert.equal(r.many.destinations, r.setup.tenants * 2);
+  for (const s of [r.single, r.many]) {
+    assert.equal(s.create.tenants.count, s.tenants, 'every tenant created');
+    positive(s.create.testAndAdd.perSec, 'Test & Add destinations/s');
+    positive(s.rss.afterDestinationsMiB, 'RSS');
+    assert.ok(Number.isFinite(s.idle.cpuSec) && s.idle.cpuSec >= 0, 'idle CPU measured');
+  }
+  positive(r.many.create.skipTest.perSec, 'skipTest destinations/s');
+  for (const x of [r.single.ingest.oneTenant, r.many.ingest.oneTenant, r.many.ingest.spread]) {
+    assert.deepEqual(Object.keys(x.statuses), ['202'], 'every request acknowledged with 202');
+    positive(x.deliveredPerSec, 'delivered events/s');
+    positive(x.cpuMsPer1kEvents, 'CPU per 1k events');
+  }
+  // Spread over several tenants, a 500-event request fans out to several destinations, each with its share.
+  assert.ok(r.many.ingest.spread.eventsPerDeliveryRequest < r.single.ingest.oneTenant.eventsPerDeliveryRequest, 'spread events reach many destinations');
+});

@@ -119,3 +119,23 @@ test('an accepted event must be on disk somewhere: refused when every emitter it
   assert.deepEqual(result.failed.map((f) => f.emitter), ['only-best-effort']);
   assert.ok((result.retryAfterSec ?? 0) >= 1);
 });
+
+test('a request spread over many emitters checks each event once per emitter that settles, not every event per emitter', async (t) => {
+  // One event per emitter, as a batch spread over a thousand tenants' destinations is: re-checking the
+  // whole request whenever one emitter settles made such a request cost emitters × events.
+  const count = 100;
+  const emitters = [];
+  for (let k = 0; k < count; k++) emitters.push(await emitter(t, `d${k}`, 'ok', { include: [`kind${k}`] }));
+  let checks = 0;
+  class CountingPolicy extends DeliveryPolicy {
+    override missing(routed: readonly string[], confirmed: ReadonlySet<string>): string[] {
+      checks += 1;
+      return super.missing(routed, confirmed);
+    }
+  }
+  const router = new Router({ routes: new RouteTable(emitters), journal: await journalOf(t), policy: new CountingPolicy({}), ack: 'buffered', timeoutMs: 5_000, logger: pino({ level: 'silent' }), metrics: new PipelineMetrics() });
+  const result = await router.publish(Array.from({ length: count }, (_, k) => event(`e${k}`, `kind${k}`)));
+  assert.equal(result.ok, true);
+  assert.ok(checks <= 2 * count, `${checks} policy checks for ${count} events on ${count} emitters`);
+  for (const em of emitters) assert.equal(em.status().depth + em.status().delivered, 1, `${em.name} holds its one event`);
+});

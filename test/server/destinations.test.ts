@@ -352,3 +352,31 @@ test("a change to a tenant's maxBacklogBytes quota caps its running destinations
   assert.equal((await admin('PATCH', '/v1/tenants/acme', { quotas: { maxBacklogBytes: 4 << 20 } })).status, 200);
   assert.deepEqual(await caps(), { wide: 4 << 20, narrow: 4 << 20 });
 });
+
+test("a tenant's destination quota and list count its own destinations only, through deletes and the tenant's own deletion", async (t) => {
+  const server = await start(t, await tempDir(t));
+  await addTenant(server.pipeline, 'acme', { maxDestinations: 2 });
+  await addTenant(server.pipeline, 'globex', { maxDestinations: 2 });
+  const admin = api(server.url, ADMIN);
+  // skipTest: nothing listens there; exclude: the change events would otherwise be sent to it.
+  const add = (tenant: string, name: string) => admin('POST', `/v1/tenants/${tenant}/destinations?skipTest=true`, { name, type: 'http', url: `http://127.0.0.1:9/${tenant}/${name}`, exclude: ['auditstream.*'] });
+  const names = async (tenant: string) => ((await admin('GET', `/v1/tenants/${tenant}/destinations`)).body.destinations as { name: string }[]).map((d) => d.name);
+
+  for (const [tenant, name] of [['acme', 'd0'], ['acme', 'd1'], ['globex', 'd0']]) assert.equal((await add(tenant!, name!)).status, 201);
+  assert.equal((await add('acme', 'd2')).body.code, 'QUOTA_EXCEEDED');
+  assert.equal((await add('globex', 'd1')).status, 201, "acme's destinations do not count against globex's quota");
+  assert.deepEqual(await names('acme'), ['d0', 'd1']);
+  assert.deepEqual(await names('globex'), ['d0', 'd1']);
+
+  assert.equal((await admin('DELETE', '/v1/tenants/acme/destinations/d0?backlog=discard')).status, 200);
+  assert.equal((await add('acme', 'd2')).status, 201, 'a deleted destination frees its slot');
+  assert.deepEqual(await names('acme'), ['d1', 'd2']);
+
+  // As DELETE /v1/tenants/globex?force=true does (the tenants' own API is another part's; this file adds tenants to the store).
+  assert.equal(await server.pipeline.tenancy.store.deleteTenant('globex'), true);
+  await server.pipeline.destinations.removeTenant('globex');
+  await addTenant(server.pipeline, 'globex', { maxDestinations: 2 });
+  assert.deepEqual(await names('globex'), [], 'a tenant created again under a deleted one’s id starts with none of its destinations');
+  assert.equal((await add('globex', 'd0')).status, 201);
+  assert.deepEqual(await names('acme'), ['d1', 'd2']);
+});
