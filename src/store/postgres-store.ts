@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { AuditstreamError, FatalError, InvalidEventError, RetriableError, errorMessage } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
+import { applyPostgresMigrations, type PostgresMigration } from './postgres-migrations.js';
 import { AMBIGUOUS_LISTED, onlyEvent } from './ambiguous-id-error.js';
 import type { AuditStore, InsertResult, SearchOptions, SearchPage, SearchQuery } from './audit-store.js';
 import { fromRow, toRow, type EventRow } from './event-row.js';
@@ -16,14 +17,8 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
 }
 
-interface Migration {
-  version: number;
-  description: string;
-  sql: string;
-}
-
 /** Append only: a released migration is never edited, a change is a new version. */
-const MIGRATIONS: readonly Migration[] = [
+const MIGRATIONS: readonly PostgresMigration[] = [
   {
     version: 1,
     description: 'audit_events table and search indexes',
@@ -79,7 +74,6 @@ const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** Any constant works as long as every auditstream uses the same one. */
-const MIGRATION_LOCK_KEY = "hashtext('auditstream.schema_migrations')";
 
 /** Rows per INSERT: arrays travel as 14 parameters whatever the count, so this only bounds statement size. */
 const INSERT_CHUNK = 1000;
@@ -267,31 +261,15 @@ export class PostgresAuditStore implements AuditStore {
     const client = await (await this.poolOf()).connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      try {
-        await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-        await client.query(
-          'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
-        );
-        const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
-        const current = rows[0]?.v ?? 0;
-        const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-        if (current > latest) {
-          throw new FatalError(
-            `audit store ${this.location} has schema version ${current}, newer than this auditstream knows (${latest}); upgrade auditstream`,
-            { code: 'STORE_SCHEMA_NEWER' },
-          );
-        }
-        for (const m of MIGRATIONS) {
-          if (m.version <= current) continue;
-          await client.query(m.sql);
-          await client.query('INSERT INTO schema_migrations (version, description) VALUES ($1, $2)', [m.version, m.description]);
-        }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      await applyPostgresMigrations(
+        client,
+        'schema_migrations',
+        MIGRATIONS,
+        (current, latest) =>
+          new FatalError(`audit store ${this.location} has schema version ${current}, newer than this auditstream knows (${latest}); upgrade auditstream`, {
+            code: 'STORE_SCHEMA_NEWER',
+          }),
+      );
     } catch (err) {
       if (isConnectionLoss(err)) broken = err as Error;
       throw err;

@@ -1,13 +1,8 @@
 import pg from 'pg';
 import { errorMessage } from '../core/errors.js';
+import { applyPostgresMigrations, type PostgresMigration } from '../store/postgres-migrations.js';
 import { ControlConflictError, type ControlStore } from './control-store.js';
 import type { ApiKeyRecord, DestinationRecord, Scope, Tenant, TenantQuotas } from './tenant.js';
-
-interface Migration {
-  version: number;
-  description: string;
-  sql: string;
-}
 
 /**
  * Versioned migrations, each applied once in its own transaction and recorded
@@ -15,7 +10,7 @@ interface Migration {
  * edited, a later one changes what it made. The table is not `schema_migrations`
  * so that the control store and the audit store can share one database.
  */
-const MIGRATIONS: readonly Migration[] = [
+const MIGRATIONS: readonly PostgresMigration[] = [
   {
     version: 1,
     description: 'tenants, api_keys, destinations',
@@ -36,7 +31,6 @@ const MIGRATIONS: readonly Migration[] = [
 ];
 
 /** Any constant works as long as every auditstream uses the same one; distinct from the audit store's. */
-const MIGRATION_LOCK_KEY = "hashtext('auditstream.control_schema_migrations')";
 
 interface TenantRow {
   id: string;
@@ -200,26 +194,12 @@ export class PostgresControlStore implements ControlStore {
   private async migrate(): Promise<void> {
     const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      try {
-        await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
-        await client.query(
-          'CREATE TABLE IF NOT EXISTS control_schema_migrations (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
-        );
-        const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM control_schema_migrations');
-        const current = rows[0]?.v ?? 0;
-        const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
-        if (current > latest) throw new Error(`the control store is at schema version ${current}, newer than this release knows (${latest}): run a newer auditstream`);
-        for (const m of MIGRATIONS) {
-          if (m.version <= current) continue;
-          await client.query(m.sql);
-          await client.query('INSERT INTO control_schema_migrations (version, description) VALUES ($1, $2)', [m.version, m.description]);
-        }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      }
+      await applyPostgresMigrations(
+        client,
+        'control_schema_migrations',
+        MIGRATIONS,
+        (current, latest) => new Error(`the control store is at schema version ${current}, newer than this release knows (${latest}): run a newer auditstream`),
+      );
     } finally {
       client.release();
     }
