@@ -73,8 +73,6 @@ const MIGRATIONS: readonly PostgresMigration[] = [
   },
 ];
 
-/** Any constant works as long as every auditstream uses the same one. */
-
 /** Rows per INSERT: arrays travel as 14 parameters whatever the count, so this only bounds statement size. */
 const INSERT_CHUNK = 1000;
 

@@ -30,8 +30,6 @@ const MIGRATIONS: readonly PostgresMigration[] = [
   },
 ];
 
-/** Any constant works as long as every auditstream uses the same one; distinct from the audit store's. */
-
 interface TenantRow {
   id: string;
   name: string;
