@@ -9,6 +9,7 @@ import type { Journal } from '../queue/journal.js';
 import type { ConnectGuard } from '../sinks/sink.js';
 import type { PublishResult } from '../sources/source.js';
 import { CHANGE_EVENT_TYPES, changeEvent, type ChangeAction } from '../tenants/change-event.js';
+import type { TenantDirectory } from '../tenants/tenant-directory.js';
 import type { ControlStore } from '../tenants/control-store.js';
 import { connectGuard } from '../tenants/connect-guard.js';
 import { redactSecrets, sealSecrets, unsealSecrets } from '../tenants/destination-secrets.js';
@@ -46,6 +47,8 @@ export interface DestinationManagerOptions {
   journal: Journal;
   routes: RouteTable;
   store: ControlStore;
+  /** Every tenant, as loaded at start: the stored destinations start with their tenant's quotas. */
+  tenants: TenantDirectory;
   logger: Logger;
   metrics: PipelineMetrics;
   /** The router's publish: change events go through it like any event. */
@@ -102,9 +105,8 @@ export class DestinationManager {
 
   /** Starts every stored destination; one that no longer starts is kept, shown failing, and the others run. */
   async load(): Promise<void> {
-    const tenants = new Map((await this.opts.store.listTenants()).map((t) => [t.id, t]));
     for (const record of await this.opts.store.allDestinations()) {
-      const tenant = tenants.get(record.tenant);
+      const tenant = this.opts.tenants.get(record.tenant);
       if (!tenant) continue;
       try {
         await this.run(record, tenant);

@@ -137,7 +137,7 @@ export class Pipeline {
       );
     }
     for (const e of emitters) e.start();
-    const destinations = new DestinationManager({ config, dataDir, journal, routes, store, logger, metrics, publish: (events) => router.publish(events) });
+    const destinations = new DestinationManager({ config, dataDir, journal, routes, store, tenants: tenancy.tenants, logger, metrics, publish: (events) => router.publish(events) });
     await destinations.load();
     const unclaimed = journal.unclaimed();
     if (unclaimed.length > 0) {

@@ -213,7 +213,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
       return testAndAdd(emitter, { dataDir: pipeline.dataDir, logger, metrics: pipeline.metrics.registry, running: pipeline.emitter(name)?.sink });
     });
 
-    registerCloudFormationRoutes(api, { config: config.tenants, store: pipeline.tenancy.store });
+    registerCloudFormationRoutes(api, { config: config.tenants, tenants: pipeline.tenancy.tenants });
 
     api.get('/v1/sources', { schema: routeSchemas.sources }, async () => ({
       sources: [http, ...pipeline.sources].map((s) => ({ name: s.name, ...s.status() })),

@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import type { AuditstreamConfig } from '../config/schema.js';
 import { QueryError } from '../store/query-error.js';
 import { cloudFormationTemplate, isTemplateType, quickCreateUrl, stackName, TEMPLATE_TYPES, type TemplateType } from '../tenants/cloudformation.js';
-import type { ControlStore } from '../tenants/control-store.js';
+import type { TenantDirectory } from '../tenants/tenant-directory.js';
 import { tenantNotFound } from './auth.js';
 import { HttpError } from './http-error.js';
 import { routeSchemas } from './schemas.js';
@@ -14,7 +14,8 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
 export interface CloudFormationRouteDeps {
   config: AuditstreamConfig['tenants'];
-  store: ControlStore;
+  /** The in-memory directory the tenant routes keep in step with the control store. */
+  tenants: TenantDirectory;
 }
 
 /**
@@ -29,7 +30,7 @@ export function registerCloudFormationRoutes(api: FastifyInstance, deps: CloudFo
     const { tenant: id, type } = req.params as { tenant: string; type: string };
     const region = regionOf(req);
     const templateType = knownType(type);
-    const tenant = await deps.store.getTenant(id);
+    const tenant = deps.tenants.get(id);
     if (!tenant) throw tenantNotFound(id);
     const template = cloudFormationTemplate(templateType, { vendorPrincipal: vendorPrincipal(deps.config), externalId: tenant.externalId, tenantId: tenant.id });
     const name = stackName(tenant.id, templateType);

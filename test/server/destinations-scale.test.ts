@@ -35,7 +35,11 @@ test(`${TENANTS * PER_TENANT} destinations created through the API on one server
 
   const tenants = Array.from({ length: TENANTS }, (_, i) => `t${i}`);
   const now = new Date().toISOString();
-  for (const id of tenants) await pipeline.tenancy.store.createTenant({ id, name: id, externalId: newExternalId(), quotas: config.tenants.defaultQuotas, createdAt: now, updatedAt: now });
+  for (const id of tenants) {
+    const tenant = { id, name: id, externalId: newExternalId(), quotas: config.tenants.defaultQuotas, createdAt: now, updatedAt: now };
+    await pipeline.tenancy.store.createTenant(tenant);
+    pipeline.tenancy.tenants.set(tenant);
+  }
 
   const started = process.hrtime.bigint();
   for (const id of tenants) {

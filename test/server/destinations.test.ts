@@ -54,7 +54,9 @@ async function start(t: TestContext, dataDir: string, tenants: object = {}): Pro
 async function addTenant(p: Pipeline, id: string, quotas: object = {}): Promise<void> {
   const now = new Date().toISOString();
   const defaults = p.config.tenants.defaultQuotas;
-  await p.tenancy.store.createTenant({ id, name: id, externalId: newExternalId(), quotas: { ...defaults, ...quotas }, createdAt: now, updatedAt: now });
+  const tenant = { id, name: id, externalId: newExternalId(), quotas: { ...defaults, ...quotas }, createdAt: now, updatedAt: now };
+  await p.tenancy.store.createTenant(tenant);
+  p.tenancy.tenants.set(tenant);
 }
 
 async function addKey(p: Pipeline, tenant: string, scopes: Scope[]): Promise<{ id: string; key: string }> {

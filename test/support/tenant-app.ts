@@ -28,6 +28,7 @@ export async function startTenantApp(t: TestContext, opts: { adminKey: string; t
     const now = new Date().toISOString();
     const tenant: Tenant = { id, name: id, externalId: newExternalId(), quotas: config.tenants.defaultQuotas, createdAt: now, updatedAt: now };
     await pipeline.tenancy.store.createTenant(tenant);
+    pipeline.tenancy.tenants.set(tenant);
     return tenant;
   };
   /** A tenant key with these scopes: the whole key, to send as a bearer. */
