@@ -6,6 +6,7 @@ import { checkDestinationPolicy, checkTenantRole, DestinationNotAllowedError } f
 import { keepRedacted } from '../tenants/destination-secrets.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
+import { jsonDepth, tooDeepReason } from '../formats/parse-helpers/depth.js';
 import { HttpError } from './http-error.js';
 import { routeSchemas } from './schemas.js';
 
@@ -35,10 +36,17 @@ export function registerDestinationRoutes(parent: FastifyInstance, pipeline: Pip
 
 function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
   // The app hands bodies over as bytes (ingest reads them itself); these routes take one JSON document.
+  const { maxDepth } = pipeline.config.server.limits;
   api.removeAllContentTypeParsers();
   api.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     if (Buffer.byteLength(body as string) > MAX_DESTINATION_BODY_BYTES) {
       done(new HttpError(413, 'BODY_TOO_LARGE', `a destination's JSON may take at most ${MAX_DESTINATION_BODY_BYTES} bytes`));
+      return;
+    }
+    // Bounded before anything walks it: redaction, merge patch and sealing recurse through the config.
+    const depth = jsonDepth(body as string);
+    if (depth > maxDepth) {
+      done(new HttpError(400, 'BODY_MALFORMED', `the body is ${tooDeepReason(depth, maxDepth)}`));
       return;
     }
     try {

@@ -55,6 +55,18 @@ test("a tenant cannot store an oversized destination nor credentials in a URL, a
   assert.equal(huge.body.code, 'BODY_TOO_LARGE');
   assert.match(huge.body.error, /65536 bytes/);
 
+  // Deep but small: redaction and the merge patch recurse through the config, so depth is bounded before them (it was a 500).
+  let deep: unknown = 1;
+  for (let i = 0; i < 3000; i++) deep = { a: deep };
+  assert.equal((await call(app.url, evil, 'POST', '/v1/tenants/evil/destinations', { name: 'hook', type: 'http', url: `${rx.url}/hook` })).status, 201);
+  for (const [method, path] of [['PATCH', '/v1/tenants/evil/destinations/hook'], ['POST', '/v1/tenants/evil/destinations']] as const) {
+    const tooDeep = await call(app.url, evil, method, path, { name: 'deep', type: 'http', url: `${rx.url}/hook`, headers: deep });
+    assert.equal(tooDeep.status, 400, tooDeep.text);
+    assert.equal(tooDeep.body.code, 'BODY_MALFORMED');
+    assert.match(tooDeep.body.error, /server\.limits\.maxDepth \(64\)/);
+  }
+  assert.equal((await call(app.url, evil, 'DELETE', '/v1/tenants/evil/destinations/hook?backlog=discard')).status, 200);
+
   const withUser = await call(app.url, evil, 'POST', '/v1/tenants/evil/destinations', { name: 'hook', type: 'http', url: `http://svc:Pa55word@127.0.0.1:${rx.port}/hook` });
   assert.equal(withUser.status, 422, withUser.text);
   assert.equal(withUser.body.code, 'DESTINATION_NOT_ALLOWED');
