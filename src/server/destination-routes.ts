@@ -6,8 +6,9 @@ import { checkDestinationPolicy, checkTenantRole, DestinationNotAllowedError } f
 import { keepRedacted } from '../tenants/destination-secrets.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
-import { jsonDepth, tooDeepReason } from '../formats/parse-helpers/depth.js';
+import { RedactedUrlError } from '../tenants/url-secrets.js';
 import { HttpError } from './http-error.js';
+import { acceptJsonBodies } from './json-body.js';
 import { routeSchemas } from './schemas.js';
 
 /**
@@ -35,26 +36,7 @@ export function registerDestinationRoutes(parent: FastifyInstance, pipeline: Pip
 }
 
 function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
-  // The app hands bodies over as bytes (ingest reads them itself); these routes take one JSON document.
-  const { maxDepth } = pipeline.config.server.limits;
-  api.removeAllContentTypeParsers();
-  api.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    if (Buffer.byteLength(body as string) > MAX_DESTINATION_BODY_BYTES) {
-      done(new HttpError(413, 'BODY_TOO_LARGE', `a destination's JSON may take at most ${MAX_DESTINATION_BODY_BYTES} bytes`));
-      return;
-    }
-    // Bounded before anything walks it: redaction, merge patch and sealing recurse through the config.
-    const depth = jsonDepth(body as string);
-    if (depth > maxDepth) {
-      done(new HttpError(400, 'BODY_MALFORMED', `the body is ${tooDeepReason(depth, maxDepth)}`));
-      return;
-    }
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      done(new HttpError(400, 'BODY_MALFORMED', `the body is not valid JSON: ${(err as Error).message}`));
-    }
-  });
+  acceptJsonBodies(api, { maxBytes: MAX_DESTINATION_BODY_BYTES, maxDepth: pipeline.config.server.limits.maxDepth, what: "a destination's JSON" });
   const manager = pipeline.destinations;
   const policy = pipeline.config.tenants.destinationPolicy;
   // The in-memory directory the tenant routes keep in step with the store: no query per request.
@@ -125,7 +107,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     }
     const { name: _n, type: _t, ...changes } = patch;
     const stored = manager.storedConfig(id, name)!;
-    const config = keepRedacted(current.type, mergePatch(stored, changes), stored);
+    const config = keptRedacted(current.type, mergePatch(stored, changes), stored);
     await allowed(tenant, current.type, config);
     const r = resolved(tenant, name, current.type, config);
     const needsTest = !skipTest && Object.keys(changes).some((k) => !UNTESTED_KEYS.has(k));
@@ -169,6 +151,16 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     if (!view) return { deleted: true, discardedEvents: 0 };
     return reply.code(202).send({ deleted: false, destination: view });
   });
+}
+
+/** The patched config with the secrets it left redacted restored; a placeholder that cannot be is a 400 naming its key. */
+function keptRedacted(type: string, patched: Record<string, unknown>, stored: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return keepRedacted(type, patched, stored);
+  } catch (err) {
+    if (err instanceof RedactedUrlError) throw new HttpError(400, 'DESTINATION_INVALID', err.message, { problems: [{ key: err.key, error: err.reason }] });
+    throw err;
+  }
 }
 
 /** The test's steps when every one passed; otherwise a 422 carrying them, nothing saved. */
