@@ -124,3 +124,16 @@ test('tenant and key bodies are bounded at 16 KiB and destination bodies at 64 K
 
   assert.equal((await send(app.url, 'GET', '/v1/tenants/big', {})).status, 404, 'nothing refused was stored');
 });
+
+test('/openapi.json documents the body types, 413 and 415 of the manage routes', async (t) => {
+  const app = await startTenantApp(t, { adminKey: ADMIN });
+  const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { requestBody?: { content: object }; responses: object }>> };
+  const op = (path: string, method: string) => doc.paths[path]![method]!;
+  for (const path of ['/v1/tenants/{tenant}', '/v1/tenants/{tenant}/destinations/{name}']) {
+    assert.deepEqual(Object.keys(op(path, 'patch').requestBody!.content).sort(), ['application/json', 'application/merge-patch+json'], path);
+  }
+  for (const [path, method] of [['/v1/tenants', 'post'], ['/v1/tenants/{tenant}', 'patch'], ['/v1/tenants/{tenant}/keys', 'post'], ['/v1/tenants/{tenant}/destinations', 'post']]) {
+    assert.deepEqual(Object.keys(op(path!, method!).requestBody!.content), method === 'patch' ? ['application/json', 'application/merge-patch+json'] : ['application/json']);
+    for (const status of ['413', '415']) assert.ok(status in op(path!, method!).responses, `${method} ${path} documents ${status}`);
+  }
+});
