@@ -2,8 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ControlConflictError } from '../tenants/control-store.js';
 import { DestinationConfigError, type DestinationManager } from '../pipeline/destination-manager.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import type { CheckStep } from '../sinks/sink.js';
 import { checkDestinationPolicy, checkTenantRole, DestinationNotAllowedError } from '../tenants/destination-policy.js';
-import { keepRedacted } from '../tenants/destination-secrets.js';
+import { keepRedacted, secretScrubber } from '../tenants/destination-secrets.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
 import { RedactedUrlError } from '../tenants/url-secrets.js';
@@ -80,7 +81,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     }
     await allowed(tenant, type, config);
     const r = resolved(tenant, name, type, config);
-    const steps = skipTest ? [] : await testOrFail(manager, r);
+    const steps = skipTest ? [] : await testOrFail(manager, r, secretScrubber(type, config));
     try {
       const destination = await manager.create(tenant, name, type, config, actorOf(req));
       return reply.code(201).send({ destination, steps });
@@ -111,7 +112,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     await allowed(tenant, current.type, config);
     const r = resolved(tenant, name, current.type, config);
     const needsTest = !skipTest && Object.keys(changes).some((k) => !UNTESTED_KEYS.has(k));
-    const steps = needsTest ? await testOrFail(manager, r) : [];
+    const steps = needsTest ? await testOrFail(manager, r, secretScrubber(current.type, config)) : [];
     const destination = await manager.update(tenant, name, config, actorOf(req));
     if (!destination) throw destinationNotFound(name);
     return { destination, steps };
@@ -121,8 +122,9 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     const { tenant, name } = req.params as DestinationParams;
     const owner = tenantOf(tenant);
     const current = viewOrNotFound(manager, tenant, name);
-    const result = await manager.test(resolved(owner, name, current.type, manager.storedConfig(tenant, name)!));
-    return { ok: result.ok, steps: result.steps };
+    const stored = manager.storedConfig(tenant, name)!;
+    const result = await manager.test(resolved(owner, name, current.type, stored));
+    return { ok: result.ok, steps: scrubbed(result.steps, secretScrubber(current.type, stored)) };
   });
 
   for (const action of ['pause', 'resume'] as const) {
@@ -163,14 +165,20 @@ function keptRedacted(type: string, patched: Record<string, unknown>, stored: Re
   }
 }
 
-/** The test's steps when every one passed; otherwise a 422 carrying them, nothing saved. */
-async function testOrFail(manager: DestinationManager, r: Parameters<DestinationManager['test']>[0]) {
+/** The test's steps when every one passed; otherwise a 422 carrying them, nothing saved. Either way without the config's secrets. */
+async function testOrFail(manager: DestinationManager, r: Parameters<DestinationManager['test']>[0], scrub: (text: string) => string) {
   const result = await manager.test(r);
+  const steps = scrubbed(result.steps, scrub);
   if (!result.ok) {
-    const failed = result.steps.find((s) => !s.ok);
-    throw new HttpError(422, 'TEST_FAILED', `the destination did not pass its test${failed ? `: ${failed.step}: ${failed.detail ?? 'failed'}` : ''}; nothing was saved`, { steps: result.steps });
+    const failed = steps.find((s) => !s.ok);
+    throw new HttpError(422, 'TEST_FAILED', `the destination did not pass its test${failed ? `: ${failed.step}: ${failed.detail ?? 'failed'}` : ''}; nothing was saved`, { steps });
   }
-  return result.steps;
+  return steps;
+}
+
+/** A sink's steps may quote the values it tried (an endpoint with its query): the answer shows them redacted. */
+function scrubbed(steps: readonly CheckStep[], scrub: (text: string) => string): CheckStep[] {
+  return steps.map((s) => ({ ...s, step: scrub(s.step), detail: scrub(s.detail) }));
 }
 
 function skipTestOf(req: FastifyRequest): boolean {

@@ -1,5 +1,5 @@
 import { isSealed, seal, unseal } from '../config/secure-params.js';
-import { redactUrl, restoreUrlSecrets, sealUrl, unsealUrl } from './url-secrets.js';
+import { redactUrl, restoreUrlSecrets, sealUrl, unsealUrl, urlSecretValues } from './url-secrets.js';
 
 /** What a secret value is replaced with in every answer. */
 export const REDACTED = '********';
@@ -40,6 +40,23 @@ export function unsealSecrets(type: string, config: Record<string, unknown>, key
 /** The config as an answer or a change event may show it. */
 export function redactSecrets(type: string, config: Record<string, unknown>): Record<string, unknown> {
   return mapUrls(type, mapSecrets(type, config, () => REDACTED), (url) => redactUrl(url, REDACTED));
+}
+
+/** Values shorter than this are not looked for in text: they would match ordinary words, and hide nothing. */
+const MIN_QUOTED_SECRET = 4;
+
+/**
+ * A function that replaces, in a text about this (plain) config, every
+ * secret value of it by REDACTED: for what a sink says about its config (a
+ * test step quoting the endpoint it tried), which sinks write without
+ * knowing which of their keys are secrets.
+ */
+export function secretScrubber(type: string, config: Record<string, unknown>): (text: string) => string {
+  const values: string[] = [];
+  mapSecrets(type, config, (v) => (values.push(v), v));
+  mapUrls(type, config, (url) => (values.push(...urlSecretValues(url)), url));
+  const quoted = values.filter((v) => v.length >= MIN_QUOTED_SECRET && v !== REDACTED).sort((a, b) => b.length - a.length);
+  return (text) => quoted.reduce((t, v) => t.replaceAll(v, REDACTED), text);
 }
 
 /**

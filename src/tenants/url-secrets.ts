@@ -55,6 +55,13 @@ export function redactUrl(url: string, placeholder: string): string {
   return mapUrlSecrets(url, () => placeholder);
 }
 
+/** The URL's secret values as written in it (empty ones aside). */
+export function urlSecretValues(url: string): string[] {
+  const values: string[] = [];
+  mapUrlSecrets(url, (v) => (values.push(v), v));
+  return values;
+}
+
 /** The URL with every secret part passed through `f` (empty values, which hide nothing, are left as they are). */
 function mapUrlSecrets(url: string, f: (value: string) => string): string {
   const parts = split(url);

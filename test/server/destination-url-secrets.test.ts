@@ -11,6 +11,7 @@ import { buildApp } from '../../src/server/app.js';
 import { newApiKey } from '../../src/tenants/api-key-secret.js';
 import { newExternalId } from '../../src/tenants/external-id.js';
 import { startHttpReceiver } from '../support/http-receiver.js';
+import { EMULATOR_CREDENTIALS, startKinesalite } from '../support/kinesis-emulators.js';
 import { createPgDatabase, queryPg } from '../support/pg-database.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
@@ -163,3 +164,48 @@ for (const [storeName, open] of stores) {
     }
   });
 }
+
+test("a test step quoting the destination's endpoint shows its query values redacted: Test & Add's 422, and POST …/test", async (t) => {
+  const dataDir = await tempDir(t);
+  const config = parseConfig(
+    configSchema,
+    {
+      dataDir,
+      server: { listen: '127.0.0.1:0', apiKeys: [ADMIN] },
+      // Endpoint overrides and static keys only so the destination reaches the emulator.
+      tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'], allowEndpointOverride: true, allowStaticAwsKeys: true } },
+    },
+    '',
+  );
+  const pipeline = await Pipeline.start(config, pino({ level: 'silent' }));
+  const app = buildApp({ config, pipeline, search: pipeline.search, logger: pino({ level: 'silent' }) });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(async () => {
+    await app.close();
+    await pipeline.stop(2000);
+  });
+  const kinesis = await startKinesalite(t);
+  const now = new Date().toISOString();
+  const tenant = { id: 'acme', name: 'acme', externalId: newExternalId(), quotas: config.tenants.defaultQuotas, createdAt: now, updatedAt: now };
+  await pipeline.tenancy.store.createTenant(tenant);
+  pipeline.tenancy.tenants.set(tenant);
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    return { status: res.status, text: await res.text() };
+  };
+  const endpoint = `${kinesis.endpoint}/?X-Vpce-Token=${TOKEN}`;
+  const stream = { name: 'stream', type: 'kinesis', streamName: 'no-such-stream', region: 'us-east-1', endpoint, credentials: EMULATOR_CREDENTIALS };
+
+  const failed = await call('POST', '/v1/tenants/acme/destinations', stream);
+  assert.equal(failed.status, 422, failed.text);
+  assert.match(failed.text, /not found in region us-east-1 at http:\/\/[^ ]+\?X-Vpce-Token=\*{8}/, 'the step names the endpoint it tried');
+  assert.ok(!failed.text.includes(TOKEN), failed.text);
+
+  const saved = await call('POST', '/v1/tenants/acme/destinations?skipTest=true', stream);
+  assert.equal(saved.status, 201, saved.text);
+  assert.ok(!saved.text.includes(TOKEN), saved.text);
+  const tested = await call('POST', '/v1/tenants/acme/destinations/stream/test');
+  assert.equal(tested.status, 200, tested.text);
+  assert.match(tested.text, /X-Vpce-Token=\*{8}/);
+  assert.ok(!tested.text.includes(TOKEN), tested.text);
+});

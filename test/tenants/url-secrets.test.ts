@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { keepRedacted, REDACTED, redactSecrets, sealSecrets, unsealSecrets } from '../../src/tenants/destination-secrets.js';
+import { keepRedacted, REDACTED, redactSecrets, sealSecrets, secretScrubber, unsealSecrets } from '../../src/tenants/destination-secrets.js';
 import { RedactedUrlError } from '../../src/tenants/url-secrets.js';
 
 const HOOK = 'https://hooks.example.com:8443/services/in?token=t0k%2Fen&sig=a=b+c&token=second&flag&empty=#frag-secret';
@@ -49,4 +49,12 @@ test('a PATCH sending back the redacted URL keeps each stored value; a placehold
   refused(`${shown.split('#')[0]}&extra=${REDACTED}`, /query parameter "extra"/);
   refused(`https://hooks.example.com:8443/services/in?token=${REDACTED}&token=${REDACTED}&token=${REDACTED}`, /"token" \(occurrence 3\)/);
   assert.throws(() => keepRedacted('http', { url: `https://h.example/?a=${REDACTED}` }, {}), (err: unknown) => err instanceof RedactedUrlError && err.key === 'url');
+});
+
+test("what a sink says about a config (a test step) is shown with that config's secret values, URL parts included, redacted", () => {
+  const scrub = secretScrubber('http', { url: 'https://h.example/in?token=tok-123456&v=2', headers: { 'X-Api-Key': 'hdr-secret-9' }, auth: { bearer: 'abc' } });
+  assert.equal(scrub('POST https://h.example/in?token=tok-123456&v=2 with hdr-secret-9 failed'), `POST https://h.example/in?token=${REDACTED}&v=2 with ${REDACTED} failed`);
+  // Values this short would match ordinary words ("abc", "2"): they are not looked for.
+  assert.equal(scrub('abc 2'), 'abc 2');
+  assert.equal(secretScrubber('kafka', { bootstrapServers: ['b:9092'] })('connect b:9092'), 'connect b:9092');
 });
