@@ -2,9 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { jsonDepth, tooDeepReason } from '../formats/parse-helpers/depth.js';
 import { HttpError } from './http-error.js';
 
-export const JSON_TYPE = 'application/json';
+const JSON_TYPE = 'application/json';
 /** RFC 7396: what a PATCH of a configuration is, by its own name. */
-export const MERGE_PATCH_TYPE = 'application/merge-patch+json';
+const MERGE_PATCH_TYPE = 'application/merge-patch+json';
 
 export interface JsonBodyLimits {
   /** The most bytes a body may take, decompressed. */

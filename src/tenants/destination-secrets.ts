@@ -18,8 +18,8 @@ const SECRET_PATHS: Readonly<Record<string, readonly SecretPath[]>> = {
 };
 
 /**
- * The keys of each destination type that hold a URL: its password, query
- * values and fragment are secrets (url-secrets.ts), the rest of it is not.
+ * The keys of each destination type that hold a URL: its query values and
+ * fragment are secrets (url-secrets.ts), the rest of it is not.
  */
 const URL_KEYS: Readonly<Record<string, readonly string[]>> = {
   http: ['url'],
