@@ -140,7 +140,8 @@ export class DestinationManager {
     const [resolved] = resolveEmitters(
       // include/exclude may name the config's event types and the change events a tenant receives.
       { emitters: [{ ...config, type, name }], eventTypes: [...this.opts.config.audit.eventTypes, ...CHANGE_EVENT_TYPES] },
-      { sinks: SINKS, dataDir: this.opts.dataDir, maxEventBytes: this.opts.config.server.limits.maxEventBytes },
+      // No config schema judged these blocks: their include, queue, retry and batch are reported here, each with its key.
+      { sinks: SINKS, dataDir: this.opts.dataDir, maxEventBytes: this.opts.config.server.limits.maxEventBytes, reportCommonKeys: true },
       errors,
     );
     if (errors.length > 0 || !resolved) {

@@ -33,6 +33,11 @@ export interface EmitterValidation {
   dataDir: string;
   /** server.limits.maxEventBytes, when it is valid: every queue must hold one such event. */
   maxEventBytes: number | undefined;
+  /**
+   * Report the common keys' (include, queue, retry, batch, …) problems here:
+   * for blocks no config schema has judged, as a tenant's destination.
+   */
+  reportCommonKeys?: boolean;
 }
 
 /**
@@ -42,8 +47,9 @@ export interface EmitterValidation {
  * keys (strictly) and its validate step, and policy lists naming no emitter.
  *
  * `audit` is the config's raw `audit` block: an emitter whose common keys are
- * wrong (reported by the config schema, not again here) still has its sink's
- * keys checked, so one run names every problem.
+ * wrong (reported by the config schema, not again here, unless
+ * `reportCommonKeys`) still has its sink's keys checked, so one run names
+ * every problem.
  */
 export function resolveEmitters(audit: Record<string, unknown>, v: EmitterValidation, errors: ConfigError[]): ResolvedEmitter[] {
   const blocks = audit.emitters === undefined ? DEFAULT_EMITTERS : audit.emitters;
@@ -56,7 +62,7 @@ export function resolveEmitters(audit: Record<string, unknown>, v: EmitterValida
   blocks.forEach((block: unknown, i) => {
     const path = `audit.emitters[${i}]`;
     const before = errors.length;
-    const common = quietly(emitterCommonSchema, block);
+    const common = v.reportCommonKeys ? checkConfig(emitterCommonSchema, block, path, errors) : quietly(emitterCommonSchema, block);
     const raw = isRecord(block) ? block : {};
     const type = typeof raw.type === 'string' ? raw.type : undefined;
     const definition = type === undefined ? undefined : v.sinks.get(type);

@@ -2,12 +2,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ControlConflictError } from '../tenants/control-store.js';
 import { DestinationConfigError, type DestinationManager } from '../pipeline/destination-manager.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import type { CheckStep } from '../sinks/sink.js';
 import { checkDestinationPolicy, checkTenantRole, DestinationNotAllowedError } from '../tenants/destination-policy.js';
-import { keepRedacted } from '../tenants/destination-secrets.js';
+import { keepRedacted, secretScrubber } from '../tenants/destination-secrets.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
-import { jsonDepth, tooDeepReason } from '../formats/parse-helpers/depth.js';
+import { RedactedUrlError } from '../tenants/url-secrets.js';
 import { HttpError } from './http-error.js';
+import { acceptJsonBodies } from './json-body.js';
 import { routeSchemas } from './schemas.js';
 
 /**
@@ -35,26 +37,7 @@ export function registerDestinationRoutes(parent: FastifyInstance, pipeline: Pip
 }
 
 function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
-  // The app hands bodies over as bytes (ingest reads them itself); these routes take one JSON document.
-  const { maxDepth } = pipeline.config.server.limits;
-  api.removeAllContentTypeParsers();
-  api.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    if (Buffer.byteLength(body as string) > MAX_DESTINATION_BODY_BYTES) {
-      done(new HttpError(413, 'BODY_TOO_LARGE', `a destination's JSON may take at most ${MAX_DESTINATION_BODY_BYTES} bytes`));
-      return;
-    }
-    // Bounded before anything walks it: redaction, merge patch and sealing recurse through the config.
-    const depth = jsonDepth(body as string);
-    if (depth > maxDepth) {
-      done(new HttpError(400, 'BODY_MALFORMED', `the body is ${tooDeepReason(depth, maxDepth)}`));
-      return;
-    }
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      done(new HttpError(400, 'BODY_MALFORMED', `the body is not valid JSON: ${(err as Error).message}`));
-    }
-  });
+  acceptJsonBodies(api, { maxBytes: MAX_DESTINATION_BODY_BYTES, maxDepth: pipeline.config.server.limits.maxDepth, what: "a destination's JSON" });
   const manager = pipeline.destinations;
   const policy = pipeline.config.tenants.destinationPolicy;
   // The in-memory directory the tenant routes keep in step with the store: no query per request.
@@ -98,7 +81,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     }
     await allowed(tenant, type, config);
     const r = resolved(tenant, name, type, config);
-    const steps = skipTest ? [] : await testOrFail(manager, r);
+    const steps = skipTest ? [] : await testOrFail(manager, r, secretScrubber(type, config));
     try {
       const destination = await manager.create(tenant, name, type, config, actorOf(req));
       return reply.code(201).send({ destination, steps });
@@ -125,11 +108,11 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     }
     const { name: _n, type: _t, ...changes } = patch;
     const stored = manager.storedConfig(id, name)!;
-    const config = keepRedacted(current.type, mergePatch(stored, changes), stored);
+    const config = keptRedacted(current.type, mergePatch(stored, changes), stored);
     await allowed(tenant, current.type, config);
     const r = resolved(tenant, name, current.type, config);
     const needsTest = !skipTest && Object.keys(changes).some((k) => !UNTESTED_KEYS.has(k));
-    const steps = needsTest ? await testOrFail(manager, r) : [];
+    const steps = needsTest ? await testOrFail(manager, r, secretScrubber(current.type, config)) : [];
     const destination = await manager.update(tenant, name, config, actorOf(req));
     if (!destination) throw destinationNotFound(name);
     return { destination, steps };
@@ -139,8 +122,9 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     const { tenant, name } = req.params as DestinationParams;
     const owner = tenantOf(tenant);
     const current = viewOrNotFound(manager, tenant, name);
-    const result = await manager.test(resolved(owner, name, current.type, manager.storedConfig(tenant, name)!));
-    return { ok: result.ok, steps: result.steps };
+    const stored = manager.storedConfig(tenant, name)!;
+    const result = await manager.test(resolved(owner, name, current.type, stored));
+    return { ok: result.ok, steps: scrubbed(result.steps, secretScrubber(current.type, stored)) };
   });
 
   for (const action of ['pause', 'resume'] as const) {
@@ -171,14 +155,30 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
   });
 }
 
-/** The test's steps when every one passed; otherwise a 422 carrying them, nothing saved. */
-async function testOrFail(manager: DestinationManager, r: Parameters<DestinationManager['test']>[0]) {
-  const result = await manager.test(r);
-  if (!result.ok) {
-    const failed = result.steps.find((s) => !s.ok);
-    throw new HttpError(422, 'TEST_FAILED', `the destination did not pass its test${failed ? `: ${failed.step}: ${failed.detail ?? 'failed'}` : ''}; nothing was saved`, { steps: result.steps });
+/** The patched config with the secrets it left redacted restored; a placeholder that cannot be is a 400 naming its key. */
+function keptRedacted(type: string, patched: Record<string, unknown>, stored: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return keepRedacted(type, patched, stored);
+  } catch (err) {
+    if (err instanceof RedactedUrlError) throw new HttpError(400, 'DESTINATION_INVALID', err.message, { problems: [{ key: err.key, error: err.reason }] });
+    throw err;
   }
-  return result.steps;
+}
+
+/** The test's steps when every one passed; otherwise a 422 carrying them, nothing saved. Either way without the config's secrets. */
+async function testOrFail(manager: DestinationManager, r: Parameters<DestinationManager['test']>[0], scrub: (text: string) => string) {
+  const result = await manager.test(r);
+  const steps = scrubbed(result.steps, scrub);
+  if (!result.ok) {
+    const failed = steps.find((s) => !s.ok);
+    throw new HttpError(422, 'TEST_FAILED', `the destination did not pass its test${failed ? `: ${failed.step}: ${failed.detail ?? 'failed'}` : ''}; nothing was saved`, { steps });
+  }
+  return steps;
+}
+
+/** A sink's steps may quote the values it tried (an endpoint with its query): the answer shows them redacted. */
+function scrubbed(steps: readonly CheckStep[], scrub: (text: string) => string): CheckStep[] {
+  return steps.map((s) => ({ ...s, step: scrub(s.step), detail: scrub(s.detail) }));
 }
 
 function skipTestOf(req: FastifyRequest): boolean {

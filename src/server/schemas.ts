@@ -249,8 +249,8 @@ const TENANT_ROUTE: Record<number, Json> = {
 /** Answers of the routes that take a destination config. */
 const DESTINATION_WRITE: Record<number, Json> = {
   400: { ...ERROR, ...description('BAD_REQUEST; DESTINATION_INVALID with `problems` [{key, error}]: the keys are not a valid emitter of the type') },
-  413: { ...ERROR, ...description('BODY_TOO_LARGE') },
-  415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE: send application/json') },
+  413: { ...ERROR, ...description("BODY_TOO_LARGE: a destination's JSON takes at most 65536 bytes (`maxBytes`)") },
+  415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE, with `accepted`: send application/json (or, on PATCH, application/merge-patch+json)') },
   422: {
     type: 'object',
     required: ['error', 'code'],
@@ -672,7 +672,12 @@ export const routeSchemas = {
     tags: ['destinations'],
     params: DESTINATION_PARAMS,
     querystring: SKIP_TEST_QUERY,
-    body: { type: 'object', additionalProperties: true, description: 'keys to set; null removes a key; a secret sent back as ******** keeps its value' },
+    consumes: ['application/json', 'application/merge-patch+json'],
+    body: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'keys to set; null removes a key; a secret sent back as ******** keeps its value (in a url, each query value and the fragment, for the same scheme, host, port and path)',
+    },
     response: {
       ...ANY_ROUTE,
       ...TENANT_ROUTE,
@@ -751,6 +756,11 @@ function tenantRouteSchemas() {
   const badRequest = { ...ERROR, ...description('BAD_REQUEST naming the field (`parameter`), BODY_MALFORMED') };
   const notFound = { ...ERROR, ...description('TENANT_NOT_FOUND: no such tenant, or another tenant’s (a tenant key never learns which)') };
   const noContent = { type: 'null', description: 'done' };
+  /** Answers of the routes that take a tenant or key body. */
+  const bodyAnswers = {
+    413: { ...ERROR, ...description('BODY_TOO_LARGE: a tenant or key body takes at most 16384 bytes (`maxBytes`)') },
+    415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE, with `accepted`: send application/json (or, on PATCH, application/merge-patch+json)') },
+  };
   return {
     createTenant: {
       summary: 'Create a tenant (admin); its External ID is generated',
@@ -762,7 +772,7 @@ function tenantRouteSchemas() {
         properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }, name: { type: 'string', minLength: 1, maxLength: 128 }, quotas },
         additionalProperties: false,
       },
-      response: { ...ANY_ROUTE, 201: ref('Tenant'), 400: badRequest, 409: { ...ERROR, ...description('CONFLICT: the id is taken; ADMIN_KEYS_REQUIRED: the server has no server.apiKeys') } },
+      response: { ...ANY_ROUTE, ...bodyAnswers, 201: ref('Tenant'), 400: badRequest, 409: { ...ERROR, ...description('CONFLICT: the id is taken; ADMIN_KEYS_REQUIRED: the server has no server.apiKeys') } },
     },
     listTenants: {
       summary: 'Every tenant (admin)',
@@ -782,8 +792,9 @@ function tenantRouteSchemas() {
       operationId: 'updateTenant',
       tags: ['tenants'],
       params: tenantParams,
+      consumes: ['application/json', 'application/merge-patch+json'],
       body: { type: 'object', properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, quotas }, additionalProperties: false },
-      response: { ...ANY_ROUTE, 200: ref('Tenant'), 400: badRequest, 404: notFound },
+      response: { ...ANY_ROUTE, ...bodyAnswers, 200: ref('Tenant'), 400: badRequest, 404: notFound },
     },
     deleteTenant: {
       summary: 'Delete a tenant with its keys (admin); refused while it has destinations unless force=true',
@@ -812,7 +823,7 @@ function tenantRouteSchemas() {
         },
         additionalProperties: false,
       },
-      response: { ...ANY_ROUTE, 201: ref('ApiKey'), 400: badRequest, 404: notFound, 409: { ...ERROR, ...description('KEY_LIMIT: the tenant has 100 keys') } },
+      response: { ...ANY_ROUTE, ...bodyAnswers, 201: ref('ApiKey'), 400: badRequest, 404: notFound, 409: { ...ERROR, ...description('KEY_LIMIT: the tenant has 100 keys') } },
     },
     listKeys: {
       summary: 'The tenant’s API keys, without secrets (admin, or its own key with manage)',

@@ -11,11 +11,14 @@ import { newExternalId } from '../tenants/external-id.js';
 import { SCOPES, TENANT_ID_PATTERN, type ApiKeyRecord, type Scope, type Tenant, type TenantQuotas } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
 import { HttpError } from './http-error.js';
+import { acceptJsonBodies } from './json-body.js';
 import { routeSchemas } from './schemas.js';
 
 /** Bounds on what a request may store: a name is for people, a tenant's key list for one customer's producers. */
 export const MAX_NAME_CHARS = 128;
 export const MAX_KEYS_PER_TENANT = 100;
+/** The most a tenant or key body may take: a name, scopes and four quotas are well under a kilobyte. */
+export const MAX_TENANT_BODY_BYTES = 16 * 1024;
 
 const name = z.string().trim().min(1).max(MAX_NAME_CHARS);
 const quotasPatch = z.strictObject({
@@ -47,6 +50,7 @@ export function registerTenantRoutes(api: FastifyInstance, o: { config: Auditstr
   const { pipeline, logger } = o;
   // The schemas document the routes; the handlers check bodies with zod, whose answers name the field.
   api.setValidatorCompiler(() => () => true);
+  acceptJsonBodies(api, { maxBytes: MAX_TENANT_BODY_BYTES, maxDepth: o.config.server.limits.maxDepth, what: 'a tenant or key body' });
   const { store, keys, tenants, quota } = pipeline.tenancy;
   const defaults = o.config.tenants.defaultQuotas;
 
@@ -161,17 +165,9 @@ function actorOf(req: FastifyRequest): string {
   return req.principal?.kind === 'tenant' ? req.principal.keyId : 'admin';
 }
 
-/** A JSON body (the app hands it over as bytes) checked by its zod schema: 400 naming the first field that is wrong. */
+/** A JSON body (none is `{}`) checked by its zod schema: 400 naming the first field that is wrong. */
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  let value: unknown = {};
-  if (Buffer.isBuffer(body) && body.length > 0) {
-    try {
-      value = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw new HttpError(400, 'BODY_MALFORMED', `the body is not JSON: ${errorMessage(err)}`);
-    }
-  }
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(body ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {

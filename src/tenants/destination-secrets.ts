@@ -1,4 +1,5 @@
 import { isSealed, seal, unseal } from '../config/secure-params.js';
+import { redactUrl, restoreUrlSecrets, sealUrl, unsealUrl, urlSecretValues } from './url-secrets.js';
 
 /** What a secret value is replaced with in every answer. */
 export const REDACTED = '********';
@@ -16,32 +17,72 @@ const SECRET_PATHS: Readonly<Record<string, readonly SecretPath[]>> = {
   s3: AWS_SECRETS,
 };
 
+/**
+ * The keys of each destination type that hold a URL: its query values and
+ * fragment are secrets (url-secrets.ts), the rest of it is not.
+ */
+const URL_KEYS: Readonly<Record<string, readonly string[]>> = {
+  http: ['url'],
+  kinesis: ['endpoint', 'stsEndpoint'],
+  s3: ['endpoint', 'stsEndpoint'],
+};
+
 /** The config with every secret value sealed (AES-256-GCM, the secure-params key); values already sealed stay as they are. */
 export function sealSecrets(type: string, config: Record<string, unknown>, key: Buffer): Record<string, unknown> {
-  return mapSecrets(type, config, (v) => (isSealed(v) ? v : seal(v, key)));
+  return mapUrls(type, mapSecrets(type, config, (v) => (isSealed(v) ? v : seal(v, key))), (url) => sealUrl(url, key));
 }
 
 /** The config as the sink needs it, every sealed value opened. */
 export function unsealSecrets(type: string, config: Record<string, unknown>, key: Buffer, where: string): Record<string, unknown> {
-  return mapSecrets(type, config, (v, path) => (isSealed(v) ? unseal(v, key, `${where}.${path}`) : v));
+  return mapUrls(type, mapSecrets(type, config, (v, path) => (isSealed(v) ? unseal(v, key, `${where}.${path}`) : v)), (url, k) => unsealUrl(url, key, `${where}.${k}`));
 }
 
 /** The config as an answer or a change event may show it. */
 export function redactSecrets(type: string, config: Record<string, unknown>): Record<string, unknown> {
-  return mapSecrets(type, config, () => REDACTED);
+  return mapUrls(type, mapSecrets(type, config, () => REDACTED), (url) => redactUrl(url, REDACTED));
+}
+
+/** Values shorter than this are not looked for in text: they would match ordinary words, and hide nothing. */
+const MIN_QUOTED_SECRET = 4;
+
+/**
+ * A function that replaces, in a text about this (plain) config, every
+ * secret value of it by REDACTED: for what a sink says about its config (a
+ * test step quoting the endpoint it tried), which sinks write without
+ * knowing which of their keys are secrets.
+ */
+export function secretScrubber(type: string, config: Record<string, unknown>): (text: string) => string {
+  const values: string[] = [];
+  mapSecrets(type, config, (v) => (values.push(v), v));
+  mapUrls(type, config, (url) => (values.push(...urlSecretValues(url)), url));
+  const quoted = values.filter((v) => v.length >= MIN_QUOTED_SECRET && v !== REDACTED).sort((a, b) => b.length - a.length);
+  return (text) => quoted.reduce((t, v) => t.replaceAll(v, REDACTED), text);
 }
 
 /**
  * A PATCH that leaves a secret as the REDACTED placeholder it was shown keeps the stored value:
- * a client may send back what it read without blanking the secret.
+ * a client may send back what it read without blanking the secret. In a
+ * URL each redacted part is restored from the stored URL, for the same
+ * endpoint only; one that cannot be is a RedactedUrlError naming the key.
  */
 export function keepRedacted(type: string, patched: Record<string, unknown>, stored: Record<string, unknown>): Record<string, unknown> {
-  return mapSecrets(type, patched, (v, path) => (v === REDACTED ? (stringAt(stored, path.split('.')) ?? v) : v));
+  const kept = mapSecrets(type, patched, (v, path) => (v === REDACTED ? (stringAt(stored, path.split('.')) ?? v) : v));
+  return mapUrls(type, kept, (url, key) => restoreUrlSecrets(key, url, stringAt(stored, [key]), REDACTED));
 }
 
 function mapSecrets(type: string, config: Record<string, unknown>, f: (value: string, path: string) => string): Record<string, unknown> {
   const out = structuredClone(config);
   for (const path of SECRET_PATHS[type] ?? []) visit(out, path, [], f);
+  return out;
+}
+
+/** The config with each of its type's URL keys that holds a string passed through `f`; a copy when one changes. */
+function mapUrls(type: string, config: Record<string, unknown>, f: (url: string, key: string) => string): Record<string, unknown> {
+  let out = config;
+  for (const key of URL_KEYS[type] ?? []) {
+    const url = config[key];
+    if (typeof url === 'string') out = { ...out, [key]: f(url, key) };
+  }
   return out;
 }
 

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { keepRedacted, REDACTED, redactSecrets, sealSecrets, secretScrubber, unsealSecrets } from '../../src/tenants/destination-secrets.js';
+import { RedactedUrlError } from '../../src/tenants/url-secrets.js';
+
+const HOOK = 'https://hooks.example.com:8443/services/in?token=t0k%2Fen&sig=a=b+c&token=second&flag&empty=#frag-secret';
+
+test("a URL's query values and fragment are sealed at rest, opened exactly as sent, and redacted with names, host, port and path kept", () => {
+  const key = randomBytes(32);
+  const sealed = sealSecrets('http', { url: HOOK }, key);
+  const stored = sealed.url as string;
+  for (const secret of ['t0k', 'a=b+c', 'second', 'flag', 'frag-secret']) assert.ok(!stored.includes(secret), `${secret} is sealed: ${stored}`);
+  assert.ok(stored.startsWith('https://hooks.example.com:8443/services/in?token='), stored);
+  assert.doesNotThrow(() => new URL(stored), 'the stored URL still parses');
+  assert.deepEqual(sealSecrets('http', sealed, key), sealed, 'sealing twice changes nothing');
+  assert.equal(unsealSecrets('http', sealed, key, 'destination a/b').url, HOOK, 'the sink gets the very text sent');
+  assert.throws(() => unsealSecrets('http', sealed, randomBytes(32), 'destination a/b'), /destination a\/b\.url/);
+
+  const shown = `https://hooks.example.com:8443/services/in?token=${REDACTED}&sig=${REDACTED}&token=${REDACTED}&${REDACTED}&empty=#${REDACTED}`;
+  assert.equal(redactSecrets('http', { url: HOOK }).url, shown);
+  assert.equal(redactSecrets('http', sealed).url, shown, 'not even the sealed form is shown');
+  assert.equal(redactSecrets('http', { url: 'https://h.example/in' }).url, 'https://h.example/in', 'a URL without query or fragment is shown as it is');
+  // AWS endpoint overrides are URLs too.
+  assert.equal(redactSecrets('kinesis', { streamName: 's', endpoint: 'https://vpce.example/?X-Sig=abc' }).endpoint, `https://vpce.example/?X-Sig=${REDACTED}`);
+  assert.ok(!JSON.stringify(sealSecrets('s3', { bucket: 'b', stsEndpoint: 'https://sts.example/?k=abc' }, key)).includes('abc'));
+});
+
+test('a PATCH sending back the redacted URL keeps each stored value; a placeholder with no stored value, or for another endpoint, names url', () => {
+  const stored = { url: HOOK };
+  const shown = redactSecrets('http', stored).url as string;
+  assert.equal(keepRedacted('http', { url: shown }, stored).url, HOOK);
+  // One value changed, the others kept; order and repeats follow the patched URL.
+  const oneNew = shown.replace(`sig=${REDACTED}`, 'sig=fresh');
+  assert.equal(keepRedacted('http', { url: oneNew }, stored).url, HOOK.replace('sig=a=b+c', 'sig=fresh'));
+  // A new URL without placeholders replaces the stored one whatever its host.
+  assert.equal(keepRedacted('http', { url: 'https://other.example/in?token=new' }, stored).url, 'https://other.example/in?token=new');
+
+  const refused = (url: string, why: RegExp) => {
+    assert.throws(
+      () => keepRedacted('http', { url }, stored),
+      (err: unknown) => err instanceof RedactedUrlError && err.key === 'url' && why.test(err.message) && !err.message.includes('t0k'),
+    );
+  };
+  refused(shown.replace('hooks.example.com', 'evil.example'), /same scheme, host, port and path/);
+  refused(shown.replace(':8443', ':9443'), /same scheme, host, port and path/);
+  refused(shown.replace('/services/in', '/services/other'), /same scheme, host, port and path/);
+  refused(shown.replace('https:', 'http:'), /same scheme, host, port and path/);
+  refused(`${shown.split('#')[0]}&extra=${REDACTED}`, /query parameter "extra"/);
+  refused(`https://hooks.example.com:8443/services/in?token=${REDACTED}&token=${REDACTED}&token=${REDACTED}`, /"token" \(occurrence 3\)/);
+  assert.throws(() => keepRedacted('http', { url: `https://h.example/?a=${REDACTED}` }, {}), (err: unknown) => err instanceof RedactedUrlError && err.key === 'url');
+});
+
+test("what a sink says about a config (a test step) is shown with that config's secret values, URL parts included, redacted", () => {
+  const scrub = secretScrubber('http', { url: 'https://h.example/in?token=tok-123456&v=2', headers: { 'X-Api-Key': 'hdr-secret-9' }, auth: { bearer: 'abc' } });
+  assert.equal(scrub('POST https://h.example/in?token=tok-123456&v=2 with hdr-secret-9 failed'), `POST https://h.example/in?token=${REDACTED}&v=2 with ${REDACTED} failed`);
+  // Values this short would match ordinary words ("abc", "2"): they are not looked for.
+  assert.equal(scrub('abc 2'), 'abc 2');
+  assert.equal(secretScrubber('kafka', { bootstrapServers: ['b:9092'] })('connect b:9092'), 'connect b:9092');
+});
