@@ -4,8 +4,8 @@
  * the same rows written into the same schema and indexes by the bare driver
  * in its own process, one prepared statement in large transactions, with the
  * cheapest durability setting. Then p50/p95 latency of the documented
- * searches (by type, by actor, by time range, cursor paging) over everything
- * inserted.
+ * searches (by type, by actor, by a tenant and an actor, by time range,
+ * cursor paging) over everything inserted.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -170,6 +170,8 @@ async function timeSearches(store, count, queries, pages) {
   const kinds = {
     byType: () => ({ type: TYPES[pick(TYPES.length)] }),
     byActor: () => ({ actor: `user${String(pick(Math.min(ACTORS, count))).padStart(4, '0')}@example.com` }),
+    // What a tenant's reader sends: the tenant filter comes with every search (every event is tenant acme's).
+    byTenantActor: () => ({ tenant: 'acme', actor: `user${String(pick(Math.min(ACTORS, count))).padStart(4, '0')}@example.com` }),
     byTimeRange: () => {
       const from = BASE_TIME_MS + pick(Math.max(1, spanMs - 3_600_000));
       return { from: new Date(from).toISOString(), to: new Date(from + 3_600_000).toISOString() };
@@ -224,6 +226,7 @@ export function summarize(r) {
   const kinds = [
     ['byType', 'type=…'],
     ['byActor', 'actor=…'],
+    ['byTenantActor', 'tenant=…&actor=…'],
     ['byTimeRange', 'from…to (1 h)'],
     ['cursorPaging', 'type=…&cursor=… (pages 2+)'],
   ];
