@@ -79,7 +79,8 @@ function prepareInsert(db: Database.Database): { insertGroup: (group: readonly I
  */
 function commitGroup(insert: ReturnType<typeof prepareInsert>, group: Insert[]): number {
   let remaining = group;
-  while (remaining.length > 0) {
+  // Each round either commits or answers every batch left, or drops one refused batch from a group of several.
+  for (;;) {
     try {
       const inserted = insert.insertGroup(remaining, new Date().toISOString());
       remaining.forEach((request, i) => reply({ id: request.id, ok: true, inserted: inserted[i]! }));
@@ -96,7 +97,6 @@ function commitGroup(insert: ReturnType<typeof prepareInsert>, group: Insert[]):
       return 0;
     }
   }
-  return 0;
 }
 
 /** Rows in a batch of flat rows. */
