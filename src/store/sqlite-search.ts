@@ -15,9 +15,10 @@ const INDEXED: readonly FilterColumn[] = ['session_id', 'actor', 'tenant', 'type
  * another page exists, without a count). Without statistics SQLite takes the
  * index created last among equal candidates: for `tenant` with `actor` that
  * was the tenant index, which walks the tenant's every event to find one
- * user's (75 ms against 0.3 ms at 250 000 events). So only the most selective
- * indexed column of the search is compared bare; the others are written
- * `+column`, which SQLite cannot use an index for, statistics or not.
+ * user's (p50 51 to 68 ms against 0.9 ms at 200 000 events, bench/store.mjs).
+ * So only the most selective indexed column of the search is compared bare;
+ * the others are written `+column`, which SQLite cannot use an index for,
+ * statistics or not.
  */
 export function searchStatement(plan: SearchPlan): { sql: string; params: (string | number)[] } {
   const where: string[] = [];
