@@ -4,8 +4,8 @@
  * the same rows written into the same schema and indexes by the bare driver
  * in its own process, one prepared statement in large transactions, with the
  * cheapest durability setting. Then p50/p95 latency of the documented
- * searches (by type, by actor, by time range, cursor paging) over everything
- * inserted.
+ * searches (by type, by actor, by a tenant and an actor, by time range,
+ * cursor paging) over everything inserted.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -24,6 +24,15 @@ export const description = 'audit store inserts (SQLite, PostgreSQL) vs the bare
 /** The audit-store emitter's default batchSize: what one insert gets under a backlog. */
 const BATCH = auditStoreSink.schema.parse({}).batchSize;
 const CEILING = join(import.meta.dirname, 'lib', 'store-ceiling.mjs');
+
+/**
+ * The in-flight cases: small batches, as a store gets them without a backlog,
+ * sent one at a time or several at once (what the writer may group into one
+ * transaction). At most IN_FLIGHT_EVENTS each, built before the clock starts.
+ */
+const SMALL_BATCH = 500;
+const IN_FLIGHT = [1, 4];
+const IN_FLIGHT_EVENTS = 100_000;
 
 /** Default size: a million events, the figure the docs quote; `all` uses the same. */
 export const DEFAULT_EVENTS = 1_000_000;
@@ -75,6 +84,32 @@ async function timeInserts(label, count, insert, log) {
   return { events: count, ms, eventsPerSec: perSecond(count, ms), cpuMsPer1k: cpuMicros / count };
 }
 
+/**
+ * `count` events in SMALL_BATCH batches into a fresh store, `inFlight` inserts
+ * at a time, timed from the first insert to the last answer (events are built
+ * before), by the wall clock and the CPU of the whole process.
+ */
+async function timeInFlight(path, dir, count, inFlight) {
+  const batches = [];
+  for (let i = 0; i < count; i += SMALL_BATCH) batches.push(auditEvents(`f${inFlight}`, i, Math.min(SMALL_BATCH, count - i)));
+  const store = openAuditStore(path, { dataDir: dir });
+  try {
+    await store.ping();
+    let next = 0;
+    const lane = async () => {
+      while (next < batches.length) await store.insert(batches[next++]);
+    };
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: inFlight }, lane));
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    return { inFlight, batch: SMALL_BATCH, events: count, ms, eventsPerSec: perSecond(count, ms), cpuMsPer1k: (cpu.user + cpu.system) / count };
+  } finally {
+    await store.close();
+  }
+}
+
 async function sqliteBackend({ dir, count, queries, pages, log }) {
   log(`store: SQLite: ceiling, ${count} events in its own process`);
   const raw = await ceiling('sqlite', join(dir, 'ceiling.db'), count, dir);
@@ -83,9 +118,14 @@ async function sqliteBackend({ dir, count, queries, pages, log }) {
   const store = openAuditStore(join(dir, 'audit.db'), { dataDir: dir });
   try {
     const stored = await timeInserts('SQLite store', count, (batch) => store.insert(batch), log);
+    const inFlight = [];
+    for (const n of IN_FLIGHT) {
+      log(`store: SQLite: ${SMALL_BATCH}-event batches, ${n} in flight`);
+      inFlight.push(await timeInFlight(join(dir, `in-flight-${n}.db`), dir, Math.min(count, IN_FLIGHT_EVENTS), n));
+    }
     log('store: SQLite: searches');
     const searches = await timeSearches(store, count, queries, pages);
-    return { backend: 'sqlite', raw, store: stored, ratio: ratio(stored.eventsPerSec, raw.eventsPerSec), searches };
+    return { backend: 'sqlite', raw, store: stored, ratio: ratio(stored.eventsPerSec, raw.eventsPerSec), inFlight, searches };
   } finally {
     await store.close();
   }
@@ -130,6 +170,8 @@ async function timeSearches(store, count, queries, pages) {
   const kinds = {
     byType: () => ({ type: TYPES[pick(TYPES.length)] }),
     byActor: () => ({ actor: `user${String(pick(Math.min(ACTORS, count))).padStart(4, '0')}@example.com` }),
+    // What a tenant's reader sends: the tenant filter comes with every search (every event is tenant acme's).
+    byTenantActor: () => ({ tenant: 'acme', actor: `user${String(pick(Math.min(ACTORS, count))).padStart(4, '0')}@example.com` }),
     byTimeRange: () => {
       const from = BASE_TIME_MS + pick(Math.max(1, spanMs - 3_600_000));
       return { from: new Date(from).toISOString(), to: new Date(from + 3_600_000).toISOString() };
@@ -174,9 +216,17 @@ export function summarize(r) {
         : [b.backend, fmt(b.raw.eventsPerSec), fmt(b.store.eventsPerSec), fmtRatio(b.ratio), fmt(b.raw.cpuMsPer1k), fmt(b.store.cpuMsPer1k), fmt(b.store.events)],
     ),
   );
+  const sqlite = r.backends.find((b) => b.backend === 'sqlite' && b.inFlight);
+  const inFlight = sqlite
+    ? table(
+        ['SQLite, batches of', 'in flight', 'audit store ev/s', 'ratio to ceiling', 'store CPU ms/1k', 'events'],
+        sqlite.inFlight.map((f) => [fmt(f.batch), fmt(f.inFlight), fmt(f.eventsPerSec), fmtRatio(ratio(f.eventsPerSec, sqlite.raw.eventsPerSec)), fmt(f.cpuMsPer1k), fmt(f.events)]),
+      )
+    : '';
   const kinds = [
     ['byType', 'type=…'],
     ['byActor', 'actor=…'],
+    ['byTenantActor', 'tenant=…&actor=…'],
     ['byTimeRange', 'from…to (1 h)'],
     ['cursorPaging', 'type=…&cursor=… (pages 2+)'],
   ];
@@ -185,5 +235,5 @@ export function summarize(r) {
     ['search (limit 100)', ...done.map((b) => `${b.backend} p50 / p95 ms`), 'events/page'],
     kinds.map(([k, label]) => [label, ...done.map((b) => `${fmt(b.searches[k].p50Ms)} / ${fmt(b.searches[k].p95Ms)}`), fmt(done[0]?.searches[k].avgEvents)]),
   );
-  return `${inserts}\n\n${searches}\n(over ${fmt(r.setup.events)} stored events; ${r.setup.searchesPerKind} searches per kind)`;
+  return `${inserts}\n\n${inFlight ? `${inFlight}\n\n` : ''}${searches}\n(over ${fmt(r.setup.events)} stored events; ${r.setup.searchesPerKind} searches per kind)`;
 }

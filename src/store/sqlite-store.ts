@@ -4,9 +4,10 @@ import type { AuditEvent } from '../core/event.js';
 import { AMBIGUOUS_LISTED, onlyEvent } from './ambiguous-id-error.js';
 import type { AuditStore, InsertResult, SearchOptions, SearchPage, SearchQuery } from './audit-store.js';
 import { fromRow, type EventRow } from './event-row.js';
-import { fillPage, likePattern, planSearch } from './search-plan.js';
+import { fillPage, planSearch } from './search-plan.js';
 import { classifySqliteError } from './sqlite-errors.js';
 import { COLUMNS, openSqlite } from './sqlite-schema.js';
+import { searchStatement } from './sqlite-search.js';
 import { SqliteWriter } from './sqlite-writer.js';
 
 export interface SqliteStoreOptions {
@@ -60,35 +61,7 @@ export class SqliteAuditStore implements AuditStore {
 
   async search(query: SearchQuery, options?: SearchOptions): Promise<SearchPage> {
     const plan = planSearch(query, options);
-    const where: string[] = [];
-    const params: (string | number)[] = [];
-    for (const { column, value } of plan.equals) {
-      where.push(`${column} = ?`);
-      params.push(value);
-    }
-    if (plan.fromMs !== undefined) {
-      where.push('time_ms >= ?');
-      params.push(plan.fromMs);
-    }
-    if (plan.toMs !== undefined) {
-      where.push('time_ms < ?');
-      params.push(plan.toMs);
-    }
-    if (plan.after) {
-      where.push('(time_ms, id, source) < (?, ?, ?)');
-      params.push(plan.after.timeMs, plan.after.id, plan.after.source);
-    }
-    if (plan.text !== undefined) {
-      // SQLite's LIKE ignores ASCII case, matching PostgreSQL's ILIKE for the common case.
-      where.push(`message LIKE ? ESCAPE '\\'`);
-      params.push(likePattern(plan.text));
-    }
-    const sql =
-      `SELECT ${COLUMNS}, time_ms FROM audit_events` +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ' ORDER BY time_ms DESC, id DESC, source DESC LIMIT ?';
-    // One row more than asked tells whether another page exists without a count.
-    params.push(plan.limit + 1);
+    const { sql, params } = searchStatement(plan);
     return this.read((opened) => {
       let statement = opened.searches.get(sql);
       if (!statement) {

@@ -48,8 +48,9 @@ interface Thread {
  * so that they use another core than the event loop that accepts and queues
  * events. Started on first use and again after the thread died; a death
  * rejects the writes in flight with RetriableError, and the emitter retries
- * them from its queue. Callers keep at most a few inserts in flight (one
- * batch per emitter), so requests are not queued here beyond that.
+ * them from its queue. Inserts sent while the thread commits wait on its
+ * port and share its next transaction (sqlite-writer-worker.ts); each still
+ * gets its own answer.
  */
 export class SqliteWriter {
   private current: Thread | undefined;

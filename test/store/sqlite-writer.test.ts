@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { FatalError, RetriableError } from '../../src/core/errors.js';
+import { FatalError, InvalidEventError, RetriableError } from '../../src/core/errors.js';
 import { SqliteAuditStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../support/temp.js';
 import { eventSeries, makeEvent } from './events.js';
@@ -72,4 +72,35 @@ test('sqlite writer: errors from the writer thread keep their class and code (a 
       return true;
     });
   }
+});
+
+test('sqlite writer: batches queued together share a transaction, and a refused row fails only its own batch', async (t) => {
+  const path = join(await tempDir(t), 'audit.db');
+  const store = new SqliteAuditStore({ path });
+  t.after(() => store.close());
+  await store.ping();
+  // Another connection holds the write lock while the batches are sent, so they queue in the writer
+  // together: whichever batch it took first waits for the lock, and the rest share the next transaction.
+  // The refused batch is never alone in either, whatever the threads' timing.
+  const locker = new Database(path);
+  t.after(() => locker.close());
+  locker.prepare('BEGIN IMMEDIATE').run();
+  const before = store.insert(eventSeries(300, '2024-05-01T00:00:00.000Z', { actor: 'before' }));
+  // A NULL type breaks the column's NOT NULL constraint: the database refuses the row, not the caller's checks.
+  const refused = store.insert([makeEvent({ actor: 'refused' }), makeEvent({ actor: 'refused', type: null as unknown as string })]);
+  const after = store.insert(eventSeries(300, '2024-05-02T00:00:00.000Z', { actor: 'after' }));
+  const last = store.insert(eventSeries(300, '2024-05-03T00:00:00.000Z', { actor: 'last' }));
+  await new Promise((resolve) => setImmediate(resolve));
+  locker.prepare('COMMIT').run();
+
+  await assert.rejects(refused, (err: unknown) => {
+    assert.ok(err instanceof InvalidEventError, `expected InvalidEventError, got ${String(err)}`);
+    assert.match(err.message, /NOT NULL constraint failed: audit_events\.type/);
+    return true;
+  });
+  assert.deepEqual(await before, { inserted: 300, duplicates: 0 });
+  assert.deepEqual(await after, { inserted: 300, duplicates: 0 });
+  assert.deepEqual(await last, { inserted: 300, duplicates: 0 });
+  assert.equal(await store.count(), 900);
+  assert.deepEqual((await store.search({ actor: 'refused' })).events, [], "the refused batch's good row went with it");
 });
