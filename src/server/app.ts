@@ -21,7 +21,7 @@ import { registerCloudFormationRoutes } from './cloudformation-route.js';
 import { registerDestinationRoutes } from './destination-routes.js';
 import { registerFirehoseRoute } from './firehose-route.js';
 import { registerMetricsRoute } from './metrics-route.js';
-import { ingestHandler } from './ingest-route.js';
+import { ingestHandler, refuseExhaustedTenant } from './ingest-route.js';
 import { registerTenantRoutes } from './tenant-routes.js';
 import { registerProbes } from './probes.js';
 import { addSharedSchemas, routeSchemas } from './schemas.js';
@@ -174,7 +174,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
       ingest.post(
         '/v1/events',
         // The body is documented, not validated here: ingest reads the raw bytes itself (limits, depth scan before JSON.parse).
-        { schema: routeSchemas.ingest, config: { access: 'ingest' }, validatorCompiler: () => () => true },
+        { schema: routeSchemas.ingest, config: { access: 'ingest' }, validatorCompiler: () => () => true, onRequest: refuseExhaustedTenant(http, pipeline.tenancy) },
         ingestHandler(http, pipeline.tenancy),
       );
     });
