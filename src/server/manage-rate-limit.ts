@@ -26,7 +26,7 @@ const SWEEP_FLOOR = 1024;
  * spends nothing, and no spelling of a path avoids it. Added after
  * requireApiKeys, whose principal it reads.
  */
-export function limitManageCalls(app: FastifyInstance, limit: ManageRateLimit, now: () => number = Date.now): void {
+export function limitManageCalls(app: FastifyInstance, limit: ManageRateLimit): void {
   const rate: BucketRate = { perSec: limit.perSecond, capacity: limit.burst };
   const buckets = new Map<Caller, TokenBucket>();
   let sweepAt = SWEEP_FLOOR;
@@ -46,7 +46,7 @@ export function limitManageCalls(app: FastifyInstance, limit: ManageRateLimit, n
   app.addHook('onRequest', async (req) => {
     const principal = req.principal;
     if (principal === undefined || READ_METHODS.has(req.method) || req.routeOptions.config.access === 'ingest') return;
-    const nowMs = now();
+    const nowMs = Date.now();
     const bucket = bucketOf(callerOf(principal), nowMs);
     const waitMs = bucket.msUntil(1, rate, nowMs);
     if (waitMs > 0) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startTenantApp } from '../support/tenant-app.js';
+import { waitFor } from '../support/temp.js';
 
 const ADMIN = 'manage-limit-admin-key-0123456789';
 const BURST = 3;
@@ -69,4 +70,17 @@ test('tenants.manageRateLimit: another tenant and the admin key each have their 
   assert.ok(Number(adminOver.retryAfter) >= 1);
   assert.equal((await call(app.url, ADMIN, 'GET', '/v1/tenants')).status, 200, 'admin reads are not limited');
   assert.equal((await newKey(app.url, globex, 'globex')).status, 201, "the admin's spent bucket is not globex's");
+});
+
+test('tenants.manageRateLimit: the bucket refills at perSecond, one change at a time', async (t) => {
+  const app = await startTenantApp(t, { adminKey: ADMIN, tenants: { manageRateLimit: { perSecond: 20, burst: 1 } } });
+  await app.addTenant('acme');
+  const key = await app.addKey('acme', ['manage']);
+  assert.equal((await newKey(app.url, key, 'acme')).status, 201);
+  const over = await newKey(app.url, key, 'acme');
+  assert.equal(over.status, 429);
+  assert.equal(over.retryAfter, '1', 'a twentieth of a second, rounded up to whole seconds');
+  // A token comes back within 50 ms; the bucket holds one, so the next change after it is refused again.
+  await waitFor(async () => (await newKey(app.url, key, 'acme')).status === 201, 'a refilled token');
+  assert.equal((await newKey(app.url, key, 'acme')).status, 429);
 });
