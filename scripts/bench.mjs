@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const NAMES = ['ingest', 'kinesis', 'collector', 'store', 'memory', 'fanout', 'destinations', 'tenants'];
+const NAMES = ['ingest', 'kinesis', 'collector', 'store', 'memory', 'fanout', 'destinations', 'tenants', 'quota'];
 
 const usage = `usage: npm run bench -- <${[...NAMES, 'all'].join('|')}> [options]
 

@@ -231,6 +231,18 @@ export const configSchema = z.strictObject({
           maxBacklogBytes: positiveByteSize.prefault('1GiB'),
         })
         .prefault({}),
+      /**
+       * Calls that change the control plane (every method but GET and HEAD, on every route but ingest) per
+       * tenant, and per admin key: each writes the control store and may connect out (Test & Add).
+       */
+      manageRateLimit: z
+        .strictObject({
+          /** Sustained calls per second; over it → 429 MANAGE_RATE_LIMITED with Retry-After. */
+          perSecond: z.number().positive().default(5),
+          /** Calls at once above that rate (token bucket depth). */
+          burst: z.number().int().positive().default(50),
+        })
+        .prefault({}),
       /** What a tenant may point its destinations at: a tenant is not the operator. */
       destinationPolicy: z
         .strictObject({

@@ -16,11 +16,12 @@ import { QueryError } from '../store/query-error.js';
 import { NoAuditStoreError, type SearchService } from '../store/search-service.js';
 import { requireApiKeys, tenantNotFound } from './auth.js';
 import { HttpError } from './http-error.js';
+import { limitManageCalls } from './manage-rate-limit.js';
 import { registerCloudFormationRoutes } from './cloudformation-route.js';
 import { registerDestinationRoutes } from './destination-routes.js';
 import { registerFirehoseRoute } from './firehose-route.js';
 import { registerMetricsRoute } from './metrics-route.js';
-import { ingestHandler } from './ingest-route.js';
+import { ingestHandler, refuseExhaustedTenant } from './ingest-route.js';
 import { registerTenantRoutes } from './tenant-routes.js';
 import { registerProbes } from './probes.js';
 import { addSharedSchemas, routeSchemas } from './schemas.js';
@@ -90,6 +91,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
   });
 
   requireApiKeys(app, config.server.apiKeys, pipeline.tenancy.keys);
+  limitManageCalls(app, config.tenants.manageRateLimit);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -112,6 +114,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
   app.setErrorHandler((err: FastifyError | HttpError | Error, req, reply) => {
     if (err instanceof HttpError) {
       if (err.statusCode === 401) void reply.header('WWW-Authenticate', 'Bearer');
+      if (err.retryAfterSec !== undefined) void reply.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSec))));
       return reply.code(err.statusCode).send({ error: err.message, code: err.code, ...err.extra });
     }
     if (err instanceof NoAuditStoreError) return reply.code(404).send({ error: err.message, code: err.code });
@@ -171,7 +174,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
       ingest.post(
         '/v1/events',
         // The body is documented, not validated here: ingest reads the raw bytes itself (limits, depth scan before JSON.parse).
-        { schema: routeSchemas.ingest, config: { access: 'ingest' }, validatorCompiler: () => () => true },
+        { schema: routeSchemas.ingest, config: { access: 'ingest' }, validatorCompiler: () => () => true, onRequest: refuseExhaustedTenant(http, pipeline.tenancy) },
         ingestHandler(http, pipeline.tenancy),
       );
     });

@@ -5,6 +5,8 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** Sent as the Retry-After header (whole seconds, rounded up): when the same request may succeed. */
+    readonly retryAfterSec?: number,
   ) {
     super(message);
     this.name = 'HttpError';

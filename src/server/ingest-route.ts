@@ -39,11 +39,35 @@ export function ingestHandler(source: HttpSource, tenancy: Tenancy) {
       return await reply.code(202).send(accepted);
     } catch (err) {
       if (!(err instanceof IngestRefusedError)) throw err;
-      const { status, extra, retryAfterSec } = refusalAnswer(err);
-      if (retryAfterSec !== undefined) void reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSec))));
-      return reply.code(status).send({ error: err.message, code: err.code, ...extra });
+      return sendRefusal(reply, err);
     }
   };
+}
+
+/**
+ * onRequest of POST /v1/events: a request whose tenant has no ingest quota
+ * left for even one event is refused before its body is read, since any body
+ * would be refused once parsed; a tenant flooding over its quota then costs
+ * the server no parsing. The body left unread is discarded by Node as it
+ * arrives, so the connection stays usable. A request acting for no one tenant
+ * (an admin key without `?tenant=`) is checked once its events are read.
+ */
+export function refuseExhaustedTenant(source: HttpSource, tenancy: Tenancy) {
+  return async function refuseEarly(req: FastifyRequest, reply: FastifyReply) {
+    const { tenant: named } = req.query as { tenant?: string | string[] };
+    try {
+      source.refuseExhausted(tenancyOf(req, tenancy, named));
+    } catch (err) {
+      if (!(err instanceof IngestRefusedError)) throw err;
+      return sendRefusal(reply, err);
+    }
+  };
+}
+
+function sendRefusal(reply: FastifyReply, err: IngestRefusedError): FastifyReply {
+  const { status, extra, retryAfterSec } = refusalAnswer(err);
+  if (retryAfterSec !== undefined) void reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSec))));
+  return reply.code(status).send({ error: err.message, code: err.code, ...extra });
 }
 
 /** The status and the fields beyond `{error, code}` that each refusal answers with. */
@@ -80,6 +104,12 @@ function tenancyOf(req: FastifyRequest, tenancy: Tenancy, named: string | string
     tenant,
     // A server without tenants treats `tenant` as the free text it was before tenants existed: an upgrade breaks no producer.
     exists: (id) => tenancy.tenants.size === 0 || tenancy.tenants.get(id) !== undefined,
+    exhausted: () => {
+      // Each event names its own tenant: known only once the body is read.
+      if (tenant === undefined) return undefined;
+      const refused = tenancy.quota.exhausted(tenant, quotasOf(tenancy, tenant));
+      return refused && new TenantQuotaExceededError(refused.tenant, refused.quota, refused.retryAfterSec);
+    },
     admit: (counts) => {
       // Free text in `tenant` (a server without tenants) names no one with a quota.
       const known = new Map([...counts].filter(([id]) => tenancy.tenants.get(id) !== undefined));

@@ -225,6 +225,11 @@ const ANY_ROUTE: Record<number, Json> = {
   500: { ...ERROR, description: 'INTERNAL: see the server log' },
 };
 
+/** The answer of every route that changes the control plane, beside its own (tenants.manageRateLimit). */
+const MANAGE_LIMITED: Record<number, Json> = {
+  429: { ...ERROR, description: "MANAGE_RATE_LIMITED: over tenants.manageRateLimit, the tenant's (or this admin key's) rate of changes; nothing was done, retry after Retry-After seconds" },
+};
+
 /** Answers of the public routes, which no key check refuses. */
 function publicAnswers(): Record<number, Json> {
   const { 401: _unauthorized, ...rest } = ANY_ROUTE;
@@ -339,7 +344,7 @@ export const routeSchemas = {
       415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_ENCODING, UNSUPPORTED_CHARSET (a text/plain charset other than UTF-8)') },
       429: {
         ...ref('IngestError'),
-        ...description('QUEUE_FULL, INGEST_BUSY (server.limits.maxIngestBytesInFlight), or TENANT_QUOTA_EXCEEDED (with `tenant` and `quota`: ingestEventsPerSec, or ingestBurst when one request holds more events than the bucket): not acknowledged, retry after Retry-After seconds'),
+        ...description('QUEUE_FULL, INGEST_BUSY (server.limits.maxIngestBytesInFlight), or TENANT_QUOTA_EXCEEDED (with `tenant` and `quota`: ingestEventsPerSec, or ingestBurst when one request holds more events than the bucket; answered before the body is read when the bucket cannot take one event): not acknowledged, retry after Retry-After seconds'),
       },
       503: { ...ref('IngestError'), ...description('DELIVERY_FAILED (the delivery policy did not hold), STOPPING') },
     },
@@ -470,6 +475,7 @@ export const routeSchemas = {
     params: { type: 'object', required: ['name'], properties: { name: str('the emitter name') } },
     response: {
       ...ANY_ROUTE,
+      ...MANAGE_LIMITED,
       413: { ...ERROR, ...description('BODY_TOO_LARGE: the request has a body over server.limits.maxBodyBytes (none is needed)') },
       415: { ...ERROR, ...description('UNSUPPORTED_MEDIA_TYPE: the request has a body of another type (none is needed)') },
       200: {
@@ -653,6 +659,7 @@ export const routeSchemas = {
     },
     response: {
       ...ANY_ROUTE,
+      ...MANAGE_LIMITED,
       ...TENANT_ROUTE,
       ...DESTINATION_WRITE,
       409: { ...ERROR, ...description('CONFLICT: the tenant has a destination of that name; QUOTA_EXCEEDED: quotas.maxDestinations reached') },
@@ -680,6 +687,7 @@ export const routeSchemas = {
     },
     response: {
       ...ANY_ROUTE,
+      ...MANAGE_LIMITED,
       ...TENANT_ROUTE,
       ...DESTINATION_WRITE,
       200: { type: 'object', required: ['destination', 'steps'], properties: { destination: ref('Destination'), steps: STEPS }, additionalProperties: false },
@@ -690,21 +698,21 @@ export const routeSchemas = {
     operationId: 'testDestination',
     tags: ['destinations'],
     params: DESTINATION_PARAMS,
-    response: { ...ANY_ROUTE, ...TENANT_ROUTE, 200: { type: 'object', required: ['ok', 'steps'], properties: { ok: { type: 'boolean' }, steps: STEPS }, additionalProperties: false } },
+    response: { ...ANY_ROUTE, ...MANAGE_LIMITED, ...TENANT_ROUTE, 200: { type: 'object', required: ['ok', 'steps'], properties: { ok: { type: 'boolean' }, steps: STEPS }, additionalProperties: false } },
   },
   pauseDestination: {
     summary: 'Pause delivery; events keep being queued up to the backlog cap',
     operationId: 'pauseDestination',
     tags: ['destinations'],
     params: DESTINATION_PARAMS,
-    response: { ...ANY_ROUTE, ...TENANT_ROUTE, 200: ref('Destination') },
+    response: { ...ANY_ROUTE, ...MANAGE_LIMITED, ...TENANT_ROUTE, 200: ref('Destination') },
   },
   resumeDestination: {
     summary: 'Resume delivery (also lifts a suspension): the backlog is delivered in order',
     operationId: 'resumeDestination',
     tags: ['destinations'],
     params: DESTINATION_PARAMS,
-    response: { ...ANY_ROUTE, ...TENANT_ROUTE, 200: ref('Destination') },
+    response: { ...ANY_ROUTE, ...MANAGE_LIMITED, ...TENANT_ROUTE, 200: ref('Destination') },
   },
   deleteDestination: {
     summary: 'Delete a destination: drain its backlog first (default), or discard it (explicit, counted)',
@@ -714,6 +722,7 @@ export const routeSchemas = {
     querystring: { type: 'object', properties: { backlog: { type: 'string', enum: ['drain', 'discard'], default: 'drain' } }, additionalProperties: false },
     response: {
       ...ANY_ROUTE,
+      ...MANAGE_LIMITED,
       ...TENANT_ROUTE,
       200: {
         type: 'object',
@@ -772,7 +781,7 @@ function tenantRouteSchemas() {
         properties: { id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }, name: { type: 'string', minLength: 1, maxLength: 128 }, quotas },
         additionalProperties: false,
       },
-      response: { ...ANY_ROUTE, ...bodyAnswers, 201: ref('Tenant'), 400: badRequest, 409: { ...ERROR, ...description('CONFLICT: the id is taken; ADMIN_KEYS_REQUIRED: the server has no server.apiKeys') } },
+      response: { ...ANY_ROUTE, ...MANAGE_LIMITED, ...bodyAnswers, 201: ref('Tenant'), 400: badRequest, 409: { ...ERROR, ...description('CONFLICT: the id is taken; ADMIN_KEYS_REQUIRED: the server has no server.apiKeys') } },
     },
     listTenants: {
       summary: 'Every tenant (admin)',
@@ -794,7 +803,7 @@ function tenantRouteSchemas() {
       params: tenantParams,
       consumes: ['application/json', 'application/merge-patch+json'],
       body: { type: 'object', properties: { name: { type: 'string', minLength: 1, maxLength: 128 }, quotas }, additionalProperties: false },
-      response: { ...ANY_ROUTE, ...bodyAnswers, 200: ref('Tenant'), 400: badRequest, 404: notFound },
+      response: { ...ANY_ROUTE, ...MANAGE_LIMITED, ...bodyAnswers, 200: ref('Tenant'), 400: badRequest, 404: notFound },
     },
     deleteTenant: {
       summary: 'Delete a tenant with its keys (admin); refused while it has destinations unless force=true',
@@ -804,6 +813,7 @@ function tenantRouteSchemas() {
       querystring: { type: 'object', properties: { force: { type: 'string', enum: ['true', 'false'], description: 'also delete its destinations and their backlogs' } } },
       response: {
         ...ANY_ROUTE,
+        ...MANAGE_LIMITED,
         204: noContent,
         404: notFound,
         409: { ...ERROR, ...description('TENANT_HAS_DESTINATIONS, with `destinations`: delete them first or use force=true') },
@@ -823,7 +833,7 @@ function tenantRouteSchemas() {
         },
         additionalProperties: false,
       },
-      response: { ...ANY_ROUTE, ...bodyAnswers, 201: ref('ApiKey'), 400: badRequest, 404: notFound, 409: { ...ERROR, ...description('KEY_LIMIT: the tenant has 100 keys') } },
+      response: { ...ANY_ROUTE, ...MANAGE_LIMITED, ...bodyAnswers, 201: ref('ApiKey'), 400: badRequest, 404: notFound, 409: { ...ERROR, ...description('KEY_LIMIT: the tenant has 100 keys') } },
     },
     listKeys: {
       summary: 'The tenant’s API keys, without secrets (admin, or its own key with manage)',
@@ -837,7 +847,7 @@ function tenantRouteSchemas() {
       operationId: 'deleteKey',
       tags: ['tenants'],
       params: { type: 'object', required: ['tenant', 'id'], properties: { tenant: str('tenant id'), id: str('key id') } },
-      response: { ...ANY_ROUTE, 204: noContent, 404: { ...ERROR, ...description('TENANT_NOT_FOUND, or KEY_NOT_FOUND: the tenant has no such key') } },
+      response: { ...ANY_ROUTE, ...MANAGE_LIMITED, 204: noContent, 404: { ...ERROR, ...description('TENANT_NOT_FOUND, or KEY_NOT_FOUND: the tenant has no such key') } },
     },
   };
 }

@@ -1,9 +1,5 @@
+import { TokenBucket, type BucketRate } from '../core/token-bucket.js';
 import type { TenantQuotas } from './tenant.js';
-
-interface Bucket {
-  tokens: number;
-  atMs: number;
-}
 
 /** What a tenant over its ingest rate is told: which quota, and when the events would fit. */
 export interface QuotaRefusal {
@@ -20,7 +16,7 @@ export interface QuotaRefusal {
  * memory is bounded by the number of tenants.
  */
 export class IngestQuota {
-  private readonly buckets = new Map<string, Bucket>();
+  private readonly buckets = new Map<string, TokenBucket>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -30,34 +26,52 @@ export class IngestQuota {
    */
   take(counts: ReadonlyMap<string, number>, quotasOf: (tenant: string) => TenantQuotas): QuotaRefusal | undefined {
     const nowMs = this.now();
-    const filled: [Bucket, number][] = [];
+    const filled: [TokenBucket, number][] = [];
     for (const [tenant, n] of counts) {
       const q = quotasOf(tenant);
-      const bucket = this.refill(tenant, q, nowMs);
       // A request larger than the bucket can never fit: waiting does not help, sending fewer at once does.
       if (n > q.ingestBurst) return { tenant, quota: 'ingestBurst', retryAfterSec: Math.ceil(n / q.ingestEventsPerSec) };
-      if (bucket.tokens < n) return { tenant, quota: 'ingestEventsPerSec', retryAfterSec: Math.max(1, Math.ceil((n - bucket.tokens) / q.ingestEventsPerSec)) };
+      const bucket = this.bucketOf(tenant, rateOf(q), nowMs);
+      const refusal = this.refusal(tenant, bucket, q, n, nowMs);
+      if (refusal) return refusal;
       filled.push([bucket, n]);
     }
-    for (const [bucket, n] of filled) bucket.tokens -= n;
+    for (const [bucket, n] of filled) bucket.take(n);
     return undefined;
+  }
+
+  /**
+   * The refusal for a tenant whose bucket cannot take a single event now, or
+   * undefined. Takes nothing: it lets a request be refused before its body is
+   * read, when no body could fit.
+   */
+  exhausted(tenant: string, q: TenantQuotas): QuotaRefusal | undefined {
+    const bucket = this.buckets.get(tenant);
+    // No bucket: the tenant has sent nothing yet, so its bucket would be full.
+    return bucket && this.refusal(tenant, bucket, q, 1, this.now());
   }
 
   forget(tenant: string): void {
     this.buckets.delete(tenant);
   }
 
-  private refill(tenant: string, q: TenantQuotas, nowMs: number): Bucket {
+  private refusal(tenant: string, bucket: TokenBucket, q: TenantQuotas, n: number, nowMs: number): QuotaRefusal | undefined {
+    const tokens = bucket.level(rateOf(q), nowMs);
+    if (tokens >= n) return undefined;
+    return { tenant, quota: 'ingestEventsPerSec', retryAfterSec: Math.max(1, Math.ceil((n - tokens) / q.ingestEventsPerSec)) };
+  }
+
+  private bucketOf(tenant: string, rate: BucketRate, nowMs: number): TokenBucket {
     let bucket = this.buckets.get(tenant);
     if (!bucket) {
-      bucket = { tokens: q.ingestBurst, atMs: nowMs };
+      bucket = new TokenBucket(rate, nowMs);
       this.buckets.set(tenant, bucket);
-      return bucket;
     }
-    const elapsedSec = Math.max(0, nowMs - bucket.atMs) / 1000;
-    // Capped at the current burst, so a quota lowered by PATCH applies at once.
-    bucket.tokens = Math.min(q.ingestBurst, bucket.tokens + elapsedSec * q.ingestEventsPerSec);
-    bucket.atMs = nowMs;
     return bucket;
   }
+}
+
+/** Capped at the current burst on every look, so a quota lowered by PATCH applies at once. */
+function rateOf(q: TenantQuotas): BucketRate {
+  return { perSec: q.ingestEventsPerSec, capacity: q.ingestBurst };
 }

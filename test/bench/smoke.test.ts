@@ -168,3 +168,13 @@ test('tenants: tenants and their http destinations are created through the API, 
   // Spread over several tenants, a 500-event request fans out to several destinations, each with its share.
   assert.ok(r.many.ingest.spread.eventsPerDeliveryRequest < r.single.ingest.oneTenant.eventsPerDeliveryRequest, 'spread events reach many destinations');
 });
+
+test('quota: both tenants over their ingest quota are refused 429 on every request, early and after parsing', async (t) => {
+  const r = await smoke(t, 'quota');
+  for (const x of [r.afterParse, r.beforeBody]) {
+    assert.deepEqual(Object.keys(x.statuses), ['429'], 'every request refused by the quota');
+    assert.equal(x.requests, r.setup.rounds * r.setup.requestsPerRound);
+    assert.ok(Number.isFinite(x.cpuMsPerRequest) && x.cpuMsPerRequest >= 0, 'server CPU measured');
+  }
+  assert.ok(r.setup.requestBytes > 140_000, 'about 150 KB a request');
+});

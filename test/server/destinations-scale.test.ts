@@ -18,13 +18,15 @@ const ADMIN = 'destinations-scale-admin-key-0123456789';
  */
 const TENANTS = Number(process.env.AUDITSTREAM_SCALE_TENANTS ?? 100);
 const PER_TENANT = 2;
+/** One admin key creates every destination, as an operator's bulk import would: its call rate is not under test. */
+const MANAGE_UNLIMITED = { perSecond: 1e6, burst: 1e6 };
 
 test(`${TENANTS * PER_TENANT} destinations created through the API on one server; each receives exactly its own tenant's events`, async (t) => {
   const dataDir = await tempDir(t);
   const receiver = await startHttpReceiver(t, () => ({ status: 200 }));
   const config = parseConfig(
     configSchema,
-    { dataDir, server: { listen: '127.0.0.1:0', apiKeys: [ADMIN] }, audit: { emitters: [{ type: 'log', name: 'global', file: join(dataDir, 'global.log') }] }, tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'] } } },
+    { dataDir, server: { listen: '127.0.0.1:0', apiKeys: [ADMIN] }, audit: { emitters: [{ type: 'log', name: 'global', file: join(dataDir, 'global.log') }] }, tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'] }, manageRateLimit: MANAGE_UNLIMITED } },
     '',
   );
   const pipeline = await Pipeline.start(config, pino({ level: 'silent' }));

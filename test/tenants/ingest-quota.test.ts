@@ -42,3 +42,21 @@ test('ingest quota: one request over the burst can never fit and says so; a requ
   quota.forget('a');
   assert.equal(quota.take(new Map([['a', 3]]), of), undefined, 'a forgotten tenant starts with a full bucket');
 });
+
+test('ingest quota: exhausted() answers only when not one event fits, and takes nothing', () => {
+  let now = 0;
+  const quota = new IngestQuota(() => now);
+  const quotas = q(2, 4);
+  assert.equal(quota.exhausted('a', quotas), undefined, 'a tenant that has sent nothing has a full bucket');
+  assert.equal(quota.take(new Map([['a', 3]]), () => quotas), undefined);
+  assert.equal(quota.exhausted('a', quotas), undefined, 'one token left: a one-event request may fit');
+  assert.equal(quota.exhausted('a', quotas), undefined, 'asking took nothing');
+  assert.equal(quota.take(new Map([['a', 1]]), () => quotas), undefined);
+  assert.deepEqual(quota.exhausted('a', quotas), { tenant: 'a', quota: 'ingestEventsPerSec', retryAfterSec: 1 });
+  now += 400;
+  assert.ok(quota.exhausted('a', quotas), '0.8 tokens: still not one event');
+  now += 100;
+  assert.equal(quota.exhausted('a', quotas), undefined, 'a whole token after 0.5 s at 2/s');
+  assert.equal(quota.take(new Map([['a', 1]]), () => quotas), undefined);
+  assert.deepEqual(quota.exhausted('a', q(0.1, 4)), { tenant: 'a', quota: 'ingestEventsPerSec', retryAfterSec: 10 }, 'Retry-After: the seconds until one event fits');
+});

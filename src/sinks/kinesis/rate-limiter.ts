@@ -1,49 +1,4 @@
-/**
- * Keeps each shard under its write quota (records/s and bytes/s) by waiting
- * before a PutRecords instead of sending and being throttled. Each shard has
- * two token buckets holding one second of quota. A unit is admitted when the
- * buckets hold its cost (or are full, for a unit larger than one second's
- * quota); admitting may drive a bucket negative, which later units wait out.
- */
-class TokenBucket {
-  private tokens: number;
-  private last: number;
-
-  constructor(
-    private readonly perSec: number,
-    now: number,
-  ) {
-    this.tokens = perSec;
-    this.last = now;
-  }
-
-  private refill(now: number): void {
-    // A drained bucket starts refilling at the end of its pause, which may lie ahead.
-    if (now <= this.last) return;
-    this.tokens = Math.min(this.perSec, this.tokens + ((now - this.last) / 1000) * this.perSec);
-    this.last = now;
-  }
-
-  private need(cost: number): number {
-    return Math.min(cost, this.perSec);
-  }
-
-  msUntil(cost: number, now: number): number {
-    this.refill(now);
-    const missing = this.need(cost) - this.tokens;
-    return missing <= 0 ? 0 : Math.ceil((missing / this.perSec) * 1000);
-  }
-
-  take(cost: number): void {
-    this.tokens -= cost;
-  }
-
-  /** Empties the bucket; it refills from now. */
-  drain(now: number): void {
-    this.refill(now);
-    this.tokens = Math.min(this.tokens, 0);
-  }
-}
+import { TokenBucket, type BucketRate } from '../../core/token-bucket.js';
 
 export interface ShardQuota {
   recordsPerSecPerShard: number;
@@ -60,21 +15,33 @@ interface ShardBuckets {
   pausedUntil: number;
 }
 
+/**
+ * Keeps each shard under its write quota (records/s and bytes/s) by waiting
+ * before a PutRecords instead of sending and being throttled. Each shard has
+ * two token buckets holding one second of quota. A unit is admitted when the
+ * buckets hold its cost (or are full, for a unit larger than one second's
+ * quota); admitting may drive a bucket negative, which later units wait out.
+ */
 export class ShardRateLimiter {
   private readonly buckets = new Map<string, ShardBuckets>();
+  private readonly records: BucketRate;
+  private readonly bytes: BucketRate;
 
   constructor(
-    private readonly quota: ShardQuota,
+    quota: ShardQuota,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.records = { perSec: quota.recordsPerSecPerShard, capacity: quota.recordsPerSecPerShard };
+    this.bytes = { perSec: quota.bytesPerSecPerShard, capacity: quota.bytesPerSecPerShard };
+  }
 
   private bucketsOf(shardId: string): ShardBuckets {
     let b = this.buckets.get(shardId);
     if (!b) {
       const now = this.now();
       b = {
-        records: new TokenBucket(this.quota.recordsPerSecPerShard, now),
-        bytes: new TokenBucket(this.quota.bytesPerSecPerShard, now),
+        records: new TokenBucket(this.records, now),
+        bytes: new TokenBucket(this.bytes, now),
         pausedUntil: 0,
       };
       this.buckets.set(shardId, b);
@@ -86,7 +53,7 @@ export class ShardRateLimiter {
   msUntilAvailable(shardId: string, records: number, bytes: number): number {
     const b = this.bucketsOf(shardId);
     const now = this.now();
-    return Math.max(b.pausedUntil - now, b.records.msUntil(records, now), b.bytes.msUntil(bytes, now));
+    return Math.max(b.pausedUntil - now, b.records.msUntil(records, this.records, now), b.bytes.msUntil(bytes, this.bytes, now));
   }
 
   /** Takes the quota for one unit if it is available now. */
@@ -107,8 +74,8 @@ export class ShardRateLimiter {
     const b = this.bucketsOf(shardId);
     const now = this.now();
     b.pausedUntil = now + THROTTLE_PAUSE_MS;
-    b.records.drain(now + THROTTLE_PAUSE_MS);
-    b.bytes.drain(now + THROTTLE_PAUSE_MS);
+    b.records.drain(this.records, now + THROTTLE_PAUSE_MS);
+    b.bytes.drain(this.bytes, now + THROTTLE_PAUSE_MS);
   }
 
   /** Forgets shards that closed (resharding), so the map of buckets stays bounded. */

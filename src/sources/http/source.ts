@@ -68,6 +68,8 @@ export interface IngestTenancy {
   tenant: string | undefined;
   /** Whether events may name this tenant: it exists (or the server has no tenants at all). */
   exists(tenant: string): boolean;
+  /** The refusal when the request's tenant cannot take a single event now, whatever the body holds. */
+  exhausted(): TenantQuotaExceededError | undefined;
   /** Takes each tenant's events from its ingest quota, all or none: the refusal when one is over. */
   admit(eventsPerTenant: ReadonlyMap<string, number>): TenantQuotaExceededError | undefined;
 }
@@ -117,6 +119,17 @@ export class HttpSource implements Source {
       this.count(err);
       throw err;
     }
+  }
+
+  /**
+   * Refuses a request before its body is read when its tenant's quota cannot
+   * take a single event now (throws the refusal, counted as any other).
+   */
+  refuseExhausted(tenancy: IngestTenancy): void {
+    const refused = tenancy.exhausted();
+    if (!refused) return;
+    this.count(refused);
+    throw refused;
   }
 
   private async read(req: IngestRequest): Promise<IngestAccepted> {
