@@ -38,9 +38,16 @@ const SMALL_READ_BYTES = 1024 * 1024;
 
 /**
  * Bytes of recent event records kept in memory for the destinations still to
- * read them (EntryCache): about 13 000 events of 600 bytes, some 25 batches.
+ * read them (EntryCache), their event objects counted: about 24 000 events of
+ * 300 bytes with their objects, some 48 batches. Counting the objects against
+ * the 8 MiB this was when only payloads were counted (about 19 000 such
+ * events) held a third as many entries, and a destination a few seconds behind
+ * (the audit store at 4 and 16 connections) read and parsed its records back
+ * from disk: 15 % more CPU per event (docs/benchmarks.md). The objects lived
+ * that long before as well, parsed and kept beside the cached payload, only
+ * uncounted.
  */
-export const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_CACHE_BYTES = 24 * 1024 * 1024;
 
 /** How soon a failed position save (disk full) is tried again. */
 const STATE_RETRY_MS = 1000;
