@@ -10,12 +10,12 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const NAMES = ['ingest', 'kinesis', 'collector', 'store', 'memory', 'fanout', 'destinations', 'tenants', 'quota'];
+const NAMES = ['ingest', 'kinesis', 'collector', 'store', 'memory', 'fanout', 'destinations', 'tenants', 'quota', 'inflight'];
 
 const usage = `usage: npm run bench -- <${[...NAMES, 'all'].join('|')}> [options]
 
   --smoke        tiny sizes, one level: checks the benchmark still works (seconds)
-  --events N     events for kinesis, collector and store (scales their run time)
+  --events N     events for kinesis, collector, store and inflight (scales their run time)
   --tenants N    tenants for the tenants benchmark, 2 destinations each (default 1000)
   --no-build     use dist/ as it is instead of running \`npm run build\` first
   --out DIR      where to write the JSON results (default bench/results)`;

@@ -44,6 +44,8 @@ export const emitterCommonSchema = z.looseObject({
       maxEvents: z.number().int().positive().optional(),
       maxBytes: positiveByteSize.optional(),
       lingerMs: timerMs.nonnegative().optional(),
+      /** Batches sent at once; 1 sends the next only once the last is done (the sink's default when unset). */
+      maxInFlight: z.number().int().min(1).max(16).optional(),
     })
     .optional(),
 });

@@ -106,6 +106,18 @@ export function resolveEmitters(audit: Record<string, unknown>, v: EmitterValida
         sinkErrors.push(...configErrors(path, definition.validate(sinkConfig, { emitterName: name ?? type!, dataDir: v.dataDir })));
       }
       errors.push(...sinkErrors);
+      const inFlight = common?.batch?.maxInFlight;
+      const ordered = sinkErrors.length === 0 && inFlight !== undefined && inFlight > 1 ? definition.orderedBy?.(sinkConfig) : undefined;
+      if (ordered) {
+        // Refused rather than lowered quietly: a config asking for both would get only one of them.
+        errors.push(
+          new ConfigError(
+            `${path}.batch.maxInFlight`,
+            `must be 1 with ${ordered.key}: ${ordered.value}: events of one key are delivered in queue order, which ${inFlight} batches in flight would break ` +
+              `(a retried batch could land after a later one); remove batch.maxInFlight or set it to 1`,
+          ),
+        );
+      }
     }
     if (common && definition && errors.length === before) out.push({ path, name: name!, common, definition, sinkConfig });
   });

@@ -42,6 +42,13 @@ interface InFlight {
   event: AuditEvent;
 }
 
+/** One batch of the window: the highest seq read into it, and when its delivery ends. */
+interface Flight {
+  lastSeq: number;
+  ended: Promise<void>;
+  finished: boolean;
+}
+
 /**
  * An emitter at run time: its backlog in the journal, its sink and the
  * delivery loop between them. Events leave the backlog only when the sink
@@ -71,8 +78,25 @@ export class Emitter {
   private failingSince: number | undefined;
   /** Set while suspended: the least time between two attempts. */
   private retryFloorMs = 0;
-  /** Ends the current wait between attempts early (resume, a suspension lifted). */
-  private interrupt: (() => void) | undefined;
+  /** End the current waits between attempts early (resume, a suspension lifted): one per batch in flight. */
+  private readonly interrupts = new Set<() => void>();
+  /** A wake nobody waited for yet (an append or a batch ending while the loop was reading): the next wait returns at once. */
+  private woken = false;
+  /**
+   * The window, oldest first: from the oldest batch still being sent to the
+   * newest started. Batches done above an unfinished one stay in it, so at
+   * most maxInFlight batches are ever unacknowledged past the destination's
+   * position (what a crash sends again, and what the journal keeps as done above).
+   */
+  private flights: Flight[] = [];
+  /** Batches whose last attempt failed: no new batch starts until they are through. */
+  private readonly failingFlights = new Set<Flight>();
+  /** A batch ended with events of it still queued (paused, a storage error): no read above it until every batch has ended. */
+  private leftover = false;
+  /** What a batch's delivery failed with locally (the dead-letter file, the journal): the loop reports it and backs off. */
+  private storageError: unknown;
+  private storageFailures = 0;
+  private readonly maxInFlight: number;
 
   constructor(opts: EmitterOptions) {
     this.opts = opts;
@@ -81,6 +105,8 @@ export class Emitter {
     this.tenant = opts.tenant;
     this.sink = opts.sink;
     this.telemetry = opts.metrics.component('sink', this.name, this.type);
+    // A sink keeping order per key gets one batch at a time whatever it was given (config validation refuses more).
+    this.maxInFlight = opts.sink.partitionKeyOf ? 1 : (opts.batch.maxInFlight ?? 1);
     opts.metrics.addEmitter({
       name: this.name,
       type: this.type,
@@ -93,7 +119,7 @@ export class Emitter {
       this.telemetry.discarded('dropped_oldest', seqs.length);
       this.notify(seqs, { delivered: false, reason: 'dropped: queue full (whenFull: dropOldest)' });
     };
-    opts.queue.onAppend = () => this.wake?.();
+    opts.queue.onAppend = () => this.signalWake();
   }
 
   accepts(event: AuditEvent): boolean {
@@ -143,7 +169,7 @@ export class Emitter {
   /** Stops delivering; the journal keeps taking this emitter's events up to its cap. */
   pause(): void {
     this.paused = true;
-    this.interrupt?.();
+    this.interruptWaits();
   }
 
   /**
@@ -154,8 +180,8 @@ export class Emitter {
   resume(): void {
     this.paused = false;
     if (this.failingSince !== undefined) this.failingSince = Date.now();
-    this.wake?.();
-    this.interrupt?.();
+    this.signalWake();
+    this.interruptWaits();
   }
 
   get isPaused(): boolean {
@@ -173,7 +199,7 @@ export class Emitter {
    */
   setRetryFloor(ms: number): void {
     this.retryFloorMs = ms;
-    this.interrupt?.();
+    this.interruptWaits();
   }
 
   /** What a destination's owner needs to see: when it last delivered, since when it fails and why, and its backlog. */
@@ -198,11 +224,12 @@ export class Emitter {
 
   /**
    * Delivers what is queued until the queue is empty or `deadline`; then
-   * abandons the in-flight send. What is left stays queued for the next start.
+   * abandons the sends in flight (all of them ended before it resolves). What
+   * is left stays queued for the next start.
    */
   async stop(deadline: number): Promise<void> {
     this.draining = true;
-    this.wake?.();
+    this.signalWake();
     const timer = setTimeout(() => this.abort.abort(), Math.max(0, deadline - Date.now()));
     try {
       await this.loop;
@@ -235,48 +262,119 @@ export class Emitter {
     };
   }
 
+  /**
+   * Reads batches and starts their delivery, up to maxInFlight at once: the
+   * next batch is read above the highest seq in flight. Batches are
+   * acknowledged as they finish, in any order; the journal advances the
+   * destination's position only over the done prefix.
+   */
   private async run(): Promise<void> {
     const { queue, batch, retry } = this.opts;
     const signal = this.abort.signal;
-    let failures = 0;
-    while (!signal.aborted) {
-      try {
-        if (this.paused) {
-          // Stopping while paused delivers nothing: the backlog waits for resume, in this run or the next.
-          if (this.draining) return;
-          await this.nextWake();
-          continue;
-        }
-        if (queue.depth === 0) {
-          if (this.draining) return;
-          this.state = 'idle';
-          await this.nextWake();
-          continue;
-        }
-        if (batch.lingerMs > 0 && !this.draining) {
-          const age = queue.oldestAgeMs();
-          const full = queue.depth >= batch.maxEvents || queue.bytes >= batch.maxBytes;
-          if (!full && age < batch.lingerMs) {
-            await this.nextWake(batch.lingerMs - age);
+    try {
+      while (!signal.aborted) {
+        try {
+          if (this.storageError !== undefined) {
+            const err = this.storageError;
+            this.storageError = undefined;
+            throw err;
+          }
+          if (this.paused) {
+            // Stopping while paused delivers nothing: the backlog waits for resume, in this run or the next.
+            if (this.flights.length === 0 && this.draining) return;
+            await this.nextWake();
             continue;
           }
+          if (this.flights.length > 0) {
+            // The window full, a batch failing (its resend must not fall behind newer ones), or one ended with events left (they go first).
+            if (this.flights.length >= this.maxInFlight || this.failingFlights.size > 0 || this.leftover) {
+              await this.nextWake();
+              continue;
+            }
+          } else {
+            this.leftover = false;
+            if (queue.depth === 0) {
+              if (this.draining) return;
+              this.state = 'idle';
+              await this.nextWake();
+              continue;
+            }
+            if (batch.lingerMs > 0 && !this.draining) {
+              const age = queue.oldestAgeMs();
+              const full = queue.depth >= batch.maxEvents || queue.bytes >= batch.maxBytes;
+              if (!full && age < batch.lingerMs) {
+                await this.nextWake(batch.lingerMs - age);
+                continue;
+              }
+            }
+          }
+          this.woken = false;
+          const after = this.flights.at(-1)?.lastSeq;
+          const entries = await queue.read(batch.maxEvents, batch.maxBytes, after);
+          if (after !== undefined) {
+            if (entries.length === 0) {
+              // Nothing above what is in flight: wait for more, or for a batch to end (draining ends once all have).
+              await this.nextWake();
+              continue;
+            }
+            const age = Date.now() - entries[0]!.enqueuedAt;
+            if (batch.lingerMs > 0 && !this.draining && entries.length < batch.maxEvents && age < batch.lingerMs) {
+              await this.nextWake(batch.lingerMs - age);
+              continue;
+            }
+          }
+          if (entries.length > 0) this.launch(entries, signal);
+          // A synchronous sink (SQLite) resolves in microtasks only: give timers and I/O a turn
+          // between batches, or a backlog would starve HTTP, lease renewals and other emitters.
+          await new Promise((resolve) => setImmediate(resolve));
+        } catch (err) {
+          // Not the sink: the queue or the dead-letter file failed (disk full, I/O error). The
+          // events stay queued; keep the loop alive and try again, more slowly each time.
+          this.state = 'failing';
+          this.lastError = { message: `local storage: ${errorMessage(err)}`, at: new Date().toISOString() };
+          this.telemetry.error('storage', 'processing');
+          this.opts.logger.error({ emitter: this.name, err: this.lastError.message }, 'emitter storage error; events stay queued, retrying');
+          await sleep(backoffDelayMs(this.storageFailures++, retry.initialBackoffMs, retry.maxBackoffMs), signal);
         }
-        const entries = await queue.read(batch.maxEvents, batch.maxBytes);
-        if (entries.length > 0) await this.deliver(entries, signal);
-        failures = 0;
-        // A synchronous sink (SQLite) resolves in microtasks only: give timers and I/O a turn
-        // between batches, or a backlog would starve HTTP, lease renewals and other emitters.
-        await new Promise((resolve) => setImmediate(resolve));
-      } catch (err) {
-        // Not the sink: the queue or the dead-letter file failed (disk full, I/O error). The
-        // events stay queued; keep the loop alive and try again, more slowly each time.
-        this.state = 'failing';
-        this.lastError = { message: `local storage: ${errorMessage(err)}`, at: new Date().toISOString() };
-        this.telemetry.error('storage', 'processing');
-        this.opts.logger.error({ emitter: this.name, err: this.lastError.message }, 'emitter storage error; events stay queued, retrying');
-        await sleep(backoffDelayMs(failures++, retry.initialBackoffMs, retry.maxBackoffMs), signal);
       }
+    } finally {
+      // Stopped: resolves only once no send is under way.
+      await Promise.all(this.flights.map((f) => f.ended));
     }
+  }
+
+  /** Starts one batch's delivery; when it ends, the loop is woken to read the next. */
+  private launch(entries: JournalEntry[], signal: AbortSignal): void {
+    const earlier = this.flights.filter((f) => !f.finished).map((f) => f.ended);
+    const flight: Flight = { lastSeq: entries[entries.length - 1]!.seq, ended: Promise.resolve(), finished: false };
+    flight.ended = this.deliver(entries, signal, flight, earlier)
+      .then(
+        (left) => {
+          if (left) this.leftover = true;
+          else this.storageFailures = 0;
+        },
+        (err: unknown) => {
+          // The dead-letter file or the journal failed under this batch: its events stay queued and are read again.
+          this.leftover = true;
+          this.storageError = err;
+        },
+      )
+      .finally(() => {
+        flight.finished = true;
+        while (this.flights[0]?.finished) this.flights.shift();
+        this.failingFlights.delete(flight);
+        this.signalWake();
+      });
+    this.flights.push(flight);
+  }
+
+  private signalWake(): void {
+    this.woken = true;
+    this.wake?.();
+  }
+
+  private interruptWaits(): void {
+    for (const done of [...this.interrupts]) done();
   }
 
   private nextWake(timeoutMs?: number): Promise<void> {
@@ -284,16 +382,22 @@ export class Emitter {
       const done = () => {
         if (timer) clearTimeout(timer);
         this.wake = undefined;
+        this.woken = false;
         resolve();
       };
       const timer = timeoutMs !== undefined ? setTimeout(done, timeoutMs) : undefined;
       this.wake = done;
-      if (this.abort.signal.aborted) done();
+      if (this.abort.signal.aborted || this.woken) done();
     });
   }
 
-  /** Sends one batch until every event in it is delivered or dead-lettered (or we stop). */
-  private async deliver(entries: JournalEntry[], signal: AbortSignal): Promise<void> {
+  /**
+   * Sends one batch until every event in it is delivered or dead-lettered (or
+   * we stop or pause: then resolves true, events of it still queued). A resend
+   * waits for the batches started `earlier` to end, so that a failed batch
+   * keeps its place ahead of the later ones whenever it can.
+   */
+  private async deliver(entries: JournalEntry[], signal: AbortSignal, flight: Flight, earlier: Promise<void>[]): Promise<boolean> {
     const unreadable: QueuedDeadLetter[] = [];
     let pending: InFlight[] = [];
     for (const entry of entries) {
@@ -311,8 +415,14 @@ export class Emitter {
 
     const { retry, metrics, logger } = this.opts;
     let attempt = 0;
+    let resend = false;
     // Paused mid-batch: what is left stays queued (reads take the oldest unacknowledged) and goes first on resume.
     while (pending.length > 0 && !signal.aborted && !this.paused) {
+      if (resend && earlier.length > 0) {
+        await Promise.all(earlier);
+        earlier = [];
+        continue;
+      }
       this.state = attempt === 0 ? 'sending' : this.state;
       let outcomes: DeliveryOutcome[];
       try {
@@ -321,7 +431,9 @@ export class Emitter {
           throw new FatalError(`sink returned ${outcomes.length} outcomes for ${pending.length} events`);
         }
       } catch (err) {
-        if (signal.aborted) return;
+        if (signal.aborted) return true;
+        resend = true;
+        this.failingFlights.add(flight);
         const fatal = !(err instanceof RetriableError);
         this.lastError = { message: errorMessage(err), at: new Date().toISOString() };
         this.failingSince ??= Date.now();
@@ -365,6 +477,8 @@ export class Emitter {
       if (rejected.length > 0) this.deadLetter(rejected);
       pending = again;
       if (again.length > 0) {
+        resend = true;
+        this.failingFlights.add(flight);
         this.state = 'retrying';
         this.lastError = { message: firstRetryReason, at: new Date().toISOString() };
         if (done.length === 0) this.failingSince ??= Date.now();
@@ -375,6 +489,7 @@ export class Emitter {
         this.state = 'sending';
       }
     }
+    return pending.length > 0;
   }
 
   /** The wait between two attempts: ends early when stopping, pausing, resuming or when the retry floor changes. */
@@ -384,12 +499,12 @@ export class Emitter {
       const done = () => {
         clearTimeout(timer);
         signal.removeEventListener('abort', done);
-        if (this.interrupt === done) this.interrupt = undefined;
+        this.interrupts.delete(done);
         resolve();
       };
       const timer = setTimeout(done, Math.max(ms, this.retryFloorMs));
       signal.addEventListener('abort', done, { once: true });
-      this.interrupt = done;
+      this.interrupts.add(done);
       if (signal.aborted) done();
     });
   }

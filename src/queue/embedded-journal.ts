@@ -146,8 +146,8 @@ class Destination implements DestinationQueue {
     return i === -1 ? 0 : Math.max(0, now - this.pending.enqueuedAt(i));
   }
 
-  read(maxEvents: number, maxBytes: number): Promise<JournalEntry[]> {
-    return this.journal.readFor(this, maxEvents, maxBytes);
+  read(maxEvents: number, maxBytes: number, afterSeq?: number): Promise<JournalEntry[]> {
+    return this.journal.readFor(this, maxEvents, maxBytes, afterSeq);
   }
 
   ack(seqs: readonly number[]): void {
@@ -563,10 +563,10 @@ export class EmbeddedJournal implements Journal {
   }
 
   /** @internal Destination.read. */
-  async readFor(d: Destination, maxEvents: number, maxBytes: number): Promise<JournalEntry[]> {
+  async readFor(d: Destination, maxEvents: number, maxBytes: number, afterSeq?: number): Promise<JournalEntry[]> {
     const p = d.pending;
     // Copied out now: the list may compact while the reads below are under way.
-    const refs = p.oldest(maxEvents, maxBytes).map((i) => ({ seq: p.seq(i), seg: p.segment(i), offset: p.offset(i), length: p.length(i), enqueuedAt: p.enqueuedAt(i) }));
+    const refs = p.oldest(maxEvents, maxBytes, afterSeq).map((i) => ({ seq: p.seq(i), seg: p.segment(i), offset: p.offset(i), length: p.length(i), enqueuedAt: p.enqueuedAt(i) }));
     const misses = refs.filter((ref) => !this.cache.get(ref.seq) && !this.reading.has(ref.seq));
     let k = 0;
     while (k < misses.length) {

@@ -67,9 +67,19 @@ export interface DestinationQueue {
   readonly bytes: number;
   readonly maxBytes: number;
   oldestAgeMs(now?: number): number;
-  /** Up to `maxEvents` of the oldest undelivered entries, stopping before `maxBytes` (at least one). */
-  read(maxEvents: number, maxBytes: number): Promise<JournalEntry[]>;
-  /** These entries are done (delivered or dead-lettered): they are never read again. */
+  /**
+   * Up to `maxEvents` of the oldest undelivered entries, stopping before
+   * `maxBytes` (at least one). With `afterSeq`, only entries above it: the
+   * next batch while the ones up to `afterSeq` are still being sent.
+   */
+  read(maxEvents: number, maxBytes: number, afterSeq?: number): Promise<JournalEntry[]>;
+  /**
+   * These entries are done (delivered or dead-lettered): they are never read
+   * again. Any order: the destination's durable position advances only over
+   * the contiguous done prefix (acked through), entries done above a gap are
+   * remembered (done above) and the position moves past them once the gap is
+   * filled. A restart delivers again every entry not done.
+   */
   ack(seqs: readonly number[]): void;
   recordAttempt(seqs: readonly number[]): void;
   /** Called (outside the append's own turn) when entries were appended for this destination. */

@@ -42,11 +42,15 @@ export class PendingList {
     return this.head < this.tail ? this.head : -1;
   }
 
-  /** Indexes of up to `limit` not-done entries from the oldest, stopping before `maxBytes` (at least one). */
-  oldest(limit: number, maxBytes: number): number[] {
+  /**
+   * Indexes of up to `limit` not-done entries from the oldest (above
+   * `afterSeq` when given), stopping before `maxBytes` (at least one).
+   */
+  oldest(limit: number, maxBytes: number, afterSeq?: number): number[] {
     const out: number[] = [];
     let bytes = 0;
-    for (let i = this.first(); i !== -1 && i < this.tail && out.length < limit; i++) {
+    const start = afterSeq === undefined ? this.first() : this.firstAbove(afterSeq);
+    for (let i = start; i !== -1 && i < this.tail && out.length < limit; i++) {
       if (this.done[i]) continue;
       if (out.length > 0 && bytes + this.sizes[i]! > maxBytes) break;
       bytes += this.sizes[i]!;
@@ -102,6 +106,19 @@ export class PendingList {
   /** Every not-done entry's index, oldest first. */
   *live(): Generator<number> {
     for (let i = this.first(); i !== -1 && i < this.tail; i++) if (!this.done[i]) yield i;
+  }
+
+  /** The index of the first entry (done or not) with a seq above `seq`, or -1. */
+  private firstAbove(seq: number): number {
+    let lo = this.first();
+    if (lo === -1) return -1;
+    let hi = this.tail;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.seqs[mid]! <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.tail ? lo : -1;
   }
 
   private indexOf(seq: number): number {

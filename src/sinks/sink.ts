@@ -26,6 +26,12 @@ export interface BatchLimits {
    * once; the S3 sink uses rollEverySec so an object is written about once a minute.
    */
   lingerMs: number;
+  /**
+   * Batches sent at once (1 when unset): while one waits for the
+   * destination's answer, the next is already on its way. Sinks that keep
+   * order per key leave it at 1.
+   */
+  maxInFlight?: number;
 }
 
 export interface CheckStep {
@@ -108,6 +114,12 @@ export interface SinkType<C = unknown> {
   type: string;
   schema: ZodType<C>;
   validate?: SinkDefinition<C>['validate'];
+  /**
+   * Why events of one key must reach the destination in queue order with this
+   * config (the key that asks for it, and its value), or undefined when order
+   * does not matter: such an emitter keeps one batch in flight.
+   */
+  orderedBy?(config: C): { key: string; value: string } | undefined;
   load(): Promise<SinkDefinition<C>>;
 }
 

@@ -178,3 +178,15 @@ test('quota: both tenants over their ingest quota are refused 429 on every reque
   }
   assert.ok(r.setup.requestBytes > 140_000, 'about 150 KB a request');
 });
+
+test('inflight: every event reaches the slow receiver at each batch.maxInFlight level, with a rate and server CPU beside the baseline of 1', async (t) => {
+  const r = await smoke(t, 'inflight');
+  assert.deepEqual(r.levels.map((l: { maxInFlight: number }) => l.maxInFlight), r.setup.levels);
+  assert.equal(r.levels[0].maxInFlight, 1, 'the baseline is one batch in flight');
+  for (const l of r.levels) {
+    assert.equal(l.runs.reduce((n: number, x: { events: number }) => n + x.events, 0), r.setup.events * r.setup.rounds, `every event delivered at ${l.maxInFlight}`);
+    positive(l.eventsPerSec, 'delivered events/s');
+    positive(l.cpuMsPer1k, 'CPU per 1k events');
+  }
+  positive(r.ratios['2'].eventsPerSec, 'rate ratio of 2 in flight');
+});

@@ -143,3 +143,70 @@ test('whenFull: dropOldest — dropped events are counted in the metrics and the
   assert.equal(queue.depth, 3);
   assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /reason="dropped_oldest"\} 2/);
 });
+
+/** The scripted sink, but each send first waits until the test lets it answer: requests overlap as with a slow destination. */
+class HeldSink extends ScriptedSink {
+  override readonly batch = { maxEvents: 10, maxBytes: 1e6, lingerMs: 0, maxInFlight: 2 };
+  private readonly holds: (() => void)[] = [];
+  get open(): number {
+    return this.holds.length;
+  }
+  override async send(events: readonly AuditEvent[]): Promise<DeliveryOutcome[]> {
+    await new Promise<void>((resolve) => this.holds.push(resolve));
+    return super.send(events);
+  }
+  /** Lets the oldest held send answer. */
+  answerOne(): void {
+    this.holds.shift()?.();
+  }
+  /** Takes the oldest held send aside: it answers when the returned function is called. */
+  holdOldest(): () => void {
+    return this.holds.shift()!;
+  }
+  answerAll(): void {
+    while (this.holds.length > 0) this.answerOne();
+  }
+}
+
+const ids = (prefix: string, from: number, to: number) => Array.from({ length: to - from }, (_, i) => `${prefix}${String(from + i).padStart(2, '0')}`);
+
+test('two in flight, paused while both are sent: the first batch, left undelivered, goes first on resume; every event is delivered once', async (t) => {
+  const sink = new HeldSink();
+  sink.script[0] = (evs) => evs.map(() => ({ status: 'retry', reason: 'throttled' }));
+  const { emitter, queue } = await setup(t, sink);
+  await emitter.enqueue(ids('p', 0, 30).map(event));
+  await waitFor(() => sink.open === 2, 'two sends open');
+  emitter.pause();
+  sink.answerAll();
+  await waitFor(() => sink.received.length === 2 && queue.depth === 20, 'the second batch delivered, the first kept');
+  emitter.resume();
+  await waitFor(() => sink.open === 2, 'two sends open after resume');
+  sink.answerAll();
+  await waitFor(() => queue.depth === 0, 'drained');
+  assert.deepEqual(sink.received, [ids('p', 0, 10), ids('p', 10, 20), ids('p', 0, 10), ids('p', 20, 30)]);
+  assert.deepEqual([...sink.delivered].sort(), ids('p', 0, 30));
+});
+
+test('two in flight: a batch that failed is resent only after the batch before it has ended, and nothing newer starts meanwhile', async (t) => {
+  const sink = new HeldSink();
+  // The script counts answers: the first to answer is the second batch.
+  sink.script[0] = () => new RetriableError('503 from the destination');
+  const { emitter, queue } = await setup(t, sink);
+  await emitter.enqueue(ids('r', 0, 30).map(event));
+  await waitFor(() => sink.open === 2, 'two sends open');
+  // The second answers first, with a failure; the first is still open.
+  const first = sink.holdOldest();
+  sink.answerOne();
+  await waitFor(() => sink.received.length === 1, 'the second batch failed');
+  // Its backoff (at most 40 ms) is long over: still not resent, and no third batch, while the first is open.
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(sink.open, 0);
+  assert.equal(sink.received.length, 1);
+  first();
+  await waitFor(() => sink.open >= 1, 'the resend after the first ended');
+  sink.answerAll();
+  await waitFor(() => sink.open >= 1 || queue.depth === 0, 'the next');
+  sink.answerAll();
+  await waitFor(() => queue.depth === 0, 'drained');
+  assert.deepEqual(sink.received, [ids('r', 10, 20), ids('r', 0, 10), ids('r', 10, 20), ids('r', 20, 30)]);
+});

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { EmbeddedJournal } from '../../src/queue/embedded-journal.js';
 import { QueueFullError } from '../../src/queue/errors.js';
+import { JournalState } from '../../src/queue/journal-state.js';
 import type { DestinationOptions } from '../../src/queue/journal.js';
 import { tempDir } from '../support/temp.js';
 
@@ -312,4 +313,52 @@ test('a destination reading what was just appended gets the appended event objec
   const [reread] = await again.addDestination('a', roomy).read(10, 1e6);
   assert.equal(reread!.event, undefined);
   assert.ok(reread!.payload.equals(payload), 'the bytes written in place are the payload appended');
+});
+
+test('a read above a seq skips what is in flight below it: batches follow each other, and one past the end is empty', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const j = await opened(t, dir);
+  const a = j.addDestination('a', roomy);
+  await j.append(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'].map((id) => item(id, ['a'])));
+  const first = await a.read(2, 1e6);
+  assert.deepEqual(first.map((e) => e.eventId), ['e1', 'e2']);
+  const second = await a.read(2, 1e6, first.at(-1)!.seq);
+  assert.deepEqual(second.map((e) => e.eventId), ['e3', 'e4']);
+  // Done entries above are skipped, as in a read from the oldest.
+  a.ack([second[0]!.seq]);
+  assert.deepEqual((await a.read(10, 1e6, first.at(-1)!.seq)).map((e) => e.eventId), ['e4', 'e5', 'e6']);
+  const last = await a.read(10, 1e6, second.at(-1)!.seq);
+  assert.deepEqual(last.map((e) => e.eventId), ['e5', 'e6']);
+  assert.deepEqual(await a.read(10, 1e6, last.at(-1)!.seq), []);
+  assert.deepEqual((await a.read(10, 1e6)).map((e) => e.eventId), ['e1', 'e2', 'e4', 'e5', 'e6'], 'a read without a seq still starts at the oldest');
+});
+
+test('acks out of journal order: the saved position stops at the gap, remembers what is done above it, and jumps once the gap is filled', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const position = () => {
+    const state = new JournalState(join(dir, 'state.db'));
+    try {
+      return state.load().get('a');
+    } finally {
+      state.close();
+    }
+  };
+  const first = EmbeddedJournal.open({ dir, logger });
+  const a = first.addDestination('a', roomy);
+  const { seqs } = await first.append(['e1', 'e2', 'e3', 'e4', 'e5'].map((id) => item(id, ['a'])));
+  const s = seqs as number[];
+  // The second batch (e3, e4) answered before the first (e1, e2).
+  a.ack([s[2]!, s[3]!]);
+  await new Promise((r) => setImmediate(r));
+  await first.close();
+  assert.deepEqual(position(), { ackedThrough: s[0]! - 1, doneAbove: [s[2]!, s[3]!] });
+
+  // A crash now: the first batch is delivered again, the second not.
+  const again = EmbeddedJournal.open({ dir, logger });
+  const a2 = again.addDestination('a', roomy);
+  assert.deepEqual(await ids(a2), ['e1', 'e2', 'e5']);
+  a2.ack([s[0]!, s[1]!]);
+  await new Promise((r) => setImmediate(r));
+  await again.close();
+  assert.deepEqual(position(), { ackedThrough: s[3]!, doneAbove: [] });
 });

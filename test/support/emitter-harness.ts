@@ -6,7 +6,7 @@ import { eventTypeFilter } from '../../src/pipeline/event-filter.js';
 import { PipelineMetrics } from '../../src/pipeline/metrics.js';
 import { DeadLetterFile } from '../../src/queue/dead-letter-file.js';
 import { EmbeddedJournal } from '../../src/queue/embedded-journal.js';
-import type { Sink } from '../../src/sinks/sink.js';
+import type { BatchLimits, Sink } from '../../src/sinks/sink.js';
 import { tempDir } from './temp.js';
 
 export interface EmitterHarnessOptions {
@@ -23,6 +23,8 @@ export interface EmitterHarnessOptions {
   deadLetterFile?: string;
   /** A journal shared with other emitters (from `openJournal`); default: one of its own. */
   journal?: EmbeddedJournal;
+  /** The emitter's batch keys over the sink's own (as a config's `batch` block). */
+  batch?: Partial<BatchLimits>;
   /** Also close the sink when the test ends. */
   closeSink?: boolean;
 }
@@ -48,7 +50,7 @@ export async function startEmitter(t: TestContext, sink: Sink, opts: EmitterHarn
     deadLetter,
     accepts: eventTypeFilter(opts.include),
     retry: opts.retry ?? { initialBackoffMs: 20, maxBackoffMs: 200 },
-    batch: sink.batch,
+    batch: { ...sink.batch, ...opts.batch },
     logger,
     metrics,
   });

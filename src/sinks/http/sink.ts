@@ -41,7 +41,8 @@ export class HttpSink implements Sink {
     ctx: SinkContext,
   ) {
     this.shape = bodyShapeOf(config);
-    this.batch = { maxEvents: this.shape.maxEntries, maxBytes: this.shape.maxRequestBytes, lingerMs: 0 };
+    // Two requests at once: a destination answering slowly is no longer paid for once per batch.
+    this.batch = { maxEvents: this.shape.maxEntries, maxBytes: this.shape.maxRequestBytes, lingerMs: 0, maxInFlight: 2 };
     const secret = resolveSecrets(config, ctx.configPath);
     this.url = new URL(config.url ?? DATADOG_DEFAULT_URL);
     if (this.url.pathname === '/' && this.shape.path !== '/') this.url.pathname = this.shape.path;

@@ -14,5 +14,6 @@ export const kafkaSinkType: SinkType<KafkaSinkConfig> = {
   type: 'kafka',
   schema: kafkaSinkSchema,
   validate: kafkaSinkProblems,
+  orderedBy: (c) => (c.key === undefined ? undefined : { key: 'key', value: c.key }),
   load: async () => (await import('./sink.js')).kafkaSinkDefinition,
 };

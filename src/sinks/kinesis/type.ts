@@ -5,5 +5,6 @@ import { kinesisSinkSchema, type KinesisSinkConfig } from './config.js';
 export const kinesisSinkType: SinkType<KinesisSinkConfig> = {
   type: 'kinesis',
   schema: kinesisSinkSchema,
+  orderedBy: (c) => (c.partitionKey === 'random' ? undefined : { key: 'partitionKey', value: c.partitionKey }),
   load: async () => (await import('./sink.js')).kinesisSinkDefinition,
 };
