@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bareServer } from './lib/bare.mjs';
 import { runLoad } from './lib/http-load.mjs';
-import { cpuSecondsOf, metricSum, scrapeMetrics, sleep, startAuditstream, stop, waitUntil } from './lib/processes.mjs';
+import { cpuSecondsOf, mainThreadCpuSecondsOf, metricSum, scrapeMetrics, sleep, startAuditstream, stop, waitUntil } from './lib/processes.mjs';
 import { fmt, fmtRatio, perSecond, ratio, table } from './lib/stats.mjs';
 
 export const description = 'HTTP ingest into the journal vs a bare node:http JSON.parse endpoint';
@@ -31,11 +31,14 @@ export async function run({ smoke, tmp, log }) {
       log(`ingest: concurrency ${concurrency}: auditstream`);
       const before = await scrapeMetrics(server.url);
       const serverCpu = cpuSecondsOf(server.pid);
+      const loopCpu = mainThreadCpuSecondsOf(server.pid);
       const t0 = Date.now();
       const measured = await runLoad({ ...load, url: server.url, concurrency, prefix: `as-c${concurrency}` });
       const drain = await waitForDrain(server.url, before, t0, smoke ? 60_000 : 180_000);
       // Everything the server did for these events, delivery to the log and the store included.
       measured.cpuMsPer1kEvents = cpuMsPer1k(cpuSecondsOf(server.pid) - serverCpu, measured);
+      // Of which the main thread: the event loop, apart from the SQLite writer's worker thread and libuv's pool.
+      measured.loopCpuMsPer1kEvents = cpuMsPer1k(mainThreadCpuSecondsOf(server.pid) - loopCpu, measured);
       rows.push({
         concurrency,
         baseline,
@@ -94,7 +97,7 @@ async function waitForDrain(url, before, t0, timeoutMs) {
 
 export function summarize(r) {
   return table(
-    ['concurrency', 'bare ev/s', 'auditstream ev/s', 'ratio', 'bare p50/p99 ms', 'auditstream p50/p99 ms', 'CPU ms/1k ev bare / auditstream', 'delivered ev/s', 'drain s'],
+    ['concurrency', 'bare ev/s', 'auditstream ev/s', 'ratio', 'bare p50/p99 ms', 'auditstream p50/p99 ms', 'CPU ms/1k ev bare / auditstream', 'of which event loop', 'delivered ev/s', 'drain s'],
     r.levels.map((l) => [
       l.concurrency,
       fmt(l.baseline.eventsPerSec),
@@ -103,6 +106,7 @@ export function summarize(r) {
       `${fmt(l.baseline.p50Ms)} / ${fmt(l.baseline.p99Ms)}`,
       `${fmt(l.auditstream.p50Ms)} / ${fmt(l.auditstream.p99Ms)}`,
       `${fmt(l.baseline.cpuMsPer1kEvents)} / ${fmt(l.auditstream.cpuMsPer1kEvents)} (${fmtRatio(l.cpuRatio)})`,
+      fmt(l.auditstream.loopCpuMsPer1kEvents),
       l.drain.drained ? fmt(l.drain.deliveredPerSec) : 'not drained',
       fmt(l.drain.drainMs / 1000),
     ]),

@@ -104,6 +104,16 @@ export function cpuSecondsOf(pid) {
 }
 
 /**
+ * CPU seconds (user + system) of a process's main thread alone: in Node, the
+ * event loop, without worker threads (the SQLite writer) or libuv's pool.
+ */
+export function mainThreadCpuSecondsOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/**
  * The I/O counters of a Linux process (/proc/PID/io): `wchar`/`rchar` are the
  * bytes passed to write/read calls (files, sockets and pipes alike),
  * `writeBytes`/`readBytes` what the process caused to be sent to or fetched

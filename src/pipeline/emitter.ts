@@ -139,7 +139,7 @@ export class Emitter {
    */
   async enqueue(events: readonly AuditEvent[], trackDelivery = false): Promise<{ seqs: number[]; deliveries: Promise<DeliveryReport>[] }> {
     const payloads = events.map(eventJson);
-    const { seqs, refused } = await this.opts.journal.append(events.map((e, i) => ({ eventId: e.id, partitionKey: null, payload: payloads[i]!, destinations: [this.name] })));
+    const { seqs, refused } = await this.opts.journal.append(events.map((e, i) => ({ eventId: e.id, partitionKey: null, payload: payloads[i]!, event: e, destinations: [this.name] })));
     const error = refused.get(this.name);
     if (error) throw error;
     const taken = seqs as number[];
@@ -406,7 +406,7 @@ export class Emitter {
         continue;
       }
       try {
-        pending.push({ entry, event: storedEvent(entry.payload) });
+        pending.push({ entry, event: entry.event ?? storedEvent(entry.payload) });
       } catch (err) {
         unreadable.push({ seq: entry.seq, eventId: entry.eventId, payload: entry.payload, attempts: entry.attempts, reason: `queue entry unreadable: ${errorMessage(err)}` });
       }

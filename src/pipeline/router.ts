@@ -52,7 +52,7 @@ export class Router implements Publisher {
     // Built here, outside answer()'s closures, so that a publish waiting for delivery (ack: delivered)
     // keeps neither the events nor their payloads alive: a producer waiting on one tenant's dead
     // destination must not hold memory, or the ingest budget, that other producers need.
-    const appends = events.map((e, i) => ({ eventId: e.id, partitionKey: null, payload: payloads[i]!, destinations: routes[i]! })).filter((a) => a.destinations.length > 0);
+    const appends = events.map((e, i) => ({ eventId: e.id, partitionKey: null, payload: payloads[i]!, event: e, destinations: routes[i]! })).filter((a) => a.destinations.length > 0);
     return this.answer(appends, routes, sizes, signal, journalled);
   }
 

@@ -10,13 +10,15 @@ import { QueueFullError, QueueWriteError } from './errors.js';
 import type { AppendOptions, AppendOutcome, DestinationOptions, DestinationQueue, Journal, JournalAppend, JournalEntry } from './journal.js';
 import {
   decodeRecord,
-  encodeEventHeader,
   encodeRouteSet,
+  eventRecordLength,
+  type EventRecordFields,
   isSegmentHeader,
   SEGMENT_HEADER_BYTES,
   MAX_FIELD_BYTES,
   SEGMENT_MAGIC,
   segmentHeader,
+  writeEventRecord,
 } from './journal-record.js';
 import { type DestinationPosition, JournalState } from './journal-state.js';
 import { PendingList } from './pending-list.js';
@@ -36,9 +38,16 @@ const SMALL_READ_BYTES = 1024 * 1024;
 
 /**
  * Bytes of recent event records kept in memory for the destinations still to
- * read them (EntryCache): about 13 000 events of 600 bytes, some 25 batches.
+ * read them (EntryCache), their event objects counted: about 24 000 events of
+ * 300 bytes with their objects, some 48 batches. Counting the objects against
+ * the 8 MiB this was when only payloads were counted (about 19 000 such
+ * events) held a third as many entries, and a destination a few seconds behind
+ * (the audit store at 4 and 16 connections) read and parsed its records back
+ * from disk: 15 % more CPU per event (docs/benchmarks.md). The objects lived
+ * that long before as well, parsed and kept beside the cached payload, only
+ * uncounted.
  */
-export const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_CACHE_BYTES = 24 * 1024 * 1024;
 
 /** How soon a failed position save (disk full) is tried again. */
 const STATE_RETRY_MS = 1000;
@@ -384,7 +393,8 @@ export class EmbeddedJournal implements Journal {
     const definedHere: string[] = [];
     try {
       const seg = await this.writableSegment();
-      const chunks: Buffer[] = [];
+      // Route-set definitions as they are, events as fields: sized first, then written into one buffer.
+      const chunks: (Buffer | EventRecordFields)[] = [];
       let bytes = 0;
       const placed: { seq: number; item: JournalAppend; dests: readonly string[]; offset: number; length: number }[] = [];
       const seqs = plans.map((plan, k) =>
@@ -402,9 +412,9 @@ export class EmbeddedJournal implements Journal {
             bytes += def.length;
           }
           const seq = this.nextSeq++;
-          const header = encodeEventHeader({ seq, enqueuedAt: now, routeSetId, eventId: item.eventId, partitionKey: item.partitionKey, payload: item.payload });
-          chunks.push(header, item.payload);
-          const length = header.length + item.payload.length;
+          const fields: EventRecordFields = { seq, enqueuedAt: now, routeSetId, eventId: item.eventId, partitionKey: item.partitionKey, payload: item.payload };
+          const length = eventRecordLength(fields);
+          chunks.push(fields);
           placed.push({ seq, item, dests, offset: seg.size + bytes, length });
           bytes += length;
           return seq;
@@ -412,8 +422,11 @@ export class EmbeddedJournal implements Journal {
       );
       if (bytes > 0) {
         const start = seg.size;
+        const out = Buffer.allocUnsafe(bytes);
+        let at = 0;
+        for (const c of chunks) at = Buffer.isBuffer(c) ? at + c.copy(out, at) : writeEventRecord(out, at, c);
         try {
-          await writeAll(seg.handle!, Buffer.concat(chunks, bytes), start);
+          await writeAll(seg.handle!, out, start);
           await seg.handle!.datasync();
         } catch (err) {
           // Bytes past `start` may be on disk, wholly or in part: cut them before anything else is written there.
@@ -426,7 +439,8 @@ export class EmbeddedJournal implements Journal {
       this.committedSeq = this.nextSeq - 1;
       const touched = new Set<Destination>();
       for (const p of placed) {
-        this.cache.put(p.seq, { eventId: p.item.eventId, partitionKey: p.item.partitionKey, enqueuedAt: now, payload: p.item.payload });
+        const { eventId, partitionKey, payload, event } = p.item;
+        this.cache.put(p.seq, event === undefined ? { eventId, partitionKey, enqueuedAt: now, payload } : { eventId, partitionKey, enqueuedAt: now, payload, event });
         for (const id of p.dests) {
           const d = this.destinationFor(id);
           d.pending.push(p.seq, seg.num, p.offset, p.length, p.item.payload.length, now);
@@ -573,7 +587,11 @@ export class EmbeddedJournal implements Journal {
       refs.map((ref) => {
         const attempts = d.attempts.get(ref.seq) ?? 0;
         const hit = this.cache.get(ref.seq);
-        if (hit) return { seq: ref.seq, eventId: hit.eventId, partitionKey: hit.partitionKey, enqueuedAt: hit.enqueuedAt, attempts, payload: hit.payload };
+        if (hit) {
+          const entry: JournalEntry = { seq: ref.seq, eventId: hit.eventId, partitionKey: hit.partitionKey, enqueuedAt: hit.enqueuedAt, attempts, payload: hit.payload };
+          if (hit.event !== undefined) entry.event = hit.event;
+          return entry;
+        }
         return this.reading.get(ref.seq)!.then((stored): JournalEntry => ({ ...stored, attempts }));
       }),
     );

@@ -5,6 +5,8 @@
  * backend can be added beside the embedded one (src/queue/embedded-journal.ts).
  */
 
+import type { AuditEvent } from '../core/event.js';
+
 /** One event to append, with the destinations it is routed to. */
 export interface JournalAppend {
   eventId: string;
@@ -12,6 +14,12 @@ export interface JournalAppend {
   partitionKey: string | null;
   /** The event's JSON bytes, exactly as json-codec sinks send them. */
   payload: Buffer;
+  /**
+   * The event `payload` was made from, when the appender has it: kept in the
+   * entry cache so that destinations reading the entry soon after get this
+   * object instead of parsing the bytes again. It must not change afterwards.
+   */
+  event?: AuditEvent;
   destinations: readonly string[];
 }
 
@@ -40,6 +48,8 @@ export interface JournalEntry {
   /** Failed sends of this entry since the process started. */
   attempts: number;
   payload: Buffer;
+  /** The appended event itself, while the journal still holds it in memory (JournalAppend.event); shared, never to be changed. */
+  event?: AuditEvent;
   /** Set when the stored bytes failed their checksum: the entry can only be dead-lettered. */
   unreadable?: string;
 }

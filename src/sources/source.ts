@@ -18,6 +18,11 @@ export interface PublishResult {
  * What sources hand events to. The promise resolves when the delivery policy
  * holds (ack: buffered — durably queued; ack: delivered — confirmed by sinks),
  * so a source checkpoints only after `ok`.
+ *
+ * A published event must not be changed afterwards, by its source or anyone:
+ * its JSON is made once (eventJson) and journalled, and the same object is
+ * handed to every emitter that reads it while the journal holds it in memory
+ * (docs/journal.md). A change would reach some destinations and not others.
  */
 export interface Publisher {
   /** `journalled`, when given, is called once the events are written to (or refused by) the journal, before the answer. */

@@ -23,10 +23,8 @@ export interface EventRow {
 
 /** Checks what the columns require; a refused event names its id and the field. */
 export function toRow(event: AuditEvent): EventRow {
-  const id = event.id;
-  if (typeof id !== 'string' || id === '') throw new InvalidEventError(`event without an id cannot be stored`);
-  const timeMs = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
-  if (Number.isNaN(timeMs)) throw new InvalidEventError(`event ${id}: time ${JSON.stringify(event.time)} is not a timestamp`);
+  const id = checkedId(event);
+  const timeMs = timeMsOf(event, id);
   return {
     id,
     time: new Date(timeMs).toISOString(),
@@ -46,6 +44,18 @@ export function toRow(event: AuditEvent): EventRow {
   };
 }
 
+function checkedId(event: AuditEvent): string {
+  const id = event.id;
+  if (typeof id !== 'string' || id === '') throw new InvalidEventError(`event without an id cannot be stored`);
+  return id;
+}
+
+function timeMsOf(event: AuditEvent, id: string): number {
+  const timeMs = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  if (Number.isNaN(timeMs)) throw new InvalidEventError(`event ${id}: time ${JSON.stringify(event.time)} is not a timestamp`);
+  return timeMs;
+}
+
 /** The values of ROW_COLUMNS, in that order, for each row one after another. */
 export type FlatRows = (string | number | null)[];
 
@@ -56,26 +66,31 @@ export type FlatRows = (string | number | null)[];
  */
 export const ROW_COLUMNS = ['id', 'time', 'time_ms', 'type', 'source', 'service', 'outcome', 'actor', 'client_ip', 'session_id', 'tenant', 'message', 'details', 'origin', 'raw'] as const;
 
-/** toRow of events `from` … `to` - 1, written into `flat` at their place in ROW_COLUMNS order. */
+/**
+ * toRow of events `from` … `to` - 1, written into `flat` at their place in
+ * ROW_COLUMNS order: the same checks and values, without a row object per event.
+ */
 export function writeFlatRows(events: readonly AuditEvent[], from: number, to: number, flat: FlatRows): void {
   let i = from * ROW_COLUMNS.length;
   for (let e = from; e < to; e++) {
-    const r = toRow(events[e]!);
-    flat[i++] = r.id;
-    flat[i++] = r.time;
-    flat[i++] = r.timeMs;
-    flat[i++] = r.type;
-    flat[i++] = r.source;
-    flat[i++] = r.service;
-    flat[i++] = r.outcome;
-    flat[i++] = r.actor;
-    flat[i++] = r.client_ip;
-    flat[i++] = r.session_id;
-    flat[i++] = r.tenant;
-    flat[i++] = r.message;
-    flat[i++] = r.details;
-    flat[i++] = r.origin;
-    flat[i++] = r.raw;
+    const event = events[e]!;
+    const id = checkedId(event);
+    const timeMs = timeMsOf(event, id);
+    flat[i++] = id;
+    flat[i++] = new Date(timeMs).toISOString();
+    flat[i++] = timeMs;
+    flat[i++] = event.type;
+    flat[i++] = event.source;
+    flat[i++] = event.service ?? null;
+    flat[i++] = event.outcome;
+    flat[i++] = event.actor ?? null;
+    flat[i++] = event.clientIp ?? null;
+    flat[i++] = event.sessionId ?? null;
+    flat[i++] = event.tenant ?? null;
+    flat[i++] = event.message ?? null;
+    flat[i++] = json(id, 'details', event.details ?? {});
+    flat[i++] = event.origin === undefined ? null : json(id, 'origin', event.origin);
+    flat[i++] = event.raw;
   }
 }
 

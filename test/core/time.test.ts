@@ -87,3 +87,13 @@ test('whatever the window, only the years 0001–9999 are read: every store can 
   assert.equal(parseTimeMs('9999-12-31T23:59:59.999Z', 'to'), 253_402_300_799_999);
   assert.equal(parseTimeMs('0001-01-01T00:00:00Z', 'from'), -62_135_596_800_000);
 });
+
+test('a time written as parseTime writes it is taken as it is; one that only looks like it gets the full checks', () => {
+  const bounds = { notBeforeMs: Number.MIN_SAFE_INTEGER, maxAheadSec: 86_400 };
+  assert.equal(parseTime('2024-05-01T12:00:00.000Z', 'time', bounds), '2024-05-01T12:00:00.000Z');
+  assert.equal(parseTime('0001-01-01T00:00:00.000Z', 'time', bounds), '0001-01-01T00:00:00.000Z');
+  assert.throws(() => parseTime('2024-02-30T00:00:00.000Z', 'time', bounds), { message: /^time: cannot read "2024-02-30T00:00:00.000Z" as a time: day 30 does not exist in 2024-02/ });
+  assert.throws(() => parseTime('0000-12-31T00:00:00.000Z', 'time', bounds), { message: /outside the years 0001–9999/ });
+  assert.throws(() => parseTime('2024-05-01T24:00:00.000Z', 'time', bounds), { message: /hour 24 is not 00–23/ });
+  assert.throws(() => parseTime('2024-05-01T12:00:00.000Z', 'time', { notBeforeMs: Date.UTC(2025, 0, 1), maxAheadSec: 0 }), { message: /^time: 2024-05-01T12:00:00.000Z is before 2025-01-01T00:00:00.000Z/ });
+});

@@ -62,3 +62,17 @@ test('a canonical field present but empty fills no slot and is kept in details',
   assert.equal(e!.actor, undefined);
   assert.deepEqual(e!.details, { actor: '', tenant: null });
 });
+
+test("generic details keep the record's key order, the unused spelling of type or time among them; of several faults the same one is named whatever the order", () => {
+  const [e] = parseRecord(
+    { text: '{"zeta":1,"eventType":"alt","type":"x","actor":null,"time":1700476187069,"timestamp":"t","outcome":null,"__proto__":{"p":1},"alpha":2}' },
+    'generic',
+  );
+  assert.equal(e!.type, 'x');
+  assert.deepEqual(Object.keys(e!.details), ['zeta', 'eventType', 'actor', 'timestamp', 'outcome', '__proto__', 'alpha']);
+  assert.equal(JSON.stringify(e!.details), '{"zeta":1,"eventType":"alt","actor":null,"timestamp":"t","outcome":null,"__proto__":{"p":1},"alpha":2}');
+  for (const text of ['{"message":5,"actor":5,"type":"x","time":1}', '{"actor":5,"message":5,"type":"x","time":1}']) {
+    assert.throws(() => parseRecord({ text }, 'generic'), { message: 'actor: expected a string, got 5' });
+  }
+  assert.throws(() => parseRecord({ text: '{"outcome":"ok","id":"","type":"","time":1}' }, 'generic'), { message: 'type: expected a non-empty string, got ""' });
+});

@@ -294,6 +294,27 @@ test('with every read going to the segment file (no cache), backlogs larger than
   assert.deepEqual(await ids(a), names.filter((_, i) => i % 2 === 0));
 });
 
+test('a destination reading what was just appended gets the appended event object itself; after a restart, only the bytes', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  const a = first.addDestination('a', roomy);
+  const b = first.addDestination('b', roomy);
+  const event = { id: 'x', time: '2024-05-01T00:00:00.000Z', type: 'login', source: 'generic', outcome: 'success', details: {}, raw: '{}' } as const;
+  const payload = Buffer.from(JSON.stringify(event));
+  await first.append([{ eventId: 'x', partitionKey: null, payload, event: { ...event }, destinations: ['a', 'b'] }, item('no-object', ['a'])]);
+  const [ea, plain] = await a.read(10, 1e6);
+  const [eb] = await b.read(10, 1e6);
+  assert.deepEqual(ea!.event, event);
+  assert.equal(ea!.event, eb!.event, 'one object for every destination, not a parse each');
+  assert.ok(ea!.payload.equals(payload));
+  assert.equal(plain!.event, undefined, 'appended without an object: the reader parses the bytes');
+  await first.close();
+  const again = await opened(t, dir);
+  const [reread] = await again.addDestination('a', roomy).read(10, 1e6);
+  assert.equal(reread!.event, undefined);
+  assert.ok(reread!.payload.equals(payload), 'the bytes written in place are the payload appended');
+});
+
 test('a read above a seq skips what is in flight below it: batches follow each other, and one past the end is empty', async (t) => {
   const dir = join(await tempDir(t), 'journal');
   const j = await opened(t, dir);

@@ -37,3 +37,14 @@ test('a cap of 0 keeps nothing', () => {
   cache.put(1, entry('a', 1));
   assert.equal(cache.get(1), undefined);
 });
+
+test('an entry holding its event object counts the object too: fewer of them fit', () => {
+  const cache = new EntryCache(1000);
+  const withEvent = (id: string) => ({ ...entry(id, 150), event: { id } as never });
+  cache.put(1, withEvent('a'));
+  cache.put(2, withEvent('b'));
+  assert.equal(cache.get(1), undefined, 'two of 150 payload bytes and their objects are over 1 000 bytes');
+  assert.equal(cache.get(2)?.eventId, 'b');
+  cache.put(3, entry('c', 150));
+  assert.equal(cache.get(2)?.eventId, 'b', 'without an object, 150 bytes fit beside it');
+});

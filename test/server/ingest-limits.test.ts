@@ -58,10 +58,11 @@ async function postWatchingTheLoop(url: string, body: string, contentType: strin
 /**
  * Event-loop delay is wall-clock time, and the server runs in this test's own
  * process: on a busy 2-core machine the OS alone adds hundreds of ms (570 ms
- * seen in a CI rehearsal beside other jobs). The defect this guards against
- * held the loop for 23 s.
+ * seen in a CI rehearsal beside other jobs, 1,078 ms in a full run beside
+ * three benchmarks). The defect this guards against held the loop for 23 s,
+ * so a bound well under that still catches it without failing on load.
  */
-const LOOP_BOUND_MS = 1_000;
+const LOOP_BOUND_MS = 5_000;
 
 test('a body of 1.7 million records gets a small 413 naming maxEventsPerRequest, JSON array and NDJSON alike, without holding the event loop', async (t) => {
   const url = await inProcessServer(t);

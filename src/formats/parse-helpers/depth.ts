@@ -35,6 +35,31 @@ export class DepthScan {
     }
     Object.assign(this, { depth, deepest, inString, escaped });
   }
+
+  /**
+   * The same scan over UTF-8 bytes[start, end): every byte of a multi-byte
+   * character is 0x80 or above, so the ASCII punctuation it looks for is found
+   * at the same places without decoding. A method apart from feed() so that
+   * neither loop sees two kinds of input.
+   */
+  feedBytes(bytes: Uint8Array, start: number, end: number): void {
+    let { depth, deepest, inString, escaped } = this;
+    for (let i = start; i < end; i++) {
+      const c = bytes[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === 92 /* \ */) escaped = true;
+        else if (c === 34 /* " */) inString = false;
+      } else if (c === 34) {
+        inString = true;
+      } else if (c === 123 /* { */ || c === 91 /* [ */) {
+        if (++depth > deepest) deepest = depth;
+      } else if (c === 125 /* } */ || c === 93 /* ] */) {
+        depth--;
+      }
+    }
+    Object.assign(this, { depth, deepest, inString, escaped });
+  }
 }
 
 /** The deepest nesting of text[start, end) in one piece; see DepthScan. */

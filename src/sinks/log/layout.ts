@@ -7,7 +7,18 @@ import { compileDateFormat, ISO8601_PATTERN } from './date-format.js';
 /** Renders a batch as its lines, one per event, `\n` included, ready to append. `now` is the time of writing (logback's event time). */
 export type Layout = (events: readonly AuditEvent[], now: Date) => Buffer;
 
-const NEWLINE = Buffer.from('\n');
+/** The batch's stored JSON, one event a line, copied once into one Buffer sized up front. */
+function jsonLines(events: readonly AuditEvent[]): Buffer {
+  let bytes = 0;
+  for (const e of events) bytes += eventJson(e).length + 1;
+  const out = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const e of events) {
+    at += eventJson(e).copy(out, at);
+    out[at++] = 0x0a;
+  }
+  return out;
+}
 
 export interface LayoutSettings {
   layout: 'json' | 'pattern';
@@ -25,7 +36,7 @@ export const BLITZ_PATTERN = '%date - [%level] -[%file:%line] - %message%n%xExce
 
 export function compileLayout(settings: LayoutSettings): Layout {
   // The event's JSON bytes as the journal stored them (eventJson): neither decoded nor serialised again for each log.
-  if (settings.layout === 'json') return (events) => Buffer.concat(events.flatMap((event) => [eventJson(event), NEWLINE]));
+  if (settings.layout === 'json') return jsonLines;
   const render = compilePattern(settings.pattern, settings);
   return (events, now) => Buffer.from(events.map((event) => render({ event, now })).join(''));
 }

@@ -34,10 +34,10 @@ const SCAN_CHUNK = 64 * 1024;
  * record's fault only. A text body's lines are left unparsed: which format reads them is the caller's choice.
  */
 export async function splitBody(body: Buffer, kind: BodyKind, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
-  const text = body.toString('utf8');
   // A byte order mark, as editors on Windows save text, is not part of the first line's record.
-  if (kind === 'text') return splitLines(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, false, limits, pacer);
-  if (kind === 'ndjson') return splitLines(text, true, limits, pacer);
+  if (kind === 'text') return splitLines(hasBom(body) ? body.subarray(3) : body, false, limits, pacer);
+  if (kind === 'ndjson') return splitLines(body, true, limits, pacer);
+  const text = body.toString('utf8');
   const first = skipSpace(text, 0);
   if (text.charCodeAt(first) === 91 /* [ */) return splitArray(text, first, limits, pacer);
   const depth = await scanDepth(text, 0, text.length, pacer);
@@ -140,17 +140,33 @@ async function scanDepth(text: string, start: number, end: number, pacer: Pacer)
   return scan.deepest;
 }
 
-async function splitLines(text: string, json: boolean, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
+/** The deepest nesting of bytes[start, end), a chunk at a time; see scanDepth. */
+async function scanDepthBytes(bytes: Buffer, start: number, end: number, pacer: Pacer): Promise<number> {
+  const scan = new DepthScan();
+  for (let from = start; from < end; from += SCAN_CHUNK) {
+    if (from > start && pacer.due()) await pacer.yield();
+    scan.feedBytes(bytes, from, Math.min(end, from + SCAN_CHUNK));
+  }
+  return scan.deepest;
+}
+
+/**
+ * Lines are found in the bytes and only each line's own slice is decoded: the
+ * whole body is never turned into one string to be cut up again. A line break
+ * (0x0A) cannot occur inside a multi-byte UTF-8 character, so the lines are
+ * those of the decoded text.
+ */
+async function splitLines(body: Buffer, json: boolean, limits: BodyLimits, pacer: Pacer): Promise<BodyRecord[]> {
   // Counted first, from line breaks alone, so that a body of too many lines is refused before any is parsed.
   const lines: { line: number; start: number; end: number }[] = [];
   let line = 0;
-  for (let start = 0; start <= text.length; ) {
+  for (let start = 0; start <= body.length; ) {
     if ((line & 4095) === 0 && pacer.due()) await pacer.yield();
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
+    let end = body.indexOf(10, start);
+    if (end < 0) end = body.length;
     line += 1;
-    const stop = end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
-    if (text.slice(start, stop).trim() !== '') {
+    const stop = end > start && body[end - 1] === 13 ? end - 1 : end;
+    if (!isBlank(body, start, stop)) {
       if (lines.length === limits.maxEventsPerRequest) throw new TooManyEventsError(limits.maxEventsPerRequest);
       lines.push({ line, start, end: stop });
     }
@@ -160,9 +176,9 @@ async function splitLines(text: string, json: boolean, limits: BodyLimits, pacer
   for (const l of lines) {
     if (pacer.due()) await pacer.yield();
     const index = out.length;
-    const t = text.slice(l.start, l.end);
+    const t = body.toString('utf8', l.start, l.end);
     // A text line may still be JSON (`auto` reads a line that starts with `{` as JSON): measured all the same.
-    const depth = await scanDepth(text, l.start, l.end, pacer);
+    const depth = await scanDepthBytes(body, l.start, l.end, pacer);
     if (depth > limits.maxDepth) {
       out.push({ index, line: l.line, text: t, error: tooDeepReason(depth, limits.maxDepth) });
       continue;
@@ -178,6 +194,25 @@ async function splitLines(text: string, json: boolean, limits: BodyLimits, pacer
     }
   }
   return out;
+}
+
+function hasBom(b: Buffer): boolean {
+  return b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf;
+}
+
+/**
+ * Whether bytes[start, end) is blank as String.prototype.trim sees it. ASCII
+ * is decided on the bytes; a line with any other byte is decoded, since trim
+ * also drops Unicode spaces (U+00A0, U+2028, a stray byte order mark...).
+ */
+function isBlank(b: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c === 32 || (c >= 9 && c <= 13)) continue;
+    if (c < 0x80) return false;
+    return b.toString('utf8', i, end).trim() === '';
+  }
+  return true;
 }
 
 function parseWhole(text: string): unknown {
