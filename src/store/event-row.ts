@@ -21,29 +21,6 @@ export interface EventRow {
   raw: string;
 }
 
-/** Checks what the columns require; a refused event names its id and the field. */
-export function toRow(event: AuditEvent): EventRow {
-  const id = checkedId(event);
-  const timeMs = timeMsOf(event, id);
-  return {
-    id,
-    time: new Date(timeMs).toISOString(),
-    timeMs,
-    type: event.type,
-    source: event.source,
-    service: event.service ?? null,
-    outcome: event.outcome,
-    actor: event.actor ?? null,
-    client_ip: event.clientIp ?? null,
-    session_id: event.sessionId ?? null,
-    tenant: event.tenant ?? null,
-    message: event.message ?? null,
-    details: json(id, 'details', event.details ?? {}),
-    origin: event.origin === undefined ? null : json(id, 'origin', event.origin),
-    raw: event.raw,
-  };
-}
-
 function checkedId(event: AuditEvent): string {
   const id = event.id;
   if (typeof id !== 'string' || id === '') throw new InvalidEventError(`event without an id cannot be stored`);
@@ -67,8 +44,9 @@ export type FlatRows = (string | number | null)[];
 export const ROW_COLUMNS = ['id', 'time', 'time_ms', 'type', 'source', 'service', 'outcome', 'actor', 'client_ip', 'session_id', 'tenant', 'message', 'details', 'origin', 'raw'] as const;
 
 /**
- * toRow of events `from` … `to` - 1, written into `flat` at their place in
- * ROW_COLUMNS order: the same checks and values, without a row object per event.
+ * Events `from` … `to` - 1 as the values of their columns, written into
+ * `flat` at their place in ROW_COLUMNS order, without a row object per event.
+ * Checks what the columns require; a refused event names its id and the field.
  */
 export function writeFlatRows(events: readonly AuditEvent[], from: number, to: number, flat: FlatRows): void {
   let i = from * ROW_COLUMNS.length;

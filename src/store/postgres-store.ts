@@ -5,7 +5,7 @@ import type { AuditEvent } from '../core/event.js';
 import { applyPostgresMigrations, type PostgresMigration } from './postgres-migrations.js';
 import { AMBIGUOUS_LISTED, onlyEvent } from './ambiguous-id-error.js';
 import type { AuditStore, InsertResult, SearchOptions, SearchPage, SearchQuery } from './audit-store.js';
-import { fromRow, toRow, type EventRow } from './event-row.js';
+import { fromRow, ROW_COLUMNS, writeFlatRows, type EventRow, type FlatRows } from './event-row.js';
 import { fillPage, likePattern, planSearch } from './search-plan.js';
 
 export interface PostgresStoreOptions {
@@ -143,13 +143,16 @@ export class PostgresAuditStore implements AuditStore {
 
   async insert(events: readonly AuditEvent[]): Promise<InsertResult> {
     if (events.length === 0) return { inserted: 0, duplicates: 0 };
-    const rows = events.map(toRow);
+    // Checked and converted as the SQLite writer does (event-row.ts): one mapping of events to columns.
+    const rows: FlatRows = [];
+    writeFlatRows(events, 0, events.length, rows);
     return this.withClient(async (client) => {
       let inserted = 0;
       await client.query('BEGIN');
       try {
-        for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-          const res = await client.query({ name: 'audit_events_insert', text: INSERT_SQL, values: columnArrays(rows.slice(i, i + INSERT_CHUNK)) });
+        for (let i = 0; i < events.length; i += INSERT_CHUNK) {
+          const values = columnArrays(rows, i, Math.min(events.length, i + INSERT_CHUNK));
+          const res = await client.query({ name: 'audit_events_insert', text: INSERT_SQL, values });
           inserted += res.rowCount ?? 0;
         }
         await client.query('COMMIT');
@@ -157,7 +160,7 @@ export class PostgresAuditStore implements AuditStore {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
-      return { inserted, duplicates: rows.length - inserted };
+      return { inserted, duplicates: events.length - inserted };
     });
   }
 
@@ -277,12 +280,18 @@ export class PostgresAuditStore implements AuditStore {
   }
 }
 
-function columnArrays(rows: readonly EventRow[]): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: 14 }, () => new Array<unknown>(rows.length));
-  rows.forEach((r, i) => {
-    const values = [r.id, r.time, r.type, r.source, r.service, r.outcome, r.actor, r.client_ip, r.session_id, r.tenant, r.message, r.details, r.origin, r.raw];
-    values.forEach((v, c) => (columns[c]![i] = v));
-  });
+const TIME_MS_COLUMN = ROW_COLUMNS.indexOf('time_ms');
+
+/** INSERT_SQL's parameters for flat rows `from` … `to` - 1: one array per column, every column of ROW_COLUMNS but time_ms (timestamptz holds it). */
+function columnArrays(flat: FlatRows, from: number, to: number): unknown[][] {
+  const width = ROW_COLUMNS.length;
+  const columns: unknown[][] = [];
+  for (let c = 0; c < width; c++) {
+    if (c === TIME_MS_COLUMN) continue;
+    const column = new Array<unknown>(to - from);
+    for (let r = from; r < to; r++) column[r - from] = flat[r * width + c];
+    columns.push(column);
+  }
   return columns;
 }
 
