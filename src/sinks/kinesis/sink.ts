@@ -42,8 +42,8 @@ export class KinesisSink implements Sink {
       maxEvents: cfg.aggregation ? AGGREGATED_BATCH_EVENTS : cfg.maxRecordsPerRequest,
       maxBytes: KINESIS_LIMITS.bytesPerRequest,
       lingerMs: cfg.lingerMs,
-      // Keyed records keep their order only with one batch at a time (emitter-config.ts rejects more).
-      maxInFlight: this.builder.keyed ? 1 : 2,
+      // A keyed stream (partitionKeyOf below) gets one batch at a time from the emitter whatever this says.
+      maxInFlight: 2,
     };
     if (this.builder.keyed) this.partitionKeyOf = (event) => this.builder.fieldKeyOf(event);
   }
