@@ -15,7 +15,7 @@ import { AmbiguousEventIdError } from '../store/ambiguous-id-error.js';
 import { QueryError } from '../store/query-error.js';
 import { NoAuditStoreError, type SearchService } from '../store/search-service.js';
 import { requireApiKeys, tenantNotFound } from './auth.js';
-import { HttpError } from './http-error.js';
+import { HttpError, retryAfterHeader } from './http-error.js';
 import { limitManageCalls } from './manage-rate-limit.js';
 import { registerCloudFormationRoutes } from './cloudformation-route.js';
 import { registerDestinationRoutes } from './destination-routes.js';
@@ -114,7 +114,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
   app.setErrorHandler((err: FastifyError | HttpError | Error, req, reply) => {
     if (err instanceof HttpError) {
       if (err.statusCode === 401) void reply.header('WWW-Authenticate', 'Bearer');
-      if (err.retryAfterSec !== undefined) void reply.header('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSec))));
+      if (err.retryAfterSec !== undefined) void reply.header('Retry-After', retryAfterHeader(err.retryAfterSec));
       return reply.code(err.statusCode).send({ error: err.message, code: err.code, ...err.extra });
     }
     if (err instanceof NoAuditStoreError) return reply.code(404).send({ error: err.message, code: err.code });

@@ -12,3 +12,8 @@ export class HttpError extends Error {
     this.name = 'HttpError';
   }
 }
+
+/** A Retry-After header value: whole seconds, rounded up, at least 1 (0 would invite a retry storm). */
+export function retryAfterHeader(sec: number): string {
+  return String(Math.max(1, Math.ceil(sec)));
+}

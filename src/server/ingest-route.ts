@@ -17,7 +17,7 @@ import type { HttpSource, IngestTenancy } from '../sources/http/source.js';
 import type { Tenancy } from '../pipeline/pipeline.js';
 import type { TenantQuotas } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
-import { HttpError } from './http-error.js';
+import { HttpError, retryAfterHeader } from './http-error.js';
 
 /** POST /v1/events: hands the body to the http source and answers with what it acknowledged or why it refused. */
 export function ingestHandler(source: HttpSource, tenancy: Tenancy) {
@@ -66,7 +66,7 @@ export function refuseExhaustedTenant(source: HttpSource, tenancy: Tenancy) {
 
 function sendRefusal(reply: FastifyReply, err: IngestRefusedError): FastifyReply {
   const { status, extra, retryAfterSec } = refusalAnswer(err);
-  if (retryAfterSec !== undefined) void reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSec))));
+  if (retryAfterSec !== undefined) void reply.header('Retry-After', retryAfterHeader(retryAfterSec));
   return reply.code(status).send({ error: err.message, code: err.code, ...extra });
 }
 
