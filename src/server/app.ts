@@ -91,7 +91,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
   });
 
   requireApiKeys(app, config.server.apiKeys, pipeline.tenancy.keys);
-  limitManageCalls(app, config.tenants.manageRateLimit);
+  const manageLimit = limitManageCalls(app, config.tenants.manageRateLimit);
 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -200,7 +200,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
       return event;
     });
 
-    await api.register(async (scope) => registerTenantRoutes(scope, { config, pipeline, logger }));
+    await api.register(async (scope) => registerTenantRoutes(scope, { config, pipeline, logger, manageLimit }));
 
     api.get('/v1/emitters', { schema: routeSchemas.emitters }, async () => ({
       emitters: [

@@ -26,7 +26,7 @@ const SWEEP_FLOOR = 1024;
  * spends nothing, and no spelling of a path avoids it. Added after
  * requireApiKeys, whose principal it reads.
  */
-export function limitManageCalls(app: FastifyInstance, limit: ManageRateLimit): void {
+export function limitManageCalls(app: FastifyInstance, limit: ManageRateLimit): ManageLimiter {
   const rate: BucketRate = { perSec: limit.perSecond, capacity: limit.burst };
   const buckets = new Map<Caller, TokenBucket>();
   let sweepAt = SWEEP_FLOOR;
@@ -51,7 +51,7 @@ export function limitManageCalls(app: FastifyInstance, limit: ManageRateLimit): 
     const waitMs = bucket.msUntil(1, rate, nowMs);
     if (waitMs > 0) {
       const retryAfterSec = Math.max(1, Math.ceil(waitMs / 1000));
-      const who = principal.kind === 'tenant' ? `tenant "${principal.tenant}"` : 'this admin key';
+      const who = principal.kind === 'tenant' ? `tenant "${principal.tenant}"` : principal.key ? 'this admin key' : 'this server without server.apiKeys (its callers share one bucket)';
       throw new HttpError(
         429,
         'MANAGE_RATE_LIMITED',
@@ -62,6 +62,12 @@ export function limitManageCalls(app: FastifyInstance, limit: ManageRateLimit): 
     }
     bucket.take(1);
   });
+  return { forget: (tenant) => buckets.delete(tenant) };
+}
+
+export interface ManageLimiter {
+  /** Drops a deleted tenant's bucket: a tenant made again under its id starts full, not with what the old one spent. */
+  forget(tenant: string): void;
 }
 
 function callerOf(principal: Principal): Caller {

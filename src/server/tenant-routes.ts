@@ -11,6 +11,7 @@ import { newExternalId } from '../tenants/external-id.js';
 import { SCOPES, TENANT_ID_PATTERN, type ApiKeyRecord, type Scope, type Tenant, type TenantQuotas } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
 import { HttpError } from './http-error.js';
+import type { ManageLimiter } from './manage-rate-limit.js';
 import { acceptJsonBodies } from './json-body.js';
 import { routeSchemas } from './schemas.js';
 
@@ -46,7 +47,7 @@ const createKeyBody = z.strictObject({
  * control store has the change, so what the server enforces is never ahead
  * of what survives a restart. Every change is an audit event of its tenant.
  */
-export function registerTenantRoutes(api: FastifyInstance, o: { config: AuditstreamConfig; pipeline: Pipeline; logger: Logger }): void {
+export function registerTenantRoutes(api: FastifyInstance, o: { config: AuditstreamConfig; pipeline: Pipeline; logger: Logger; manageLimit: ManageLimiter }): void {
   const { pipeline, logger } = o;
   // The schemas document the routes; the handlers check bodies with zod, whose answers name the field.
   api.setValidatorCompiler(() => () => true);
@@ -116,6 +117,7 @@ export function registerTenantRoutes(api: FastifyInstance, o: { config: Auditstr
     tenants.delete(id);
     keys.removeTenant(id);
     quota.forget(id);
+    o.manageLimit.forget(id);
     // Its destinations' rows went with the tenant; their running emitters and backlogs go now.
     await pipeline.destinations.removeTenant(id);
     return reply.code(204).send();

@@ -85,3 +85,15 @@ test('tenants.manageRateLimit: the bucket refills at perSecond, one change at a 
   await waitFor(async () => (await newKey(app.url, key, 'acme')).status === 201, 'a refilled token');
   assert.equal((await newKey(app.url, key, 'acme')).status, 429);
 });
+
+test('tenants.manageRateLimit: a tenant deleted and made again under its id starts with a full bucket', async (t) => {
+  const app = await startTenantApp(t, { adminKey: ADMIN, tenants: { manageRateLimit: { perSecond: PER_SECOND, burst: BURST } } });
+  await app.addTenant('acme');
+  const old = await app.addKey('acme', ['manage']);
+  for (let i = 0; i < BURST; i++) assert.equal((await newKey(app.url, old, 'acme')).status, 201);
+  assert.equal((await newKey(app.url, old, 'acme')).status, 429);
+  assert.equal((await call(app.url, ADMIN, 'DELETE', '/v1/tenants/acme')).status, 204);
+  await app.addTenant('acme');
+  const again = await app.addKey('acme', ['manage']);
+  assert.equal((await newKey(app.url, again, 'acme')).status, 201, "the new acme does not inherit the deleted one's spent bucket");
+});
