@@ -12,7 +12,7 @@ import { CHANGE_EVENT_TYPES, changeEvent, type ChangeAction } from '../tenants/c
 import type { TenantDirectory } from '../tenants/tenant-directory.js';
 import type { ControlStore } from '../tenants/control-store.js';
 import { connectGuard } from '../tenants/connect-guard.js';
-import { redactSecrets, sealSecrets, unsealSecrets } from '../tenants/destination-secrets.js';
+import { redactSecrets, sealSecrets, secretScrubber, unsealSecrets } from '../tenants/destination-secrets.js';
 import { destinationId, type DestinationRecord, type DestinationState, type Tenant } from '../tenants/tenant.js';
 import { Emitter } from './emitter.js';
 import { resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
@@ -224,11 +224,11 @@ export class DestinationManager {
 
   view(tenant: string, name: string): DestinationView | undefined {
     const r = this.running.get(destinationId(tenant, name));
-    return r && viewOf(r);
+    return r && this.viewOf(r);
   }
 
   list(tenant: string): DestinationView[] {
-    return [...(this.byTenant.get(tenant)?.values() ?? [])].map(viewOf).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return [...(this.byTenant.get(tenant)?.values() ?? [])].map((r) => this.viewOf(r)).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /** The stored config with its secrets opened: what a PATCH merges into and a test runs with. */
@@ -306,7 +306,7 @@ export class DestinationManager {
       current.emitter?.resume();
     }
     this.announce(tenant, paused ? 'destination.paused' : 'destination.resumed', actor, name, wasSuspended && !paused ? { wasSuspended: true } : undefined);
-    return viewOf(current);
+    return this.viewOf(current);
   }
 
   private async drainThenForget(current: Running, tenant: string, name: string, actor: string): Promise<boolean> {
@@ -363,7 +363,8 @@ export class DestinationManager {
         r.suspended = true;
         e.setRetryFloor(SUSPENDED_RETRY_MS);
         this.opts.logger.warn({ destination: e.name, failingSec: Math.round(failingMs / 1000) }, 'tenant destination suspended: failing longer than tenants.suspendAfterSec; retried hourly');
-        this.announce(r.record.tenant, 'destination.suspended', 'system', r.record.name, { failingSince: e.health().failingSince, lastError: e.health().lastError });
+        const { failingSince, lastError } = e.health();
+        this.announce(r.record.tenant, 'destination.suspended', 'system', r.record.name, { failingSince, lastError: lastError && this.scrubbed(r, lastError) });
       } else if (r.suspended && failingMs === 0) {
         // A retry delivered: it resumes by itself.
         r.suspended = false;
@@ -382,24 +383,37 @@ export class DestinationManager {
     );
   }
 
+  private viewOf(r: Running): DestinationView {
+    const { record, emitter } = r;
+    const state: DestinationState = record.paused ? 'paused' : r.suspended ? 'suspended' : !emitter || emitter.failingForMs() > 0 ? 'failing' : 'active';
+    const health = emitter ? emitter.health() : { lastError: r.startError ?? 'not running' };
+    return {
+      tenant: record.tenant,
+      name: record.name,
+      type: record.type,
+      config: redactSecrets(record.type, record.config),
+      state,
+      ...(r.deleting ? { deleting: true as const } : {}),
+      health: health.lastError ? { ...health, lastError: this.scrubbed(r, health.lastError) } : health,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+    };
+  }
+
+  /**
+   * A sink's error may quote a secret of its config: a receiver answering
+   * 401 with "invalid token <the token>", or an endpoint with its query. The
+   * answers and change events that show it show the secret redacted, as the
+   * config beside it is.
+   */
+  private scrubbed(r: Running, text: string): string {
+    const plain = unsealSecrets(r.record.type, r.record.config, this.key(), `destination ${destinationId(r.record.tenant, r.record.name)}`);
+    return secretScrubber(r.record.type, plain)(text);
+  }
+
   private key(): Buffer {
     this.sealingKey ??= readOrCreateSecretKey(secretKeyFile(this.opts.dataDir), process.env);
     return this.sealingKey;
   }
 }
 
-function viewOf(r: Running): DestinationView {
-  const { record, emitter } = r;
-  const state: DestinationState = record.paused ? 'paused' : r.suspended ? 'suspended' : !emitter || emitter.failingForMs() > 0 ? 'failing' : 'active';
-  return {
-    tenant: record.tenant,
-    name: record.name,
-    type: record.type,
-    config: redactSecrets(record.type, record.config),
-    state,
-    ...(r.deleting ? { deleting: true as const } : {}),
-    health: emitter ? emitter.health() : { lastError: r.startError ?? 'not running' },
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-  };
-}

@@ -255,6 +255,8 @@ export class Emitter {
       oldestEventAgeSec: q.oldestAgeMs() / 1000,
       delivered: this.delivered,
       deadLettered: this.deadLettered,
+      inFlight: this.flights.length,
+      maxInFlight: this.maxInFlight,
       deadLetterFile: this.opts.deadLetter.file,
       ...(this.opts.corruptQueueMovedTo ? { corruptQueueMovedTo: this.opts.corruptQueueMovedTo } : {}),
       ...(this.sink.status ? { sink: this.sink.status() } : {}),

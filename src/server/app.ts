@@ -21,6 +21,7 @@ import { registerCloudFormationRoutes } from './cloudformation-route.js';
 import { registerDestinationRoutes } from './destination-routes.js';
 import { registerFirehoseRoute } from './firehose-route.js';
 import { registerMetricsRoute } from './metrics-route.js';
+import { countRefusals } from './refusal-metrics.js';
 import { ingestHandler, refuseExhaustedTenant } from './ingest-route.js';
 import { registerTenantRoutes } from './tenant-routes.js';
 import { registerProbes } from './probes.js';
@@ -90,6 +91,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
     await http.stop();
   });
 
+  countRefusals(app, pipeline.metrics.registry);
   requireApiKeys(app, config.server.apiKeys, pipeline.tenancy.keys);
   const manageLimit = limitManageCalls(app, config.tenants.manageRateLimit);
 

@@ -74,6 +74,8 @@ test('with the http default of 2 in flight, a slow destination has two requests 
   // Given the time to open a third, it does not.
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(held.open, 2);
+  const status = (await emitterStatus(server.url)).hook!;
+  assert.deepEqual({ inFlight: status.inFlight, maxInFlight: status.maxInFlight }, { inFlight: 2, maxInFlight: 2 }, 'GET /v1/emitters shows the window');
   held.release();
   await waitFor(async () => (await emitterStatus(server.url)).hook!.depth === 0, 'delivered');
   assert.equal(held.maxOpen, 2);

@@ -287,6 +287,38 @@ test('destinations and their paused state survive a restart; a destination faili
   assert.ok(!received(receiver.requests.filter((r) => r.path === '/held')).some((e) => e.id === 'before-restart'), 'held is still paused');
 });
 
+test("a receiver's error that quotes the destination's secret shows it redacted in health.lastError and in the suspension event", async (t) => {
+  const dataDir = await tempDir(t);
+  const token = 'query-token-7d2e9b31';
+  let failing = false;
+  // Like a webhook answering "invalid token <token>": the error text the sink keeps quotes the secret.
+  const receiver = await startHttpReceiver(t, (req) => (failing ? { status: 503, body: `no hook for ${req.path}` } : { status: 200 }));
+  const server = await start(t, dataDir, { suspendAfterSec: 1 });
+  await addTenant(server.pipeline, 'acme');
+  const key = await addKey(server.pipeline, 'acme', ['read', 'manage']);
+  const acme = api(server.url, key.key);
+  const created = await acme('POST', '/v1/tenants/acme/destinations', { name: 'hook', type: 'http', url: `${receiver.url}/hook?token=${token}`, batch: { lingerMs: 0 }, retry: { initialBackoffMs: 50, maxBackoffMs: 100 } });
+  assert.equal(created.status, 201, created.text);
+
+  failing = true;
+  await server.pipeline.router.publish([event('e-1', 'acme')]);
+  const view = await waitFor(async () => {
+    const d = await acme('GET', '/v1/tenants/acme/destinations/hook');
+    return d.body.health.lastError ? d : null;
+  }, 'hook failing');
+  assert.match(view.body.health.lastError, /answered HTTP 503: no hook for \/hook\?token=\*{8}/);
+  assert.ok(!view.text.includes(token), view.text);
+  const list = await acme('GET', '/v1/tenants/acme/destinations');
+  assert.ok(!list.text.includes(token), list.text);
+
+  const suspended = await waitFor(async () => {
+    const r = await server.pipeline.search.search({ type: 'auditstream.destination.suspended' }, { maxBytes: 1_000_000 });
+    return (r as { events: AuditEvent[] }).events[0];
+  }, 'the suspension recorded in the store');
+  assert.match(JSON.stringify(suspended), /\*{8}/);
+  assert.ok(!JSON.stringify(suspended).includes(token), JSON.stringify(suspended));
+});
+
 test("every destination route refuses another tenant's key (404), a key without the scope (403) and a revoked key (401)", async (t) => {
   const dataDir = await tempDir(t);
   const server = await start(t, dataDir);

@@ -47,7 +47,15 @@ test('tenants.manageRateLimit: a burst of changes, then 429 MANAGE_RATE_LIMITED 
   const sent = await call(app.url, producer, 'POST', '/v1/events', [{ id: 'a1', type: 'login', time: '2024-05-01T00:00:00Z', actor: 'alice' }]);
   assert.equal(sent.status, 202, JSON.stringify(sent.body));
   // A call the key check refuses spends nothing and is answered as before.
-  assert.equal((await call(app.url, 'ask_000000000000_nope', 'POST', '/v1/tenants/acme/keys', { name: 'x', scopes: ['read'] })).status, 401);
+  const unknownKey = await call(app.url, 'ask_000000000000_nope', 'POST', '/v1/tenants/acme/keys', { name: 'x', scopes: ['read'] });
+  assert.equal(unknownKey.status, 401);
+
+  // The operator sees the refusals in /metrics, by the route matched and the code answered.
+  const metrics = await (await fetch(`${app.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+  const refused = (route: string, code: string) => new RegExp(`^auditstream_http_refused_requests_total\\{route="${route.replace(/[/:]/g, '\\$&')}",code="${code}"\\} (\\d+)$`, 'm').exec(metrics)?.[1];
+  assert.equal(refused('/v1/tenants/:tenant/keys', 'MANAGE_RATE_LIMITED'), '2', metrics.split('\n').filter((l) => l.includes('refused')).join('\n'));
+  assert.equal(refused('/v1/tenants/:tenant/keys/:id', 'MANAGE_RATE_LIMITED'), '1');
+  assert.equal(refused('/v1/tenants/:tenant/keys', unknownKey.body.code), '1');
 });
 
 test('tenants.manageRateLimit: another tenant and the admin key each have their own bucket', async (t) => {

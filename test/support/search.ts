@@ -12,8 +12,8 @@ export async function allStoredEvents(url: string): Promise<{ id: string; [k: st
   }
 }
 
-export async function emitterStatus(url: string): Promise<Record<string, { depth: number; state: string; lastError: { message: string } | null }>> {
+export async function emitterStatus(url: string): Promise<Record<string, { depth: number; state: string; inFlight: number; maxInFlight: number; lastError: { message: string } | null }>> {
   const res = await fetch(`${url}/v1/emitters`);
-  const body = (await res.json()) as { emitters: { name: string; depth: number; state: string; lastError: { message: string } | null }[] };
+  const body = (await res.json()) as { emitters: { name: string; depth: number; state: string; inFlight: number; maxInFlight: number; lastError: { message: string } | null }[] };
   return Object.fromEntries(body.emitters.map((e) => [e.name, e]));
 }
