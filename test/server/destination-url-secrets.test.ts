@@ -209,3 +209,30 @@ test("a test step quoting the destination's endpoint shows its query values reda
   assert.match(tested.text, /X-Vpce-Token=\*{8}/);
   assert.ok(!tested.text.includes(TOKEN), tested.text);
 });
+
+test('a webhook whose path is its token (Slack-style) keeps it in secureParams: sealed at rest, ******** in answers and errors, resolved only on the wire', async (t) => {
+  const dataDir = await tempDir(t);
+  let failing = false;
+  const receiver = await startHttpReceiver(t, (req) => (failing ? { status: 503, body: `no hook at ${req.path}` } : { status: 200 }));
+  const { pipeline, call } = await start(t, dataDir, 'embedded');
+  const path = 'T0AB12/B0CD34/slackpathsecret99';
+  const created = await call('POST', '/v1/tenants/acme/destinations', { name: 'slack', type: 'http', url: `${receiver.url}/services/\${hook}`, secureParams: { hook: path }, batch: { lingerMs: 0 }, retry: { initialBackoffMs: 50, maxBackoffMs: 100 } });
+  assert.equal(created.status, 201, created.text);
+  assert.equal(created.body.destination.config.url, `${receiver.url}/services/\${hook}`);
+  assert.deepEqual(created.body.destination.config.secureParams, { hook: '********' });
+
+  await pipeline.router.publish([event('slack-1')]);
+  await waitFor(() => receiver.requests.some((r) => r.method === 'POST' && r.path === `/services/${path}`), 'delivered to the resolved URL');
+
+  failing = true;
+  await pipeline.router.publish([event('slack-2')]);
+  const view = await waitFor(async () => {
+    const d = await call('GET', '/v1/tenants/acme/destinations/slack');
+    return d.body.health.lastError ? d : null;
+  }, 'failing with the receiver quoting the path');
+  assert.match(view.body.health.lastError, /^POST http:\/\/127\.0\.0\.1:\d+\/services\/\$\{hook\} answered HTTP 503: no hook at \/services\/\*{8}$/);
+  assert.ok(!view.text.includes(path), view.text);
+  const control = filesUnder(join(dataDir)).filter((f) => /control/.test(f));
+  assert.ok(control.length > 0, 'the control store is on disk');
+  for (const f of control) assert.ok(!readFileSync(f).includes(path), `${f} holds the path in the clear`);
+});

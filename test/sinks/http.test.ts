@@ -82,6 +82,24 @@ test('generic webhook: NDJSON, gzip, basic auth and an HMAC signature the receiv
   await assert.rejects(wrongKey.send(events(1), signal()), (err: unknown) => err instanceof FatalError && /HTTP 401: bad signature/.test(err.message));
 });
 
+test('a url whose path and query use ${names} from secureParams: the request goes to the resolved URL, errors name the unresolved one', async (t) => {
+  const receiver = await startHttpReceiver(t, (req) => (req.path.startsWith('/services/') ? { status: 503, body: 'busy' } : { status: 200 }));
+  const secureParams = { hook: 'T0001/B0002/XyZsecret', sig: 'q-secret-9' };
+  const sink = createSink(t, { url: `${receiver.url}/services/\${hook}?sig=\${sig}`, secureParams });
+  await assert.rejects(sink.send(events(1), signal()), (err: unknown) => {
+    assert.ok(err instanceof RetriableError);
+    assert.equal(err.message, `POST ${receiver.url}/services/\${hook} answered HTTP 503: busy`);
+    return true;
+  });
+  assert.equal(receiver.requests[0]!.path, '/services/T0001/B0002/XyZsecret?sig=q-secret-9');
+
+  const problems = (config: Record<string, unknown>) => httpSinkDefinition.schema.safeParse(config).error?.issues.map((i) => [i.path.join('.'), i.message]) ?? [];
+  assert.deepEqual(problems({ url: 'https://h/services/${hook}' }), [['url', '${hook} is not defined in secureParams']]);
+  assert.deepEqual(problems({ url: 'https://${host}/x', secureParams: { host: 'evil.example' } }), [['url', 'a ${name} from secureParams may stand in the path or query only, not in the host or port']]);
+  const port = problems({ url: 'https://h:${port}/x', secureParams: { port: '1' } });
+  assert.ok(port.length > 0 && port.every(([k]) => k === 'url'), JSON.stringify(port));
+});
+
 test('429 with Retry-After: the emitter waits that long, then delivers; 503 is retriable, a redirect fatal', async (t) => {
   let calls = 0;
   const receiver = await startHttpReceiver(t, () => (++calls === 1 ? { status: 429, headers: { 'retry-after': '1' }, body: 'slow down' } : { status: 200 }));

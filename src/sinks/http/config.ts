@@ -14,7 +14,10 @@ const httpUrl = z.url({ protocol: /^https?$/, error: 'expected an http:// or htt
 
 export const httpSinkSchema = z
   .strictObject({
-    /** The endpoint; for a preset, its base URL (the preset's path is added when the URL has none). */
+    /**
+     * The endpoint; for a preset, its base URL (the preset's path is added when the URL has none). Its path and
+     * query may use `${name}` from secureParams: a webhook whose path is its token (Slack's) keeps it sealed.
+     */
     url: httpUrl.optional(),
     preset: z.enum(HTTP_PRESETS).default('generic'),
     /** How the event becomes the body entry (src/codecs/codec.ts). */
@@ -79,6 +82,8 @@ export const httpSinkSchema = z
       if (c.auth.apiKey !== undefined && c.preset !== 'elasticsearch') issue(['auth', 'apiKey'], 'apiKey is the Elasticsearch API key scheme; use bearer for a token');
       if (c.preset === 'splunk-hec' || c.preset === 'datadog') issue(['auth'], `the ${c.preset} preset authenticates with its ${c.preset === 'datadog' ? 'datadog.apiKey' : 'splunk.token'}`);
     }
+    // The host is what the tenant policy checks and what the answers show: a secret may stand in the path or query only.
+    if (c.url !== undefined && /^https?:\/\/[^/?#]*\$\{/i.test(c.url)) issue(['url'], 'a ${name} from secureParams may stand in the path or query only, not in the host or port');
     for (const { path, value } of secretFields(c)) {
       try {
         substituteSecrets(value, c.secureParams);
@@ -97,6 +102,7 @@ export function secretFields(c: HttpSinkConfig): { path: string[]; value: string
   const add = (path: string[], value: string | undefined) => {
     if (value !== undefined) out.push({ path, value });
   };
+  add(['url'], c.url);
   for (const [name, value] of Object.entries(c.headers)) add(['headers', name], value);
   add(['auth', 'bearer'], c.auth?.bearer);
   add(['auth', 'username'], c.auth?.username);

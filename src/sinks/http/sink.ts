@@ -30,6 +30,8 @@ export class HttpSink implements Sink {
   readonly batch;
   private readonly shape: BodyShape;
   private readonly url: URL;
+  /** The endpoint as errors and logs name it: the config's own path, with its `${name}` references unresolved. */
+  private readonly shownUrl: string;
   private readonly headers: OutgoingHttpHeaders;
   private readonly signingKey: string | undefined;
   private readonly agent: HttpAgent;
@@ -44,8 +46,9 @@ export class HttpSink implements Sink {
     // Two requests at once: a destination answering slowly is no longer paid for once per batch.
     this.batch = { maxEvents: this.shape.maxEntries, maxBytes: this.shape.maxRequestBytes, lingerMs: 0, maxInFlight: 2 };
     const secret = resolveSecrets(config, ctx.configPath);
-    this.url = new URL(config.url ?? DATADOG_DEFAULT_URL);
+    this.url = new URL(secret.url ?? DATADOG_DEFAULT_URL);
     if (this.url.pathname === '/' && this.shape.path !== '/') this.url.pathname = this.shape.path;
+    this.shownUrl = shownUrl(config.url ?? DATADOG_DEFAULT_URL, this.shape.path);
     this.headers = { ...secret.headers, 'content-type': this.shape.contentType, 'user-agent': 'auditstream', ...secret.auth };
     if (config.gzip) this.headers['content-encoding'] = 'gzip';
     this.signingKey = secret.signingKey;
@@ -110,7 +113,7 @@ export class HttpSink implements Sink {
     if (answer.status >= 200 && answer.status < 300) {
       return this.config.preset === 'elasticsearch' ? bulkOutcomes(answer.body, entries.length) : entries.map(() => ({ status: 'delivered' }));
     }
-    const verdict = verdictOf(answer, `POST ${this.url.origin}${this.url.pathname}`);
+    const verdict = verdictOf(answer, `POST ${this.shownUrl}`);
     if (verdict.kind !== 'reject') throw verdict.error;
     if (entries.length === 1) return [{ status: 'rejected', reason: verdict.reason }];
     const half = Math.ceil(entries.length / 2);
@@ -133,7 +136,7 @@ export class HttpSink implements Sink {
   }
 
   private request(method: string, url: URL, headers: OutgoingHttpHeaders, body: Buffer | undefined, signal: AbortSignal, fresh = false): Promise<HttpAnswer> {
-    const what = `${method} ${url.origin}${url.pathname}`;
+    const what = `${method} ${url === this.url ? this.shownUrl : `${url.origin}${url.pathname}`}`;
     signal.throwIfAborted();
     // An IP literal is never looked up, so the guard's lookup would not see it.
     const refused = this.guard?.refusal(url.hostname);
@@ -274,12 +277,12 @@ export function signatureOf(key: string, timestamp: string, body: string): strin
   return createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex');
 }
 
-function resolveSecrets(c: HttpSinkConfig, configPath: string): { headers: Record<string, string>; auth: Record<string, string>; signingKey: string | undefined } {
+function resolveSecrets(c: HttpSinkConfig, configPath: string): { headers: Record<string, string>; auth: Record<string, string>; signingKey: string | undefined; url: string | undefined } {
   const values = new Map<string, string>();
   for (const { path, value } of secretFields(c)) {
     // The schema proved every reference is defined; a secret may still hold a line break, which no header may.
     const resolved = substituteSecrets(value, c.secureParams);
-    if (path[0] !== 'signature' && /[\r\n]/.test(resolved)) throw new ConfigError(`${configPath}.${path.join('.')}`, 'its secureParams value contains a line break, which an HTTP header may not');
+    if (path[0] !== 'signature' && /[\r\n]/.test(resolved)) throw new ConfigError(`${configPath}.${path.join('.')}`, `its secureParams value contains a line break, which ${path[0] === 'url' ? 'a URL' : 'an HTTP header'} may not`);
     values.set(path.join('.'), resolved);
   }
   const headers = Object.fromEntries(Object.keys(c.headers).map((name) => [name.toLowerCase(), values.get(`headers.${name}`)!]));
@@ -289,7 +292,14 @@ function resolveSecrets(c: HttpSinkConfig, configPath: string): { headers: Recor
   if (c.auth?.apiKey !== undefined) auth.authorization = `ApiKey ${values.get('auth.apiKey')}`;
   if (c.splunk) auth.authorization = `Splunk ${values.get('splunk.token')}`;
   if (c.datadog) auth['dd-api-key'] = values.get('datadog.apiKey')!;
-  return { headers, auth, signingKey: values.get('signature.key') };
+  return { headers, auth, signingKey: values.get('signature.key'), url: values.get('url') };
+}
+
+/** Origin and path of the configured URL, without its query, as written: `${name}` stays, not its percent-encoded form. */
+function shownUrl(configured: string, presetPath: string): string {
+  const u = new URL(configured);
+  const path = u.pathname === '/' && presetPath !== '/' ? presetPath : /^https?:\/\/[^/?#]*(\/[^?#]*)?/i.exec(configured)?.[1] ?? '/';
+  return `${u.origin}${path}`;
 }
 
 export const httpSinkDefinition: SinkDefinition<HttpSinkConfig> = {
