@@ -70,6 +70,33 @@ export function keepRedacted(type: string, patched: Record<string, unknown>, sto
   return mapUrls(type, kept, (url, key) => restoreUrlSecrets(key, url, stringAt(stored, [key]), REDACTED));
 }
 
+/**
+ * The secrets a PATCH would carry to another endpoint: when one of the
+ * config's URLs changes scheme, host or port, each secret the patch does not
+ * send again in clear, by key path. Kept from the stored config, they would go
+ * wherever a `manage` key (perhaps stolen) points the destination.
+ */
+export function secretsCarriedToNewEndpoint(type: string, changes: Record<string, unknown>, stored: Record<string, unknown>, patched: Record<string, unknown>): string[] {
+  const moved = (URL_KEYS[type] ?? []).some((key) => originOf(stored[key]) !== originOf(patched[key]));
+  if (!moved) return [];
+  const carried: string[] = [];
+  mapSecrets(type, patched, (v, path) => {
+    const sent = stringAt(changes, path.split('.'));
+    if (sent === undefined || sent === REDACTED) carried.push(path);
+    return v;
+  });
+  return carried;
+}
+
+function originOf(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
 function mapSecrets(type: string, config: Record<string, unknown>, f: (value: string, path: string) => string): Record<string, unknown> {
   const out = structuredClone(config);
   for (const path of SECRET_PATHS[type] ?? []) visit(out, path, [], f);

@@ -209,9 +209,15 @@ test('Test & Add, tenant isolation, pause, resume and delete of a tenant destina
   await waitFor(() => actions().includes('auditstream.destination.resumed'), 'the resume recorded as a change event of acme');
   assert.ok(actions().includes('auditstream.destination.paused'), actions().join());
 
-  // PATCH: a changed URL is tested first (422, nothing changed); include/exclude are not; the secret sent back redacted keeps its value.
-  const badPatch = await acme('PATCH', '/v1/tenants/acme/destinations/siem', { url: `${closed.url}/hook` });
-  assert.equal(badPatch.status, 422);
+  // PATCH: a URL on another host or port takes no stored secret along: the bearer must be sent again (400 naming it).
+  const carried = await acme('PATCH', '/v1/tenants/acme/destinations/siem', { url: `${closed.url}/hook` });
+  assert.equal(carried.status, 400, carried.text);
+  assert.deepEqual(carried.body.problems.map((p: { key: string }) => p.key), ['auth.bearer']);
+  const sentBackRedacted = await acme('PATCH', '/v1/tenants/acme/destinations/siem', { url: `${closed.url}/hook`, auth: { bearer: '********' } });
+  assert.equal(sentBackRedacted.status, 400, sentBackRedacted.text);
+  // With the secret sent again, a changed URL is tested first (422, nothing changed); include/exclude are not; the secret sent back redacted keeps its value.
+  const badPatch = await acme('PATCH', '/v1/tenants/acme/destinations/siem', { url: `${closed.url}/hook`, auth: { bearer: SECRET } });
+  assert.equal(badPatch.status, 422, badPatch.text);
   const patched = await acme('PATCH', '/v1/tenants/acme/destinations/siem', { include: ['login'], auth: { bearer: '********' } });
   assert.equal(patched.status, 200, patched.text);
   assert.deepEqual(patched.body.destination.config.include, ['login']);
