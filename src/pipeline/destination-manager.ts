@@ -74,6 +74,8 @@ interface Running {
   /** Undefined when the stored config no longer starts (e.g. the sealing key changed): shown failing with the reason. */
   emitter: Emitter | undefined;
   startError?: string;
+  /** Replaces the config's secret values in a text by ********; made when the config was opened to start the emitter. */
+  scrub?: (text: string) => string;
   suspended: boolean;
   deleting: boolean;
   /** The destination's own `queue` keys; its cap in the journal is the lower of these and its tenant's quota. */
@@ -224,11 +226,11 @@ export class DestinationManager {
 
   view(tenant: string, name: string): DestinationView | undefined {
     const r = this.running.get(destinationId(tenant, name));
-    return r && this.viewOf(r);
+    return r && viewOf(r);
   }
 
   list(tenant: string): DestinationView[] {
-    return [...(this.byTenant.get(tenant)?.values() ?? [])].map((r) => this.viewOf(r)).sort((a, b) => (a.name < b.name ? -1 : 1));
+    return [...(this.byTenant.get(tenant)?.values() ?? [])].map(viewOf).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /** The stored config with its secrets opened: what a PATCH merges into and a test runs with. */
@@ -289,7 +291,7 @@ export class DestinationManager {
     if (record.paused) emitter.pause();
     emitter.start();
     routes.add(emitter);
-    this.keep({ record, emitter, suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
+    this.keep({ record, emitter, scrub: secretScrubber(record.type, plain), suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
   }
 
   private async setPaused(tenant: string, name: string, paused: boolean, actor: string): Promise<DestinationView | undefined> {
@@ -306,7 +308,7 @@ export class DestinationManager {
       current.emitter?.resume();
     }
     this.announce(tenant, paused ? 'destination.paused' : 'destination.resumed', actor, name, wasSuspended && !paused ? { wasSuspended: true } : undefined);
-    return this.viewOf(current);
+    return viewOf(current);
   }
 
   private async drainThenForget(current: Running, tenant: string, name: string, actor: string): Promise<boolean> {
@@ -364,7 +366,7 @@ export class DestinationManager {
         e.setRetryFloor(SUSPENDED_RETRY_MS);
         this.opts.logger.warn({ destination: e.name, failingSec: Math.round(failingMs / 1000) }, 'tenant destination suspended: failing longer than tenants.suspendAfterSec; retried hourly');
         const { failingSince, lastError } = e.health();
-        this.announce(r.record.tenant, 'destination.suspended', 'system', r.record.name, { failingSince, lastError: lastError && this.scrubbed(r, lastError) });
+        this.announce(r.record.tenant, 'destination.suspended', 'system', r.record.name, { failingSince, lastError: lastError && scrubbed(r, lastError) });
       } else if (r.suspended && failingMs === 0) {
         // A retry delivered: it resumes by itself.
         r.suspended = false;
@@ -383,37 +385,36 @@ export class DestinationManager {
     );
   }
 
-  private viewOf(r: Running): DestinationView {
-    const { record, emitter } = r;
-    const state: DestinationState = record.paused ? 'paused' : r.suspended ? 'suspended' : !emitter || emitter.failingForMs() > 0 ? 'failing' : 'active';
-    const health = emitter ? emitter.health() : { lastError: r.startError ?? 'not running' };
-    return {
-      tenant: record.tenant,
-      name: record.name,
-      type: record.type,
-      config: redactSecrets(record.type, record.config),
-      state,
-      ...(r.deleting ? { deleting: true as const } : {}),
-      health: health.lastError ? { ...health, lastError: this.scrubbed(r, health.lastError) } : health,
-      createdAt: record.createdAt,
-      updatedAt: record.updatedAt,
-    };
-  }
-
-  /**
-   * A sink's error may quote a secret of its config: a receiver answering
-   * 401 with "invalid token <the token>", or an endpoint with its query. The
-   * answers and change events that show it show the secret redacted, as the
-   * config beside it is.
-   */
-  private scrubbed(r: Running, text: string): string {
-    const plain = unsealSecrets(r.record.type, r.record.config, this.key(), `destination ${destinationId(r.record.tenant, r.record.name)}`);
-    return secretScrubber(r.record.type, plain)(text);
-  }
-
   private key(): Buffer {
     this.sealingKey ??= readOrCreateSecretKey(secretKeyFile(this.opts.dataDir), process.env);
     return this.sealingKey;
   }
 }
 
+function viewOf(r: Running): DestinationView {
+  const { record, emitter } = r;
+  const state: DestinationState = record.paused ? 'paused' : r.suspended ? 'suspended' : !emitter || emitter.failingForMs() > 0 ? 'failing' : 'active';
+  const health = emitter ? emitter.health() : { lastError: r.startError ?? 'not running' };
+  return {
+    tenant: record.tenant,
+    name: record.name,
+    type: record.type,
+    config: redactSecrets(record.type, record.config),
+    state,
+    ...(r.deleting ? { deleting: true as const } : {}),
+    health: health.lastError ? { ...health, lastError: scrubbed(r, health.lastError) } : health,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+}
+
+/**
+ * A sink's error may quote a secret of its config: a receiver answering 401
+ * with "invalid token <the token>", or echoing its URL. The answers and change
+ * events that show it show the secret redacted, as the config beside it is.
+ * A destination that did not start has no opened config and no sink: its
+ * error is the server's own text.
+ */
+function scrubbed(r: Running, text: string): string {
+  return r.scrub ? r.scrub(text) : text;
+}

@@ -4,7 +4,7 @@ import { DestinationConfigError, type DestinationManager } from '../pipeline/des
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { CheckStep } from '../sinks/sink.js';
 import { checkDestinationPolicy, checkTenantRole, DestinationNotAllowedError } from '../tenants/destination-policy.js';
-import { keepRedacted, secretScrubber } from '../tenants/destination-secrets.js';
+import { keepRedacted, secretScrubber, secretsCarriedToNewEndpoint } from '../tenants/destination-secrets.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
 import { RedactedUrlError } from '../tenants/url-secrets.js';
@@ -108,7 +108,13 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     }
     const { name: _n, type: _t, ...changes } = patch;
     const stored = manager.storedConfig(id, name)!;
-    const config = keptRedacted(current.type, mergePatch(stored, changes), stored);
+    const patched = mergePatch(stored, changes);
+    const carried = secretsCarriedToNewEndpoint(current.type, changes, stored, patched);
+    if (carried.length > 0) {
+      const error = 'the destination moves to another scheme, host or port: send this secret again in clear, or it would go there';
+      throw new HttpError(400, 'DESTINATION_INVALID', `${carried.join(', ')}: ${error}`, { problems: carried.map((key) => ({ key, error })) });
+    }
+    const config = keptRedacted(current.type, patched, stored);
     await allowed(tenant, current.type, config);
     const r = resolved(tenant, name, current.type, config);
     const needsTest = !skipTest && Object.keys(changes).some((k) => !UNTESTED_KEYS.has(k));

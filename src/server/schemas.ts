@@ -153,7 +153,7 @@ const SHARED: Json[] = [
       oldestEventAgeSec: { type: 'number', minimum: 0 },
       delivered: int('since the server started'),
       deadLettered: int('since the server started'),
-      inFlight: int('batches sent and not yet answered'),
+      inFlight: int('batches in the window: sent, or answered and waiting behind an earlier one'),
       maxInFlight: int('batch.maxInFlight as it applies: 1 for a sink that keeps order per key'),
       deadLetterFile: str(),
       corruptQueueMovedTo: str('an unreadable journal segment (or an older release\'s queue file) was moved here at start'),

@@ -55,8 +55,29 @@ export function secretScrubber(type: string, config: Record<string, unknown>): (
   const values: string[] = [];
   mapSecrets(type, config, (v) => (values.push(v), v));
   mapUrls(type, config, (url) => (values.push(...urlSecretValues(url)), url));
-  const quoted = values.filter((v) => v.length >= MIN_QUOTED_SECRET && v !== REDACTED).sort((a, b) => b.length - a.length);
+  const forms = new Set(values.filter((v) => v !== REDACTED).flatMap(quotedForms));
+  const quoted = [...forms].filter((v) => v.length >= MIN_QUOTED_SECRET).sort((a, b) => b.length - a.length);
   return (text) => quoted.reduce((t, v) => t.replaceAll(v, REDACTED), text);
+}
+
+/** A path segment at least this long of a secret is looked for on its own: a receiver may echo part of its path. */
+const MIN_QUOTED_SEGMENT = 8;
+
+/**
+ * The ways a receiver or a library may quote a secret back: as it is,
+ * percent-encoded (a URL echoed as the request line had it), JSON-escaped
+ * (PHP escapes "/"), and, for a path token, each long enough segment.
+ */
+function quotedForms(v: string): string[] {
+  const forms = [v, encodeURIComponent(v), encodeURI(v), JSON.stringify(v).slice(1, -1), JSON.stringify(v).slice(1, -1).replaceAll('/', '\\/')];
+  try {
+    const url = new URL(`http://x/${v}`);
+    forms.push(url.pathname.slice(1));
+  } catch {
+    // Not a path: the other forms stand.
+  }
+  if (v.includes('/')) forms.push(...v.split('/').filter((segment) => segment.length >= MIN_QUOTED_SEGMENT));
+  return forms;
 }
 
 /**
@@ -68,6 +89,33 @@ export function secretScrubber(type: string, config: Record<string, unknown>): (
 export function keepRedacted(type: string, patched: Record<string, unknown>, stored: Record<string, unknown>): Record<string, unknown> {
   const kept = mapSecrets(type, patched, (v, path) => (v === REDACTED ? (stringAt(stored, path.split('.')) ?? v) : v));
   return mapUrls(type, kept, (url, key) => restoreUrlSecrets(key, url, stringAt(stored, [key]), REDACTED));
+}
+
+/**
+ * The secrets a PATCH would carry to another endpoint: when one of the
+ * config's URLs changes scheme, host or port, each secret the patch does not
+ * send again in clear, by key path. Kept from the stored config, they would go
+ * wherever a `manage` key (perhaps stolen) points the destination.
+ */
+export function secretsCarriedToNewEndpoint(type: string, changes: Record<string, unknown>, stored: Record<string, unknown>, patched: Record<string, unknown>): string[] {
+  const moved = (URL_KEYS[type] ?? []).some((key) => originOf(stored[key]) !== originOf(patched[key]));
+  if (!moved) return [];
+  const carried: string[] = [];
+  mapSecrets(type, patched, (v, path) => {
+    const sent = stringAt(changes, path.split('.'));
+    if (sent === undefined || sent === REDACTED) carried.push(path);
+    return v;
+  });
+  return carried;
+}
+
+function originOf(url: unknown): string | undefined {
+  if (typeof url !== 'string') return undefined;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
 }
 
 function mapSecrets(type: string, config: Record<string, unknown>, f: (value: string, path: string) => string): Record<string, unknown> {

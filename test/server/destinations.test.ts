@@ -1,11 +1,12 @@
 import { dereference } from '@readme/openapi-parser';
 import { Ajv } from 'ajv';
 import assert from 'node:assert/strict';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { configSchema } from '../../src/config/schema.js';
+import { secretKeyFile } from '../../src/config/secure-params.js';
 import { parseConfig } from '../../src/config/validate.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
@@ -208,9 +209,15 @@ test('Test & Add, tenant isolation, pause, resume and delete of a tenant destina
   await waitFor(() => actions().includes('auditstream.destination.resumed'), 'the resume recorded as a change event of acme');
   assert.ok(actions().includes('auditstream.destination.paused'), actions().join());
 
-  // PATCH: a changed URL is tested first (422, nothing changed); include/exclude are not; the secret sent back redacted keeps its value.
-  const badPatch = await acme('PATCH', '/v1/tenants/acme/destinations/siem', { url: `${closed.url}/hook` });
-  assert.equal(badPatch.status, 422);
+  // PATCH: a URL on another host or port takes no stored secret along: the bearer must be sent again (400 naming it).
+  const carried = await acme('PATCH', '/v1/tenants/acme/destinations/siem', { url: `${closed.url}/hook` });
+  assert.equal(carried.status, 400, carried.text);
+  assert.deepEqual(carried.body.problems.map((p: { key: string }) => p.key), ['auth.bearer']);
+  const sentBackRedacted = await acme('PATCH', '/v1/tenants/acme/destinations/siem', { url: `${closed.url}/hook`, auth: { bearer: '********' } });
+  assert.equal(sentBackRedacted.status, 400, sentBackRedacted.text);
+  // With the secret sent again, a changed URL is tested first (422, nothing changed); include/exclude are not; the secret sent back redacted keeps its value.
+  const badPatch = await acme('PATCH', '/v1/tenants/acme/destinations/siem', { url: `${closed.url}/hook`, auth: { bearer: SECRET } });
+  assert.equal(badPatch.status, 422, badPatch.text);
   const patched = await acme('PATCH', '/v1/tenants/acme/destinations/siem', { include: ['login'], auth: { bearer: '********' } });
   assert.equal(patched.status, 200, patched.text);
   assert.deepEqual(patched.body.destination.config.include, ['login']);
@@ -317,6 +324,30 @@ test("a receiver's error that quotes the destination's secret shows it redacted 
   }, 'the suspension recorded in the store');
   assert.match(JSON.stringify(suspended), /\*{8}/);
   assert.ok(!JSON.stringify(suspended).includes(token), JSON.stringify(suspended));
+});
+
+test('a stored destination whose secrets no longer open (the sealing key replaced) is listed failing with the reason; the others still list and pause', async (t) => {
+  const dataDir = await tempDir(t);
+  const receiver = await startHttpReceiver(t, () => ({ status: 200 }));
+  let server = await start(t, dataDir);
+  await addTenant(server.pipeline, 'acme');
+  const key = await addKey(server.pipeline, 'acme', ['read', 'manage']);
+  let acme = api(server.url, key.key);
+  const sealed = await acme('POST', '/v1/tenants/acme/destinations', { name: 'sealed', type: 'http', url: `${receiver.url}/a`, auth: { bearer: 'bearer-token-0af3' } });
+  assert.equal(sealed.status, 201, sealed.text);
+  assert.equal((await acme('POST', '/v1/tenants/acme/destinations', { name: 'plain', type: 'http', url: `${receiver.url}/b` })).status, 201);
+  await server.stop();
+
+  rmSync(secretKeyFile(dataDir));
+  server = await start(t, dataDir);
+  acme = api(server.url, key.key);
+  const list = await acme('GET', '/v1/tenants/acme/destinations');
+  assert.equal(list.status, 200, list.text);
+  const byName = Object.fromEntries(list.body.destinations.map((d: { name: string }) => [d.name, d]));
+  assert.equal(byName.sealed.state, 'failing');
+  assert.match(byName.sealed.health.lastError, /auth\.bearer/);
+  assert.equal(byName.plain.state, 'active');
+  assert.equal((await acme('POST', '/v1/tenants/acme/destinations/sealed/pause')).status, 200);
 });
 
 test("every destination route refuses another tenant's key (404), a key without the scope (403) and a revoked key (401)", async (t) => {

@@ -58,3 +58,12 @@ test("what a sink says about a config (a test step) is shown with that config's 
   assert.equal(scrub('abc 2'), 'abc 2');
   assert.equal(secretScrubber('kafka', { bootstrapServers: ['b:9092'] })('connect b:9092'), 'connect b:9092');
 });
+
+test('a secret quoted back encoded is redacted too: percent-encoded, JSON-escaped, or a long segment of a path token', () => {
+  const hook = 'T0AB12/B0CD34/slack path+token9';
+  const scrub = secretScrubber('http', { url: 'https://hooks.example/services/${hook}', secureParams: { hook } });
+  assert.equal(scrub(`no hook at /services/${encodeURI(hook)}`), `no hook at /services/${REDACTED}`);
+  assert.equal(scrub(`{"path":"${hook.replaceAll('/', '\\/')}"}`), `{"path":"${REDACTED}"}`);
+  assert.equal(scrub(`x=${encodeURIComponent(hook)}`), `x=${REDACTED}`);
+  assert.equal(scrub('unknown webhook slack path+token9'), `unknown webhook ${REDACTED}`);
+});

@@ -47,6 +47,10 @@ export class HttpSink implements Sink {
     this.batch = { maxEvents: this.shape.maxEntries, maxBytes: this.shape.maxRequestBytes, lingerMs: 0, maxInFlight: 2 };
     const secret = resolveSecrets(config, ctx.configPath);
     this.url = new URL(secret.url ?? DATADOG_DEFAULT_URL);
+    // The schema keeps references out of the host; this holds it whatever a URL parser makes of an odd spelling.
+    if (this.url.origin !== new URL(config.url ?? DATADOG_DEFAULT_URL).origin) {
+      throw new ConfigError(`${ctx.configPath}.url`, 'its secureParams references change the scheme, host or port; they may stand in the path or query only');
+    }
     if (this.url.pathname === '/' && this.shape.path !== '/') this.url.pathname = this.shape.path;
     this.shownUrl = shownUrl(config.url ?? DATADOG_DEFAULT_URL, this.shape.path);
     this.headers = { ...secret.headers, 'content-type': this.shape.contentType, 'user-agent': 'auditstream', ...secret.auth };
