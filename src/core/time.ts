@@ -55,15 +55,48 @@ export function parseTime(value: unknown, field: string, bounds: EventTimeBounds
 
 /**
  * The epoch ms of a time already written as parseTime writes it
- * (`2024-05-01T12:00:00.000Z`, what most producers send), else NaN. That it
- * reads back to the same text proves it valid, without the general regex and
- * its dozen captures, and the text is then the result as it is.
+ * (`2024-05-01T12:00:00.000Z`, what most producers send), else NaN: read field
+ * by field, each in its range and the day in its month, so that the text is
+ * then the result as it is, without the general regex and its dozen captures.
+ * Date.parse and a toISOString round trip said the same at ten times the cost,
+ * a tenth of reading a collector's CloudWatch Logs message.
  */
-function canonicalMs(value: unknown): number {
+export function canonicalMs(value: unknown): number {
   if (typeof value !== 'string' || value.length !== 24 || value.charCodeAt(23) !== 90 /* Z */ || value.charCodeAt(10) !== 84 /* T */) return Number.NaN;
-  const ms = Date.parse(value);
-  if (!(ms >= EARLIEST_TIME_MS && ms <= LATEST_TIME_MS)) return Number.NaN;
-  return new Date(ms).toISOString() === value ? ms : Number.NaN;
+  for (const at of SEPARATORS) if (value.charCodeAt(at) !== CANONICAL.charCodeAt(at)) return Number.NaN;
+  const y = digits(value, 0, 4);
+  const mo = digits(value, 5, 2);
+  const d = digits(value, 8, 2);
+  const h = digits(value, 11, 2);
+  const mi = digits(value, 14, 2);
+  const s = digits(value, 17, 2);
+  const ms = digits(value, 20, 3);
+  // Year 0 is before EARLIEST_TIME_MS; 9999 is the largest four digits hold, within LATEST_TIME_MS.
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || ms < 0) return Number.NaN;
+  return daysSinceEpoch(y, mo, d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + ms;
+}
+
+const CANONICAL = '0000-00-00T00:00:00.000Z';
+const SEPARATORS = [4, 7, 13, 16, 19];
+
+/** The number written by text[at, at + n) in decimal digits, or -1 when one is not a digit. */
+function digits(text: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date of year 1 or later (H. Hinnant's days_from_civil). */
+function daysSinceEpoch(y: number, mo: number, d: number): number {
+  const yy = mo <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (mo > 2 ? mo - 3 : mo + 9) + 2) / 5) + d - 1;
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
 }
 
 /** Whether epoch ms `ms` is a time an event may have under `bounds`. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { InvalidEventError } from '../../src/core/errors.js';
-import { DEFAULT_EVENT_TIME_BOUNDS, parseTime, parseTimeMs } from '../../src/core/time.js';
+import { DEFAULT_EVENT_TIME_BOUNDS, canonicalMs, parseTime, parseTimeMs } from '../../src/core/time.js';
 
 const bounds = DEFAULT_EVENT_TIME_BOUNDS;
 const parse = (v: unknown, field = 'time') => parseTime(v, field, bounds);
@@ -96,4 +96,28 @@ test('a time written as parseTime writes it is taken as it is; one that only loo
   assert.throws(() => parseTime('0000-12-31T00:00:00.000Z', 'time', bounds), { message: /outside the years 0001–9999/ });
   assert.throws(() => parseTime('2024-05-01T24:00:00.000Z', 'time', bounds), { message: /hour 24 is not 00–23/ });
   assert.throws(() => parseTime('2024-05-01T12:00:00.000Z', 'time', { notBeforeMs: Date.UTC(2025, 0, 1), maxAheadSec: 0 }), { message: /^time: 2024-05-01T12:00:00.000Z is before 2025-01-01T00:00:00.000Z/ });
+});
+
+test('canonicalMs reads a canonical time to the instant Date.parse reads, and refuses what does not read back to the same text', () => {
+  // Instants over the years 0001–9999, some with a character changed, from a fixed seed: every string that
+  // Date.parse and toISOString give back unchanged is read to the same ms, every other one is NaN.
+  const roundTrip = (v: string) => {
+    const ms = Date.parse(v);
+    return ms >= -62_135_596_800_000 && new Date(ms).toISOString() === v ? ms : Number.NaN;
+  };
+  const chars = '0123456789-:.TZ';
+  let seed = 4242;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const fixed = ['2024-02-29T23:59:59.999Z', '2023-02-29T00:00:00.000Z', '1900-02-29T00:00:00.000Z', '2000-02-29T00:00:00.000Z', '0099-03-01T00:00:00.000Z', '2024-04-31T00:00:00.000Z', '2024-05-01T12:60:00.000Z'];
+  for (const v of fixed) assert.ok(Object.is(canonicalMs(v), roundTrip(v)), v);
+  for (let k = 0; k < 100_000; k++) {
+    const chosen = -62_135_596_800_000 + Math.floor((next(2 ** 31) / 2 ** 31) * 315_537_897_600_000);
+    const v = [...new Date(chosen).toISOString()];
+    for (let m = next(3); m > 0; m--) v[next(24)] = chars[next(chars.length)]!;
+    const text = v.join('');
+    assert.ok(Object.is(canonicalMs(text), roundTrip(text)), text);
+  }
 });

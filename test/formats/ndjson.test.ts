@@ -97,3 +97,22 @@ test('DepthScan fed in pieces measures as one scan does, an escape split across 
     assert.equal(scan.deepest, whole, `pieces of ${size}`);
   }
 });
+
+test('jsonDepth, which skips strings whole, measures every text as the character-by-character DepthScan does', () => {
+  // Texts made of the characters that matter (brackets, quotes, runs of backslashes) in every order, from a fixed seed.
+  const alphabet = ['{', '}', '[', ']', '"', '\\', 'a', ':'];
+  let seed = 12345;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  for (let k = 0; k < 20_000; k++) {
+    let text = '';
+    for (let len = next(24); len > 0; len--) text += alphabet[next(alphabet.length)];
+    const start = next(text.length + 1);
+    const end = start + next(text.length + 1 - start);
+    const scan = new DepthScan();
+    scan.feed(text, start, end);
+    assert.equal(jsonDepth(text, start, end), scan.deepest, `${JSON.stringify(text)} [${start}, ${end})`);
+  }
+});
