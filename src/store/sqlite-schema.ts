@@ -80,6 +80,27 @@ const MIGRATIONS: readonly Migration[] = [
     // the whole store's time index for its few rows.
     sql: `CREATE INDEX audit_events_tenant_time ON audit_events (tenant, time_ms DESC, id DESC, source DESC);`,
   },
+  {
+    version: 4,
+    description: 'search indexes ascending: new events append at their end',
+    // Events arrive in time order. In a DESC index the newest entry goes first, at the left edge of the
+    // tree (or of its type's, tenant's, session's range), where SQLite splits full pages in half and
+    // rebalances them with their neighbours; ascending, it goes last, where SQLite starts a new page and
+    // leaves the full one full. Searches walk these indexes backwards for the same newest-first order,
+    // without a sort. Names and creation order are kept: the plans depend on neither's change.
+    sql: `
+      DROP INDEX audit_events_time;
+      DROP INDEX audit_events_type_time;
+      DROP INDEX audit_events_actor_time;
+      DROP INDEX audit_events_session_time;
+      DROP INDEX audit_events_tenant_time;
+      CREATE INDEX audit_events_time ON audit_events (time_ms, id, source);
+      CREATE INDEX audit_events_type_time ON audit_events (type, time_ms, id, source);
+      CREATE INDEX audit_events_actor_time ON audit_events (actor, time_ms, id, source);
+      CREATE INDEX audit_events_session_time ON audit_events (session_id, time_ms, id, source);
+      CREATE INDEX audit_events_tenant_time ON audit_events (tenant, time_ms, id, source);
+    `,
+  },
 ];
 
 /** The columns an event is stored in and read back from, in EventRow's names. */

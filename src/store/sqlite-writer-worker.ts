@@ -105,13 +105,24 @@ function events(request: Insert): number {
 }
 
 /**
- * Events committed between checkpoints. A checkpoint copies each page changed
- * since the last one once, however often it changed, so a longer span copies
- * fewer pages per event: 0.56 at 10 000 against 1.2 at 2 000 in 500-event
- * transactions. The WAL then holds up to about 20 000 pages (80 MiB) in
- * those, 8 000 in 5 000-event ones (docs/audit-store.md).
+ * WAL bytes not yet copied into the database file at which the writer runs a
+ * checkpoint. A checkpoint copies each page changed since the last one once,
+ * however often it changed, so a longer span copies fewer pages per event; a
+ * bound in bytes rather than events lets large transactions, which write
+ * fewer pages per event, go longer between checkpoints (about 23 000 events
+ * in 5 000-event ones, against 9 000 in 500-event ones) while the WAL, and
+ * what a crash replays, stays as large as 10 000 events in 500-event
+ * transactions made it before (docs/audit-store.md).
  */
-const CHECKPOINT_EVERY_EVENTS = 10_000;
+const CHECKPOINT_WAL_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The WAL file keeps its largest size unless told otherwise: after a spike
+ * (a migration rebuilding indexes, a reader holding a snapshot through many
+ * commits) SQLite truncates it back to this when it next starts over. Above
+ * CHECKPOINT_WAL_BYTES and a group, so the usual cycle never truncates and regrows it.
+ */
+const WAL_SIZE_LIMIT_BYTES = 128 * 1024 * 1024;
 
 let db: Database.Database | undefined;
 try {
@@ -120,11 +131,17 @@ try {
   // Checkpoints run after the answers below instead of inside a commit, so the
   // emitter prepares its next batch meanwhile rather than waiting for them.
   db.pragma('wal_autocheckpoint = 0');
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
   const insert = prepareInsert(db);
   const open = db;
   const waiting: Insert[] = [];
   let closing = false;
-  let sinceCheckpoint = 0;
+  // NOOP only reads the WAL's counts: frames in it, and of those already copied.
+  const uncopiedWalBytes = (): number => {
+    const [{ log, checkpointed }] = open.pragma('wal_checkpoint(NOOP)') as [{ log: number; checkpointed: number }];
+    return (log - checkpointed) * pageSize;
+  };
   const take = (request: WriterRequest): void => {
     if (request.op === 'close') closing = true;
     else waiting.push(request);
@@ -142,12 +159,10 @@ try {
       let size = events(waiting[0]!);
       let count = 1;
       while (count < waiting.length && size + events(waiting[count]!) <= GROUP_MAX_EVENTS) size += events(waiting[count++]!);
-      sinceCheckpoint += commitGroup(insert, waiting.splice(0, count));
-      if (sinceCheckpoint >= CHECKPOINT_EVERY_EVENTS) {
-        sinceCheckpoint = 0;
+      if (commitGroup(insert, waiting.splice(0, count)) > 0) {
         try {
           // PASSIVE never waits for readers; what it cannot copy now, a later one will.
-          open.pragma('wal_checkpoint(PASSIVE)');
+          if (uncopiedWalBytes() >= CHECKPOINT_WAL_BYTES) open.pragma('wal_checkpoint(PASSIVE)');
         } catch {
           // Like SQLite's own autocheckpoint, a failed checkpoint is not the insert's failure.
         }

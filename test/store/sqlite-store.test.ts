@@ -39,6 +39,7 @@ function sqliteLocation(t: import('node:test').TestContext, path: string): Store
         db.close();
       }
     },
+    latestVersions: [1, 2, 3, 4],
   };
 }
 

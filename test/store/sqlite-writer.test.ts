@@ -104,3 +104,21 @@ test('sqlite writer: batches queued together share a transaction, and a refused 
   assert.equal(await store.count(), 900);
   assert.deepEqual((await store.search({ actor: 'refused' })).events, [], "the refused batch's good row went with it");
 });
+
+test('sqlite writer: the WAL is copied into the database file as it grows, so it holds at most about 64 MiB not yet copied', async (t) => {
+  const path = join(await tempDir(t), 'audit.db');
+  const store = new SqliteAuditStore({ path });
+  t.after(() => store.close());
+  // 120 MiB of rows: without checkpoints the WAL would hold all of it.
+  const raw = 'x'.repeat(20_000);
+  for (let batch = 0; batch < 12; batch++) {
+    await store.insert(eventSeries(500, `2024-05-${String(batch + 1).padStart(2, '0')}T00:00:00.000Z`, { raw }));
+  }
+  const db = new Database(path);
+  t.after(() => db.close());
+  const [{ log, checkpointed }] = db.pragma('wal_checkpoint(NOOP)') as [{ log: number; checkpointed: number }];
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const uncopiedMiB = ((log - checkpointed) * pageSize) / 1024 / 1024;
+  assert.ok(uncopiedMiB < 80, `the WAL holds ${uncopiedMiB.toFixed(1)} MiB not copied into the database file`);
+  assert.equal(await store.count(), 6000);
+});

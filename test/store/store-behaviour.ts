@@ -16,6 +16,8 @@ export interface StoreLocation {
   open(): AuditStore;
   /** Versions recorded in schema_migrations, read independently of the store. */
   schemaVersions(): Promise<number[]>;
+  /** The versions this backend's migrations record, all applied. */
+  latestVersions: readonly number[];
 }
 
 /** Creates a fresh, empty location (file or database) for one test. */
@@ -51,7 +53,7 @@ export function storeBehaviour(backend: string, location: LocationFactory): void
     const c = loc.open();
     await c.ping();
     assert.equal((await c.get('kept-across-reopen'))?.id, 'kept-across-reopen');
-    assert.deepEqual(await loc.schemaVersions(), [1, 2, 3]);
+    assert.deepEqual(await loc.schemaVersions(), loc.latestVersions);
   });
 
   test(`${backend}: an event reads back exactly as inserted, optional fields absent stay absent`, async (t) => {
@@ -316,7 +318,7 @@ export function migrationFromV1Behaviour(backend: string, v1Location: LocationFa
     const loc = await v1Location(t);
     const store = loc.open();
     await store.ping();
-    assert.deepEqual(await loc.schemaVersions(), [1, 2, 3]);
+    assert.deepEqual(await loc.schemaVersions(), loc.latestVersions);
     assert.equal(await store.count(), 2);
     const foxpass42 = await store.get('42');
     assert.deepEqual(
@@ -334,6 +336,6 @@ export function migrationFromV1Behaviour(backend: string, v1Location: LocationFa
     await store.close();
     // Reopened, nothing is migrated twice.
     await loc.open().ping();
-    assert.deepEqual(await loc.schemaVersions(), [1, 2, 3]);
+    assert.deepEqual(await loc.schemaVersions(), loc.latestVersions);
   });
 }
