@@ -43,10 +43,19 @@ async function scenario({ name, config, drain }, load, tmp, smoke) {
     await sleep(smoke ? 500 : 3_000);
     const idle = memoryOf(server.pid);
     let sampledPeak = idle.rssMiB;
+    // What the peak is made of: the V8 heap the server has committed (its old space apart) and its
+    // Buffers' memory outside the heap, the highest of each, read from its metrics once a second.
+    const highest = { heapMiB: 0, oldSpaceMiB: 0, externalMiB: 0 };
     let sampling = true;
     const sampler = (async () => {
-      while (sampling) {
+      for (let n = 0; sampling; n++) {
         sampledPeak = Math.max(sampledPeak, memoryOf(server.pid).rssMiB);
+        if (n % 10 === 0) {
+          const m = await scrapeMetrics(server.url);
+          highest.heapMiB = Math.max(highest.heapMiB, metricSum(m, 'nodejs_heap_size_total_bytes') / 1048576);
+          highest.oldSpaceMiB = Math.max(highest.oldSpaceMiB, metricSum(m, 'nodejs_heap_space_size_total_bytes', { space: 'old' }) / 1048576);
+          highest.externalMiB = Math.max(highest.externalMiB, metricSum(m, 'nodejs_external_memory_bytes') / 1048576);
+        }
         await sleep(100);
       }
     })();
@@ -63,6 +72,7 @@ async function scenario({ name, config, drain }, load, tmp, smoke) {
       idleRssMiB: idle.rssMiB,
       peakRssMiB: end.peakRssMiB,
       sampledPeakRssMiB: sampledPeak,
+      highest,
       endRssMiB: end.rssMiB,
       peakToIdle: ratio(end.peakRssMiB, idle.rssMiB),
       eventsAcked: result.events,
@@ -92,16 +102,17 @@ function unusedPort() {
 export function summarize(r) {
   return (
     table(
-      ['scenario', 'idle RSS MiB', 'peak RSS MiB', 'peak ÷ idle', 'events acked', 'ev/s', 'queued at end (log / audit-store)'],
+      ['scenario', 'idle RSS MiB', 'peak RSS MiB', 'peak ÷ idle', 'highest V8 heap / old space / external MiB', 'events acked', 'ev/s', 'queued at end (log / audit-store)'],
       r.scenarios.map((s) => [
         s.name,
         fmt(s.idleRssMiB),
         fmt(s.peakRssMiB),
         fmtRatio(s.peakToIdle),
+        `${fmt(s.highest.heapMiB)} / ${fmt(s.highest.oldSpaceMiB)} / ${fmt(s.highest.externalMiB)}`,
         fmt(s.eventsAcked),
         fmt(s.eventsPerSec),
         `${fmt(s.queuedAtEnd.log)} / ${fmt(s.queuedAtEnd['audit-store'])}`,
       ]),
-    ) + `\n(peak = the kernel's VmHWM for the server process over its whole life; load: ${r.setup.load.concurrency} connections × ${r.setup.load.batchSize}-event batches for ${r.setup.load.durationMs / 1000} s)`
+    ) + `\n(peak = the kernel's VmHWM for the server process over its whole life; highest = the main thread's V8 heap (committed), its old space and its Buffers' memory outside the heap, read from the metrics each second; load: ${r.setup.load.concurrency} connections × ${r.setup.load.batchSize}-event batches for ${r.setup.load.durationMs / 1000} s)`
   );
 }

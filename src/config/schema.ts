@@ -265,6 +265,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       // At least 64 KiB: smaller segments would spend most of their bytes on headers and route sets. At most 1 GiB: offsets are 32-bit.
       segmentBytes: byteSize.pipe(z.number().min(65_536, 'must be at least 64KiB').max(1_073_741_824, 'must be at most 1GiB')).prefault('64MiB'),
+      // Memory traded for CPU: smaller lowers the peak RSS under load, but a destination a few seconds behind reads and parses its records back from disk (docs/benchmarks.md §5).
+      cacheBytes: byteSize.pipe(z.number().max(1_073_741_824, 'must be at most 1GiB')).prefault('24MiB'),
     })
     .prefault({}),
 });

@@ -85,7 +85,7 @@ export class Pipeline {
     // Before any queue is opened: a second pipeline on these files would deliver every event twice.
     // Held until stop(); if start fails it stays held, as queues may already be open.
     const lock = DataDirLock.acquire(dataDir);
-    const journal = EmbeddedJournal.open({ dir: join(dataDir, 'journal'), segmentBytes: config.journal.segmentBytes, logger, registry: metrics.registry });
+    const journal = EmbeddedJournal.open({ dir: join(dataDir, 'journal'), segmentBytes: config.journal.segmentBytes, cacheBytes: config.journal.cacheBytes, logger, registry: metrics.registry });
     const store = await openControlStore(config.tenants, dataDir);
     const tenancy: Tenancy = {
       store,

@@ -68,10 +68,14 @@ export class Router implements Publisher {
     // Dropped once the journal has them (see publish).
     let appends: JournalAppend[] | undefined = initialAppends;
 
-    // queued[i]: emitters holding event i on disk; confirmed[i]: those that count for the policy
-    // (queued under ack: buffered, delivered under ack: delivered).
-    const queued = routes.map(() => new Set<string>());
-    const confirmed = routes.map(() => new Set<string>());
+    // Emitters holding their share of the events on disk: the journal takes or refuses an emitter's
+    // whole share, so one set says it for every event (event i's are those of routes[i] in it).
+    const queued = new Set<string>();
+    // Those that count for the policy: under ack: buffered the queued ones, again one set for all
+    // events; under ack: delivered each event is confirmed on its own. No set per event under
+    // buffered: they lived until the fsync, long enough for the GC to promote them.
+    const confirmedAll = new Set<string>();
+    const confirmedEach = ack === 'delivered' ? routes.map(() => new Set<string>()) : undefined;
     const failures = new Map<string, Failure>();
     const tracked = new Map<Emitter, number[]>();
     /** Destinations deleted while this publish was under way: they no longer count for it. */
@@ -99,9 +103,9 @@ export class Router implements Publisher {
       const missingOf = (i: number): string[] => {
         const routed = gone.size === 0 ? routes[i]! : routes[i]!.filter((name) => !gone.has(name));
         if (routed.length === 0) return [];
-        const missing = policy.missing(routed, confirmed[i]!);
+        const missing = policy.missing(routed, confirmedEach?.[i] ?? confirmedAll);
         // Whatever the policy, an accepted event must be on disk somewhere.
-        if (queued[i]!.size === 0) missing.push(...routed);
+        if (!routes[i]!.some((name) => queued.has(name))) missing.push(...routed);
         return missing;
       };
       const evaluate = (final: boolean, why?: string, changed: Iterable<number> = waiting) => {
@@ -176,11 +180,11 @@ export class Router implements Publisher {
                 refusedBy(em, error, indexes);
                 continue;
               }
-              for (const i of indexes) queued[i]!.add(em.name);
+              queued.add(em.name);
               em.received(indexes.length, indexes.reduce((n, i) => n + sizes[i]!, 0));
               const track = ack === 'delivered' && policy.isRequired(em.name);
               if (!track) {
-                if (ack === 'buffered') for (const i of indexes) confirmed[i]!.add(em.name);
+                if (ack === 'buffered') confirmedAll.add(em.name);
                 settle(indexes);
                 continue;
               }
@@ -191,7 +195,7 @@ export class Router implements Publisher {
               let pending = deliveries.length;
               deliveries.forEach((d, j) =>
                 d.then((report) => {
-                  if (report.delivered) confirmed[indexes[j]!]!.add(em.name);
+                  if (report.delivered) confirmedEach![indexes[j]!]!.add(em.name);
                   else if (!failures.has(em.name)) failures.set(em.name, { reason: report.reason ?? 'not delivered' });
                   if (--pending === 0) settle([indexes[j]!]);
                   else evaluate(false, undefined, [indexes[j]!]);

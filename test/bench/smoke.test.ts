@@ -114,6 +114,9 @@ test('memory: idle and peak RSS with every destination up and with the audit sto
   for (const s of r.scenarios) {
     positive(s.idleRssMiB, 'idle RSS');
     assert.ok(s.peakRssMiB >= s.idleRssMiB, 'peak is at least idle');
+    positive(s.highest.heapMiB, 'highest V8 heap');
+    assert.ok(s.highest.oldSpaceMiB > 0 && s.highest.oldSpaceMiB < s.highest.heapMiB, 'the old space is part of the heap');
+    positive(s.highest.externalMiB, 'highest memory outside the heap');
     positive(s.eventsAcked, 'events acknowledged');
   }
   const down = r.scenarios[1];

@@ -102,3 +102,12 @@ test('a log archive pattern derived from the data dir is checked as the sink wil
     'audit.emitters[0].archivePattern: "/var/lib/audit-%d{yyyy}/logs/archive/audit.%d{yyyy-MM-dd}.log.gz": the date may appear only in the file name, not in its directory',
   ]);
 });
+
+test('journal.cacheBytes takes a size up to 1GiB, 0 included (no cache); beyond, the key is named', () => {
+  for (const cacheBytes of ['8MiB', 0, '1GiB']) assert.deepEqual(problems({ journal: { cacheBytes } }), [], String(cacheBytes));
+  for (const cacheBytes of ['2GiB', 'lots']) {
+    const found = problems({ journal: { cacheBytes } });
+    assert.equal(found.length, 1, found.join('; '));
+    assert.match(found[0]!, /^journal\.cacheBytes: /);
+  }
+});

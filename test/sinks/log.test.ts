@@ -62,6 +62,15 @@ test('json layout: N events become N lines, each parsing back to the same event,
   assert.deepEqual(lines(text).map((l) => JSON.parse(l)), [...first, ...second]);
 });
 
+test('a batch of more lines than one writev takes (1 024 buffers) is written whole and in order', async (t) => {
+  const dir = await tempDir(t);
+  const sink = open(t, dir);
+  // Each line is two buffers (the event's bytes, then its newline): 1 500 events need three writev calls.
+  const batch = events(1500);
+  await send(sink, batch);
+  assert.deepEqual(lines(await readFile(join(dir, 'logs', 'audit.log'), 'utf8')).map((l) => JSON.parse(l)), batch);
+});
+
 test('each logger writes its own file by default, so two log emitters never share one', async (t) => {
   const dir = await tempDir(t);
   await send(open(t, dir, { logger: 'AUDIT' }), events(1));

@@ -10,7 +10,7 @@ import { utcDay } from '../../core/time.js';
 import { archiveFile } from './archive.js';
 import type { ArchivePattern } from './archive-pattern.js';
 import { fileError } from './file-error.js';
-import { fsyncDir, writeAll } from './fs-util.js';
+import { fsyncDir, writevAll } from './fs-util.js';
 import { enforceRetention, type RetentionPolicy } from './retention.js';
 
 /**
@@ -81,7 +81,7 @@ export class RollingFile {
    * Appends whole lines with one write, then (fsync: true) fdatasync: when
    * the promise resolves the lines are on disk. Calls run one at a time.
    */
-  append(lines: Buffer): Promise<void> {
+  append(lines: readonly Uint8Array[]): Promise<void> {
     return this.serial.run(() => this.appendNow(lines));
   }
 
@@ -89,7 +89,7 @@ export class RollingFile {
     return this.serial.run(() => this.closeHandle());
   }
 
-  private async appendNow(lines: Buffer): Promise<void> {
+  private async appendNow(lines: readonly Uint8Array[]): Promise<void> {
     const today = utcDay(this.opts.now());
     let size = await this.ensureOpen(today);
     if (today > this.day) {
@@ -101,9 +101,9 @@ export class RollingFile {
       this.day = today;
     }
     const handle = this.handle!;
-    const data = this.needsNewline ? Buffer.concat([NEWLINE, lines]) : lines;
+    const data = this.needsNewline ? [NEWLINE, ...lines] : lines;
     try {
-      await writeAll(handle, data);
+      await writevAll(handle, data);
       if (this.opts.fsync) await handle.datasync();
     } catch (err) {
       await this.undoPartialWrite(size);
