@@ -441,8 +441,10 @@ export class EmbeddedJournal implements Journal {
           await this.writeRecords(seg.handle!, chunks, lengths, start);
           await seg.handle!.datasync();
         } catch (err) {
-          // Bytes past `start` may be on disk, wholly or in part: cut them before anything else is written there.
+          // Bytes past `start` may be on disk, whole records among them (the commit goes out in chunks): cut them now, so
+          // a refused commit's events do not come back after a restart; if the cut fails too, before the next write.
           seg.truncateTo = start;
+          await cutBack(seg);
           throw err;
         }
         seg.size = start + bytes;
@@ -788,8 +790,24 @@ export class EmbeddedJournal implements Journal {
     if (this.stateRetry) clearTimeout(this.stateRetry);
     this.stateRetry = undefined;
     this.saveState();
-    for (const seg of this.segments.values()) await seg.closeHandle();
+    for (const seg of this.segments.values()) {
+      await cutBack(seg);
+      await seg.closeHandle();
+    }
     this.state.close();
+  }
+}
+
+/** Applies a segment's pending cut, best effort: what cannot be cut now is cut before the next write to it. */
+async function cutBack(seg: Segment): Promise<void> {
+  if (seg.truncateTo === undefined || !seg.handle) return;
+  try {
+    await seg.handle.truncate(seg.truncateTo);
+    await seg.handle.datasync();
+    seg.size = seg.truncateTo;
+    seg.truncateTo = undefined;
+  } catch {
+    // The disk is still refusing: writableSegment tries again before anything else is written there.
   }
 }
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
@@ -361,4 +363,31 @@ test('acks out of journal order: the saved position stops at the gap, remembers 
   await new Promise((r) => setImmediate(r));
   await again.close();
   assert.deepEqual(position(), { ackedThrough: s[3]!, doneAbove: [] });
+});
+
+test('a commit refused part way by a full disk leaves none of its records behind: after a restart only what was acknowledged is read', async (t) => {
+  // A real full disk: a small tmpfs (needs root, as CI and the dev machines run).
+  const mountDir = mkdtempSync(join(tmpdir(), 'as-journal-full-'));
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountDir]).status !== 0) {
+    rmSync(mountDir, { recursive: true, force: true });
+    return t.skip('cannot mount a tmpfs here (not root)');
+  }
+  t.after(() => {
+    spawnSync('umount', ['-l', mountDir]);
+    rmSync(mountDir, { recursive: true, force: true });
+  });
+  const dir = join(mountDir, 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  first.addDestination('a', roomy);
+  await first.append([item('kept', ['a'])]);
+  // About 1.5 MiB left: the 3 MB commit below gets its first 1 MiB chunk, whole records, onto the disk before it fails.
+  const { bavail, bsize } = statfsSync(mountDir);
+  writeFileSync(join(mountDir, 'filler'), Buffer.alloc(Math.max(0, bavail * bsize - 1536 * 1024)));
+  const big = Array.from({ length: 30 }, (_, i) => item(`refused-${i}`, ['a'], 100_000));
+  await assert.rejects(first.append(big), /ENOSPC|no space/i);
+  await first.close();
+
+  rmSync(join(mountDir, 'filler'));
+  const again = await opened(t, dir);
+  assert.deepEqual(await ids(again.addDestination('a', roomy)), ['kept']);
 });
