@@ -14,7 +14,7 @@ const NEWLINE = Buffer.from('\n');
 
 /**
  * The batch's stored JSON, each event's bytes followed by a newline, written
- * as they are (one writev): no copy into a Buffer of the batch, which lived
+ * as they are (writev): no copy into a Buffer of the batch, which lived
  * through the write and fsync, got promoted and was freed only by a full GC
  * (up to 4 MiB a batch; docs/benchmarks.md §5).
  */

@@ -78,8 +78,9 @@ export class RollingFile {
   constructor(private readonly opts: RollingFileOptions) {}
 
   /**
-   * Appends whole lines with one write, then (fsync: true) fdatasync: when
-   * the promise resolves the lines are on disk. Calls run one at a time.
+   * Appends whole lines with writev (several calls above IOV_MAX buffers),
+   * then (fsync: true) fdatasync: when the promise resolves the lines are on
+   * disk. Calls run one at a time.
    */
   append(lines: readonly Uint8Array[]): Promise<void> {
     return this.serial.run(() => this.appendNow(lines));

@@ -43,7 +43,8 @@ export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: 
       signal.throwIfAborted();
       if (batch.length === 0) return [];
       const at = now();
-      // One write for the whole batch: it lands (and is fdatasync'd) as a unit.
+      // The batch's lines go out in as few writev calls as the OS takes (IOV_MAX buffers each), then one fdatasync: a
+      // failed write is cut back whole, but a crash between two calls leaves the first part, sent again after restart.
       await file.append(layout(batch, at));
       return batch.map(() => DELIVERED);
     },
