@@ -39,7 +39,8 @@ type QueuedDeadLetter = DeadLetter & { seq: number };
 
 interface InFlight {
   entry: JournalEntry;
-  event: AuditEvent;
+  /** Undefined for a sink taking stored bytes (sendStored): it is never parsed here. */
+  event: AuditEvent | undefined;
 }
 
 /** One batch of the window: the highest seq read into it, and when its delivery ends. */
@@ -408,7 +409,7 @@ export class Emitter {
         continue;
       }
       try {
-        pending.push({ entry, event: entry.event ?? storedEvent(entry.payload) });
+        pending.push({ entry, event: this.sink.sendStored ? undefined : (entry.event ?? storedEvent(entry.payload)) });
       } catch (err) {
         unreadable.push({ seq: entry.seq, eventId: entry.eventId, payload: entry.payload, attempts: entry.attempts, reason: `queue entry unreadable: ${errorMessage(err)}` });
       }
@@ -428,7 +429,10 @@ export class Emitter {
       this.state = attempt === 0 ? 'sending' : this.state;
       let outcomes: DeliveryOutcome[];
       try {
-        outcomes = await abortable(this.sink.send(pending.map((p) => p.event), signal), signal);
+        const sending = this.sink.sendStored
+          ? this.sink.sendStored(pending.map((p) => p.entry.payload), signal)
+          : this.sink.send(pending.map((p) => p.event!), signal);
+        outcomes = await abortable(sending, signal);
         if (outcomes.length !== pending.length) {
           throw new FatalError(`sink returned ${outcomes.length} outcomes for ${pending.length} events`);
         }

@@ -58,6 +58,9 @@ export class AuditStoreSink implements Sink {
   private readonly labels: { component_id: string };
   private duplicateEvents = 0;
 
+  /** Present when the store parses events elsewhere (SQLite's writer thread): the emitter then hands over the journal's bytes unparsed. */
+  readonly sendStored?: (batch: readonly Buffer[], signal?: AbortSignal) => Promise<DeliveryOutcome[]>;
+
   constructor(
     readonly store: AuditStore,
     batchSize: number,
@@ -70,33 +73,16 @@ export class AuditStoreSink implements Sink {
     this.labels = { component_id: emitterName };
     // Present at 0 from the start, so an alert on its rate sees 0 rather than no series.
     this.duplicates.inc(this.labels, 0);
+    const insertJson = store.insertJson?.bind(store);
+    if (insertJson) this.sendStored = (batch) => this.delivered(batch, insertJson);
   }
 
   status(): Record<string, unknown> {
     return { duplicateEvents: this.duplicateEvents };
   }
 
-  async send(batch: readonly AuditEvent[], _signal?: AbortSignal): Promise<DeliveryOutcome[]> {
-    try {
-      this.counted(await this.store.insert(batch));
-      return batch.map(() => DELIVERED);
-    } catch (err) {
-      // Unreachable or unusable store: the whole batch waits in the queue.
-      if (!(err instanceof InvalidEventError)) throw err;
-    }
-    // Some event's content was refused and the batch rolled back: find it by
-    // inserting one at a time, so only the bad event is dead-lettered.
-    const outcomes: DeliveryOutcome[] = [];
-    for (const event of batch) {
-      try {
-        this.counted(await this.store.insert([event]));
-        outcomes.push(DELIVERED);
-      } catch (err) {
-        if (!(err instanceof InvalidEventError)) throw err;
-        outcomes.push({ status: 'rejected', reason: err.message });
-      }
-    }
-    return outcomes;
+  send(batch: readonly AuditEvent[], _signal?: AbortSignal): Promise<DeliveryOutcome[]> {
+    return this.delivered(batch, (events) => this.store.insert(events));
   }
 
   async check(_signal?: AbortSignal): Promise<CheckStep[]> {
@@ -120,6 +106,29 @@ export class AuditStoreSink implements Sink {
 
   close(): Promise<void> {
     return this.store.close();
+  }
+
+  private async delivered<T>(batch: readonly T[], insert: (batch: readonly T[]) => Promise<InsertResult>): Promise<DeliveryOutcome[]> {
+    try {
+      this.counted(await insert(batch));
+      return batch.map(() => DELIVERED);
+    } catch (err) {
+      // Unreachable or unusable store: the whole batch waits in the queue.
+      if (!(err instanceof InvalidEventError)) throw err;
+    }
+    // Some event's content was refused and the batch rolled back: find it by
+    // inserting one at a time, so only the bad event is dead-lettered.
+    const outcomes: DeliveryOutcome[] = [];
+    for (const event of batch) {
+      try {
+        this.counted(await insert([event]));
+        outcomes.push(DELIVERED);
+      } catch (err) {
+        if (!(err instanceof InvalidEventError)) throw err;
+        outcomes.push({ status: 'rejected', reason: err.message });
+      }
+    }
+    return outcomes;
   }
 
   private counted({ duplicates }: InsertResult): void {

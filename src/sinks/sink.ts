@@ -51,6 +51,15 @@ export interface Sink {
    * stay queued either way.
    */
   send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]>;
+  /**
+   * When present, the emitter calls this instead of `send`, with each event's
+   * JSON exactly as the journal stored it, and never parses the events: for
+   * a sink that would only serialise them again or hand them to another
+   * thread. The Buffers are shared with other emitters and must not be
+   * changed. Same outcomes and errors as `send`; bytes that are not an event
+   * are the sink's to reject.
+   */
+  sendStored?(batch: readonly Buffer[], signal: AbortSignal): Promise<DeliveryOutcome[]>;
   /** "Test & Add", as vendors check a log-export destination before saving it: prove credentials and destination work without sending events. */
   check(signal: AbortSignal): Promise<CheckStep[]>;
   /** What only this kind of sink counts, shown under `sink` in the emitter's status (GET /v1/emitters). */

@@ -65,6 +65,12 @@ export interface AuditStore {
   /** Where the store is, for messages; passwords are redacted. */
   readonly location: string;
   insert(events: readonly AuditEvent[]): Promise<InsertResult>;
+  /**
+   * Like insert, for events given as their JSON exactly as the journal
+   * stored them; bytes that are not an event throw InvalidEventError. Present
+   * where parsing elsewhere saves the caller's thread the work (SQLite).
+   */
+  insertJson?(payloads: readonly Buffer[]): Promise<InsertResult>;
   search(query: SearchQuery, options?: SearchOptions): Promise<SearchPage>;
   /**
    * The event with this id, or with this id from this source. Throws

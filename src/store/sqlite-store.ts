@@ -46,14 +46,23 @@ export class SqliteAuditStore implements AuditStore {
     this.writer = new SqliteWriter({ path: options.path, busyTimeoutMs: options.busyTimeoutMs, location: this.location });
   }
 
-  async insert(events: readonly AuditEvent[]): Promise<InsertResult> {
-    if (events.length === 0) return { inserted: 0, duplicates: 0 };
+  insert(events: readonly AuditEvent[]): Promise<InsertResult> {
+    return this.inserted(events.length, () => this.writer.insert(events));
+  }
+
+  /** The writer thread parses the bytes and makes the rows: this thread only copies them once. */
+  insertJson(payloads: readonly Buffer[]): Promise<InsertResult> {
+    return this.inserted(payloads.length, () => this.writer.insertJson(payloads));
+  }
+
+  private async inserted(count: number, write: () => Promise<number>): Promise<InsertResult> {
+    if (count === 0) return { inserted: 0, duplicates: 0 };
     if (this.closed) throw this.closedError();
-    const insert = this.writer.insert(events);
+    const insert = write();
     this.inserting.add(insert);
     try {
       const inserted = await insert;
-      return { inserted, duplicates: events.length - inserted };
+      return { inserted, duplicates: count - inserted };
     } finally {
       this.inserting.delete(insert);
     }

@@ -7,7 +7,8 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { InvalidEventError } from '../core/errors.js';
-import { ROW_COLUMNS, type FlatRows } from './event-row.js';
+import { ROW_COLUMNS, writeFlatRows, type FlatRows } from './event-row.js';
+import { unpackEvents } from './json-batch.js';
 import { classifySqliteError, toWire } from './sqlite-errors.js';
 import { migrate, openSqlite } from './sqlite-schema.js';
 import type { WriterReply, WriterRequest, WriterStart } from './sqlite-writer.js';
@@ -99,6 +100,19 @@ function commitGroup(insert: ReturnType<typeof prepareInsert>, group: Insert[]):
   }
 }
 
+/** The flat rows of events sent as JSON, or why one of them cannot be stored. */
+function rowsOf(batch: Extract<WriterRequest, { op: 'insert-json' }>): FlatRows | InvalidEventError {
+  try {
+    const events = unpackEvents(batch);
+    const rows: FlatRows = new Array(events.length * ROW_COLUMNS.length);
+    writeFlatRows(events, 0, events.length, rows);
+    return rows;
+  } catch (err) {
+    if (err instanceof InvalidEventError) return err;
+    throw err;
+  }
+}
+
 /** Rows in a batch of flat rows. */
 function events(request: Insert): number {
   return request.rows.length / ROW_COLUMNS.length;
@@ -144,7 +158,13 @@ try {
   };
   const take = (request: WriterRequest): void => {
     if (request.op === 'close') closing = true;
-    else waiting.push(request);
+    else if (request.op === 'insert') waiting.push(request);
+    else {
+      const rows = rowsOf(request);
+      // Refused before any transaction: the batch is answered alone and never joins a group.
+      if (rows instanceof InvalidEventError) reply({ id: request.id, ok: false, error: toWire(rows) });
+      else waiting.push({ op: 'insert', id: request.id, rows });
+    }
   };
   // Batches sent while the previous group committed wait on the port: taking
   // them now puts them in the next group instead of one transaction each.

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { RetriableError } from '../core/errors.js';
 import type { AuditEvent } from '../core/event.js';
 import { ROW_COLUMNS, writeFlatRows, type FlatRows } from './event-row.js';
+import { packJson, transferList, type JsonBatch } from './json-batch.js';
 import { fromWire, type WireError } from './sqlite-errors.js';
 
 /** workerData of the writer thread. */
@@ -12,7 +13,11 @@ export interface WriterStart {
   location: string;
 }
 
-export type WriterRequest = { op: 'insert'; id: number; rows: FlatRows } | { op: 'close' };
+export type WriterRequest =
+  | { op: 'insert'; id: number; rows: FlatRows }
+  /** Events as their stored JSON: the thread parses them and makes the rows. */
+  | ({ op: 'insert-json'; id: number } & JsonBatch)
+  | { op: 'close' };
 
 /** Id 0 answers the start: the file is open and migrated, or why not. */
 export type WriterReply = { id: number; ok: true; inserted: number } | { id: number; ok: false; error: WireError };
@@ -76,6 +81,22 @@ export class SqliteWriter {
     const id = this.nextId++;
     const done = expect(thread, id);
     thread.worker.postMessage({ op: 'insert', id, rows } satisfies WriterRequest);
+    return done;
+  }
+
+  /**
+   * Like insert, for events given as their JSON (the journal's stored bytes):
+   * parsing them and making their rows happen in the writer thread, and the
+   * bytes are moved there rather than copied field by field. Content that
+   * cannot be stored, unparseable bytes included, rejects with InvalidEventError.
+   */
+  async insertJson(payloads: readonly Buffer[]): Promise<number> {
+    const thread = await this.thread();
+    if (thread.ended) throw this.endedError('exited');
+    const id = this.nextId++;
+    const done = expect(thread, id);
+    const batch = packJson(payloads);
+    thread.worker.postMessage({ op: 'insert-json', id, ...batch } satisfies WriterRequest, transferList(batch));
     return done;
   }
 

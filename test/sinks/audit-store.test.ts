@@ -144,6 +144,23 @@ test('audit-store: an event with an unreadable time is rejected with its id (SQL
   assert.deepEqual(outcomes[1], { status: 'delivered' });
 });
 
+test('audit-store (SQLite): the journal\'s stored bytes are stored as the events they encode; bytes that are not an event are rejected alone', async (t) => {
+  const sink = createSink(t, {}, await tempDir(t));
+  assert.ok(sink.sendStored, 'the SQLite store takes stored bytes');
+  const good = eventSeries(2);
+  const bytes = (e: object) => Buffer.from(JSON.stringify(e));
+  const batch = [bytes(good[0]!), Buffer.from('{"id":"torn","time":"2024-01-0'), Buffer.from('null'), bytes(makeEvent({ id: 'bad-time', time: 'soon' })), bytes(good[1]!)];
+  const outcomes = await sink.sendStored(batch, signal());
+  const reason = (i: number) => (outcomes[i]?.status === 'rejected' ? outcomes[i].reason : '');
+  assert.deepEqual(outcomes.map((o) => o.status), ['delivered', 'rejected', 'rejected', 'rejected', 'delivered']);
+  assert.match(reason(1), /queue entry unreadable/);
+  assert.match(reason(2), /queue entry unreadable/);
+  assert.match(reason(3), /bad-time/);
+  for (const event of good) assert.deepEqual(await sink.store.get(event.id, event.source), event);
+  assert.deepEqual(await sink.sendStored([bytes(good[0]!)], signal()), [{ status: 'delivered' }]);
+  assert.deepEqual(sink.status(), { duplicateEvents: 1 }, 'a replay through stored bytes is counted as a duplicate');
+});
+
 test('audit-store: PostgreSQL going away and coming back: retriable while down, delivering once back', async (t) => {
   const { url, own } = await createPgDatabase(t);
   const relay = await tcpProxy(t, { host: '127.0.0.1', port: 5432 });

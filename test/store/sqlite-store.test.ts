@@ -69,3 +69,20 @@ test('sqlite: a database locked by another writer is a retriable error, and work
   other.exec('ROLLBACK');
   assert.deepEqual(await store.insert([makeEvent({ id: 'while-locked' })]), { inserted: 1, duplicates: 0 });
 });
+
+test('sqlite: events given as their stored JSON read back as the same events, multi-byte characters included, and count duplicates', async (t) => {
+  const store = new SqliteAuditStore({ path: join(await tempDir(t), 'audit.db') });
+  t.after(() => store.close());
+  // Multi-byte characters before later events: each event's end is a byte offset, not a character index.
+  const events = [
+    makeEvent({ id: `名😀-${'x'.repeat(10)}`, message: 'ünïcödé 🚀', details: { note: '日本語' } }),
+    makeEvent({ id: 'plain' }),
+    makeEvent({ id: 'é', raw: '{"é":"😀"}' }),
+  ];
+  const stored = events.map((e) => Buffer.from(JSON.stringify(e)));
+  assert.deepEqual(await store.insertJson(stored), { inserted: 3, duplicates: 0 });
+  for (const event of events) assert.deepEqual(await store.get(event.id, event.source), event);
+  assert.deepEqual(await store.insertJson(stored.slice(1)), { inserted: 0, duplicates: 2 });
+  // The caller keeps its bytes: the batch sent to the writer thread is a copy.
+  assert.equal(stored[0]!.toString(), JSON.stringify(events[0]));
+});
