@@ -76,12 +76,7 @@ export class SqliteWriter {
    */
   async insert(events: readonly AuditEvent[]): Promise<number> {
     const rows = await flatRows(events);
-    const thread = await this.thread();
-    if (thread.ended) throw this.endedError('exited');
-    const id = this.nextId++;
-    const done = expect(thread, id);
-    thread.worker.postMessage({ op: 'insert', id, rows } satisfies WriterRequest);
-    return done;
+    return this.request((id) => ({ op: 'insert', id, rows }));
   }
 
   /**
@@ -90,13 +85,18 @@ export class SqliteWriter {
    * bytes are moved there rather than copied field by field. Content that
    * cannot be stored, unparseable bytes included, rejects with InvalidEventError.
    */
-  async insertJson(payloads: readonly Buffer[]): Promise<number> {
+  insertJson(payloads: readonly Buffer[]): Promise<number> {
+    const batch = packJson(payloads);
+    return this.request((id) => ({ op: 'insert-json', id, ...batch }), transferList(batch));
+  }
+
+  /** Posts one insert to the thread (started if need be) and resolves with its answer. */
+  private async request(made: (id: number) => WriterRequest, transfer: ArrayBuffer[] = []): Promise<number> {
     const thread = await this.thread();
     if (thread.ended) throw this.endedError('exited');
     const id = this.nextId++;
     const done = expect(thread, id);
-    const batch = packJson(payloads);
-    thread.worker.postMessage({ op: 'insert-json', id, ...batch } satisfies WriterRequest, transferList(batch));
+    thread.worker.postMessage(made(id), transfer);
     return done;
   }
 
