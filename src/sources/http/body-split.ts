@@ -133,21 +133,23 @@ async function arrayElements(text: string, open: number, max: number, pacer: Pac
 /** The deepest nesting of text[start, end), measured a chunk at a time so that a large body does not hold the event loop. */
 async function scanDepth(text: string, start: number, end: number, pacer: Pacer): Promise<number> {
   const scan = new DepthScan();
-  for (let from = start; from < end; from += SCAN_CHUNK) {
-    if (from > start && pacer.due()) await pacer.yield();
-    scan.feed(text, from, Math.min(end, from + SCAN_CHUNK));
-  }
+  await inChunks(start, end, pacer, (from, to) => scan.feed(text, from, to));
   return scan.deepest;
 }
 
 /** The deepest nesting of bytes[start, end), a chunk at a time; see scanDepth. */
 async function scanDepthBytes(bytes: Buffer, start: number, end: number, pacer: Pacer): Promise<number> {
   const scan = new DepthScan();
+  await inChunks(start, end, pacer, (from, to) => scan.feedBytes(bytes, from, to));
+  return scan.deepest;
+}
+
+/** Calls `feed` on [start, end) in SCAN_CHUNK pieces, yielding to the event loop between them when the pacer says so. */
+async function inChunks(start: number, end: number, pacer: Pacer, feed: (from: number, to: number) => void): Promise<void> {
   for (let from = start; from < end; from += SCAN_CHUNK) {
     if (from > start && pacer.due()) await pacer.yield();
-    scan.feedBytes(bytes, from, Math.min(end, from + SCAN_CHUNK));
+    feed(from, Math.min(end, from + SCAN_CHUNK));
   }
-  return scan.deepest;
 }
 
 /**
