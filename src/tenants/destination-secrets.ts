@@ -71,8 +71,8 @@ const MIN_QUOTED_SEGMENT = 8;
 function quotedForms(v: string): string[] {
   const forms = [v, encodeURIComponent(v), encodeURI(v), JSON.stringify(v).slice(1, -1), JSON.stringify(v).slice(1, -1).replaceAll('/', '\\/')];
   try {
-    const url = new URL(`http://x/${v}`);
-    forms.push(url.pathname.slice(1));
+    // As the URL parser writes it in a path and in a query, which encode different characters (`'` only in a query).
+    forms.push(new URL(`http://x/${v}`).pathname.slice(1), new URL(`http://x/?${v}`).search.slice(1));
   } catch {
     // Not a path: the other forms stand.
   }

@@ -96,6 +96,9 @@ test('a url whose path and query use ${names} from secureParams: the request goe
   const problems = (config: Record<string, unknown>) => httpSinkDefinition.schema.safeParse(config).error?.issues.map((i) => [i.path.join('.'), i.message]) ?? [];
   assert.deepEqual(problems({ url: 'https://h/services/${hook}' }), [['url', '${hook} is not defined in secureParams']]);
   assert.deepEqual(problems({ url: 'https://${host}/x', secureParams: { host: 'evil.example' } }), [['url', 'a ${name} from secureParams may stand in the path or query only, not in the host or port']]);
+  // Without `//` the parser still reads a host: the check goes by what it reads, not by the spelling.
+  assert.ok(problems({ url: 'http:${host}.evil.example/x', secureParams: { host: 'a' } }).some(([k, m]) => k === 'url' && /not in the host or port/.test(m!)));
+  assert.deepEqual(problems({ url: 'https://${user}@h.example/x', secureParams: { user: 'a' } }), [['url', 'a ${name} from secureParams may stand in the path or query only, not in the host or port']]);
   const port = problems({ url: 'https://h:${port}/x', secureParams: { port: '1' } });
   assert.ok(port.length > 0 && port.every(([k]) => k === 'url'), JSON.stringify(port));
 });

@@ -66,4 +66,7 @@ test('a secret quoted back encoded is redacted too: percent-encoded, JSON-escape
   assert.equal(scrub(`{"path":"${hook.replaceAll('/', '\\/')}"}`), `{"path":"${REDACTED}"}`);
   assert.equal(scrub(`x=${encodeURIComponent(hook)}`), `x=${REDACTED}`);
   assert.equal(scrub('unknown webhook slack path+token9'), `unknown webhook ${REDACTED}`);
+  // In a query the parser encodes ' as well, which no encodeURI* function does.
+  const inQuery = secretScrubber('http', { url: 'https://hooks.example/in?k=${tok}', secureParams: { tok: "Sec'ret\"<x>" } });
+  assert.equal(inQuery(`request line was POST /in?k=${new URL(`http://x/?Sec'ret"<x>`).search.slice(1)}`), `request line was POST /in?k=${REDACTED}`);
 });

@@ -83,7 +83,7 @@ export const httpSinkSchema = z
       if (c.preset === 'splunk-hec' || c.preset === 'datadog') issue(['auth'], `the ${c.preset} preset authenticates with its ${c.preset === 'datadog' ? 'datadog.apiKey' : 'splunk.token'}`);
     }
     // The host is what the tenant policy checks and what the answers show: a secret may stand in the path or query only.
-    if (c.url !== undefined && /^https?:\/\/[^/?#]*\$\{/i.test(c.url)) issue(['url'], 'a ${name} from secureParams may stand in the path or query only, not in the host or port');
+    if (c.url !== undefined && referencesInAuthority(c.url)) issue(['url'], 'a ${name} from secureParams may stand in the path or query only, not in the host or port');
     for (const { path, value } of secretFields(c)) {
       try {
         substituteSecrets(value, c.secureParams);
@@ -95,6 +95,29 @@ export const httpSinkSchema = z
   });
 
 export type HttpSinkConfig = z.infer<typeof httpSinkSchema>;
+
+/**
+ * Whether `${` stands in the URL's host, port or user part, as the URL parser
+ * reads them: a spelling without `//` (`http:${tok}.example/x`) still has a host.
+ */
+function referencesInAuthority(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    // Not a URL at all: the url schema says so.
+    return false;
+  }
+  return [u.host, u.username, u.password].some((part) => safeDecode(part).includes('${'));
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
 
 /** Every value that may hold `${name}` references to secureParams, with its key path. */
 export function secretFields(c: HttpSinkConfig): { path: string[]; value: string }[] {
