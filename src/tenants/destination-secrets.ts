@@ -87,7 +87,7 @@ function quotedForms(v: string): string[] {
  * endpoint only; one that cannot be is a RedactedUrlError naming the key.
  */
 export function keepRedacted(type: string, patched: Record<string, unknown>, stored: Record<string, unknown>): Record<string, unknown> {
-  const kept = mapSecrets(type, patched, (v, path) => (v === REDACTED ? (stringAt(stored, path.split('.')) ?? v) : v));
+  const kept = mapSecrets(type, patched, (v, _path, keys) => (v === REDACTED ? (stringAt(stored, keys) ?? v) : v));
   return mapUrls(type, kept, (url, key) => restoreUrlSecrets(key, url, stringAt(stored, [key]), REDACTED));
 }
 
@@ -101,8 +101,8 @@ export function secretsCarriedToNewEndpoint(type: string, changes: Record<string
   const moved = (URL_KEYS[type] ?? []).some((key) => originOf(stored[key]) !== originOf(patched[key]));
   if (!moved) return [];
   const carried: string[] = [];
-  mapSecrets(type, patched, (v, path) => {
-    const sent = stringAt(changes, path.split('.'));
+  mapSecrets(type, patched, (v, path, keys) => {
+    const sent = stringAt(changes, keys);
     if (sent === undefined || sent === REDACTED) carried.push(path);
     return v;
   });
@@ -118,7 +118,11 @@ function originOf(url: unknown): string | undefined {
   }
 }
 
-function mapSecrets(type: string, config: Record<string, unknown>, f: (value: string, path: string) => string): Record<string, unknown> {
+/**
+ * `f` gets each secret's key path twice: joined with dots, to name it in a
+ * message, and as its keys, to look it up (a header's name may hold a dot).
+ */
+function mapSecrets(type: string, config: Record<string, unknown>, f: (value: string, path: string, keys: readonly string[]) => string): Record<string, unknown> {
   const out = structuredClone(config);
   for (const path of SECRET_PATHS[type] ?? []) visit(out, path, [], f);
   return out;
@@ -134,14 +138,17 @@ function mapUrls(type: string, config: Record<string, unknown>, f: (url: string,
   return out;
 }
 
-function visit(node: unknown, rest: SecretPath, done: string[], f: (value: string, path: string) => string): void {
+function visit(node: unknown, rest: SecretPath, done: string[], f: (value: string, path: string, keys: readonly string[]) => string): void {
   if (node === null || typeof node !== 'object' || Array.isArray(node)) return;
   const record = node as Record<string, unknown>;
   const [head, ...tail] = rest;
   const keys = head === '*' ? Object.keys(record) : head !== undefined && head in record ? [head] : [];
   for (const k of keys) {
     if (tail.length > 0) visit(record[k], tail, [...done, k], f);
-    else if (typeof record[k] === 'string') record[k] = f(record[k], [...done, k].join('.'));
+    else if (typeof record[k] === 'string') {
+      const keys = [...done, k];
+      record[k] = f(record[k], keys.join('.'), keys);
+    }
   }
 }
 
