@@ -1,4 +1,5 @@
 import { isSealed, seal, unseal } from '../config/secure-params.js';
+import { substituteSecrets } from '../sinks/http/secrets.js';
 import { redactUrl, restoreUrlSecrets, sealUrl, unsealUrl, urlSecretValues } from './url-secrets.js';
 
 /** What a secret value is replaced with in every answer. */
@@ -55,9 +56,28 @@ export function secretScrubber(type: string, config: Record<string, unknown>): (
   const values: string[] = [];
   mapSecrets(type, config, (v) => (values.push(v), v));
   mapUrls(type, config, (url) => (values.push(...urlSecretValues(url)), url));
+  const basic = basicCredentials(type, config);
+  if (basic !== undefined) values.push(basic);
   const forms = new Set(values.filter((v) => v !== REDACTED).flatMap(quotedForms));
   const quoted = [...forms].filter((v) => v.length >= MIN_QUOTED_SECRET).sort((a, b) => b.length - a.length);
   return (text) => quoted.reduce((t, v) => t.replaceAll(v, REDACTED), text);
+}
+
+/**
+ * The Authorization value an http destination's basic auth sends, base64 of
+ * `username:password` as the sink resolves them: a receiver that echoes the
+ * request's headers quotes it, and neither half appears in it as written.
+ */
+function basicCredentials(type: string, config: Record<string, unknown>): string | undefined {
+  const auth = config.auth as { username?: unknown; password?: unknown } | undefined;
+  if (type !== 'http' || typeof auth?.username !== 'string' || typeof auth.password !== 'string') return undefined;
+  const params = (config.secureParams ?? {}) as Record<string, string>;
+  try {
+    return Buffer.from(`${substituteSecrets(auth.username, params)}:${substituteSecrets(auth.password, params)}`).toString('base64');
+  } catch {
+    // A reference to no secureParam: the sink refuses this config, so it never sends the header.
+    return undefined;
+  }
 }
 
 /** A path segment at least this long of a secret is looked for on its own: a receiver may echo part of its path. */

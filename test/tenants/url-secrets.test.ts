@@ -70,3 +70,11 @@ test('a secret quoted back encoded is redacted too: percent-encoded, JSON-escape
   const inQuery = secretScrubber('http', { url: 'https://hooks.example/in?k=${tok}', secureParams: { tok: "Sec'ret\"<x>" } });
   assert.equal(inQuery(`request line was POST /in?k=${new URL(`http://x/?Sec'ret"<x>`).search.slice(1)}`), `request line was POST /in?k=${REDACTED}`);
 });
+
+test("basic auth quoted back as the Authorization header the sink sent is redacted, secureParams references resolved", () => {
+  const sent = Buffer.from('svc-user:pa55-word-7').toString('base64');
+  const literal = secretScrubber('http', { url: 'https://h.example/in', auth: { username: 'svc-user', password: 'pa55-word-7' } });
+  assert.equal(literal(`401: bad credentials in "Authorization: Basic ${sent}"`), `401: bad credentials in "Authorization: Basic ${REDACTED}"`);
+  const referenced = secretScrubber('http', { url: 'https://h.example/in', auth: { username: 'svc-user', password: '${pw}' }, secureParams: { pw: 'pa55-word-7' } });
+  assert.equal(referenced(`echo: Basic ${sent}`), `echo: Basic ${REDACTED}`);
+});
