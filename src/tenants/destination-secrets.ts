@@ -86,10 +86,13 @@ const MIN_QUOTED_SEGMENT = 8;
 /**
  * The ways a receiver or a library may quote a secret back: as it is,
  * percent-encoded (a URL echoed as the request line had it), JSON-escaped
- * (PHP escapes "/"), and, for a path token, each long enough segment.
+ * (PHP escapes "/", others every non-ASCII character), and, for a path token, each long enough segment.
  */
 function quotedForms(v: string): string[] {
-  const forms = [v, encodeURIComponent(v), encodeURI(v), JSON.stringify(v).slice(1, -1), JSON.stringify(v).slice(1, -1).replaceAll('/', '\\/')];
+  const json = JSON.stringify(v).slice(1, -1);
+  // Serialisers that write ASCII only (Python's json.dumps, Jackson's ESCAPE_NON_ASCII) quote anything else as \uxxxx or \uXXXX.
+  const asciiJson = json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const forms = [v, encodeURIComponent(v), encodeURI(v), json, json.replaceAll('/', '\\/'), asciiJson, asciiJson.replace(/\\u[0-9a-f]{4}/g, (e) => e.toUpperCase().replace('\\U', '\\u'))];
   try {
     // As the URL parser writes it in a path and in a query, which encode different characters (`'` only in a query).
     forms.push(new URL(`http://x/${v}`).pathname.slice(1), new URL(`http://x/?${v}`).search.slice(1));

@@ -78,3 +78,9 @@ test("basic auth quoted back as the Authorization header the sink sent is redact
   const referenced = secretScrubber('http', { url: 'https://h.example/in', auth: { username: 'svc-user', password: '${pw}' }, secureParams: { pw: 'pa55-word-7' } });
   assert.equal(referenced(`echo: Basic ${sent}`), `echo: Basic ${REDACTED}`);
 });
+
+test('a secret with characters outside ASCII is redacted when quoted back by a serialiser that escapes them as \\uXXXX', () => {
+  const scrub = secretScrubber('http', { url: 'https://h.example/in', auth: { bearer: 'jeton-déjà-vu-9' } });
+  assert.equal(scrub('{"error":"invalid token jeton-d\\u00e9j\\u00e0-vu-9"}'), `{"error":"invalid token ${REDACTED}"}`);
+  assert.equal(scrub('invalid token jeton-d\\u00E9j\\u00E0-vu-9'), `invalid token ${REDACTED}`);
+});
