@@ -456,7 +456,7 @@ export class Emitter {
         this.state = fatal ? 'failing' : 'retrying';
         this.telemetry.error(fatal ? 'fatal' : 'retriable', 'sending');
         this.opts.queue.recordAttempt(pending.map((p) => p.entry.seq));
-        if (isProgrammingError(err)) logger.error({ emitter: this.name, err }, 'sink failed with a programming error; events stay queued');
+        if (isProgrammingError(err)) logger.error({ emitter: this.name, err: this.lastError.message, stack: this.said((err as Error).stack ?? '') }, 'sink failed with a programming error; events stay queued');
         else logger.warn({ emitter: this.name, err: this.lastError.message, attempt, state: this.state }, 'send failed; events stay queued');
         // Fatal (misconfigured destination): keep the events and retry at the longest backoff, so fixing it resumes delivery.
         const delay = fatal
