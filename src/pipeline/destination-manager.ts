@@ -12,7 +12,8 @@ import { CHANGE_EVENT_TYPES, changeEvent, type ChangeAction } from '../tenants/c
 import type { TenantDirectory } from '../tenants/tenant-directory.js';
 import type { ControlStore } from '../tenants/control-store.js';
 import { connectGuard } from '../tenants/connect-guard.js';
-import { redactSecrets, sealSecrets, secretScrubber, unsealSecrets } from '../tenants/destination-secrets.js';
+import { redactSecrets, sealSecrets, unsealSecrets } from '../tenants/destination-secrets.js';
+import { secretScrubber } from '../tenants/secret-scrubber.js';
 import { destinationId, type DestinationRecord, type DestinationState, type Tenant } from '../tenants/tenant.js';
 import { Emitter } from './emitter.js';
 import { resolveEmitters, type ResolvedEmitter } from './emitter-config.js';

@@ -1,5 +1,4 @@
 import { isSealed, seal, unseal } from '../config/secure-params.js';
-import { substituteSecrets } from '../sinks/http/secrets.js';
 import { redactUrl, restoreUrlSecrets, sealUrl, unsealUrl, urlSecretValues } from './url-secrets.js';
 
 /** What a secret value is replaced with in every answer. */
@@ -43,64 +42,16 @@ export function redactSecrets(type: string, config: Record<string, unknown>): Re
   return mapUrls(type, mapSecrets(type, config, () => REDACTED), (url) => redactUrl(url, REDACTED));
 }
 
-/** Values shorter than this are not looked for in text: they would match ordinary words, and hide nothing. */
-const MIN_QUOTED_SECRET = 4;
-
 /**
- * A function that replaces, in a text about this (plain) config, every
- * secret value of it by REDACTED: for what a sink says about its config (a
- * test step quoting the endpoint it tried), which sinks write without
- * knowing which of their keys are secrets.
+ * Every secret value of this (plain) config as written, with each secret
+ * query value and fragment of its URLs: what a text about the config must
+ * not show (secret-scrubber.ts).
  */
-export function secretScrubber(type: string, config: Record<string, unknown>): (text: string) => string {
+export function secretValues(type: string, config: Record<string, unknown>): string[] {
   const values: string[] = [];
   mapSecrets(type, config, (v) => (values.push(v), v));
   mapUrls(type, config, (url) => (values.push(...urlSecretValues(url)), url));
-  const basic = basicCredentials(type, config);
-  if (basic !== undefined) values.push(basic);
-  const forms = new Set(values.filter((v) => v !== REDACTED).flatMap(quotedForms));
-  const quoted = [...forms].filter((v) => v.length >= MIN_QUOTED_SECRET).sort((a, b) => b.length - a.length);
-  return (text) => quoted.reduce((t, v) => t.replaceAll(v, REDACTED), text);
-}
-
-/**
- * The Authorization value an http destination's basic auth sends, base64 of
- * `username:password` as the sink resolves them: a receiver that echoes the
- * request's headers quotes it, and neither half appears in it as written.
- */
-function basicCredentials(type: string, config: Record<string, unknown>): string | undefined {
-  const auth = config.auth as { username?: unknown; password?: unknown } | undefined;
-  if (type !== 'http' || typeof auth?.username !== 'string' || typeof auth.password !== 'string') return undefined;
-  const params = (config.secureParams ?? {}) as Record<string, string>;
-  try {
-    return Buffer.from(`${substituteSecrets(auth.username, params)}:${substituteSecrets(auth.password, params)}`).toString('base64');
-  } catch {
-    // A reference to no secureParam: the sink refuses this config, so it never sends the header.
-    return undefined;
-  }
-}
-
-/** A path segment at least this long of a secret is looked for on its own: a receiver may echo part of its path. */
-const MIN_QUOTED_SEGMENT = 8;
-
-/**
- * The ways a receiver or a library may quote a secret back: as it is,
- * percent-encoded (a URL echoed as the request line had it), JSON-escaped
- * (PHP escapes "/", others every non-ASCII character), and, for a path token, each long enough segment.
- */
-function quotedForms(v: string): string[] {
-  const json = JSON.stringify(v).slice(1, -1);
-  // Serialisers that write ASCII only (Python's json.dumps, Jackson's ESCAPE_NON_ASCII) quote anything else as \uxxxx or \uXXXX.
-  const asciiJson = json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  const forms = [v, encodeURIComponent(v), encodeURI(v), json, json.replaceAll('/', '\\/'), asciiJson, asciiJson.replace(/\\u[0-9a-f]{4}/g, (e) => e.toUpperCase().replace('\\U', '\\u'))];
-  try {
-    // As the URL parser writes it in a path and in a query, which encode different characters (`'` only in a query).
-    forms.push(new URL(`http://x/${v}`).pathname.slice(1), new URL(`http://x/?${v}`).search.slice(1));
-  } catch {
-    // Not a path: the other forms stand.
-  }
-  if (v.includes('/')) forms.push(...v.split('/').filter((segment) => segment.length >= MIN_QUOTED_SEGMENT));
-  return forms;
+  return values.filter((v) => v !== REDACTED);
 }
 
 /**
