@@ -12,7 +12,8 @@ import { CHANGE_EVENT_TYPES, changeEvent, type ChangeAction } from '../tenants/c
 import type { TenantDirectory } from '../tenants/tenant-directory.js';
 import type { ControlStore } from '../tenants/control-store.js';
 import { connectGuard } from '../tenants/connect-guard.js';
-import { redactSecrets, sealSecrets, secretScrubber, unsealSecrets } from '../tenants/destination-secrets.js';
+import { redactSecrets, sealSecrets, unsealSecrets } from '../tenants/destination-secrets.js';
+import { secretScrubber } from '../tenants/secret-scrubber.js';
 import { destinationId, type DestinationRecord, type DestinationState, type Tenant } from '../tenants/tenant.js';
 import { Emitter } from './emitter.js';
 import { resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
@@ -74,8 +75,6 @@ interface Running {
   /** Undefined when the stored config no longer starts (e.g. the sealing key changed): shown failing with the reason. */
   emitter: Emitter | undefined;
   startError?: string;
-  /** Replaces the config's secret values in a text by ********; made when the config was opened to start the emitter. */
-  scrub?: (text: string) => string;
   suspended: boolean;
   deleting: boolean;
   /** The destination's own `queue` keys; its cap in the journal is the lower of these and its tenant's quota. */
@@ -287,11 +286,13 @@ export class DestinationManager {
       batch: { ...sink.batch, ...definedOnly(r.common.batch ?? {}) },
       logger,
       metrics,
+      // Made once from the config as opened: a sink's error may quote its secrets, and its health, logs and dead letters may not.
+      scrub: secretScrubber(record.type, plain),
     });
     if (record.paused) emitter.pause();
     emitter.start();
     routes.add(emitter);
-    this.keep({ record, emitter, scrub: secretScrubber(record.type, plain), suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
+    this.keep({ record, emitter, suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
   }
 
   private async setPaused(tenant: string, name: string, paused: boolean, actor: string): Promise<DestinationView | undefined> {
@@ -366,7 +367,7 @@ export class DestinationManager {
         e.setRetryFloor(SUSPENDED_RETRY_MS);
         this.opts.logger.warn({ destination: e.name, failingSec: Math.round(failingMs / 1000) }, 'tenant destination suspended: failing longer than tenants.suspendAfterSec; retried hourly');
         const { failingSince, lastError } = e.health();
-        this.announce(r.record.tenant, 'destination.suspended', 'system', r.record.name, { failingSince, lastError: lastError && scrubbed(r, lastError) });
+        this.announce(r.record.tenant, 'destination.suspended', 'system', r.record.name, { failingSince, lastError });
       } else if (r.suspended && failingMs === 0) {
         // A retry delivered: it resumes by itself.
         r.suspended = false;
@@ -402,19 +403,9 @@ function viewOf(r: Running): DestinationView {
     config: redactSecrets(record.type, record.config),
     state,
     ...(r.deleting ? { deleting: true as const } : {}),
-    health: health.lastError ? { ...health, lastError: scrubbed(r, health.lastError) } : health,
+    health,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
 }
 
-/**
- * A sink's error may quote a secret of its config: a receiver answering 401
- * with "invalid token <the token>", or echoing its URL. The answers and change
- * events that show it show the secret redacted, as the config beside it is.
- * A destination that did not start has no opened config and no sink: its
- * error is the server's own text.
- */
-function scrubbed(r: Running, text: string): string {
-  return r.scrub ? r.scrub(text) : text;
-}

@@ -27,6 +27,12 @@ export interface EmitterOptions {
   metrics: PipelineMetrics;
   /** An unreadable queue file or journal segment found at start, moved aside: shown in status. */
   corruptQueueMovedTo?: string | undefined;
+  /**
+   * Replaces the secret values of the sink's config in a text: what the sink
+   * says failed (a receiver answering "invalid token <the token>", or echoing
+   * its URL) goes through it before it is kept, logged or dead-lettered.
+   */
+  scrub?: ((text: string) => string) | undefined;
 }
 
 /** What became of one event at one emitter. */
@@ -394,6 +400,10 @@ export class Emitter {
     });
   }
 
+  private said(text: string): string {
+    return this.opts.scrub ? this.opts.scrub(text) : text;
+  }
+
   /**
    * Sends one batch until every event in it is delivered or dead-lettered (or
    * we stop or pause: then resolves true, events of it still queued). A resend
@@ -441,12 +451,12 @@ export class Emitter {
         resend = true;
         this.failingFlights.add(flight);
         const fatal = !(err instanceof RetriableError);
-        this.lastError = { message: errorMessage(err), at: new Date().toISOString() };
+        this.lastError = { message: this.said(errorMessage(err)), at: new Date().toISOString() };
         this.failingSince ??= Date.now();
         this.state = fatal ? 'failing' : 'retrying';
         this.telemetry.error(fatal ? 'fatal' : 'retriable', 'sending');
         this.opts.queue.recordAttempt(pending.map((p) => p.entry.seq));
-        if (isProgrammingError(err)) logger.error({ emitter: this.name, err }, 'sink failed with a programming error; events stay queued');
+        if (isProgrammingError(err)) logger.error({ emitter: this.name, err: this.lastError.message, stack: this.said((err as Error).stack ?? '') }, 'sink failed with a programming error; events stay queued');
         else logger.warn({ emitter: this.name, err: this.lastError.message, attempt, state: this.state }, 'send failed; events stay queued');
         // Fatal (misconfigured destination): keep the events and retry at the longest backoff, so fixing it resumes delivery.
         const delay = fatal
@@ -466,10 +476,10 @@ export class Emitter {
           done.push(p.entry.seq);
           doneBytes += p.entry.payload.length;
         }
-        else if (o.status === 'rejected') rejected.push({ seq: p.entry.seq, eventId: p.entry.eventId, payload: p.entry.payload, attempts: p.entry.attempts + attempt + 1, reason: o.reason });
+        else if (o.status === 'rejected') rejected.push({ seq: p.entry.seq, eventId: p.entry.eventId, payload: p.entry.payload, attempts: p.entry.attempts + attempt + 1, reason: this.said(o.reason) });
         else {
           again.push(p);
-          firstRetryReason ||= o.reason;
+          firstRetryReason ||= this.said(o.reason);
         }
       });
       this.opts.queue.ack(done);

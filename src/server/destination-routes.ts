@@ -4,7 +4,8 @@ import { DestinationConfigError, type DestinationManager } from '../pipeline/des
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { CheckStep } from '../sinks/sink.js';
 import { checkDestinationPolicy, checkTenantRole, DestinationNotAllowedError } from '../tenants/destination-policy.js';
-import { keepRedacted, secretScrubber, secretsCarriedToNewEndpoint } from '../tenants/destination-secrets.js';
+import { keepRedacted, secretsCarriedToNewEndpoint } from '../tenants/destination-secrets.js';
+import { secretScrubber } from '../tenants/secret-scrubber.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
 import { RedactedUrlError } from '../tenants/url-secrets.js';

@@ -42,42 +42,16 @@ export function redactSecrets(type: string, config: Record<string, unknown>): Re
   return mapUrls(type, mapSecrets(type, config, () => REDACTED), (url) => redactUrl(url, REDACTED));
 }
 
-/** Values shorter than this are not looked for in text: they would match ordinary words, and hide nothing. */
-const MIN_QUOTED_SECRET = 4;
-
 /**
- * A function that replaces, in a text about this (plain) config, every
- * secret value of it by REDACTED: for what a sink says about its config (a
- * test step quoting the endpoint it tried), which sinks write without
- * knowing which of their keys are secrets.
+ * Every secret value of this (plain) config as written, with each secret
+ * query value and fragment of its URLs: what a text about the config must
+ * not show (secret-scrubber.ts).
  */
-export function secretScrubber(type: string, config: Record<string, unknown>): (text: string) => string {
+export function secretValues(type: string, config: Record<string, unknown>): string[] {
   const values: string[] = [];
   mapSecrets(type, config, (v) => (values.push(v), v));
   mapUrls(type, config, (url) => (values.push(...urlSecretValues(url)), url));
-  const forms = new Set(values.filter((v) => v !== REDACTED).flatMap(quotedForms));
-  const quoted = [...forms].filter((v) => v.length >= MIN_QUOTED_SECRET).sort((a, b) => b.length - a.length);
-  return (text) => quoted.reduce((t, v) => t.replaceAll(v, REDACTED), text);
-}
-
-/** A path segment at least this long of a secret is looked for on its own: a receiver may echo part of its path. */
-const MIN_QUOTED_SEGMENT = 8;
-
-/**
- * The ways a receiver or a library may quote a secret back: as it is,
- * percent-encoded (a URL echoed as the request line had it), JSON-escaped
- * (PHP escapes "/"), and, for a path token, each long enough segment.
- */
-function quotedForms(v: string): string[] {
-  const forms = [v, encodeURIComponent(v), encodeURI(v), JSON.stringify(v).slice(1, -1), JSON.stringify(v).slice(1, -1).replaceAll('/', '\\/')];
-  try {
-    // As the URL parser writes it in a path and in a query, which encode different characters (`'` only in a query).
-    forms.push(new URL(`http://x/${v}`).pathname.slice(1), new URL(`http://x/?${v}`).search.slice(1));
-  } catch {
-    // Not a path: the other forms stand.
-  }
-  if (v.includes('/')) forms.push(...v.split('/').filter((segment) => segment.length >= MIN_QUOTED_SEGMENT));
-  return forms;
+  return values.filter((v) => v !== REDACTED);
 }
 
 /**
@@ -87,7 +61,7 @@ function quotedForms(v: string): string[] {
  * endpoint only; one that cannot be is a RedactedUrlError naming the key.
  */
 export function keepRedacted(type: string, patched: Record<string, unknown>, stored: Record<string, unknown>): Record<string, unknown> {
-  const kept = mapSecrets(type, patched, (v, path) => (v === REDACTED ? (stringAt(stored, path.split('.')) ?? v) : v));
+  const kept = mapSecrets(type, patched, (v, _path, keys) => (v === REDACTED ? (stringAt(stored, keys) ?? v) : v));
   return mapUrls(type, kept, (url, key) => restoreUrlSecrets(key, url, stringAt(stored, [key]), REDACTED));
 }
 
@@ -101,8 +75,8 @@ export function secretsCarriedToNewEndpoint(type: string, changes: Record<string
   const moved = (URL_KEYS[type] ?? []).some((key) => originOf(stored[key]) !== originOf(patched[key]));
   if (!moved) return [];
   const carried: string[] = [];
-  mapSecrets(type, patched, (v, path) => {
-    const sent = stringAt(changes, path.split('.'));
+  mapSecrets(type, patched, (v, path, keys) => {
+    const sent = stringAt(changes, keys);
     if (sent === undefined || sent === REDACTED) carried.push(path);
     return v;
   });
@@ -118,7 +92,11 @@ function originOf(url: unknown): string | undefined {
   }
 }
 
-function mapSecrets(type: string, config: Record<string, unknown>, f: (value: string, path: string) => string): Record<string, unknown> {
+/**
+ * `f` gets each secret's key path twice: joined with dots, to name it in a
+ * message, and as its keys, to look it up (a header's name may hold a dot).
+ */
+function mapSecrets(type: string, config: Record<string, unknown>, f: (value: string, path: string, keys: readonly string[]) => string): Record<string, unknown> {
   const out = structuredClone(config);
   for (const path of SECRET_PATHS[type] ?? []) visit(out, path, [], f);
   return out;
@@ -134,14 +112,17 @@ function mapUrls(type: string, config: Record<string, unknown>, f: (url: string,
   return out;
 }
 
-function visit(node: unknown, rest: SecretPath, done: string[], f: (value: string, path: string) => string): void {
+function visit(node: unknown, rest: SecretPath, done: string[], f: (value: string, path: string, keys: readonly string[]) => string): void {
   if (node === null || typeof node !== 'object' || Array.isArray(node)) return;
   const record = node as Record<string, unknown>;
   const [head, ...tail] = rest;
   const keys = head === '*' ? Object.keys(record) : head !== undefined && head in record ? [head] : [];
   for (const k of keys) {
     if (tail.length > 0) visit(record[k], tail, [...done, k], f);
-    else if (typeof record[k] === 'string') record[k] = f(record[k], [...done, k].join('.'));
+    else if (typeof record[k] === 'string') {
+      const keys = [...done, k];
+      record[k] = f(record[k], keys.join('.'), keys);
+    }
   }
 }
 

@@ -111,3 +111,20 @@ test('journal.cacheBytes takes a size up to 1GiB, 0 included (no cache); beyond,
     assert.match(found[0]!, /^journal\.cacheBytes: /);
   }
 });
+
+test('headers and secureParams take at most 64 entries, each map named by its key', () => {
+  const many = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`X-H${i}`, `v${i}`]));
+  const few = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`X-H${i}`, `v${i}`]));
+  assert.deepEqual(problems({ audit: { emitters: [{ type: 'http', url: 'https://h.example/in', headers: few, secureParams: few }] } }), []);
+  assert.deepEqual(
+    problems({
+      audit: {
+        emitters: [
+          { type: 'http', url: 'https://h.example/in', headers: many, secureParams: many },
+          { type: 'kafka', bootstrapServers: ['b:9092'], topic: 't', sasl: { username: 'u', password: 'p', secureParams: many } },
+        ],
+      },
+    }).sort(),
+    ['audit.emitters[0].headers: at most 64 entries', 'audit.emitters[0].secureParams: at most 64 entries', 'audit.emitters[1].sasl.secureParams: at most 64 entries'],
+  );
+});

@@ -27,7 +27,7 @@ interface Running {
 }
 
 /** The real pipeline and app in this process, listening on loopback; tests reach it through HTTP only, tenants and keys aside (another part's API). */
-async function start(t: TestContext, dataDir: string, tenants: object = {}): Promise<Running> {
+async function start(t: TestContext, dataDir: string, tenants: object = {}, logger = pino({ level: 'silent' })): Promise<Running> {
   const config = parseConfig(
     configSchema,
     {
@@ -38,7 +38,7 @@ async function start(t: TestContext, dataDir: string, tenants: object = {}): Pro
     },
     '',
   );
-  const pipeline = await Pipeline.start(config, pino({ level: 'silent' }));
+  const pipeline = await Pipeline.start(config, logger);
   const app = buildApp({ config, pipeline, search: pipeline.search, logger: pino({ level: 'silent' }) });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   let stopped = false;
@@ -294,20 +294,23 @@ test('destinations and their paused state survive a restart; a destination faili
   assert.ok(!received(receiver.requests.filter((r) => r.path === '/held')).some((e) => e.id === 'before-restart'), 'held is still paused');
 });
 
-test("a receiver's error that quotes the destination's secret shows it redacted in health.lastError and in the suspension event", async (t) => {
+test("a receiver's error that quotes the destination's secret shows it redacted in health.lastError, the suspension event, the server's log and the dead-letter file", async (t) => {
   const dataDir = await tempDir(t);
   const token = 'query-token-7d2e9b31';
-  let failing = false;
+  let answer: 'ok' | 'unavailable' | 'bad request' = 'ok';
   // Like a webhook answering "invalid token <token>": the error text the sink keeps quotes the secret.
-  const receiver = await startHttpReceiver(t, (req) => (failing ? { status: 503, body: `no hook for ${req.path}` } : { status: 200 }));
-  const server = await start(t, dataDir, { suspendAfterSec: 1 });
+  const receiver = await startHttpReceiver(t, (req) =>
+    answer === 'unavailable' ? { status: 503, body: `no hook for ${req.path}` } : answer === 'bad request' ? { status: 400, body: `bad event for ${req.path}` } : { status: 200 },
+  );
+  const logLines: string[] = [];
+  const server = await start(t, dataDir, { suspendAfterSec: 1 }, pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }));
   await addTenant(server.pipeline, 'acme');
   const key = await addKey(server.pipeline, 'acme', ['read', 'manage']);
   const acme = api(server.url, key.key);
   const created = await acme('POST', '/v1/tenants/acme/destinations', { name: 'hook', type: 'http', url: `${receiver.url}/hook?token=${token}`, batch: { lingerMs: 0 }, retry: { initialBackoffMs: 50, maxBackoffMs: 100 } });
   assert.equal(created.status, 201, created.text);
 
-  failing = true;
+  answer = 'unavailable';
   await server.pipeline.router.publish([event('e-1', 'acme')]);
   const view = await waitFor(async () => {
     const d = await acme('GET', '/v1/tenants/acme/destinations/hook');
@@ -324,6 +327,17 @@ test("a receiver's error that quotes the destination's secret shows it redacted 
   }, 'the suspension recorded in the store');
   assert.match(JSON.stringify(suspended), /\*{8}/);
   assert.ok(!JSON.stringify(suspended).includes(token), JSON.stringify(suspended));
+
+  // Refused for good: dead-lettered with the receiver's reason, which quotes the path too.
+  answer = 'bad request';
+  await acme('POST', '/v1/tenants/acme/destinations/hook/resume');
+  const deadLetters = join(dataDir, 'dead-letter', 'tenants', 'acme', 'hook.ndjson');
+  const lines = await waitFor(() => (existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : null), 'the event dead-lettered');
+  assert.match(lines, /bad event for \/hook\?token=\*{8}/);
+  assert.ok(!lines.includes(token), lines);
+  const log = logLines.join('');
+  assert.match(log, /send failed/, 'the failures were logged');
+  assert.ok(!log.includes(token), log);
 });
 
 test('a stored destination whose secrets no longer open (the sealing key replaced) is listed failing with the reason; the others still list and pause', async (t) => {

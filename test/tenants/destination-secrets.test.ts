@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { keepRedacted, REDACTED, redactSecrets, sealSecrets, unsealSecrets } from '../../src/tenants/destination-secrets.js';
+import { keepRedacted, REDACTED, redactSecrets, sealSecrets, secretsCarriedToNewEndpoint, unsealSecrets } from '../../src/tenants/destination-secrets.js';
 
 test('the secrets of each destination type are sealed at rest, opened for the sink, and redacted in answers', () => {
   const key = randomBytes(32);
@@ -33,4 +33,13 @@ test('a PATCH sending back the redacted placeholder keeps the stored secret; a n
   const stored = { url: 'https://h.example', auth: { bearer: 'old' } };
   assert.deepEqual(keepRedacted('http', { url: 'https://h2.example', auth: { bearer: REDACTED } }, stored), { url: 'https://h2.example', auth: { bearer: 'old' } });
   assert.deepEqual(keepRedacted('http', { url: 'https://h.example', auth: { bearer: 'new' } }, stored), { url: 'https://h.example', auth: { bearer: 'new' } });
+});
+
+test('a secret header whose name holds a dot is kept on a PATCH that sends it back redacted, and counts as sent again when moving', () => {
+  const stored = { url: 'https://h.example', headers: { 'X.Api.Key': 'hdr-old-1' } };
+  const patched = { url: 'https://h.example', headers: { 'X.Api.Key': REDACTED } };
+  assert.deepEqual(keepRedacted('http', patched, stored), stored);
+  const moving = { url: 'https://other.example', headers: { 'X.Api.Key': 'hdr-new-2' } };
+  assert.deepEqual(secretsCarriedToNewEndpoint('http', moving, stored, moving), []);
+  assert.deepEqual(secretsCarriedToNewEndpoint('http', { url: 'https://other.example' }, stored, { ...stored, url: 'https://other.example' }), ['headers.X.Api.Key']);
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { keepRedacted, REDACTED, redactSecrets, sealSecrets, secretScrubber, unsealSecrets } from '../../src/tenants/destination-secrets.js';
+import { keepRedacted, REDACTED, redactSecrets, sealSecrets, unsealSecrets } from '../../src/tenants/destination-secrets.js';
+import { secretScrubber } from '../../src/tenants/secret-scrubber.js';
 import { RedactedUrlError } from '../../src/tenants/url-secrets.js';
 
 const HOOK = 'https://hooks.example.com:8443/services/in?token=t0k%2Fen&sig=a=b+c&token=second&flag&empty=#frag-secret';
@@ -69,4 +70,42 @@ test('a secret quoted back encoded is redacted too: percent-encoded, JSON-escape
   // In a query the parser encodes ' as well, which no encodeURI* function does.
   const inQuery = secretScrubber('http', { url: 'https://hooks.example/in?k=${tok}', secureParams: { tok: "Sec'ret\"<x>" } });
   assert.equal(inQuery(`request line was POST /in?k=${new URL(`http://x/?Sec'ret"<x>`).search.slice(1)}`), `request line was POST /in?k=${REDACTED}`);
+});
+
+test("basic auth quoted back as the Authorization header the sink sent is redacted, secureParams references resolved", () => {
+  const sent = Buffer.from('svc-user:pa55-word-7').toString('base64');
+  const literal = secretScrubber('http', { url: 'https://h.example/in', auth: { username: 'svc-user', password: 'pa55-word-7' } });
+  assert.equal(literal(`401: bad credentials in "Authorization: Basic ${sent}"`), `401: bad credentials in "Authorization: Basic ${REDACTED}"`);
+  const referenced = secretScrubber('http', { url: 'https://h.example/in', auth: { username: 'svc-user', password: '${pw}' }, secureParams: { pw: 'pa55-word-7' } });
+  assert.equal(referenced(`echo: Basic ${sent}`), `echo: Basic ${REDACTED}`);
+});
+
+test('a secret with characters outside ASCII is redacted when quoted back by a serialiser that escapes them as \\uXXXX', () => {
+  const scrub = secretScrubber('http', { url: 'https://h.example/in', auth: { bearer: 'jeton-déjà-vu-9' } });
+  assert.equal(scrub('{"error":"invalid token jeton-d\\u00e9j\\u00e0-vu-9"}'), `{"error":"invalid token ${REDACTED}"}`);
+  assert.equal(scrub('invalid token jeton-d\\u00E9j\\u00E0-vu-9'), `invalid token ${REDACTED}`);
+});
+
+test('a secret is redacted where a receiver quotes part of it: cut short by the sink, its white space made one, or the token of a "Bearer …" header', () => {
+  const token = 'tok-5f0c2a9e7b1d4c3a8e6f';
+  const scrub = secretScrubber('http', { url: 'https://h.example/in', headers: { Authorization: `Bearer ${token}`, 'X-Pass': 'two  spaces\there-123' } });
+  // The http sink cuts a body at 500 characters and marks the cut with …; here the cut falls inside the token.
+  const cut = `HTTP 400: ${'x'.repeat(40)} invalid token ${token.slice(0, 15)}…`;
+  assert.equal(scrub(cut), `HTTP 400: ${'x'.repeat(40)} invalid token ${REDACTED}…`);
+  assert.equal(scrub(`HTTP 400: short body…`), 'HTTP 400: short body…', 'a cut that ends in no secret is left alone');
+  assert.equal(scrub(`401: invalid token ${token}`), `401: invalid token ${REDACTED}`);
+  assert.equal(scrub('header was two spaces here-123'), `header was ${REDACTED}`);
+});
+
+test('a secret is redacted in the other spellings receivers use: lower-case percent-encoding, PHP json_encode (\\/ and \\uxxxx at once), a Kafka password inside jaasConfig', () => {
+  const pw = 'pä/ss+wörd-77';
+  const scrub = secretScrubber('http', { url: 'https://h.example/in', auth: { bearer: pw } });
+  assert.equal(scrub(`k=${encodeURIComponent(pw).toLowerCase()}`), `k=${REDACTED}`);
+  assert.equal(scrub('{"t":"p\\u00e4\\/ss+w\\u00f6rd-77"}'), `{"t":"${REDACTED}"}`);
+  const kafka = secretScrubber('kafka', {
+    bootstrapServers: ['b:9092'],
+    topic: 't',
+    sasl: { mechanism: 'PLAIN', jaasConfig: 'org.apache.kafka.common.security.plain.PlainLoginModule required username="svc" password="${pw}";', secureParams: { pw: 'kafka-Secret-Pass-123' } },
+  });
+  assert.equal(kafka('SASL authentication failed for svc / kafka-Secret-Pass-123'), `SASL authentication failed for svc / ${REDACTED}`);
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { codecSchema } from '../../codecs/codec.js';
+import { secretMap } from '../../config/secret-map.js';
 import { timerMs } from '../../config/timers.js';
 import { SecretReferenceError, substituteSecrets } from './secrets.js';
 
@@ -26,7 +27,7 @@ export const httpSinkSchema = z
     format: z.enum(['json-array', 'ndjson']).optional(),
     gzip: z.boolean().default(false),
     timeoutMs: timerMs.positive().default(30_000),
-    headers: z.record(headerName, headerValue).default({}),
+    headers: secretMap(headerName, headerValue).default({}),
     auth: z
       .strictObject({
         bearer: headerValue.min(1).optional(),
@@ -44,7 +45,7 @@ export const httpSinkSchema = z
       })
       .optional(),
     tls: z.strictObject({ caFile: z.string().min(1) }).optional(),
-    secureParams: z.record(z.string(), z.string()).default({}),
+    secureParams: secretMap(z.string(), z.string()).default({}),
     splunk: z
       .strictObject({
         token: headerValue.min(1),

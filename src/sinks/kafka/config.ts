@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { codecSchema } from '../../codecs/codec.js';
+import { secretMap } from '../../config/secret-map.js';
 import { JaasError, parseJaas, substituteParams } from './jaas.js';
 import { mapTuning, TuningError } from './tuning.js';
 
@@ -32,7 +33,7 @@ export const kafkaSinkSchema = z
         username: z.string().min(1).optional(),
         password: z.string().optional(),
         jaasConfig: z.string().min(1).optional(),
-        secureParams: z.record(z.string(), z.string()).default({}),
+        secureParams: secretMap(z.string(), z.string()).default({}),
       })
       .optional(),
     ssl: z
