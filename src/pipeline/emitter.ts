@@ -127,6 +127,8 @@ export class Emitter {
       this.notify(seqs, { delivered: false, reason: 'dropped: queue full (whenFull: dropOldest)' });
     };
     opts.queue.onAppend = () => this.signalWake();
+    // deliver() hands such a sink the stored bytes and never reads entry.event: the journal need not keep the object for it.
+    opts.queue.readsStoredBytes = opts.sink.sendStored !== undefined;
   }
 
   accepts(event: AuditEvent): boolean {

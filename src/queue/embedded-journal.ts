@@ -41,14 +41,14 @@ const SMALL_READ_BYTES = 1024 * 1024;
 
 /**
  * Bytes of recent event records kept in memory for the destinations still to
- * read them (EntryCache), their event objects counted: about 24 000 events of
- * 300 bytes with their objects, some 48 batches. Counting the objects against
- * the 8 MiB this was when only payloads were counted (about 19 000 such
- * events) held a third as many entries, and a destination a few seconds behind
- * (the audit store at 4 and 16 connections) read and parsed its records back
- * from disk: 15 % more CPU per event (docs/benchmarks.md). The objects lived
- * that long before as well, parsed and kept beside the cached payload, only
- * uncounted.
+ * read them (EntryCache), the event objects it keeps counted: about 24 000
+ * events of 300 bytes with their objects, some 48 batches, or about 58 000
+ * without them (records only readers of stored bytes take, as with the
+ * default config). Counting the objects against the 8 MiB this was when only
+ * payloads were counted (about 19 000 such events) held a third as many
+ * entries, and a destination a few seconds behind (the audit store at 4 and
+ * 16 connections) read and parsed its records back from disk: 15 % more CPU
+ * per event (docs/benchmarks.md).
  */
 export const DEFAULT_CACHE_BYTES = 24 * 1024 * 1024;
 
@@ -129,6 +129,7 @@ class Destination implements DestinationQueue {
   readonly attempts = new Map<number, number>();
   onAppend: (() => void) | undefined;
   onDrop: ((seqs: number[]) => void) | undefined;
+  readsStoredBytes = false;
   wakeScheduled = false;
 
   constructor(
@@ -402,10 +403,11 @@ export class EmbeddedJournal implements Journal {
       const chunks: (Buffer | EventRecordFields)[] = [];
       const lengths: number[] = [];
       let bytes = 0;
-      const placed: { seq: number; item: JournalAppend; dests: readonly string[]; offset: number; length: number }[] = [];
+      const placed: { seq: number; item: JournalAppend; dests: readonly string[]; keepEvent: boolean; offset: number; length: number }[] = [];
       // The router hands every event of a (tenant, type) the same list: its key is made once, not a string per event.
       let lastDests: readonly string[] | undefined;
       let lastKey = '';
+      let lastKeepEvent = true;
       const seqs = plans.map((plan, k) =>
         batch[k]!.items.map((item) => {
           const dests = plan.refused.size === 0 ? item.destinations : item.destinations.filter((d) => !plan.refused.has(d));
@@ -413,6 +415,7 @@ export class EmbeddedJournal implements Journal {
           if (dests !== lastDests) {
             lastDests = dests;
             lastKey = dests.join('\n');
+            lastKeepEvent = this.readsObjects(dests);
           }
           const key = lastKey;
           let routeSetId = this.activeRouteSets.get(key);
@@ -430,7 +433,7 @@ export class EmbeddedJournal implements Journal {
           const length = eventRecordLength(fields);
           chunks.push(fields);
           lengths.push(length);
-          placed.push({ seq, item, dests, offset: seg.size + bytes, length });
+          placed.push({ seq, item, dests, keepEvent: lastKeepEvent, offset: seg.size + bytes, length });
           bytes += length;
           return seq;
         }),
@@ -454,7 +457,7 @@ export class EmbeddedJournal implements Journal {
       const touched = new Set<Destination>();
       for (const p of placed) {
         const { eventId, partitionKey, payload, event } = p.item;
-        this.cache.put(p.seq, event === undefined ? { eventId, partitionKey, enqueuedAt: now, payload } : { eventId, partitionKey, enqueuedAt: now, payload, event });
+        this.cache.put(p.seq, event === undefined || !p.keepEvent ? { eventId, partitionKey, enqueuedAt: now, payload } : { eventId, partitionKey, enqueuedAt: now, payload, event });
         for (const id of p.dests) {
           const d = this.destinationFor(id);
           d.pending.push(p.seq, seg.num, p.offset, p.length, p.item.payload.length, now);
@@ -510,6 +513,19 @@ export class EmbeddedJournal implements Journal {
       at = Buffer.isBuffer(c) ? at + c.copy(buf, at) : writeEventRecord(buf, at, c);
     }
     if (at > 0) await writeAll(fh, buf.subarray(0, at), position);
+  }
+
+  /**
+   * Whether a destination among `dests` reads event objects, so the cache
+   * should keep an appended object beside its bytes. Where none does (the
+   * default config's log and SQLite store take the stored bytes), the object
+   * is not kept: everything the cache holds outlives the young generation, is
+   * promoted and then evicted, and the object took about twice the heap of
+   * its bytes (docs/benchmarks.md §5).
+   */
+  private readsObjects(dests: readonly string[]): boolean {
+    for (const id of dests) if (!this.destinations.get(id)?.readsStoredBytes) return true;
+    return false;
   }
 
   /** Which destinations refuse this append (full under block), counting the rest against their caps. */

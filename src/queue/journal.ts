@@ -48,7 +48,11 @@ export interface JournalEntry {
   /** Failed sends of this entry since the process started. */
   attempts: number;
   payload: Buffer;
-  /** The appended event itself, while the journal still holds it in memory (JournalAppend.event); shared, never to be changed. */
+  /**
+   * The appended event itself (JournalAppend.event), while the journal still
+   * holds it in memory and a destination taking it reads objects (see
+   * DestinationQueue.readsStoredBytes); shared, never to be changed.
+   */
   event?: AuditEvent;
   /** Set when the stored bytes failed their checksum: the entry can only be dead-lettered. */
   unreadable?: string;
@@ -82,6 +86,14 @@ export interface DestinationQueue {
    */
   ack(seqs: readonly number[]): void;
   recordAttempt(seqs: readonly number[]): void;
+  /**
+   * Set by this destination's reader when its sink takes each entry's stored
+   * bytes and never the event object (Sink.sendStored); false until then.
+   * A journal then need not keep the appended object (JournalAppend.event) of
+   * an entry that only such destinations take; one that never keeps objects
+   * ignores it.
+   */
+  readsStoredBytes: boolean;
   /** Called (outside the append's own turn) when entries were appended for this destination. */
   onAppend: (() => void) | undefined;
   /** Told the sequence numbers `whenFull: dropOldest` removed, so their waiters can be answered. */

@@ -5,7 +5,7 @@ import { test, type TestContext } from 'node:test';
 import type { AuditEvent } from '../../src/core/event.js';
 import { FatalError, RetriableError } from '../../src/core/errors.js';
 import type { DeliveryOutcome, Sink } from '../../src/sinks/sink.js';
-import { startEmitter } from '../support/emitter-harness.js';
+import { openJournal, startEmitter } from '../support/emitter-harness.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
 /*
@@ -81,6 +81,25 @@ test('a retriable whole-call error retries the same events; a fatal one keeps th
   await waitFor(() => queue.depth === 0, 'delivered after the destination came back');
   assert.deepEqual(seenDuringRetry, { state: 'failing', depth: 2, lastError: 'ResourceNotFoundException: stream audit not found' }, 'nothing is dropped while the destination is unusable');
   assert.deepEqual(sink.received.slice(0, 3), [['a', 'b'], ['a', 'b'], ['a', 'b']]);
+});
+
+test('the journal keeps no event object for an emitter whose sink takes stored bytes, and keeps it for one taking events', async (t) => {
+  const journal = await openJournal(t);
+  const storedSink: Sink = {
+    batch: { maxEvents: 10, maxBytes: 1e6, lingerMs: 0 },
+    send: () => Promise.reject(new Error('never called: the sink takes stored bytes')),
+    sendStored: async (batch) => batch.map(() => ({ status: 'delivered' as const })),
+    check: async () => [],
+    close: async () => {},
+  };
+  const bytes = await startEmitter(t, storedSink, { name: 'bytes', journal });
+  const objects = await startEmitter(t, new ScriptedSink(), { name: 'objects', journal });
+  bytes.emitter.pause();
+  objects.emitter.pause();
+  await bytes.emitter.enqueue([event('a')]);
+  await objects.emitter.enqueue([event('b')]);
+  assert.equal((await bytes.queue.read(10, 1e6))[0]!.event, undefined);
+  assert.deepEqual((await objects.queue.read(10, 1e6))[0]!.event, event('b'));
 });
 
 test('queue order is kept across batches', async (t) => {

@@ -317,6 +317,26 @@ test('a destination reading what was just appended gets the appended event objec
   assert.ok(reread!.payload.equals(payload), 'the bytes written in place are the payload appended');
 });
 
+test('the appended object is kept only for entries that a destination reading objects takes; readers of stored bytes get the bytes alone', async (t) => {
+  const j = await opened(t, join(await tempDir(t), 'journal'));
+  const log = j.addDestination('log', roomy);
+  const store = j.addDestination('store', roomy);
+  log.readsStoredBytes = true;
+  store.readsStoredBytes = true;
+  const webhook = j.addDestination('webhook', roomy);
+  const appended = (id: string, destinations: string[]) => {
+    const event = { id, time: '2024-05-01T00:00:00.000Z', type: 'login', source: 'generic', outcome: 'success', details: {}, raw: '{}' } as const;
+    return { eventId: id, partitionKey: null, payload: Buffer.from(JSON.stringify(event)), event, destinations };
+  };
+  const [bytesOnly, withWebhook] = [appended('bytes-only', ['log', 'store']), appended('with-webhook', ['log', 'store', 'webhook'])];
+  await j.append([bytesOnly, withWebhook]);
+  const [a, b] = await log.read(10, 1e6);
+  assert.equal(a!.event, undefined, 'only readers of stored bytes take it: no object kept');
+  assert.ok(a!.payload.equals(bytesOnly.payload));
+  assert.equal(b!.event, withWebhook.event, 'the webhook reads objects: kept, and every destination gets it');
+  assert.equal((await webhook.read(10, 1e6))[0]!.event, withWebhook.event);
+});
+
 test('a read above a seq skips what is in flight below it: batches follow each other, and one past the end is empty', async (t) => {
   const dir = join(await tempDir(t), 'journal');
   const j = await opened(t, dir);

@@ -12,7 +12,8 @@ import { parseConfig } from '../../src/config/validate.js';
 import { fileError } from '../../src/sinks/log/file-error.js';
 import { createLogSink, logSink } from '../../src/sinks/log/sink.js';
 import type { Sink } from '../../src/sinks/sink.js';
-import { tempDir } from '../support/temp.js';
+import { startEmitter } from '../support/emitter-harness.js';
+import { tempDir, waitFor } from '../support/temp.js';
 
 function event(i: number, overrides: Partial<AuditEvent> = {}): AuditEvent {
   return {
@@ -69,6 +70,31 @@ test('a batch of more lines than one writev takes (1 024 buffers) is written who
   const batch = events(1500);
   await send(sink, batch);
   assert.deepEqual(lines(await readFile(join(dir, 'logs', 'audit.log'), 'utf8')).map((l) => JSON.parse(l)), batch);
+});
+
+/** Appends `payloads` to the log emitter's journal as they are (as a journal would hold them) and waits until none is queued. */
+async function deliverStored(t: TestContext, dir: string, payloads: Buffer[]) {
+  const sink = open(t, dir);
+  const { journal, queue } = await startEmitter(t, sink, { name: 'users-log', dir });
+  await journal.append(payloads.map((payload, i) => ({ eventId: `e${i}`, partitionKey: null, payload, destinations: ['users-log'] })));
+  await waitFor(() => queue.depth === 0, 'every entry delivered or dead-lettered');
+  const deadLetters = (await readFile(join(dir, 'dead.ndjson'), 'utf8').catch(() => ''))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { eventId: string; reason: string });
+  return { written: await readFile(join(dir, 'logs', 'audit.log')), deadLetters };
+}
+
+test('json layout through the emitter: lines are the stored bytes exactly; an entry that would not be one line of a JSON object is dead-lettered alone', async (t) => {
+  const dir = await tempDir(t);
+  // Kept as stored, key order and escapes included (a serialisation of the parsed event would write "\u00e9" as "é").
+  const good = [Buffer.from(JSON.stringify(event(1))), Buffer.from('{"time":"2026-11-23T12:00:02.000Z","id":"x","details":{"name":"Ren\\u00e9"}}'), Buffer.from(JSON.stringify(event(3)))];
+  // Valid JSON with a raw line break as whitespace would split one event over two lines; an array or a scalar is no event line.
+  const bad = [Buffer.from('{"id":\n"lf"}'), Buffer.from('{"id":"cr"\r}'), Buffer.from('["not","an","object"]'), Buffer.from('42')];
+  const { written, deadLetters } = await deliverStored(t, dir, [good[0]!, ...bad, good[1]!, good[2]!]);
+  assert.ok(written.equals(Buffer.concat(good.flatMap((p) => [p, Buffer.from('\n')]))), written.toString());
+  assert.deepEqual(deadLetters.map((d) => d.eventId), ['e1', 'e2', 'e3', 'e4']);
+  for (const d of deadLetters) assert.match(d.reason, /not one line of a JSON object/);
 });
 
 test('each logger writes its own file by default, so two log emitters never share one', async (t) => {

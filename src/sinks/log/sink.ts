@@ -12,6 +12,20 @@ import { openLogFile, RollingFile } from './rolling-file.js';
 
 // One outcome object for every line: a batch of 1 000 would otherwise allocate 1 000 equal ones, per log emitter.
 const DELIVERED: DeliveryOutcome = { status: 'delivered' };
+const NOT_ONE_LINE: DeliveryOutcome = { status: 'rejected', reason: 'log sink: the stored event is not one line of a JSON object; writing it would break the file\'s one JSON object per line' };
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * Whether stored bytes can be written as one line of the json layout: they
+ * start with `{`, end with `}` and hold no CR or LF. This guards the file's
+ * framing only, not the JSON itself: the journal checksums every record
+ * (a damaged one never reaches a sink) and the bytes were made by
+ * JSON.stringify, which escapes line breaks in strings. A full parse per
+ * line is what sendStored spares.
+ */
+function isOneObjectLine(json: Buffer): boolean {
+  return json.length >= 2 && json[0] === 0x7b && json[json.length - 1] === 0x7d && json.indexOf(0x0a) === -1 && json.indexOf(0x0d) === -1;
+}
 
 export interface LogSinkOptions {
   /** The clock that decides timestamps and the rollover day. Tests inject one to cross midnight. */
@@ -36,6 +50,27 @@ export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: 
     logger: ctx.logger.child({ emitter: ctx.emitterName, sink: 'log' }),
   });
 
+  /**
+   * The json layout's lines are the journal's stored bytes, each followed by
+   * a newline: written as they are, nothing parsed or serialised again. A
+   * payload that would not make one line is rejected alone (dead-lettered).
+   */
+  async function sendStored(batch: readonly Buffer[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
+    signal.throwIfAborted();
+    const lines: Buffer[] = [];
+    const outcomes: DeliveryOutcome[] = [];
+    for (const json of batch) {
+      if (isOneObjectLine(json)) {
+        lines.push(json, NEWLINE);
+        outcomes.push(DELIVERED);
+      } else {
+        outcomes.push(NOT_ONE_LINE);
+      }
+    }
+    if (lines.length > 0) await file.append(lines);
+    return outcomes;
+  }
+
   return {
     batch: { maxEvents: 1000, maxBytes: 4 * 1024 * 1024, lingerMs: 0 },
 
@@ -48,6 +83,8 @@ export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: 
       await file.append(layout(batch, at));
       return batch.map(() => DELIVERED);
     },
+
+    ...(c.layout === 'json' && { sendStored }),
 
     async check(): Promise<CheckStep[]> {
       const archiveProbe = join(archive.dir, `.auditstream-check-${randomUUID()}.tmp`);
