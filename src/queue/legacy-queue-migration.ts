@@ -3,6 +3,7 @@ import { existsSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.js';
+import { DeadLetterFile, type DeadLetter } from './dead-letter-file.js';
 import type { Journal, JournalAppend } from './journal.js';
 
 /** Rows moved per journal append: bounded memory for queues of any size. */
@@ -14,6 +15,8 @@ const CORRUPTION_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
 export interface MigrationReport {
   /** Per emitter, events moved into the journal. */
   moved: Map<string, number>;
+  /** Per emitter, rows whose payload was not a JSON object: written to its dead-letter file instead. */
+  deadLettered: Map<string, number>;
   /** Per emitter, where an unreadable old queue file was moved. */
   movedAside: Map<string, string>;
 }
@@ -27,7 +30,7 @@ export interface MigrationReport {
  * and reported, as that release did: start-up never blocks on it.
  */
 export async function migrateLegacyQueues(dataDir: string, journal: Journal, logger: Logger): Promise<MigrationReport> {
-  const report: MigrationReport = { moved: new Map(), movedAside: new Map() };
+  const report: MigrationReport = { moved: new Map(), deadLettered: new Map(), movedAside: new Map() };
   const dir = join(dataDir, 'queues');
   if (!existsSync(dir)) return report;
   for (const file of readdirSync(dir).sort()) {
@@ -47,9 +50,14 @@ export async function migrateLegacyQueues(dataDir: string, journal: Journal, log
       continue;
     }
     try {
-      const moved = await moveEntries(db, name, journal);
+      const deadLetter = new DeadLetterFile(join(dataDir, 'dead-letter', `${name}.ndjson`), name);
+      const moved = await moveEntries(db, name, journal, deadLetter);
       report.moved.set(name, moved);
+      report.deadLettered.set(name, deadLetter.written);
       if (moved > 0) logger.info({ emitter: name, events: moved, file: path }, 'moved the queue of an older release into the journal');
+      if (deadLetter.written > 0) {
+        logger.error({ emitter: name, count: deadLetter.written, file: deadLetter.file }, 'queue entries of an older release that are not a JSON object dead-lettered');
+      }
     } finally {
       db.close();
     }
@@ -75,23 +83,43 @@ function openLegacyQueue(path: string): Database.Database {
   }
 }
 
-async function moveEntries(db: Database.Database, name: string, journal: Journal): Promise<number> {
+/**
+ * The journal checksums what it is given, and a destination taking stored
+ * bytes (the log's json layout) writes them as they are: a payload is
+ * checked to be a JSON object here, once, as the emitter's parse did when
+ * these queues were read directly.
+ */
+function unreadablePayload(payload: Buffer): string | undefined {
+  try {
+    const value: unknown = JSON.parse(payload.toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? undefined : 'not a JSON object';
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
+
+async function moveEntries(db: Database.Database, name: string, journal: Journal, deadLetter: DeadLetterFile): Promise<number> {
   const read = db.prepare('SELECT seq, event_id, partition_key, payload FROM entries WHERE seq > ? ORDER BY seq');
   const remove = db.prepare('DELETE FROM entries WHERE seq <= ?');
   let after = 0;
   let moved = 0;
   for (;;) {
     const chunk: JournalAppend[] = [];
+    const unreadable: DeadLetter[] = [];
     let bytes = 0;
     let last = after;
     for (const r of read.iterate(after) as IterableIterator<{ seq: number; event_id: string; partition_key: string | null; payload: Buffer }>) {
-      chunk.push({ eventId: r.event_id, partitionKey: r.partition_key, payload: r.payload, destinations: [name] });
+      const problem = unreadablePayload(r.payload);
+      if (problem === undefined) chunk.push({ eventId: r.event_id, partitionKey: r.partition_key, payload: r.payload, destinations: [name] });
+      else unreadable.push({ eventId: r.event_id, payload: r.payload, attempts: 0, reason: `queue entry unreadable: ${problem}` });
       bytes += r.payload.length;
       last = r.seq;
-      if (chunk.length >= CHUNK_ROWS || bytes >= CHUNK_BYTES) break;
+      if (chunk.length + unreadable.length >= CHUNK_ROWS || bytes >= CHUNK_BYTES) break;
     }
-    if (chunk.length === 0) return moved;
-    await journal.append(chunk, { ignoreCaps: true });
+    if (last === after) return moved;
+    // Both on disk before the rows leave the old file: a crash in between writes them again, never loses them.
+    deadLetter.write(unreadable);
+    if (chunk.length > 0) await journal.append(chunk, { ignoreCaps: true });
     remove.run(last);
     moved += chunk.length;
     after = last;
