@@ -71,10 +71,9 @@ export class Router implements Publisher {
     // Emitters holding their share of the events on disk: the journal takes or refuses an emitter's
     // whole share, so one set says it for every event (event i's are those of routes[i] in it).
     const queued = new Set<string>();
-    // Those that count for the policy: under ack: buffered the queued ones, again one set for all
-    // events; under ack: delivered each event is confirmed on its own. No set per event under
-    // buffered: they lived until the fsync, long enough for the GC to promote them.
-    const confirmedAll = new Set<string>();
+    // Those that count for the policy: under ack: buffered the queued ones (that same set); under
+    // ack: delivered each event is confirmed on its own. No set per event under buffered: they lived
+    // until the fsync, long enough for the GC to promote them.
     const confirmedEach = ack === 'delivered' ? routes.map(() => new Set<string>()) : undefined;
     const failures = new Map<string, Failure>();
     const tracked = new Map<Emitter, number[]>();
@@ -103,7 +102,7 @@ export class Router implements Publisher {
       const missingOf = (i: number): string[] => {
         const routed = gone.size === 0 ? routes[i]! : routes[i]!.filter((name) => !gone.has(name));
         if (routed.length === 0) return [];
-        const missing = policy.missing(routed, confirmedEach?.[i] ?? confirmedAll);
+        const missing = policy.missing(routed, confirmedEach?.[i] ?? queued);
         // Whatever the policy, an accepted event must be on disk somewhere.
         if (!routes[i]!.some((name) => queued.has(name))) missing.push(...routed);
         return missing;
@@ -184,7 +183,6 @@ export class Router implements Publisher {
               em.received(indexes.length, indexes.reduce((n, i) => n + sizes[i]!, 0));
               const track = ack === 'delivered' && policy.isRequired(em.name);
               if (!track) {
-                if (ack === 'buffered') confirmedAll.add(em.name);
                 settle(indexes);
                 continue;
               }
