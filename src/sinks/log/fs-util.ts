@@ -10,28 +10,23 @@ export async function writeAll(handle: FileHandle, data: Uint8Array): Promise<vo
   }
 }
 
-/** Most buffers one writev takes (IOV_MAX on Linux and macOS). */
-const MAX_IOVECS = 1024;
-
 /**
- * Writes `chunks` in order at the file's position, with writev (up to
- * MAX_IOVECS chunks a call); a short write resumes where it stopped.
+ * Writes `chunks` in order at the file's position with writev. libuv splits
+ * them into calls of at most IOV_MAX buffers and resumes a short write
+ * itself; a total it reports short means a call failed part way, and writing
+ * the rest again names the error (ENOSPC, EIO). A crash between two of those
+ * calls leaves the first part on disk (the log sink is at least once).
  */
 export async function writevAll(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
-  let i = 0;
-  // Bytes of chunks[i] already written.
-  let skip = 0;
-  while (i < chunks.length) {
-    const batch: Uint8Array[] = [];
-    for (let k = i; k < chunks.length && batch.length < MAX_IOVECS; k++) batch.push(k === i && skip > 0 ? chunks[k]!.subarray(skip) : chunks[k]!);
-    let { bytesWritten } = await handle.writev(batch);
-    if (bytesWritten === 0 && batch.some((b) => b.length > 0)) throw Object.assign(new Error('short write'), { code: 'EIO' });
-    while (i < chunks.length && bytesWritten >= chunks[i]!.length - skip) {
-      bytesWritten -= chunks[i]!.length - skip;
-      skip = 0;
-      i += 1;
-    }
-    skip += bytesWritten;
+  let rest = chunks;
+  for (;;) {
+    let total = 0;
+    for (const chunk of rest) total += chunk.length;
+    if (total === 0) return;
+    const { bytesWritten } = await handle.writev(rest as Uint8Array[]);
+    if (bytesWritten === total) return;
+    if (bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+    rest = [Buffer.concat(rest).subarray(bytesWritten)];
   }
 }
 

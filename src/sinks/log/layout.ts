@@ -1,31 +1,12 @@
-import { eventJson } from '../../core/component-metrics.js';
 import type { AuditEvent } from '../../core/event.js';
 import { valueAtPath } from '../../core/field-path.js';
 import { ConfigError } from '../../core/errors.js';
 import { compileDateFormat, ISO8601_PATTERN } from './date-format.js';
 
-/**
- * Renders a batch as its lines, one per event, `\n` included, ready to append:
- * the chunks to write one after the other. `now` is the time of writing (logback's event time).
- */
-export type Layout = (events: readonly AuditEvent[], now: Date) => readonly Uint8Array[];
-
-const NEWLINE = Buffer.from('\n');
-
-/**
- * The batch's stored JSON, each event's bytes followed by a newline, written
- * as they are (writev): no copy into a Buffer of the batch, which lived
- * through the write and fsync, got promoted and was freed only by a full GC
- * (up to 4 MiB a batch; docs/benchmarks.md §5).
- */
-function jsonLines(events: readonly AuditEvent[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const e of events) out.push(eventJson(e), NEWLINE);
-  return out;
-}
+/** Renders a batch as its lines, one per event, `\n` included, ready to append. `now` is the time of writing (logback's event time). */
+export type Layout = (events: readonly AuditEvent[], now: Date) => Buffer;
 
 export interface LayoutSettings {
-  layout: 'json' | 'pattern';
   pattern: string;
   /** What %message prints: the canonical event as JSON, or the producer's original record. */
   message: 'event' | 'raw';
@@ -38,11 +19,10 @@ export interface LayoutSettings {
 /** The appender pattern of Blitz Identity Provider's logback.xml. */
 export const BLITZ_PATTERN = '%date - [%level] -[%file:%line] - %message%n%xException{20}';
 
-export function compileLayout(settings: LayoutSettings): Layout {
-  // The event's JSON bytes as the journal stored them (eventJson): neither decoded nor serialised again for each log.
-  if (settings.layout === 'json') return jsonLines;
+/** The pattern layout; the json layout writes the stored bytes as they are (sink.ts) and needs none. */
+export function compilePatternLayout(settings: LayoutSettings): Layout {
   const render = compilePattern(settings.pattern, settings);
-  return (events, now) => [Buffer.from(events.map((event) => render({ event, now })).join(''))];
+  return (events, now) => Buffer.from(events.map((event) => render({ event, now })).join(''));
 }
 
 interface RenderContext {
@@ -82,7 +62,7 @@ const UTC_ZONES = new Set(['UTC', 'GMT', 'Z', 'Etc/UTC', 'Etc/GMT']);
  * naming the first conversion word or option it cannot honour, so a pattern
  * copied from logback.xml never silently prints something else.
  */
-export function compilePattern(pattern: string, settings: Omit<LayoutSettings, 'layout' | 'pattern'>): (ctx: RenderContext) => string {
+export function compilePattern(pattern: string, settings: Omit<LayoutSettings, 'pattern'>): (ctx: RenderContext) => string {
   const parts = parsePattern(pattern);
   let lastNewline = -1;
   parts.forEach((p, i) => {
@@ -100,7 +80,7 @@ export function compilePattern(pattern: string, settings: Omit<LayoutSettings, '
   };
 }
 
-function converterFor(token: Token, settings: Omit<LayoutSettings, 'layout' | 'pattern'>): Converter {
+function converterFor(token: Token, settings: Omit<LayoutSettings, 'pattern'>): Converter {
   const value = valueConverter(token, settings);
   if (token.word === 'n') return value;
   // A line break inside a value would split one event over two lines.
@@ -109,7 +89,7 @@ function converterFor(token: Token, settings: Omit<LayoutSettings, 'layout' | 'p
   return mod ? (ctx) => applyModifier(oneLine(ctx), mod) : oneLine;
 }
 
-function valueConverter(token: Token, settings: Omit<LayoutSettings, 'layout' | 'pattern'>): Converter {
+function valueConverter(token: Token, settings: Omit<LayoutSettings, 'pattern'>): Converter {
   const { word, options } = token;
   switch (word) {
     case 'd':

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { eventJson } from '../../core/component-metrics.js';
 import type { AuditEvent } from '../../core/event.js';
 import { makePrivateDir } from '../../core/private-files.js';
 import type { CheckStep, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
 import { parseArchivePattern } from './archive-pattern.js';
 import { logSinkProblems, logSinkSchema, resolveLogSinkConfig, type LogSinkConfig } from './config.js';
 import { describeFsError } from './file-error.js';
-import { compileLayout } from './layout.js';
+import { compilePatternLayout } from './layout.js';
 import { openLogFile, RollingFile } from './rolling-file.js';
 
 // One outcome object for every line: a batch of 1 000 would otherwise allocate 1 000 equal ones, per log emitter.
@@ -40,7 +41,7 @@ export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: 
   const c = resolveLogSinkConfig(config, ctx.dataDir);
   const now = options.now ?? (() => new Date());
   const archive = parseArchivePattern(c.archivePattern);
-  const layout = compileLayout({ ...c, emitterName: ctx.emitterName });
+  const pattern = c.layout === 'pattern' ? compilePatternLayout({ ...c, emitterName: ctx.emitterName }) : undefined;
   const file = new RollingFile({
     file: c.file,
     archive,
@@ -75,16 +76,15 @@ export function createLogSink(config: LogSinkConfig, ctx: SinkContext, options: 
     batch: { maxEvents: 1000, maxBytes: 4 * 1024 * 1024, lingerMs: 0 },
 
     async send(batch: readonly AuditEvent[], signal: AbortSignal): Promise<DeliveryOutcome[]> {
+      // json: the events' JSON as the journal stored it (eventJson), the same path as the stored bytes.
+      if (!pattern) return sendStored(batch.map(eventJson), signal);
       signal.throwIfAborted();
       if (batch.length === 0) return [];
-      const at = now();
-      // The batch's lines go out in as few writev calls as the OS takes (IOV_MAX buffers each), then one fdatasync: a
-      // failed write is cut back whole, but a crash between two calls leaves the first part, sent again after restart.
-      await file.append(layout(batch, at));
+      await file.append([pattern(batch, now())]);
       return batch.map(() => DELIVERED);
     },
 
-    ...(c.layout === 'json' && { sendStored }),
+    ...(!pattern && { sendStored }),
 
     async check(): Promise<CheckStep[]> {
       const archiveProbe = join(archive.dir, `.auditstream-check-${randomUUID()}.tmp`);
