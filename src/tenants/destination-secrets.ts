@@ -1,4 +1,5 @@
 import { isSealed, seal, unseal } from '../config/secure-params.js';
+import { secretFields, type HttpSinkConfig } from '../sinks/http/config.js';
 import { redactUrl, restoreUrlSecrets, sealUrl, unsealUrl, urlSecretValues } from './url-secrets.js';
 
 /** What a secret value is replaced with in every answer. */
@@ -72,15 +73,40 @@ export function keepRedacted(type: string, patched: Record<string, unknown>, sto
  * wherever a `manage` key (perhaps stolen) points the destination.
  */
 export function secretsCarriedToNewEndpoint(type: string, changes: Record<string, unknown>, stored: Record<string, unknown>, patched: Record<string, unknown>): string[] {
-  const moved = (URL_KEYS[type] ?? []).some((key) => originOf(stored[key]) !== originOf(patched[key]));
-  if (!moved) return [];
+  const notSent = (keys: readonly string[]) => {
+    const sent = stringAt(changes, keys);
+    return sent === undefined || sent === REDACTED;
+  };
+  const moved = (URL_KEYS[type] ?? []).some((key) => originOf(stored[key]) !== originOf(patched[key])) || (type === 'kafka' && brokersOf(stored) !== brokersOf(patched));
+  if (!moved) return type === 'http' ? secureParamsNewlyPlaced(stored, patched).filter((name) => notSent(['secureParams', name])).map((name) => `secureParams.${name}`) : [];
   const carried: string[] = [];
   mapSecrets(type, patched, (v, path, keys) => {
-    const sent = stringAt(changes, keys);
-    if (sent === undefined || sent === REDACTED) carried.push(path);
+    if (notSent(keys)) carried.push(path);
     return v;
   });
   return carried;
+}
+
+/** A Kafka destination's brokers, as one comparable text: the password goes to whichever of them answers. */
+function brokersOf(config: Record<string, unknown>): string {
+  const servers = Array.isArray(config.bootstrapServers) ? config.bootstrapServers : [];
+  return servers.flatMap((entry) => String(entry).split(',').map((hostPort) => hostPort.trim().toLowerCase())).sort().join(',');
+}
+
+/**
+ * The secureParams an http destination's patch references from a value it
+ * changed (the url's path or query, a header): on the same origin a shared
+ * receiver (a log intake, an Elasticsearch cluster) may store that text
+ * where whoever changed it reads it, say as a tag or an index name.
+ */
+function secureParamsNewlyPlaced(stored: Record<string, unknown>, patched: Record<string, unknown>): string[] {
+  const before = new Map(secretFields({ headers: {}, ...stored } as HttpSinkConfig).map((f) => [f.path.join('\n'), f.value]));
+  const names = new Set<string>();
+  for (const { path, value } of secretFields({ headers: {}, ...patched } as HttpSinkConfig)) {
+    if (before.get(path.join('\n')) === value) continue;
+    for (const [, name] of value.matchAll(/\$\{([^}]+)\}/g)) names.add(name!);
+  }
+  return [...names];
 }
 
 function originOf(url: unknown): string | undefined {

@@ -43,3 +43,25 @@ test('a secret header whose name holds a dot is kept on a PATCH that sends it ba
   assert.deepEqual(secretsCarriedToNewEndpoint('http', moving, stored, moving), []);
   assert.deepEqual(secretsCarriedToNewEndpoint('http', { url: 'https://other.example' }, stored, { ...stored, url: 'https://other.example' }), ['headers.X.Api.Key']);
 });
+
+test('a PATCH pointing a Kafka destination at other brokers must send its SASL secrets again; the same brokers in another order need not', () => {
+  const stored = { bootstrapServers: ['b1.example:9093', 'b2.example:9093'], topic: 't', sasl: { mechanism: 'PLAIN', username: 'svc', password: 'kafka-pw-1' } };
+  const elsewhere = { bootstrapServers: ['evil.example:9093'] };
+  assert.deepEqual(secretsCarriedToNewEndpoint('kafka', elsewhere, stored, { ...stored, ...elsewhere }), ['sasl.password']);
+  const resent = { ...elsewhere, sasl: { password: 'kafka-pw-1' } };
+  assert.deepEqual(secretsCarriedToNewEndpoint('kafka', resent, stored, { ...stored, ...resent, sasl: { ...stored.sasl, password: 'kafka-pw-1' } }), []);
+  const reordered = { bootstrapServers: ['B2.example:9093, b1.example:9093'] };
+  assert.deepEqual(secretsCarriedToNewEndpoint('kafka', reordered, stored, { ...stored, ...reordered }), []);
+});
+
+test('a PATCH that names a secureParam in a changed url or header on the same origin must send that secureParam again', () => {
+  const stored = { url: 'https://intake.example/v1/logs', headers: { 'X-Key': '${key}' }, secureParams: { key: 'victim-key-1' } };
+  // A shared intake stores its query (a tag): the stored key would land where the patch's author reads it.
+  const tagged = { url: 'https://intake.example/v1/logs?ddtags=k:${key}' };
+  assert.deepEqual(secretsCarriedToNewEndpoint('http', tagged, stored, { ...stored, ...tagged }), ['secureParams.key']);
+  const resent = { ...tagged, secureParams: { key: 'victim-key-1' } };
+  assert.deepEqual(secretsCarriedToNewEndpoint('http', resent, stored, { ...stored, ...resent }), []);
+  // An unchanged reference (the header) and changes elsewhere in the url need nothing again.
+  const moved = { url: 'https://intake.example/v2/logs' };
+  assert.deepEqual(secretsCarriedToNewEndpoint('http', moved, stored, { ...stored, ...moved }), []);
+});
