@@ -8,6 +8,17 @@ const MIN_QUOTED_SECRET = 4;
 /** A path segment or word at least this long of a secret is looked for on its own: a receiver may echo part of a value. */
 const MIN_QUOTED_PART = 8;
 
+/**
+ * Characters a scrub may compare, at most, against forms sharing the heads it
+ * meets. Ordinary configs compare a few per character of the text; a config
+ * made to defeat the index (hundreds of long forms with one head, `aaaa…`)
+ * compares hundreds of thousands, on the event loop, per refused event.
+ */
+const WORK_LIMIT = 200_000;
+
+/** Shown instead of a text whose scrub went over WORK_LIMIT, and of every later one of that config. */
+export const WITHHELD = '(not shown: this destination\'s secrets could not be looked for in it in time)';
+
 /** What the http sink puts after a body it cut (response.ts truncatedBody): the cut may fall inside a quoted secret. */
 const CUT_MARK = '…';
 
@@ -19,7 +30,10 @@ const CUT_MARK = '…';
  * are secrets. The forms are found by their first characters (a Map), so a
  * config with many secrets costs about one lookup per character of the text,
  * not one pass per form: a tenant's refused events are each scrubbed on the
- * event loop.
+ * event loop. A config whose forms defeat the index (many sharing one head)
+ * would still cost (text length × their length) per text: past WORK_LIMIT its
+ * texts are WITHHELD instead, which costs its own destination the receiver's
+ * words and nobody else anything.
  */
 export function secretScrubber(type: string, config: Record<string, unknown>): (text: string) => string {
   const values = [...secretValues(type, config), ...derivedSecrets(type, config)];
@@ -31,7 +45,7 @@ export function secretScrubber(type: string, config: Record<string, unknown>): (
   return (text) => {
     if (text !== lastText) {
       lastText = text;
-      lastScrubbed = forms.redactCut(forms.redact(text));
+      lastScrubbed = forms.scrub(text);
     }
     return lastScrubbed;
   };
@@ -45,6 +59,9 @@ export function secretScrubber(type: string, config: Record<string, unknown>): (
 class FormIndex {
   private readonly byHead = new Map<number, string[]>();
   private readonly longest: number;
+  /** Characters compared in the current scrub; once over WORK_LIMIT, every text of this config is WITHHELD. */
+  private work = 0;
+  private withheld = false;
 
   constructor(forms: readonly string[]) {
     const kept = [...new Set(forms)].filter((f) => f.length >= MIN_QUOTED_SECRET).sort((a, b) => b.length - a.length);
@@ -61,12 +78,26 @@ class FormIndex {
     return this.byHead.size === 0;
   }
 
+  scrub(text: string): string {
+    if (this.withheld) return WITHHELD;
+    this.work = 0;
+    const scrubbed = this.redactCut(this.redact(text));
+    if (this.work > WORK_LIMIT) this.withheld = true;
+    return this.withheld ? WITHHELD : scrubbed;
+  }
+
+  /** Whether `form` stands in `text` at `at`, counted against WORK_LIMIT by what the comparison may cost. */
+  private standsAt(form: string, text: string, at: number): boolean {
+    this.work += Math.min(form.length, text.length - at);
+    return this.work <= WORK_LIMIT && text.startsWith(form, at);
+  }
+
   /** Every form in the text replaced, the leftmost first and at each place the longest. */
-  redact(text: string): string {
+  private redact(text: string): string {
     let out = '';
     let copied = 0;
     for (let at = 0; at + MIN_QUOTED_SECRET <= text.length; ) {
-      const hit = this.byHead.get(headAt(text, at))?.find((form) => text.startsWith(form, at));
+      const hit = this.byHead.get(headAt(text, at))?.find((form) => this.standsAt(form, text, at));
       if (hit === undefined) {
         at++;
         continue;
@@ -82,12 +113,13 @@ class FormIndex {
    * A text cut short (ending in CUT_MARK) may end with the start of a
    * secret: the longest such start, MIN_QUOTED_SECRET characters or more, is replaced.
    */
-  redactCut(text: string): string {
+  private redactCut(text: string): string {
     if (!text.endsWith(CUT_MARK)) return text;
     const body = text.slice(0, -CUT_MARK.length);
     for (let at = Math.max(0, body.length - this.longest + 1); at + MIN_QUOTED_SECRET <= body.length; at++) {
+      const tail = body.length - at;
       const forms = this.byHead.get(headAt(body, at));
-      if (forms?.some((form) => form.length > body.length - at && form.startsWith(body.slice(at)))) return `${body.slice(0, at)}${REDACTED}${CUT_MARK}`;
+      if (forms?.some((form) => form.length > tail && this.standsAt(form.slice(0, tail), body, at))) return `${body.slice(0, at)}${REDACTED}${CUT_MARK}`;
     }
     return text;
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { keepRedacted, REDACTED, redactSecrets, sealSecrets, unsealSecrets } from '../../src/tenants/destination-secrets.js';
-import { secretScrubber } from '../../src/tenants/secret-scrubber.js';
+import { secretScrubber, WITHHELD } from '../../src/tenants/secret-scrubber.js';
 import { RedactedUrlError } from '../../src/tenants/url-secrets.js';
 
 const HOOK = 'https://hooks.example.com:8443/services/in?token=t0k%2Fen&sig=a=b+c&token=second&flag&empty=#frag-secret';
@@ -108,4 +108,15 @@ test('a secret is redacted in the other spellings receivers use: lower-case perc
     sasl: { mechanism: 'PLAIN', jaasConfig: 'org.apache.kafka.common.security.plain.PlainLoginModule required username="svc" password="${pw}";', secureParams: { pw: 'kafka-Secret-Pass-123' } },
   });
   assert.equal(kafka('SASL authentication failed for svc / kafka-Secret-Pass-123'), `SASL authentication failed for svc / ${REDACTED}`);
+});
+
+test("a config made to defeat the scrubber's index (hundreds of long secret parts with one head) gets its texts withheld, not scanned at length", () => {
+  // One secureParam of 337 '/'-parts, each a run of a's: every part is a form starting "aaaa".
+  const value = Array.from({ length: 337 }, (_, i) => `${'a'.repeat(8 + (i % 180))}b`).join('/');
+  const scrub = secretScrubber('http', { url: 'https://h.example/in', headers: { 'X-K': '${p}' }, secureParams: { p: value } });
+  const reason = (i: number) => `POST https://h.example/in answered HTTP 400: ${i} ${'a'.repeat(520)}…`;
+  assert.equal(scrub(reason(1)), WITHHELD);
+  assert.equal(scrub(reason(2)), WITHHELD, 'and every later text of that config, at no cost');
+  // An ordinary config is never withheld.
+  assert.equal(secretScrubber('http', { url: 'https://h.example/in', auth: { bearer: 'tok-123456' } })(reason(3)), reason(3));
 });
