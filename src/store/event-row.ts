@@ -57,19 +57,32 @@ export function writeFlatRows(events: readonly AuditEvent[], from: number, to: n
     flat[i++] = id;
     flat[i++] = new Date(timeMs).toISOString();
     flat[i++] = timeMs;
-    flat[i++] = event.type;
-    flat[i++] = event.source;
-    flat[i++] = event.service ?? null;
-    flat[i++] = event.outcome;
-    flat[i++] = event.actor ?? null;
-    flat[i++] = event.clientIp ?? null;
-    flat[i++] = event.sessionId ?? null;
-    flat[i++] = event.tenant ?? null;
-    flat[i++] = event.message ?? null;
+    flat[i++] = column(id, 'type', event.type);
+    flat[i++] = column(id, 'source', event.source);
+    flat[i++] = column(id, 'service', event.service);
+    flat[i++] = column(id, 'outcome', event.outcome);
+    flat[i++] = column(id, 'actor', event.actor);
+    flat[i++] = column(id, 'clientIp', event.clientIp);
+    flat[i++] = column(id, 'sessionId', event.sessionId);
+    flat[i++] = column(id, 'tenant', event.tenant);
+    flat[i++] = column(id, 'message', event.message);
     flat[i++] = json(id, 'details', event.details ?? {});
     flat[i++] = event.origin === undefined ? null : json(id, 'origin', event.origin);
-    flat[i++] = event.raw;
+    flat[i++] = column(id, 'raw', event.raw);
   }
+}
+
+/**
+ * A text column's value. Events made here are typed so, but stored bytes
+ * parsed by the writer thread are whatever was stored: an object, array or
+ * boolean would fail SQLite's bind with a TypeError, which is retried
+ * forever, where this refuses the one event (dead-lettered). An absent or
+ * null one is NULL, which the NOT NULL columns refuse themselves.
+ */
+function column(id: string, field: string, value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new InvalidEventError(`event ${id}: ${field} is not a string`);
+  return value;
 }
 
 function json(id: string, field: string, value: unknown): string {

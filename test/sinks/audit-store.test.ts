@@ -149,13 +149,16 @@ test('audit-store (SQLite): the journal\'s stored bytes are stored as the events
   assert.ok(sink.sendStored, 'the SQLite store takes stored bytes');
   const good = eventSeries(2);
   const bytes = (e: object) => Buffer.from(JSON.stringify(e));
-  const batch = [bytes(good[0]!), Buffer.from('{"id":"torn","time":"2024-01-0'), Buffer.from('null'), bytes(makeEvent({ id: 'bad-time', time: 'soon' })), bytes(good[1]!)];
+  const wrongType = { ...makeEvent({ id: 'type-object' }), type: {} };
+  const batch = [bytes(good[0]!), Buffer.from('{"id":"torn","time":"2024-01-0'), Buffer.from('null'), bytes(makeEvent({ id: 'bad-time', time: 'soon' })), bytes(wrongType), bytes(good[1]!)];
   const outcomes = await sink.sendStored(batch, signal());
   const reason = (i: number) => (outcomes[i]?.status === 'rejected' ? outcomes[i].reason : '');
-  assert.deepEqual(outcomes.map((o) => o.status), ['delivered', 'rejected', 'rejected', 'rejected', 'delivered']);
+  assert.deepEqual(outcomes.map((o) => o.status), ['delivered', 'rejected', 'rejected', 'rejected', 'rejected', 'delivered']);
   assert.match(reason(1), /queue entry unreadable/);
   assert.match(reason(2), /queue entry unreadable/);
   assert.match(reason(3), /bad-time/);
+  // A field of another type would fail SQLite's bind (a TypeError, retried forever): refused alone instead.
+  assert.match(reason(4), /type-object: type is not a string/);
   for (const event of good) assert.deepEqual(await sink.store.get(event.id, event.source), event);
   assert.deepEqual(await sink.sendStored([bytes(good[0]!)], signal()), [{ status: 'delivered' }]);
   assert.deepEqual(sink.status(), { duplicateEvents: 1 }, 'a replay through stored bytes is counted as a duplicate');
