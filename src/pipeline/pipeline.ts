@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { configSchema, serverSchema, type AuditstreamConfig } from '../config/schema.js';
 import { checkConfig } from '../config/validate.js';
 import { ConfigError, errorMessage, throwConfigErrors } from '../core/errors.js';
-import { DeadLetterFile } from '../queue/dead-letter-file.js';
+import { DeadLetterFile, emitterDeadLetterPath } from '../queue/dead-letter-file.js';
 import { EmbeddedJournal } from '../queue/embedded-journal.js';
 import { migrateLegacyQueues } from '../queue/legacy-queue-migration.js';
 import { AuditStoreSink } from '../sinks/audit-store.js';
@@ -109,7 +109,7 @@ export class Pipeline {
           journal,
           queue: queues.get(r.name)!,
           corruptQueueMovedTo: migration.movedAside.get(r.name) ?? journal.movedAside.at(-1),
-          deadLetter: new DeadLetterFile(join(dataDir, 'dead-letter', `${r.name}.ndjson`), r.name),
+          deadLetter: new DeadLetterFile(emitterDeadLetterPath(dataDir, r.name), r.name),
           accepts: eventTypeFilter(r.common.include, r.common.exclude),
           retry: r.common.retry,
           batch: { ...sink.batch, ...definedOnly(r.common.batch ?? {}) },

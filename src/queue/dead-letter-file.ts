@@ -1,5 +1,5 @@
 import { appendFileSync, closeSync, existsSync, fdatasyncSync, fsyncSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { makePrivateDirSync, preparePrivateFile } from '../core/private-files.js';
 
 export interface DeadLetter {
@@ -8,6 +8,11 @@ export interface DeadLetter {
   /** The queued payload as it was: the event JSON, or the bytes that could not be read. */
   payload: Buffer;
   eventId: string;
+}
+
+/** The dead-letter file of a config file's emitter (a tenant's destinations have theirs under dead-letter/tenants/). */
+export function emitterDeadLetterPath(dataDir: string, emitter: string): string {
+  return join(dataDir, 'dead-letter', `${emitter}.ndjson`);
 }
 
 /**

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { errorMessage } from '../core/errors.js';
-import { DeadLetterFile, type DeadLetter } from './dead-letter-file.js';
+import { DeadLetterFile, emitterDeadLetterPath, type DeadLetter } from './dead-letter-file.js';
 import type { Journal, JournalAppend } from './journal.js';
 
 /** Rows moved per journal append: bounded memory for queues of any size. */
@@ -50,7 +50,7 @@ export async function migrateLegacyQueues(dataDir: string, journal: Journal, log
       continue;
     }
     try {
-      const deadLetter = new DeadLetterFile(join(dataDir, 'dead-letter', `${name}.ndjson`), name);
+      const deadLetter = new DeadLetterFile(emitterDeadLetterPath(dataDir, name), name);
       const moved = await moveEntries(db, name, journal, deadLetter);
       report.moved.set(name, moved);
       report.deadLettered.set(name, deadLetter.written);
