@@ -447,7 +447,7 @@ export class EmbeddedJournal implements Journal {
           // Bytes past `start` may be on disk, whole records among them (the commit goes out in chunks): cut them now, so
           // a refused commit's events do not come back after a restart; if the cut fails too, before the next write.
           seg.truncateTo = start;
-          await cutBack(seg);
+          await cutBack(seg).catch(() => undefined);
           throw err;
         }
         seg.size = start + bytes;
@@ -558,11 +558,7 @@ export class EmbeddedJournal implements Journal {
   private async writableSegment(): Promise<Segment> {
     const seg = this.active;
     if (seg) {
-      if (seg.truncateTo !== undefined) {
-        await seg.handle!.truncate(seg.truncateTo);
-        seg.size = seg.truncateTo;
-        seg.truncateTo = undefined;
-      }
+      await cutBack(seg);
       return seg;
     }
     const num = this.nextSegment;
@@ -807,7 +803,8 @@ export class EmbeddedJournal implements Journal {
     this.stateRetry = undefined;
     this.saveState();
     for (const seg of this.segments.values()) {
-      await cutBack(seg);
+      // Still refused: what is left is as after a crash mid-commit (a refused commit's records may be delivered: at least once).
+      await cutBack(seg).catch(() => undefined);
       await seg.closeHandle();
     }
     this.state.close();
@@ -815,16 +812,13 @@ export class EmbeddedJournal implements Journal {
 }
 
 /** Applies a segment's pending cut, best effort: what cannot be cut now is cut before the next write to it. */
+/** Cuts a segment back to where a refused commit started; throws while the disk still refuses (truncateTo stays set). */
 async function cutBack(seg: Segment): Promise<void> {
   if (seg.truncateTo === undefined || !seg.handle) return;
-  try {
-    await seg.handle.truncate(seg.truncateTo);
-    await seg.handle.datasync();
-    seg.size = seg.truncateTo;
-    seg.truncateTo = undefined;
-  } catch {
-    // The disk is still refusing: writableSegment tries again before anything else is written there.
-  }
+  await seg.handle.truncate(seg.truncateTo);
+  await seg.handle.datasync();
+  seg.size = seg.truncateTo;
+  seg.truncateTo = undefined;
 }
 
 function cachedEntry(seq: number, hit: CachedEntry, attempts: number): JournalEntry {
