@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { test, type TestContext } from 'node:test';
 import type { AuditEvent } from '../../src/core/event.js';
 import { FatalError, RetriableError } from '../../src/core/errors.js';
@@ -228,4 +229,22 @@ test('two in flight: a batch that failed is resent only after the batch before i
   sink.answerAll();
   await waitFor(() => queue.depth === 0, 'drained');
   assert.deepEqual(sink.received, [ids('r', 10, 20), ids('r', 0, 10), ids('r', 10, 20), ids('r', 20, 30)]);
+});
+
+test("a sink's programming error is logged with the destination's secrets scrubbed from its message and stack", async (t) => {
+  const sink = new ScriptedSink();
+  // A TypeError is what a sink's JSON.parse of a receiver's answer throws, quoting the answer.
+  sink.script[0] = () => new TypeError('Unexpected token in JSON at position 3: "tok-secret-123"');
+  const lines: string[] = [];
+  const { emitter } = await startEmitter(t, sink, {
+    retry: { initialBackoffMs: 5, maxBackoffMs: 20 },
+    logger: pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }),
+    scrub: (text) => text.replaceAll('tok-secret-123', '********'),
+  });
+  await emitter.enqueue([event('a')]);
+  await waitFor(() => sink.delivered.includes('a'), 'delivered on the retry');
+  const log = lines.join('');
+  assert.match(log, /sink failed with a programming error/);
+  assert.match(log, /\*{8}/);
+  assert.ok(!log.includes('tok-secret-123'), log);
 });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Emitter } from '../../src/pipeline/emitter.js';
 import { eventTypeFilter } from '../../src/pipeline/event-filter.js';
 import { PipelineMetrics } from '../../src/pipeline/metrics.js';
@@ -21,6 +21,10 @@ export interface EmitterHarnessOptions {
   dir?: string;
   /** The dead-letter file path (default `<dir>/dead.ndjson`). */
   deadLetterFile?: string;
+  /** Where the emitter logs (default: nowhere). */
+  logger?: Logger;
+  /** The emitter's secret scrubber (a tenant destination's). */
+  scrub?: (text: string) => string;
   /** A journal shared with other emitters (from `openJournal`); default: one of its own. */
   journal?: EmbeddedJournal;
   /** The emitter's batch keys over the sink's own (as a config's `batch` block). */
@@ -36,7 +40,7 @@ export interface EmitterHarnessOptions {
 export async function startEmitter(t: TestContext, sink: Sink, opts: EmitterHarnessOptions = {}) {
   const name = opts.name ?? 'e';
   const dir = opts.dir ?? (await tempDir(t));
-  const logger = pino({ level: 'silent' });
+  const logger = opts.logger ?? pino({ level: 'silent' });
   const journal = opts.journal ?? EmbeddedJournal.open({ dir: join(dir, `${name}.journal`), logger });
   const queue = journal.addDestination(name, { maxBytes: opts.maxBytes ?? 1e8, whenFull: opts.whenFull ?? 'block' });
   const deadLetter = new DeadLetterFile(opts.deadLetterFile ?? join(dir, 'dead.ndjson'), name);
@@ -53,6 +57,7 @@ export async function startEmitter(t: TestContext, sink: Sink, opts: EmitterHarn
     batch: { ...sink.batch, ...opts.batch },
     logger,
     metrics,
+    scrub: opts.scrub,
   });
   emitter.start();
   t.after(async () => {
