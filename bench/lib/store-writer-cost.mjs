@@ -18,7 +18,6 @@
  * x): the machine's load moves every figure.
  */
 import { copyFileSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ROW_COLUMNS, writeFlatRows } from '../../dist/store/event-row.js';
@@ -29,8 +28,10 @@ const PREFILL = Number(process.env.PREFILL ?? 200_000);
 const MEASURED = Number(process.env.MEASURED ?? 40_000);
 const TX = Number(process.env.TX ?? 500);
 const WIDTH = ROW_COLUMNS.length;
-const dir = join(tmpdir(), 'store-writer-cost');
-mkdirSync(dir, { recursive: true });
+// Prefilled databases are kept between runs; in the repository's ignored results, private, not a shared /tmp name
+// where another local user could plant the files this removes and copies.
+const dir = join(import.meta.dirname, '..', 'results', 'store-writer-cost');
+mkdirSync(dir, { recursive: true, mode: 0o700 });
 
 /** The search indexes as schema versions 1 to 3 made them. */
 const DESCENDING = ['time', 'type', 'actor', 'session', 'tenant']
