@@ -21,7 +21,7 @@ import { registerCloudFormationRoutes } from './cloudformation-route.js';
 import { registerDestinationRoutes } from './destination-routes.js';
 import { registerFirehoseRoute } from './firehose-route.js';
 import { registerMetricsRoute } from './metrics-route.js';
-import { countRefusals } from './refusal-metrics.js';
+import { countRefusals, refusalCounter } from './refusal-metrics.js';
 import { ingestHandler, refuseExhaustedTenant } from './ingest-route.js';
 import { registerTenantRoutes } from './tenant-routes.js';
 import { registerProbes } from './probes.js';
@@ -42,11 +42,12 @@ export interface AppOptions {
  */
 export function buildApp({ config, pipeline, search, logger }: AppOptions): FastifyInstance {
   const limits = config.server.limits;
+  const refused = refusalCounter(pipeline.metrics.registry);
   const app = Fastify({
     // Per-request lines at info would drown the pipeline's own logs at ingest rates; errors still show.
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: limits.maxBodyBytes,
-    ...transportOptions(config.server),
+    ...transportOptions(config.server, refused),
     // Every accepted event id must be fetchable as GET /v1/events/{encodeURIComponent(id)}; the default (100) answered 414.
     routerOptions: { maxParamLength: MAX_ENCODED_EVENT_ID_LENGTH },
     // Fastify's own answer while closing is not the API's {error, code} shape: the routes answer for themselves
@@ -91,7 +92,7 @@ export function buildApp({ config, pipeline, search, logger }: AppOptions): Fast
     await http.stop();
   });
 
-  countRefusals(app, pipeline.metrics.registry);
+  countRefusals(app, refused);
   requireApiKeys(app, config.server.apiKeys, pipeline.tenancy.keys);
   const manageLimit = limitManageCalls(app, config.tenants.manageRateLimit);
 

@@ -14,14 +14,28 @@ const CODE = /"code":"([A-Z0-9_]{1,64})"/;
  * server's own patterns (an unmatched path counts as `unmatched`), codes its own
  * constants.
  */
-export function countRefusals(app: FastifyInstance, registry: Registry): void {
-  // buildApp may run more than once on one pipeline (tests, a restart of the listener): one series set per registry.
-  const counter = (registry.getSingleMetric(NAME) as Counter<'route' | 'code'> | undefined) ??
-    new Counter({ name: NAME, help: 'HTTP answers with status 400 or more, by matched route and error code.', labelNames: ['route', 'code'], registers: [registry] });
+export function countRefusals(app: FastifyInstance, count: RefusalCounter): void {
   app.addHook('onSend', async (req, reply, payload) => {
     if (reply.statusCode < 400) return payload;
     const head = typeof payload === 'string' ? payload.slice(0, 8192) : Buffer.isBuffer(payload) ? payload.subarray(0, 8192).toString('utf8') : '';
-    counter.inc({ route: req.routeOptions.url ?? 'unmatched', code: CODE.exec(head)?.[1] ?? `HTTP_${reply.statusCode}` });
+    count(req.routeOptions.url ?? UNMATCHED, CODE.exec(head)?.[1] ?? `HTTP_${reply.statusCode}`);
     return payload;
   });
+}
+
+/** Counts one refusal; what answers before any route runs (the HTTP parser, the router) calls it with UNMATCHED. */
+export type RefusalCounter = (route: string, code: string) => void;
+
+export const UNMATCHED = 'unmatched';
+
+/**
+ * The counter behind auditstream_http_refused_requests_total. Made before the
+ * Fastify instance: the HTTP parser's and the router's refusals are answered
+ * from its options, where no route hook runs.
+ */
+export function refusalCounter(registry: Registry): RefusalCounter {
+  // buildApp may run more than once on one pipeline (tests, a restart of the listener): one series set per registry.
+  const counter = (registry.getSingleMetric(NAME) as Counter<'route' | 'code'> | undefined) ??
+    new Counter({ name: NAME, help: 'HTTP answers with status 400 or more, by matched route and error code.', labelNames: ['route', 'code'], registers: [registry] });
+  return (route, code) => counter.inc({ route, code });
 }

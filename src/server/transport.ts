@@ -2,6 +2,7 @@ import type { FastifyError, FastifyHttpOptions, FastifyInstance, FastifyReply, F
 import { maxHeaderSize, STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { AuditstreamConfig } from '../config/schema.js';
+import { type RefusalCounter, UNMATCHED } from './refusal-metrics.js';
 
 type ServerConfig = AuditstreamConfig['server'];
 
@@ -11,7 +12,7 @@ type ServerConfig = AuditstreamConfig['server'];
  * `{error, code}` answers for what the HTTP parser and the router refuse
  * before any route runs.
  */
-export function transportOptions(server: ServerConfig): FastifyHttpOptions<Server> {
+export function transportOptions(server: ServerConfig, refused: RefusalCounter): FastifyHttpOptions<Server> {
   const { headersSec, requestSec, keepAliveSec } = server.timeouts;
   const headersMs = Math.round(headersSec * 1000);
   return {
@@ -24,8 +25,8 @@ export function transportOptions(server: ServerConfig): FastifyHttpOptions<Serve
       // Node sweeps for expired requests every 30 s by default, which would let a 20 s limit run to 50 s.
       connectionsCheckingInterval: Math.min(1000, headersMs / 4),
     },
-    clientErrorHandler: clientErrorHandler(server.timeouts),
-    frameworkErrors,
+    clientErrorHandler: clientErrorHandler(server.timeouts, refused),
+    frameworkErrors: frameworkErrors(refused),
   };
 }
 
@@ -47,10 +48,11 @@ export function capConnections(app: FastifyInstance, maxConnections: number): vo
 type ClientError = Error & { code?: string; reason?: string };
 
 /** What Node's HTTP parser refuses (or times out) before Fastify sees a request, in the API's `{error, code}` shape. */
-function clientErrorHandler(timeouts: ServerConfig['timeouts']) {
+function clientErrorHandler(timeouts: ServerConfig['timeouts'], refused: RefusalCounter) {
   return (err: ClientError, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const answer = describeClientError(err, timeouts);
+    if (answer) refused(UNMATCHED, answer.code);
     // A response already started on this socket must not get a second status line in the middle of it.
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (!answer || !socket.writable || inFlight?.headersSent) {
@@ -83,12 +85,16 @@ function describeClientError(err: ClientError, { headersSec, requestSec }: Serve
 }
 
 /** What the router refuses before a route is chosen: a URL that is not valid percent-encoding, a too long path parameter. */
-function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  if (err.code === 'FST_ERR_BAD_URL') {
-    void reply.code(400).send({ error: `the URL path is not valid percent-encoding: ${err.message}`, code: 'BAD_URL' });
-  } else if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    void reply.code(414).send({ error: 'a path parameter (such as an event id) is longer than the router accepts', code: 'URL_TOO_LONG' });
-  } else {
-    void reply.code(err.statusCode ?? 500).send({ error: err.message, code: err.code });
-  }
+function frameworkErrors(refused: RefusalCounter) {
+  return (err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void => {
+    const answer =
+      err.code === 'FST_ERR_BAD_URL'
+        ? { status: 400, error: `the URL path is not valid percent-encoding: ${err.message}`, code: 'BAD_URL' }
+        : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? { status: 414, error: 'a path parameter (such as an event id) is longer than the router accepts', code: 'URL_TOO_LONG' }
+          : { status: err.statusCode ?? 500, error: err.message, code: err.code ?? `HTTP_${err.statusCode ?? 500}` };
+    // No route hook runs for these answers, so the refusal is counted here.
+    refused(UNMATCHED, answer.code);
+    void reply.code(answer.status).send({ error: answer.error, code: answer.code });
+  };
 }
