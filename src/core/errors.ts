@@ -73,13 +73,20 @@ export function throwConfigErrors(errors: readonly ConfigError[]): void {
 export class InvalidEventError extends AuditstreamError {
   readonly code = 'EVENT_INVALID';
   readonly retriable = false;
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * Where the refused event is in the batch the throwing call was given, when
+   * it knows: the caller can then set that one event aside and send the rest
+   * again at once, instead of searching the batch for it.
+   */
+  readonly index: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; index?: number }) {
     // Bad input arrives at ingest rates and its stack says nothing about it: capturing one
     // cost more than parsing the record (half the server's CPU under a hostile load).
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     super(message, options);
     Error.stackTraceLimit = limit;
+    this.index = options?.index;
   }
 }
 

@@ -109,26 +109,46 @@ export class AuditStoreSink implements Sink {
   }
 
   private async delivered<T>(batch: readonly T[], insert: (batch: readonly T[]) => Promise<InsertResult>): Promise<DeliveryOutcome[]> {
-    try {
-      this.counted(await insert(batch));
-      return batch.map(() => DELIVERED);
-    } catch (err) {
-      // Unreachable or unusable store: the whole batch waits in the queue.
-      if (!(err instanceof InvalidEventError)) throw err;
-    }
-    // Some event's content was refused and the batch rolled back: find it by
-    // inserting one at a time, so only the bad event is dead-lettered.
-    const outcomes: DeliveryOutcome[] = [];
-    for (const event of batch) {
+    const outcomes: DeliveryOutcome[] = batch.map(() => DELIVERED);
+    await this.inserted(batch, [...batch.keys()], insert, outcomes);
+    return outcomes;
+  }
+
+  /**
+   * Inserts the events of `batch` at `indices`; each one the store refuses
+   * for its content is marked rejected in `outcomes` with the store's reason.
+   * A refusal that says which event it was sets that one aside and sends the
+   * rest again in one call, so k bad events cost k + 1 inserts (each a
+   * transaction and an fsync) rather than one per event. One that does not
+   * (PostgreSQL refusing a value server-side) halves the events until each
+   * refusal is one event's: at most 1 + 2k·log2(n) inserts. Any other error
+   * is the store's, not an event's: thrown, the whole batch stays queued, and
+   * what went in already is deduped when it comes again.
+   */
+  private async inserted<T>(
+    batch: readonly T[],
+    indices: readonly number[],
+    insert: (batch: readonly T[]) => Promise<InsertResult>,
+    outcomes: DeliveryOutcome[],
+  ): Promise<void> {
+    let rest = indices;
+    while (rest.length > 0) {
       try {
-        this.counted(await insert([event]));
-        outcomes.push(DELIVERED);
+        this.counted(await insert(rest.length === batch.length ? batch : rest.map((i) => batch[i]!)));
+        return;
       } catch (err) {
         if (!(err instanceof InvalidEventError)) throw err;
-        outcomes.push({ status: 'rejected', reason: err.message });
+        const refused = err.index !== undefined && err.index >= 0 && err.index < rest.length ? err.index : rest.length === 1 ? 0 : undefined;
+        if (refused === undefined) {
+          const half = Math.ceil(rest.length / 2);
+          await this.inserted(batch, rest.slice(0, half), insert, outcomes);
+          await this.inserted(batch, rest.slice(half), insert, outcomes);
+          return;
+        }
+        outcomes[rest[refused]!] = { status: 'rejected', reason: err.message };
+        rest = rest.filter((_, i) => i !== refused);
       }
     }
-    return outcomes;
   }
 
   private counted({ duplicates }: InsertResult): void {

@@ -58,8 +58,10 @@ export interface SearchPage {
  * Errors: RetriableError when the database is unreachable or busy,
  * FatalError when it is unusable as configured (missing database, bad
  * credentials, newer schema), InvalidEventError when an event's content is
- * refused (the caller may retry the events one by one to find it),
- * QueryError for a bad search parameter.
+ * refused: nothing of the batch is stored, and the error's `index` is that
+ * event's place in the batch when the store knows it (SQLite always does;
+ * PostgreSQL does for what it checks before sending, not for a value the
+ * server refuses), QueryError for a bad search parameter.
  */
 export interface AuditStore {
   /** Where the store is, for messages; passwords are redacted. */

@@ -46,29 +46,36 @@ export const ROW_COLUMNS = ['id', 'time', 'time_ms', 'type', 'source', 'service'
 /**
  * Events `from` … `to` - 1 as the values of their columns, written into
  * `flat` at their place in ROW_COLUMNS order, without a row object per event.
- * Checks what the columns require; a refused event names its id and the field.
+ * Checks what the columns require; a refused event names its id and the
+ * field, and the error carries the event's index in `events`.
  */
 export function writeFlatRows(events: readonly AuditEvent[], from: number, to: number, flat: FlatRows): void {
   let i = from * ROW_COLUMNS.length;
-  for (let e = from; e < to; e++) {
-    const event = events[e]!;
-    const id = checkedId(event);
-    const timeMs = timeMsOf(event, id);
-    flat[i++] = id;
-    flat[i++] = new Date(timeMs).toISOString();
-    flat[i++] = timeMs;
-    flat[i++] = column(id, 'type', event.type);
-    flat[i++] = column(id, 'source', event.source);
-    flat[i++] = column(id, 'service', event.service);
-    flat[i++] = column(id, 'outcome', event.outcome);
-    flat[i++] = column(id, 'actor', event.actor);
-    flat[i++] = column(id, 'clientIp', event.clientIp);
-    flat[i++] = column(id, 'sessionId', event.sessionId);
-    flat[i++] = column(id, 'tenant', event.tenant);
-    flat[i++] = column(id, 'message', event.message);
-    flat[i++] = json(id, 'details', event.details ?? {});
-    flat[i++] = event.origin === undefined ? null : json(id, 'origin', event.origin);
-    flat[i++] = column(id, 'raw', event.raw);
+  let e = from;
+  try {
+    for (; e < to; e++) {
+      const event = events[e]!;
+      const id = checkedId(event);
+      const timeMs = timeMsOf(event, id);
+      flat[i++] = id;
+      flat[i++] = new Date(timeMs).toISOString();
+      flat[i++] = timeMs;
+      flat[i++] = column(id, 'type', event.type);
+      flat[i++] = column(id, 'source', event.source);
+      flat[i++] = column(id, 'service', event.service);
+      flat[i++] = column(id, 'outcome', event.outcome);
+      flat[i++] = column(id, 'actor', event.actor);
+      flat[i++] = column(id, 'clientIp', event.clientIp);
+      flat[i++] = column(id, 'sessionId', event.sessionId);
+      flat[i++] = column(id, 'tenant', event.tenant);
+      flat[i++] = column(id, 'message', event.message);
+      flat[i++] = json(id, 'details', event.details ?? {});
+      flat[i++] = event.origin === undefined ? null : json(id, 'origin', event.origin);
+      flat[i++] = column(id, 'raw', event.raw);
+    }
+  } catch (err) {
+    if (err instanceof InvalidEventError) throw new InvalidEventError(err.message, { cause: err.cause, index: e });
+    throw err;
   }
 }
 

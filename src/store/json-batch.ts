@@ -34,7 +34,8 @@ export function transferList({ json, ends }: JsonBatch): ArrayBuffer[] {
 
 /**
  * The events of a batch back as objects. Bytes that are not a JSON object
- * (a damaged journal record) refuse the event, as content the store cannot take.
+ * (a damaged journal record) refuse the event, as content the store cannot
+ * take; the error carries its index in the batch.
  */
 export function unpackEvents({ json, ends }: JsonBatch): AuditEvent[] {
   const bytes = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
@@ -46,10 +47,10 @@ export function unpackEvents({ json, ends }: JsonBatch): AuditEvent[] {
     try {
       event = JSON.parse(bytes.toString('utf8', start, end));
     } catch (err) {
-      throw new InvalidEventError(`queue entry unreadable: ${(err as Error).message}`);
+      throw new InvalidEventError(`queue entry unreadable: ${(err as Error).message}`, { index: i });
     }
     if (typeof event !== 'object' || event === null || Array.isArray(event)) {
-      throw new InvalidEventError('queue entry unreadable: not a JSON object');
+      throw new InvalidEventError('queue entry unreadable: not a JSON object', { index: i });
     }
     events[i] = event as AuditEvent;
     start = end;

@@ -29,9 +29,12 @@ export interface WireError {
   name: string;
   code: string | undefined;
   message: string;
+  /** An InvalidEventError's index of the refused event in its batch. */
+  index?: number;
 }
 
 export function toWire(err: unknown): WireError {
+  if (err instanceof InvalidEventError && err.index !== undefined) return { name: err.name, code: err.code, message: err.message, index: err.index };
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return { name: err.name, code: typeof code === 'string' ? code : undefined, message: err.message };
@@ -50,7 +53,7 @@ export function fromWire(wire: WireError): Error {
     case 'FatalError':
       return new FatalError(wire.message, wire.code === undefined ? undefined : { code: wire.code });
     case 'InvalidEventError':
-      return new InvalidEventError(wire.message);
+      return new InvalidEventError(wire.message, { index: wire.index });
   }
   const Builtin = BUILTIN[wire.name];
   if (Builtin) return new Builtin(wire.message);

@@ -35,9 +35,13 @@ const GROUP_MAX_EVENTS = 20_000;
  * One prepared INSERT, reused for every row; values bound by position, straight
  * from the flat rows. The returned function runs `group` as one IMMEDIATE
  * transaction and answers the rows each batch newly stored; when a row is
- * refused it throws, and `refusedBatch` names the batch whose row it was.
+ * refused it throws, and `refused` names the batch whose row it was and the
+ * row's index in it (undefined when the failure was the commit's).
  */
-function prepareInsert(db: Database.Database): { insertGroup: (group: readonly Insert[], receivedAt: string) => number[]; refusedBatch: () => number } {
+function prepareInsert(db: Database.Database): {
+  insertGroup: (group: readonly Insert[], receivedAt: string) => number[];
+  refused: () => { batch: number; row: number } | undefined;
+} {
   const width = ROW_COLUMNS.length;
   const insertOne = db.prepare(
     `INSERT INTO audit_events (${ROW_COLUMNS.join(', ')}, received_at)
@@ -46,13 +50,15 @@ function prepareInsert(db: Database.Database): { insertGroup: (group: readonly I
   );
   const values: (string | number | null)[] = new Array(width + 1);
   let current = -1;
+  let row = 0;
   const transaction = db.transaction((group: readonly Insert[], receivedAt: string) => {
     const inserted: number[] = [];
     values[width] = receivedAt;
     for (current = 0; current < group.length; current++) {
       const rows: FlatRows = group[current]!.rows;
       let n = 0;
-      for (let at = 0; at < rows.length; at += width) {
+      for (row = 0; row * width < rows.length; row++) {
+        const at = row * width;
         for (let c = 0; c < width; c++) values[c] = rows[at + c] as string | number | null;
         n += insertOne.run(values).changes;
       }
@@ -67,20 +73,21 @@ function prepareInsert(db: Database.Database): { insertGroup: (group: readonly I
       current = -1;
       return transaction.immediate(group, receivedAt);
     },
-    refusedBatch: () => current,
+    refused: () => (current < 0 ? undefined : { batch: current, row }),
   };
 }
 
 /**
  * Commits `group` and answers each of its batches. A row refused for its
- * content fails only its own batch: the transaction is rolled back and the
- * others are committed again without it, so a neighbour's bad event is never
- * another batch's outcome. Any other error (busy, disk full) is the same for
- * every batch, and each is answered with it. Returns the rows stored.
+ * content fails only its own batch, with the row's index in it: the
+ * transaction is rolled back and the others are committed again without it,
+ * so a neighbour's bad event is never another batch's outcome. Any other
+ * error (busy, disk full) is the same for every batch, and each is answered
+ * with it. Returns the rows stored.
  */
 function commitGroup(insert: ReturnType<typeof prepareInsert>, group: Insert[]): number {
   let remaining = group;
-  // Each round either commits or answers every batch left, or drops one refused batch from a group of several.
+  // Each round either commits or answers every batch left, or answers and drops one refused batch.
   for (;;) {
     try {
       const inserted = insert.insertGroup(remaining, new Date().toISOString());
@@ -88,10 +95,11 @@ function commitGroup(insert: ReturnType<typeof prepareInsert>, group: Insert[]):
       return inserted.reduce((sum, n) => sum + n, 0);
     } catch (err) {
       const error = classifySqliteError(err, location);
-      const refused = insert.refusedBatch();
-      if (error instanceof InvalidEventError && refused >= 0 && remaining.length > 1) {
-        reply({ id: remaining[refused]!.id, ok: false, error: toWire(error) });
-        remaining = remaining.filter((_, i) => i !== refused);
+      const refused = insert.refused();
+      if (error instanceof InvalidEventError && refused) {
+        reply({ id: remaining[refused.batch]!.id, ok: false, error: toWire(new InvalidEventError(error.message, { index: refused.row })) });
+        remaining = remaining.filter((_, i) => i !== refused.batch);
+        if (remaining.length === 0) return 0;
         continue;
       }
       for (const request of remaining) reply({ id: request.id, ok: false, error: toWire(error) });

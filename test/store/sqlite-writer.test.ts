@@ -74,7 +74,7 @@ test('sqlite writer: errors from the writer thread keep their class and code (a 
   }
 });
 
-test('sqlite writer: batches queued together share a transaction, and a refused row fails only its own batch', async (t) => {
+test('sqlite writer: batches queued together share a transaction, and a refused row fails only its own batch, naming its place in it', async (t) => {
   const path = join(await tempDir(t), 'audit.db');
   const store = new SqliteAuditStore({ path });
   t.after(() => store.close());
@@ -96,6 +96,7 @@ test('sqlite writer: batches queued together share a transaction, and a refused 
   await assert.rejects(refused, (err: unknown) => {
     assert.ok(err instanceof InvalidEventError, `expected InvalidEventError, got ${String(err)}`);
     assert.match(err.message, /NOT NULL constraint failed: audit_events\.type/);
+    assert.equal(err.index, 1, "the refused row's place in its own batch, not in the group");
     return true;
   });
   assert.deepEqual(await before, { inserted: 300, duplicates: 0 });
