@@ -110,11 +110,16 @@ export class DestinationManager {
     for (const record of await this.opts.store.allDestinations()) {
       const tenant = this.opts.tenants.get(record.tenant);
       if (!tenant) continue;
+      let plain: Record<string, unknown> | undefined;
       try {
-        await this.run(record, tenant);
+        plain = this.opened(record);
+        await this.run(record, tenant, plain);
       } catch (err) {
-        this.opts.logger.error({ destination: destinationId(record.tenant, record.name), err: errorMessage(err) }, 'a stored tenant destination does not start; it is shown failing');
-        this.keep({ record, emitter: undefined, startError: errorMessage(err), suspended: false, deleting: false });
+        // The reason goes to the log and the tenant's health, and may quote the config (a parser the text it stopped at).
+        // One that unsealing gave names the key it could not open and no value: with nothing opened there is nothing to scrub.
+        const reason = plain ? secretScrubber(record.type, plain)(errorMessage(err)) : errorMessage(err);
+        this.opts.logger.error({ destination: destinationId(record.tenant, record.name), err: reason }, 'a stored tenant destination does not start; it is shown failing');
+        this.keep({ record, emitter: undefined, startError: reason, suspended: false, deleting: false });
       }
     }
   }
