@@ -14,6 +14,7 @@ import type { ControlStore } from '../tenants/control-store.js';
 import { connectGuard } from '../tenants/connect-guard.js';
 import { redactSecrets, sealSecrets, unsealSecrets } from '../tenants/destination-secrets.js';
 import { secretScrubber } from '../tenants/secret-scrubber.js';
+import { scrubbingLogger } from '../tenants/scrubbing-logger.js';
 import { destinationId, type DestinationRecord, type DestinationState, type Tenant } from '../tenants/tenant.js';
 import { Emitter } from './emitter.js';
 import { resolveEmitters, type ResolvedEmitter } from './emitter-config.js';
@@ -109,11 +110,16 @@ export class DestinationManager {
     for (const record of await this.opts.store.allDestinations()) {
       const tenant = this.opts.tenants.get(record.tenant);
       if (!tenant) continue;
+      let plain: Record<string, unknown> | undefined;
       try {
-        await this.run(record, tenant);
+        plain = this.opened(record);
+        await this.run(record, tenant, plain);
       } catch (err) {
-        this.opts.logger.error({ destination: destinationId(record.tenant, record.name), err: errorMessage(err) }, 'a stored tenant destination does not start; it is shown failing');
-        this.keep({ record, emitter: undefined, startError: errorMessage(err), suspended: false, deleting: false });
+        // The reason goes to the log and the tenant's health, and may quote the config (a parser the text it stopped at).
+        // One that unsealing gave names the key it could not open and no value: with nothing opened there is nothing to scrub.
+        const reason = plain ? secretScrubber(record.type, plain)(errorMessage(err)) : errorMessage(err);
+        this.opts.logger.error({ destination: destinationId(record.tenant, record.name), err: reason }, 'a stored tenant destination does not start; it is shown failing');
+        this.keep({ record, emitter: undefined, startError: reason, suspended: false, deleting: false });
       }
     }
   }
@@ -152,9 +158,10 @@ export class DestinationManager {
     return { ...resolved, name: destinationId(tenant.id, name) };
   }
 
-  /** Test & Add's test: the sink's step-by-step check, against the running sink when it is this very config. */
-  test(resolved: ResolvedEmitter): Promise<TestAndAddResult> {
-    return testAndAdd(resolved, { dataDir: this.opts.dataDir, logger: this.opts.logger.child({ emitter: resolved.name }), metrics: this.opts.metrics.registry, connectGuard: this.guard });
+  /** Test & Add's test: the sink's step-by-step check, against the running sink when it is this very config; the sink logs through `scrub`. */
+  test(resolved: ResolvedEmitter, scrub: (text: string) => string): Promise<TestAndAddResult> {
+    const logger = scrubbingLogger(this.opts.logger, { emitter: resolved.name }, scrub);
+    return testAndAdd(resolved, { dataDir: this.opts.dataDir, logger, metrics: this.opts.metrics.registry, connectGuard: this.guard });
   }
 
   /** Stores and starts a new destination (its config already resolved, tested and allowed). */
@@ -235,7 +242,7 @@ export class DestinationManager {
   /** The stored config with its secrets opened: what a PATCH merges into and a test runs with. */
   storedConfig(tenant: string, name: string): Record<string, unknown> | undefined {
     const r = this.running.get(destinationId(tenant, name));
-    return r && unsealSecrets(r.record.type, r.record.config, this.key(), `destination ${destinationId(tenant, name)}`);
+    return r && this.opened(r.record);
   }
 
   count(tenant: string): number {
@@ -265,12 +272,13 @@ export class DestinationManager {
     for (const r of this.running.values()) await r.emitter?.sink.close().catch((err) => this.opts.logger.error({ emitter: r.emitter!.name, err: errorMessage(err) }, 'sink close failed'));
   }
 
-  private async run(record: DestinationRecord, tenant: Tenant): Promise<void> {
+  private async run(record: DestinationRecord, tenant: Tenant, plain = this.opened(record)): Promise<void> {
     const { journal, dataDir, logger, metrics, routes } = this.opts;
     const id = destinationId(record.tenant, record.name);
-    const plain = unsealSecrets(record.type, record.config, this.key(), `destination ${id}`);
     const r = this.resolve(tenant, record.name, record.type, plain);
-    const sink = await createSink(r, { emitterName: id, dataDir, logger: logger.child({ emitter: id }), metrics: metrics.registry, connectGuard: this.guard });
+    // Made once from the config as opened: a sink's errors and log lines may quote its secrets, and its health, logs and dead letters may not.
+    const scrub = secretScrubber(record.type, plain);
+    const sink = await createSink(r, { emitterName: id, dataDir, logger: scrubbingLogger(logger, { emitter: id }, scrub), metrics: metrics.registry, connectGuard: this.guard });
     // The tenant's quota caps every backlog; the destination's own queue.maxBytes may only lower it.
     const queue = journal.addDestination(id, { maxBytes: Math.min(r.common.queue.maxBytes, tenant.quotas.maxBacklogBytes), whenFull: r.common.queue.whenFull });
     const emitter = new Emitter({
@@ -286,13 +294,17 @@ export class DestinationManager {
       batch: { ...sink.batch, ...definedOnly(r.common.batch ?? {}) },
       logger,
       metrics,
-      // Made once from the config as opened: a sink's error may quote its secrets, and its health, logs and dead letters may not.
-      scrub: secretScrubber(record.type, plain),
+      scrub,
     });
     if (record.paused) emitter.pause();
     emitter.start();
     routes.add(emitter);
     this.keep({ record, emitter, suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
+  }
+
+  /** The stored config with its secrets opened. */
+  private opened(record: DestinationRecord): Record<string, unknown> {
+    return unsealSecrets(record.type, record.config, this.key(), `destination ${destinationId(record.tenant, record.name)}`);
   }
 
   private async setPaused(tenant: string, name: string, paused: boolean, actor: string): Promise<DestinationView | undefined> {

@@ -130,8 +130,9 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     const owner = tenantOf(tenant);
     const current = viewOrNotFound(manager, tenant, name);
     const stored = manager.storedConfig(tenant, name)!;
-    const result = await manager.test(resolved(owner, name, current.type, stored));
-    return { ok: result.ok, steps: scrubbed(result.steps, secretScrubber(current.type, stored)) };
+    const scrub = secretScrubber(current.type, stored);
+    const result = await manager.test(resolved(owner, name, current.type, stored), scrub);
+    return { ok: result.ok, steps: scrubbed(result.steps, scrub) };
   });
 
   for (const action of ['pause', 'resume'] as const) {
@@ -174,7 +175,7 @@ function keptRedacted(type: string, patched: Record<string, unknown>, stored: Re
 
 /** The test's steps when every one passed; otherwise a 422 carrying them, nothing saved. Either way without the config's secrets. */
 async function testOrFail(manager: DestinationManager, r: Parameters<DestinationManager['test']>[0], scrub: (text: string) => string) {
-  const result = await manager.test(r);
+  const result = await manager.test(r, scrub);
   const steps = scrubbed(result.steps, scrub);
   if (!result.ok) {
     const failed = steps.find((s) => !s.ok);

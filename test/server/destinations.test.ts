@@ -6,15 +6,17 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { configSchema } from '../../src/config/schema.js';
-import { secretKeyFile } from '../../src/config/secure-params.js';
+import { readOrCreateSecretKey, secretKeyFile } from '../../src/config/secure-params.js';
 import { parseConfig } from '../../src/config/validate.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { newApiKey } from '../../src/tenants/api-key-secret.js';
+import { sealSecrets } from '../../src/tenants/destination-secrets.js';
 import { newExternalId } from '../../src/tenants/external-id.js';
 import type { Scope } from '../../src/tenants/tenant.js';
 import { startHttpReceiver, type Answer, type ReceivedRequest } from '../support/http-receiver.js';
+import { startSaslRefusingBroker } from '../support/sasl-refusing-broker.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
 const ADMIN = 'destinations-test-admin-key-0123456789';
@@ -338,6 +340,71 @@ test("a receiver's error that quotes the destination's secret shows it redacted 
   const log = logLines.join('');
   assert.match(log, /send failed/, 'the failures were logged');
   assert.ok(!log.includes(token), log);
+});
+
+test("a tenant Kafka destination's sink logs what kafkajs says with the destination's secrets scrubbed, when Test & Add tries it and when it runs", async (t) => {
+  const dataDir = await tempDir(t);
+  const password = 'kafka-sasl-password-5e0c1d';
+  const broker = await startSaslRefusingBroker(t);
+  const logLines: string[] = [];
+  const server = await start(t, dataDir, {}, pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }));
+  await addTenant(server.pipeline, 'acme');
+  const key = await addKey(server.pipeline, 'acme', ['read', 'manage']);
+  const destination = { name: 'stream', type: 'kafka', bootstrapServers: broker.bootstrapServers, topic: 'audit', securityProtocol: 'SASL_PLAINTEXT', sasl: { mechanism: 'PLAIN', username: 'alice', password } };
+  // The kafka sink passes kafkajs's own log entries on; kafkajs logs the broker's refusal, which quotes the password.
+  const sinkLines = () => logLines.filter((line) => line.includes('"kafka":{'));
+
+  const tested = await api(server.url, key.key)('POST', '/v1/tenants/acme/destinations', destination);
+  assert.equal(tested.status, 422, tested.text);
+  assert.ok(!tested.text.includes(password), tested.text);
+  await waitFor(() => sinkLines().some((line) => line.includes('invalid credentials alice:')), "the test's sink logged the refusal");
+  assert.ok(!logLines.join('').includes(password), logLines.join(''));
+  const byTest = sinkLines().length;
+
+  // Saved without the test (an admin's skipTest), the running sink meets the same refusal at its first send.
+  const created = await api(server.url, ADMIN)('POST', '/v1/tenants/acme/destinations?skipTest=true', { ...destination, exclude: ['auditstream.*'] });
+  assert.equal(created.status, 201, created.text);
+  await server.pipeline.router.publish([event('e-1', 'acme')]);
+  await waitFor(() => sinkLines().length > byTest, "the running sink logged the refusal");
+  const view = await waitFor(async () => {
+    const d = await api(server.url, key.key)('GET', '/v1/tenants/acme/destinations/stream');
+    return d.body.health.lastError ? d : null;
+  }, 'stream failing');
+  assert.ok(!view.text.includes(password), view.text);
+  assert.ok(broker.refused >= 2);
+  const log = logLines.join('');
+  assert.match(log, /invalid credentials alice:\*{8}/);
+  assert.ok(!log.includes(password), log);
+});
+
+test("a stored destination that no longer starts shows the reason with the destination's secrets scrubbed, in its health and the server's log", async (t) => {
+  const dataDir = await tempDir(t);
+  let server = await start(t, dataDir);
+  await addTenant(server.pipeline, 'acme');
+  const key = await addKey(server.pipeline, 'acme', ['read', 'manage']);
+  // A jaasConfig its schema now refuses, as a release that read it only when connecting would have stored it: the JAAS parser quotes where it stopped, the password.
+  const password = 'kafka-jaas-password-8b14e2';
+  const config = {
+    bootstrapServers: ['127.0.0.1:9'],
+    topic: 'audit',
+    securityProtocol: 'SASL_PLAINTEXT',
+    sasl: { mechanism: 'PLAIN', jaasConfig: `org.apache.kafka.common.security.plain.PlainLoginModule required username="alice" "${password}";` },
+  };
+  const now = new Date().toISOString();
+  const sealed = sealSecrets('kafka', config, readOrCreateSecretKey(secretKeyFile(dataDir), process.env));
+  await server.pipeline.tenancy.store.createDestination({ tenant: 'acme', name: 'old', type: 'kafka', config: sealed, paused: false, createdAt: now, updatedAt: now });
+  await server.stop();
+
+  const logLines: string[] = [];
+  server = await start(t, dataDir, {}, pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }));
+  const view = await api(server.url, key.key)('GET', '/v1/tenants/acme/destinations/old');
+  assert.equal(view.status, 200, view.text);
+  assert.equal(view.body.state, 'failing');
+  assert.match(view.body.health.lastError, /sasl\.jaasConfig: expected key="value" at: \*{8}/);
+  assert.ok(!view.text.includes(password), view.text);
+  const log = logLines.join('');
+  assert.match(log, /does not start/);
+  assert.ok(!log.includes(password), log);
 });
 
 test('a stored destination whose secrets no longer open (the sealing key replaced) is listed failing with the reason; the others still list and pause', async (t) => {
