@@ -4,17 +4,23 @@
  * 30 bytes an event) rather than objects: a destination that is down may wait
  * on millions of events, and the payloads themselves stay on disk.
  */
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_U32 = new Uint32Array(0);
+const EMPTY_U8 = new Uint8Array(0);
+
 export class PendingList {
   private cap = 0;
   private head = 0;
   private tail = 0;
-  private seqs = new Float64Array(0);
-  private enqueued = new Float64Array(0);
-  private segs = new Uint32Array(0);
-  private offsets = new Uint32Array(0);
-  private lengths = new Uint32Array(0);
-  private sizes = new Uint32Array(0);
-  private done = new Uint8Array(0);
+  // Shared until the first push: seven empty typed arrays of its own cost a destination that never
+  // gets an event 1.3 KB of heap, and a server may have 10 000 of those. Nothing writes to a list of cap 0.
+  private seqs = EMPTY_F64;
+  private enqueued = EMPTY_F64;
+  private segs = EMPTY_U32;
+  private offsets = EMPTY_U32;
+  private lengths = EMPTY_U32;
+  private sizes = EMPTY_U32;
+  private done = EMPTY_U8;
   /** Not-done entries and their payload bytes. */
   count = 0;
   bytes = 0;

@@ -148,6 +148,8 @@ test('destinations: servers with 1 and 100 idle emitters start, idle and hold no
     positive(l.rssMiB, 'RSS');
     assert.ok(Number.isFinite(l.idleCpuSec) && l.idleCpuSec >= 0, 'idle CPU measured');
     assert.equal(l.logFiles, 0, 'an emitter that received nothing opened no log file');
+    assert.equal(l.routing.events, 1_000, 'the routed events were all logged');
+    assert.ok(Number.isFinite(l.scrapeCpuMs) && l.scrapeCpuMs >= 0, '/metrics scrape CPU measured');
   }
   assert.equal(r.levels[1].openFds, r.levels[0].openFds, 'idle emitters hold no file descriptor of their own');
 });
