@@ -52,6 +52,9 @@ function duplicatesCounter(registry: Registry): Counter<'component_id'> {
  * Inserts dedupe on (id, source), so a replayed event counts as delivered
  * without being stored twice, and is counted as a duplicate.
  */
+/** Refusals naming their event that one batch follows, each with a call over every event left, before it halves instead. */
+const MAX_NAMED_REFUSALS = 16;
+
 export class AuditStoreSink implements Sink {
   readonly batch: BatchLimits;
   private readonly duplicates: Counter<'component_id'>;
@@ -110,26 +113,30 @@ export class AuditStoreSink implements Sink {
 
   private async delivered<T>(batch: readonly T[], insert: (batch: readonly T[]) => Promise<InsertResult>): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = batch.map(() => DELIVERED);
-    await this.inserted(batch, [...batch.keys()], insert, outcomes);
+    await this.inserted(batch, [...batch.keys()], insert, outcomes, { indexed: 0 });
     return outcomes;
   }
 
   /**
    * Inserts the events of `batch` at `indices`; each one the store refuses
    * for its content is marked rejected in `outcomes` with the store's reason.
-   * A refusal that says which event it was sets that one aside and sends the
-   * rest again in one call, so k bad events cost k + 1 inserts (each a
-   * transaction and an fsync) rather than one per event. One that does not
-   * (PostgreSQL refusing a value server-side) halves the events until each
-   * refusal is one event's: at most 1 + 2k·log2(n) inserts. Any other error
-   * is the store's, not an event's: thrown, the whole batch stays queued, and
-   * what went in already is deduped when it comes again.
+   * Any other error is the store's, not an event's: thrown, the whole batch
+   * stays queued, and what went in already is deduped when it comes again.
+   *
+   * A refusal that names its event sets it aside and sends the rest again in
+   * one call, so k bad events cost k + 1 inserts (each a transaction and an
+   * fsync) rather than one per event. But each such call costs the rows of
+   * every event left: past MAX_NAMED_REFUSALS in one batch, and for a refusal
+   * that names none (PostgreSQL refusing a value server-side), the events
+   * are halved instead. Every event is then in at most log2(n) calls, so a
+   * batch of many bad events costs O(n log n) rows, not n rows per refusal.
    */
   private async inserted<T>(
     batch: readonly T[],
     indices: readonly number[],
     insert: (batch: readonly T[]) => Promise<InsertResult>,
     outcomes: DeliveryOutcome[],
+    budget: { indexed: number },
   ): Promise<void> {
     let rest = indices;
     while (rest.length > 0) {
@@ -138,15 +145,19 @@ export class AuditStoreSink implements Sink {
         return;
       } catch (err) {
         if (!(err instanceof InvalidEventError)) throw err;
-        const refused = err.index !== undefined && err.index >= 0 && err.index < rest.length ? err.index : rest.length === 1 ? 0 : undefined;
-        if (refused === undefined) {
-          const half = Math.ceil(rest.length / 2);
-          await this.inserted(batch, rest.slice(0, half), insert, outcomes);
-          await this.inserted(batch, rest.slice(half), insert, outcomes);
+        if (rest.length === 1) {
+          outcomes[rest[0]!] = { status: 'rejected', reason: err.message };
           return;
         }
-        outcomes[rest[refused]!] = { status: 'rejected', reason: err.message };
-        rest = rest.filter((_, i) => i !== refused);
+        const at = err.index;
+        if (at === undefined || !Number.isInteger(at) || at < 0 || at >= rest.length || ++budget.indexed > MAX_NAMED_REFUSALS) {
+          const half = Math.ceil(rest.length / 2);
+          await this.inserted(batch, rest.slice(0, half), insert, outcomes, budget);
+          await this.inserted(batch, rest.slice(half), insert, outcomes, budget);
+          return;
+        }
+        outcomes[rest[at]!] = { status: 'rejected', reason: err.message };
+        rest = rest.filter((_, i) => i !== at);
       }
     }
   }
