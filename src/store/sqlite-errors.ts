@@ -2,8 +2,12 @@ import { AuditstreamError, FatalError, InvalidEventError, RetriableError } from 
 
 /** Result codes that clear up by themselves: locks held by another writer, a full or flaky disk. */
 const RETRIABLE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|PROTOCOL|INTERRUPT)/;
-/** Result codes caused by one row's content. */
-const ROW_CODES = /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG|RANGE)/;
+/**
+ * Result codes caused by one row's content. Not SQLITE_RANGE: a bind index
+ * out of range is this code's mistake, the same for every row, and taken as
+ * content it would dead-letter every event in turn.
+ */
+const ROW_CODES = /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/;
 
 export function classifySqliteError(err: unknown, location: string): unknown {
   if (err instanceof AuditstreamError || !(err instanceof Error)) return err;
