@@ -52,13 +52,13 @@ function clientErrorHandler(timeouts: ServerConfig['timeouts'], refused: Refusal
   return (err: ClientError, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const answer = describeClientError(err, timeouts);
-    if (answer) refused(UNMATCHED, answer.code);
     // A response already started on this socket must not get a second status line in the middle of it.
     const inFlight = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (!answer || !socket.writable || inFlight?.headersSent) {
       socket.destroy();
       return;
     }
+    refused(UNMATCHED, answer.code);
     const body = JSON.stringify({ error: answer.error, code: answer.code });
     socket.end(`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     socket.once('finish', () => socket.destroy());
