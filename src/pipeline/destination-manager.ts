@@ -75,6 +75,8 @@ interface Running {
   record: DestinationRecord;
   /** Undefined when the stored config no longer starts (e.g. the sealing key changed): shown failing with the reason. */
   emitter: Emitter | undefined;
+  /** The emitter's sink's secret scrubber: what the sink says when it fails to close may quote its config's secrets too. */
+  scrub?: (text: string) => string;
   startError?: string;
   suspended: boolean;
   deleting: boolean;
@@ -269,7 +271,7 @@ export class DestinationManager {
   async stop(deadline: number): Promise<void> {
     clearInterval(this.watch);
     await Promise.all([...this.running.values()].map((r) => r.emitter?.stop(deadline)));
-    for (const r of this.running.values()) await r.emitter?.sink.close().catch((err) => this.opts.logger.error({ emitter: r.emitter!.name, err: errorMessage(err) }, 'sink close failed'));
+    for (const r of this.running.values()) await this.closeSink(r);
   }
 
   private async run(record: DestinationRecord, tenant: Tenant, plain = this.opened(record)): Promise<void> {
@@ -299,7 +301,7 @@ export class DestinationManager {
     if (record.paused) emitter.pause();
     emitter.start();
     routes.add(emitter);
-    this.keep({ record, emitter, suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
+    this.keep({ record, emitter, scrub, suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
   }
 
   /** The stored config with its secrets opened. */
@@ -348,8 +350,12 @@ export class DestinationManager {
     const e = current.emitter;
     if (!e) return;
     await e.stop(Date.now());
-    await e.sink.close().catch((err) => this.opts.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
+    await this.closeSink(current);
     this.opts.metrics.removeEmitter(e.name);
+  }
+
+  private async closeSink({ emitter, scrub }: Running): Promise<void> {
+    await emitter?.sink.close().catch((err) => this.opts.logger.error({ emitter: emitter.name, err: scrub ? scrub(errorMessage(err)) : errorMessage(err) }, 'sink close failed'));
   }
 
   /** Adds or replaces the entry of its destination. */

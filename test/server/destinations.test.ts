@@ -10,6 +10,7 @@ import { readOrCreateSecretKey, secretKeyFile } from '../../src/config/secure-pa
 import { parseConfig } from '../../src/config/validate.js';
 import type { AuditEvent } from '../../src/core/event.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
+import type { RouteTable } from '../../src/pipeline/route-table.js';
 import { buildApp } from '../../src/server/app.js';
 import { newApiKey } from '../../src/tenants/api-key-secret.js';
 import { sealSecrets } from '../../src/tenants/destination-secrets.js';
@@ -405,6 +406,28 @@ test("a stored destination that no longer starts shows the reason with the desti
   const log = logLines.join('');
   assert.match(log, /does not start/);
   assert.ok(!log.includes(password), log);
+});
+
+test("a tenant sink that fails to close is logged with its destination's secrets scrubbed, when the destination is deleted and when the server stops", async (t) => {
+  const dataDir = await tempDir(t);
+  const receiver = await startHttpReceiver(t, () => ({ status: 200 }));
+  const logLines: string[] = [];
+  const server = await start(t, dataDir, {}, pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) }));
+  await addTenant(server.pipeline, 'acme');
+  const acme = api(server.url, (await addKey(server.pipeline, 'acme', ['read', 'manage'])).key);
+  const routes = (server.pipeline.router as unknown as { opts: { routes: RouteTable } }).opts.routes;
+  for (const name of ['deleted', 'stopped']) {
+    const created = await acme('POST', '/v1/tenants/acme/destinations', { name, type: 'http', url: `${receiver.url}/hook`, auth: { bearer: SECRET }, batch: { lingerMs: 0 } });
+    assert.equal(created.status, 201, created.text);
+    // As a client library's failed logout may quote the credentials; no real sink fails to close on loopback, so this one is made to.
+    routes.emitter(`acme/${name}`)!.sink.close = () => Promise.reject(new Error(`logout refused for Bearer ${SECRET}`));
+  }
+  assert.equal((await acme('DELETE', '/v1/tenants/acme/destinations/deleted?backlog=discard')).status, 200);
+  await server.stop();
+  const failures = logLines.filter((line) => line.includes('sink close failed'));
+  assert.deepEqual(failures.map((line) => (JSON.parse(line) as { emitter: string }).emitter).sort(), ['acme/deleted', 'acme/stopped']);
+  for (const line of failures) assert.match(line, /logout refused for Bearer \*{8}/);
+  assert.ok(!logLines.join('').includes(SECRET), logLines.join(''));
 });
 
 test('a stored destination whose secrets no longer open (the sealing key replaced) is listed failing with the reason; the others still list and pause', async (t) => {
