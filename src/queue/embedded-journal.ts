@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage } from '../core/errors.js';
 import { makePrivateDirSync, PRIVATE_FILE_MODE } from '../core/private-files.js';
-import { EntryCache, type KeepObject } from './entry-cache.js';
+import { EntryCache, type KeepObject, type KeptEntry } from './entry-cache.js';
 import { QueueFullError, QueueWriteError } from './errors.js';
 import type { AppendOptions, AppendOutcome, DestinationOptions, DestinationQueue, Journal, JournalAppend, JournalEntry } from './journal.js';
 import {
@@ -439,8 +439,10 @@ export class EmbeddedJournal implements Journal {
         }),
       );
       const start = seg.size;
-      // Encoded into a buffer of its own when the cache can keep it: the block the cache then holds, no copy.
-      const block = bytes > 0 && this.cache.fits(bytes, placed.length) ? Buffer.allocUnsafe(bytes) : undefined;
+      // Encoded into a buffer of its own when the cache keeps it: the block it then holds, no copy. Not when every record
+      // is kept as an entry: the appended objects keep the JSON they were made from, and a block would be a second copy.
+      const asEntries = placed.every((p) => p.keepEvent);
+      const block = bytes > 0 && !asEntries && this.cache.fits(bytes, placed.length) ? Buffer.allocUnsafe(bytes) : undefined;
       if (bytes > 0) {
         try {
           if (block) {
@@ -462,12 +464,18 @@ export class EmbeddedJournal implements Journal {
       // Seqs of a failed write are never used again; a gap is harmless.
       this.committedSeq = this.nextSeq - 1;
       // Only now, on disk: a refused commit's records are never in the cache, whatever its cut leaves.
+      const kept = (p: (typeof placed)[number]): KeptEntry => ({ eventId: p.item.eventId, partitionKey: p.item.partitionKey, enqueuedAt: now, payload: p.item.payload, event: p.item.event });
       if (block) {
         this.cache.putBlock(
           block,
           placed.map((p) => p.seq),
           placed.map((p) => p.offset - start),
-          placed.map((p): KeepObject => (p.keepEvent ? { event: p.item.event } : undefined)),
+          placed.map((p): KeepObject => (p.keepEvent ? kept(p) : undefined)),
+        );
+      } else if (asEntries) {
+        this.cache.putEntries(
+          placed.map((p) => p.seq),
+          placed.map(kept),
         );
       }
       const touched = new Set<Destination>();

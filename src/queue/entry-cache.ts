@@ -2,19 +2,24 @@ import type { AuditEvent } from '../core/event.js';
 import type { JournalEntry } from './journal.js';
 import { verifiedEventEntry } from './journal-record.js';
 
-/** What a record put with `keep` holds beside its bytes: one payload Buffer every reader shares, and the appended object. */
-interface Kept {
-  payload: Buffer;
-  event: AuditEvent | undefined;
+/**
+ * A record kept as an entry, for destinations reading objects: one payload
+ * Buffer every reader gets (the emitters' one parse is keyed on it) and the
+ * appended object, when there is one.
+ */
+export interface KeptEntry {
+  readonly eventId: string;
+  readonly partitionKey: string | null;
+  readonly enqueuedAt: number;
+  readonly payload: Buffer;
+  readonly event?: AuditEvent | undefined;
 }
 
-/**
- * Per record of a block, for readers of objects: keep one payload Buffer
- * for every reader (`payload`, a view of the block that readers already
- * got, or one made now) and `event`, when given. Undefined keeps the bytes
- * alone.
- */
-export type KeepObject = { readonly event?: AuditEvent | undefined; readonly payload?: Buffer } | undefined;
+/** Per record of a block: the entry to keep, or undefined to keep its bytes alone. */
+export type KeepObject = KeptEntry | undefined;
+
+/** The block of records kept only as entries (putEntries). */
+const NO_BYTES = Buffer.alloc(0);
 
 /**
  * What a block takes beyond its bytes: its Buffer object (and, for a block
@@ -29,8 +34,8 @@ const BLOCK_OVERHEAD_BYTES = 256;
  * records in blocks of 100) at about 90 bytes.
  */
 const RECORD_INDEX_BYTES = 96;
-/** What a kept record takes beside its index: the Kept object, its payload Buffer object, its Map slot. */
-const KEPT_OVERHEAD_BYTES = 192;
+/** What a kept entry takes beside its index: the entry object, its id string, its payload Buffer object, its Map slot. */
+const KEPT_OVERHEAD_BYTES = 320;
 /**
  * Heap an event object takes per byte of its JSON, beyond the JSON itself:
  * measured about 1.7 for the ~300-byte generic events of the benchmarks
@@ -39,6 +44,13 @@ const KEPT_OVERHEAD_BYTES = 192;
 const EVENT_BYTES_PER_JSON_BYTE = 2;
 
 const FIRST_RING_LENGTH = 1024;
+
+function keptSize(o: KeptEntry, block: Buffer): number {
+  // A view of the block is counted with it.
+  const inBlock = o.payload.buffer === block.buffer && o.payload.byteOffset >= block.byteOffset && o.payload.byteOffset + o.payload.length <= block.byteOffset + block.length;
+  const own = inBlock && block.length > 0 ? 0 : o.payload.length;
+  return KEPT_OVERHEAD_BYTES + own + (o.event === undefined ? 0 : EVENT_BYTES_PER_JSON_BYTE * o.payload.length);
+}
 
 /**
  * Event records recently written to or read from the journal, bounded in
@@ -55,8 +67,11 @@ const FIRST_RING_LENGTH = 1024;
  * collector a few large objects to walk and free, not tens of thousands
  * (docs/benchmarks.md §5). A read builds the entry from the record's bytes,
  * its payload a view of the block. Only records some destination reads as
- * objects keep one (`keep`): their appended object, and a payload Buffer
- * every reader gets, which emitters key their one parse on.
+ * objects are kept as entries (`keep`): their appended object, and a
+ * payload Buffer every reader gets, which emitters key their one parse on;
+ * a commit of such records alone is kept as entries without a block
+ * (putEntries), since the appended objects keep the JSON they were written
+ * from.
  */
 export class EntryCache {
   /** Seq to slot in the rings below. */
@@ -73,7 +88,7 @@ export class EntryCache {
   private blockRecords: number[] = [];
   private blockHead = 0;
   private blockBase = 0;
-  private readonly kept = new Map<number, Kept>();
+  private readonly kept = new Map<number, KeptEntry>();
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -93,15 +108,17 @@ export class EntryCache {
     if (slot === undefined) return undefined;
     const block = this.blocks[this.blockAt[slot]! - this.blockBase]!;
     const kept = this.kept.size > 0 ? this.kept.get(seq) : undefined;
-    const entry = verifiedEventEntry(block, this.offsetAt[slot]!, attempts, kept?.payload);
-    if (kept?.event !== undefined) entry.event = kept.event;
+    if (kept === undefined) return verifiedEventEntry(block, this.offsetAt[slot]!, attempts);
+    const entry: JournalEntry = { seq, eventId: kept.eventId, partitionKey: kept.partitionKey, enqueuedAt: kept.enqueuedAt, attempts, payload: kept.payload };
+    if (kept.event !== undefined) entry.event = kept.event;
     return entry;
   }
 
   /**
    * Keeps `block`, whose event records `seqs` start at `offsets` (ascending),
-   * checked or written by this process. A seq already held keeps what it has
-   * (readers share its payload Buffer); a block over the whole cap is not kept.
+   * checked or written by this process, with `keep` the entries to keep of
+   * some of them. A seq already held keeps what it has (readers share its
+   * payload Buffer); a block over the whole cap is not kept.
    */
   putBlock(block: Buffer, seqs: readonly number[], offsets: readonly number[], keep?: readonly KeepObject[]): void {
     let size = block.length + BLOCK_OVERHEAD_BYTES;
@@ -111,8 +128,7 @@ export class EntryCache {
       count += 1;
       size += RECORD_INDEX_BYTES;
       const o = keep?.[k];
-      // The record's length stands for its payload's: a few dozen bytes more, counted.
-      if (o) size += KEPT_OVERHEAD_BYTES + (o.event === undefined ? 0 : EVENT_BYTES_PER_JSON_BYTE * block.readUInt32LE(offsets[k]!));
+      if (o) size += keptSize(o, block);
     }
     if (count === 0 || size > this.maxBytes) return;
     this.makeRoom(count);
@@ -130,7 +146,7 @@ export class EntryCache {
       this.blockAt[slot] = number;
       this.index.set(seq, slot);
       const o = keep?.[k];
-      if (o) this.kept.set(seq, { payload: o.payload ?? verifiedEventEntry(block, offsets[k]!, 0).payload, event: o.event });
+      if (o) this.kept.set(seq, o);
     }
     this.bytes += size;
     while (this.bytes > this.maxBytes) this.evictOldest();
@@ -141,6 +157,11 @@ export class EntryCache {
       this.blockBase += this.blockHead;
       this.blockHead = 0;
     }
+  }
+
+  /** Records kept as entries alone, without a block: the appended objects and the payloads they keep, where no record of a commit goes without. */
+  putEntries(seqs: readonly number[], entries: readonly KeptEntry[]): void {
+    this.putBlock(NO_BYTES, seqs, new Array<number>(seqs.length).fill(0), entries);
   }
 
   private evictOldest(): void {

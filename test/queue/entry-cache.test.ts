@@ -64,13 +64,15 @@ test('a block larger than the whole cap is not kept, and evicts nothing', () => 
   assert.equal(cache.entry(1, 0)?.eventId, 'a');
 });
 
+const kept = (id: string, bytes: number, event?: object) => ({ eventId: id, partitionKey: null, enqueuedAt: 5, payload: Buffer.alloc(bytes, id), event: event as never });
+
 test('a seq already held keeps its first entry (and its payload Buffer, which readers share); the block is kept for its other records', () => {
   const cache = new EntryCache(10_000);
-  put(cache, [{ seq: 1, id: 'a' }], [{}]);
-  const first = cache.entry(1, 0)!.payload;
-  put(cache, [{ seq: 1, id: 'again' }, { seq: 2, id: 'b' }], [{}, {}]);
+  const first = kept('a', 10);
+  put(cache, [{ seq: 1, id: 'a' }], [first]);
+  put(cache, [{ seq: 1, id: 'again' }, { seq: 2, id: 'b' }], [kept('again', 10), undefined]);
   assert.equal(cache.entry(1, 0)!.eventId, 'a');
-  assert.equal(cache.entry(1, 0)!.payload, first);
+  assert.equal(cache.entry(1, 0)!.payload, first.payload);
   assert.equal(cache.entry(2, 0)!.eventId, 'b');
 });
 
@@ -83,11 +85,12 @@ test('a cap of 0 keeps nothing', () => {
 
 test('a record kept for readers of objects gives every reader one payload Buffer and the appended object, which counts: fewer of them fit', () => {
   const cache = new EntryCache(2000);
-  const event = { id: 'x' } as never;
-  put(cache, [{ seq: 1, id: 'a', bytes: 150 }], [{ event }]);
+  const event = { id: 'x' };
+  cache.putEntries([1], [kept('a', 150, event)]);
   assert.equal(cache.entry(1, 0)!.payload, cache.entry(1, 1)!.payload);
   assert.equal(cache.entry(1, 0)!.event, event);
-  put(cache, [{ seq: 2, id: 'b', bytes: 150 }], [{ event }]);
+  assert.equal(cache.entry(1, 3)!.attempts, 3);
+  cache.putEntries([2], [kept('b', 150, event)]);
   assert.equal(cache.entry(1, 0), undefined, 'two of 150 payload bytes and their objects are over 2 000 bytes');
   assert.equal(cache.entry(2, 0)?.eventId, 'b');
   put(cache, [{ seq: 3, id: 'c', bytes: 150 }]);
