@@ -137,9 +137,11 @@ export class EntryCache {
     this.blockBytes.push(size);
     this.blockRecords.push(count);
     const mask = this.seqAt.length - 1;
+    // A commit's seqs are new: no second lookup each.
+    const someHeld = count < seqs.length;
     for (let k = 0; k < seqs.length; k++) {
       const seq = seqs[k]!;
-      if (this.index.has(seq)) continue;
+      if (someHeld && this.index.has(seq)) continue;
       const slot = this.end++ & mask;
       this.seqAt[slot] = seq;
       this.offsetAt[slot] = offsets[k]!;
