@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage } from '../core/errors.js';
 import { makePrivateDirSync, PRIVATE_FILE_MODE } from '../core/private-files.js';
-import { type CachedEntry, EntryCache } from './entry-cache.js';
+import { EntryCache, type KeepObject, type KeptEntry } from './entry-cache.js';
 import { QueueFullError, QueueWriteError } from './errors.js';
 import type { AppendOptions, AppendOutcome, DestinationOptions, DestinationQueue, Journal, JournalAppend, JournalEntry } from './journal.js';
 import {
@@ -41,10 +41,10 @@ const SMALL_READ_BYTES = 1024 * 1024;
 
 /**
  * Bytes of recent event records kept in memory for the destinations still to
- * read them (EntryCache), the event objects it keeps counted: about 24 000
- * events of 300 bytes with their objects, some 48 batches, or about 58 000
- * without them (records only readers of stored bytes take, as with the
- * default config). Counting the objects against the 8 MiB this was when only
+ * read them (EntryCache), its bookkeeping and the event objects it keeps
+ * counted: about 19 000 events of 300 bytes with their objects, or about
+ * 54 000 without them (records only readers of stored bytes take, as with
+ * the default config). Counting the objects against the 8 MiB this was when only
  * payloads were counted (about 19 000 such events) held a third as many
  * entries, and a destination a few seconds behind (the audit store at 4 and
  * 16 connections) read and parsed its records back from disk: 15 % more CPU
@@ -438,10 +438,19 @@ export class EmbeddedJournal implements Journal {
           return seq;
         }),
       );
+      const start = seg.size;
+      // Encoded into a buffer of its own when the cache keeps it: the block it then holds, no copy. Not when every record
+      // is kept as an entry: the appended objects keep the JSON they were made from, and a block would be a second copy.
+      const asEntries = placed.every((p) => p.keepEvent);
+      const block = bytes > 0 && !asEntries && this.cache.fits(bytes, placed.length) ? Buffer.allocUnsafe(bytes) : undefined;
       if (bytes > 0) {
-        const start = seg.size;
         try {
-          await this.writeRecords(seg.handle!, chunks, lengths, start);
+          if (block) {
+            encodeRecords(block, chunks);
+            await writeAll(seg.handle!, block, start);
+          } else {
+            await this.writeRecords(seg.handle!, chunks, lengths, start);
+          }
           await seg.handle!.datasync();
         } catch (err) {
           // Bytes past `start` may be on disk, whole records among them (the commit goes out in chunks): cut them now, so
@@ -454,10 +463,23 @@ export class EmbeddedJournal implements Journal {
       }
       // Seqs of a failed write are never used again; a gap is harmless.
       this.committedSeq = this.nextSeq - 1;
+      // Only now, on disk: a refused commit's records are never in the cache, whatever its cut leaves.
+      const kept = (p: (typeof placed)[number]): KeptEntry => ({ eventId: p.item.eventId, partitionKey: p.item.partitionKey, enqueuedAt: now, payload: p.item.payload, event: p.item.event });
+      if (block) {
+        this.cache.putBlock(
+          block,
+          placed.map((p) => p.seq),
+          placed.map((p) => p.offset - start),
+          placed.map((p): KeepObject => (p.keepEvent ? kept(p) : undefined)),
+        );
+      } else if (asEntries) {
+        this.cache.putEntries(
+          placed.map((p) => p.seq),
+          placed.map(kept),
+        );
+      }
       const touched = new Set<Destination>();
       for (const p of placed) {
-        const { eventId, partitionKey, payload, event } = p.item;
-        this.cache.put(p.seq, event === undefined || !p.keepEvent ? { eventId, partitionKey, enqueuedAt: now, payload } : { eventId, partitionKey, enqueuedAt: now, payload, event });
         for (const id of p.dests) {
           const d = this.destinationFor(id);
           d.pending.push(p.seq, seg.num, p.offset, p.length, p.item.payload.length, now);
@@ -484,9 +506,9 @@ export class EmbeddedJournal implements Journal {
 
   /**
    * Encodes the records into the reused write buffer and writes it each time
-   * it fills: a group commit of any size allocates nothing outside the heap,
-   * where a Buffer of the whole commit (megabytes at 16 connections) lived
-   * through the write and fsync, got promoted, and was freed only by a full GC.
+   * it fills, for a commit the cache will not keep: a Buffer of the whole
+   * commit would live through the write and fsync, get promoted, and be freed
+   * only by a full GC, for nothing.
    */
   private async writeRecords(fh: FileHandle, chunks: readonly (Buffer | EventRecordFields)[], lengths: readonly number[], position: number): Promise<void> {
     const buf = (this.writeBuffer ??= Buffer.allocUnsafe(WRITE_BUFFER_BYTES));
@@ -629,14 +651,14 @@ export class EmbeddedJournal implements Journal {
     const hits: JournalEntry[] = [];
     for (const i of indexes) {
       const seq = p.seq(i);
-      const hit = this.cache.get(seq);
+      const hit = this.cache.entry(seq, d.attempts.get(seq) ?? 0);
       if (!hit) break;
-      hits.push(cachedEntry(seq, hit, d.attempts.get(seq) ?? 0));
+      hits.push(hit);
     }
     if (hits.length === indexes.length) return hits;
     // Copied out now: the list may compact while the reads below are under way.
     const refs = indexes.map((i) => ({ seq: p.seq(i), seg: p.segment(i), offset: p.offset(i), length: p.length(i), enqueuedAt: p.enqueuedAt(i) }));
-    const misses = refs.filter((ref) => !this.cache.get(ref.seq) && !this.reading.has(ref.seq));
+    const misses = refs.filter((ref) => !this.cache.has(ref.seq) && !this.reading.has(ref.seq));
     let k = 0;
     while (k < misses.length) {
       const first = misses[k]!;
@@ -653,10 +675,11 @@ export class EmbeddedJournal implements Journal {
     }
     // Each entry is built once, for this destination (its own attempt count); only records being read are waited for.
     const out = await Promise.all(
-      refs.map((ref) => {
+      refs.map((ref, k) => {
+        if (k < hits.length) return hits[k]!;
         const attempts = d.attempts.get(ref.seq) ?? 0;
-        const hit = this.cache.get(ref.seq);
-        if (hit) return cachedEntry(ref.seq, hit, attempts);
+        const hit = this.cache.entry(ref.seq, attempts);
+        if (hit) return hit;
         return this.reading.get(ref.seq)!.then((stored): JournalEntry => ({ ...stored, attempts }));
       }),
     );
@@ -673,25 +696,36 @@ export class EmbeddedJournal implements Journal {
     const first = run[0]!;
     const last = run[run.length - 1]!;
     const reading = this.readRange(first.seg, first.offset, last.offset + last.length - first.offset)
-      .then((buf) => run.map((ref) => this.decodeRef(ref, buf, first.offset)))
+      .then((buf) => {
+        const entries = run.map((ref) => decodeRef(ref, buf, first.offset));
+        if (buf) this.cacheRead(buf, run, entries, first.offset);
+        return entries;
+      })
       .finally(() => {
         for (const ref of run) this.reading.delete(ref.seq);
       });
     run.forEach((ref, i) => this.reading.set(ref.seq, reading.then((entries) => entries[i]!)));
   }
 
-  private decodeRef(ref: RecordRef, buf: Buffer | undefined, bufOffset: number): StoredEntry {
-    const at = ref.offset - bufOffset;
-    const r = buf ? decodeRecord(buf, at) : ({ ok: false, reason: `segment ${ref.seg} is gone`, incomplete: false } as const);
-    if (r.ok && r.record.kind === 'event' && r.record.seq === ref.seq) {
-      // A copy: a slice would keep the whole read buffer alive for as long as the cache holds it.
-      const entry = { eventId: r.record.eventId, partitionKey: r.record.partitionKey, enqueuedAt: r.record.enqueuedAt, payload: Buffer.from(r.record.payload) };
-      this.cache.put(ref.seq, entry);
-      return { seq: ref.seq, ...entry };
-    }
-    const reason = r.ok ? `expected event ${ref.seq} at offset ${ref.offset}` : r.reason;
-    const raw = buf ? buf.subarray(at, at + ref.length) : Buffer.alloc(0);
-    return { seq: ref.seq, eventId: `journal-seq-${ref.seq}`, partitionKey: null, enqueuedAt: ref.enqueuedAt, payload: raw, unreadable: `journal record unreadable: ${reason}` };
+  /**
+   * The read buffer as it is becomes a block of the cache, its checked
+   * records indexed. With a destination reading objects, each record keeps
+   * the payload Buffer its first readers got (a view of the buffer), which
+   * the emitters' one parse is keyed on.
+   */
+  private cacheRead(buf: Buffer, run: readonly RecordRef[], entries: readonly StoredEntry[], bufOffset: number): void {
+    const seqs: number[] = [];
+    const offsets: number[] = [];
+    const good: StoredEntry[] = [];
+    run.forEach((ref, i) => {
+      if (entries[i]!.unreadable !== undefined) return;
+      seqs.push(ref.seq);
+      offsets.push(ref.offset - bufOffset);
+      good.push(entries[i]!);
+    });
+    let readsObjects = false;
+    for (const d of this.destinations.values()) readsObjects ||= d.registered && !d.readsStoredBytes;
+    if (seqs.length > 0) this.cache.putBlock(buf, seqs, offsets, readsObjects ? good : undefined);
   }
 
   private async readRange(num: number, offset: number, length: number): Promise<Buffer | undefined> {
@@ -821,10 +855,21 @@ async function cutBack(seg: Segment): Promise<void> {
   seg.truncateTo = undefined;
 }
 
-function cachedEntry(seq: number, hit: CachedEntry, attempts: number): JournalEntry {
-  const entry: JournalEntry = { seq, eventId: hit.eventId, partitionKey: hit.partitionKey, enqueuedAt: hit.enqueuedAt, attempts, payload: hit.payload };
-  if (hit.event !== undefined) entry.event = hit.event;
-  return entry;
+function decodeRef(ref: RecordRef, buf: Buffer | undefined, bufOffset: number): StoredEntry {
+  const at = ref.offset - bufOffset;
+  const r = buf ? decodeRecord(buf, at) : ({ ok: false, reason: `segment ${ref.seg} is gone`, incomplete: false } as const);
+  if (r.ok && r.record.kind === 'event' && r.record.seq === ref.seq) {
+    return { seq: ref.seq, eventId: r.record.eventId, partitionKey: r.record.partitionKey, enqueuedAt: r.record.enqueuedAt, payload: r.record.payload };
+  }
+  const reason = r.ok ? `expected event ${ref.seq} at offset ${ref.offset}` : r.reason;
+  const raw = buf ? buf.subarray(at, at + ref.length) : Buffer.alloc(0);
+  return { seq: ref.seq, eventId: `journal-seq-${ref.seq}`, partitionKey: null, enqueuedAt: ref.enqueuedAt, payload: raw, unreadable: `journal record unreadable: ${reason}` };
+}
+
+/** Encodes a whole commit into `out`, which is exactly its size. */
+function encodeRecords(out: Buffer, chunks: readonly (Buffer | EventRecordFields)[]): void {
+  let at = 0;
+  for (const c of chunks) at = Buffer.isBuffer(c) ? at + c.copy(out, at) : writeEventRecord(out, at, c);
 }
 
 async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import type { JournalEntry } from './journal.js';
 
 /**
  * The journal's on-disk framing (docs/journal.md, "On-disk format"). All
@@ -172,6 +173,27 @@ function parseBody(body: Buffer, bodyOffset: number, length: number): DecodedRec
     partitionKey,
     payload: body.subarray(at),
     payloadOffset: bodyOffset + at,
+  };
+}
+
+/**
+ * The entry of the event record at `at` of `buf`, bytes this process wrote
+ * or has already checked with decodeRecord: no checksum, no bounds checks.
+ * The payload is a view of `buf` unless one is given (the cache's shared one).
+ */
+export function verifiedEventEntry(buf: Buffer, at: number, attempts: number, payload?: Buffer): JournalEntry {
+  const body = at + RECORD_FRAME_BYTES;
+  const end = body + buf.readUInt32LE(at);
+  const idEnd = body + 23 + buf.readUInt16LE(body + 21);
+  const keyLength = buf.readUInt16LE(idEnd);
+  const keyEnd = keyLength === NO_KEY ? idEnd + 2 : idEnd + 2 + keyLength;
+  return {
+    seq: readU64(buf, body + 1),
+    eventId: buf.toString('utf8', body + 23, idEnd),
+    partitionKey: keyLength === NO_KEY ? null : buf.toString('utf8', idEnd + 2, keyEnd),
+    enqueuedAt: readU64(buf, body + 9),
+    attempts,
+    payload: payload ?? buf.subarray(keyEnd, end),
   };
 }
 

@@ -411,3 +411,37 @@ test('a commit refused part way by a full disk leaves none of its records behind
   const again = await opened(t, dir);
   assert.deepEqual(await ids(again.addDestination('a', roomy)), ['kept']);
 });
+
+test('journal.cacheBytes holds the records\' bytes and a little bookkeeping: a commit of 200 small events fits in 64 KiB and every destination reads it from memory', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const j = EmbeddedJournal.open({ dir, logger, cacheBytes: 64 * 1024 });
+  t.after(() => j.close());
+  const [a, b] = ['a', 'b'].map((id) => j.addDestination(id, roomy));
+  a!.readsStoredBytes = true;
+  b!.readsStoredBytes = true;
+  const names = Array.from({ length: 200 }, (_, i) => `e${i}`);
+  await j.append(names.map((id) => item(id, ['a', 'b'], 100)));
+  // Damage every record on disk: a read going to the file would get them unreadable.
+  const [file] = segmentFiles(dir);
+  const bytes = readFileSync(join(dir, file!));
+  writeFileSync(join(dir, file!), Buffer.concat([bytes.subarray(0, 16), Buffer.alloc(bytes.length - 16)]));
+  for (const q of [a!, b!]) {
+    const read = await q.read(1000, 1e9);
+    assert.deepEqual(read.filter((e) => e.unreadable !== undefined).map((e) => e.eventId), [], q.id);
+    assert.deepEqual(read.map((e) => e.eventId), names, q.id);
+  }
+});
+
+test('after a restart, destinations reading objects that read the same records one after the other get one payload Buffer (one parse)', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  for (const id of ['a', 'b']) first.addDestination(id, roomy);
+  await first.append(['e1', 'e2'].map((id) => item(id, ['a', 'b'])));
+  await first.close();
+  const again = await opened(t, dir);
+  const [a, b] = ['a', 'b'].map((id) => again.addDestination(id, roomy));
+  const ra = await a!.read(10, 1e6);
+  const rb = await b!.read(10, 1e6);
+  assert.deepEqual(rb.map((e) => e.eventId), ['e1', 'e2']);
+  for (const [k, e] of ra.entries()) assert.equal(rb[k]!.payload, e.payload);
+});
