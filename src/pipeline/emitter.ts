@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { type ComponentMetrics, eventJson } from '../core/component-metrics.js';
+import { type ComponentMetrics, eventJson, rememberEventJson } from '../core/component-metrics.js';
 import type { AuditEvent } from '../core/event.js';
 import { FatalError, RetriableError, errorMessage, isProgrammingError } from '../core/errors.js';
 import type { DeadLetter, DeadLetterFile } from '../queue/dead-letter-file.js';
@@ -47,6 +47,27 @@ interface InFlight {
   entry: JournalEntry;
   /** Undefined for a sink taking stored bytes (sendStored): it is never parsed here. */
   event: AuditEvent | undefined;
+}
+
+/**
+ * The batch with its own copies of its bytes. A payload from the journal's
+ * entry cache is a view of a whole group commit's or segment read's block,
+ * up to megabytes: a batch waiting to be resent would keep every block it
+ * touches alive, outside the cache's bound, for as long as its destination
+ * fails (a rare event type, one per block, 5 000 to a batch). Done once a
+ * send has failed, so a batch delivered at once never pays for the copies;
+ * bytes already the batch's own are kept as they are.
+ */
+function ownBytes(pending: InFlight[]): InFlight[] {
+  return pending.map((p) => {
+    const payload = p.entry.payload;
+    if (payload.byteLength === payload.buffer.byteLength) return p;
+    const copy = Buffer.allocUnsafeSlow(payload.byteLength);
+    payload.copy(copy);
+    // An event parsed from the view remembers it as its JSON; it is the same bytes.
+    if (p.event && p.event !== p.entry.event) rememberEventJson(p.event, copy);
+    return { entry: { ...p.entry, payload: copy }, event: p.event };
+  });
 }
 
 /** One batch of the window: the highest seq read into it, and when its delivery ends. */
@@ -452,6 +473,7 @@ export class Emitter {
         if (signal.aborted) return true;
         resend = true;
         this.failingFlights.add(flight);
+        pending = ownBytes(pending);
         const fatal = !(err instanceof RetriableError);
         this.lastError = { message: this.said(errorMessage(err)), at: new Date().toISOString() };
         this.failingSince ??= Date.now();
@@ -493,7 +515,7 @@ export class Emitter {
       }
       this.telemetry.sent(done.length, doneBytes);
       if (rejected.length > 0) this.deadLetter(rejected);
-      pending = again;
+      pending = ownBytes(again);
       if (again.length > 0) {
         resend = true;
         this.failingFlights.add(flight);

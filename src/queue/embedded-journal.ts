@@ -442,7 +442,8 @@ export class EmbeddedJournal implements Journal {
       // Encoded into a buffer of its own when the cache keeps it: the block it then holds, no copy. Not when every record
       // is kept as an entry: the appended objects keep the JSON they were made from, and a block would be a second copy.
       const asEntries = placed.every((p) => p.keepEvent);
-      const block = bytes > 0 && !asEntries && this.cache.fits(bytes, placed.length) ? Buffer.allocUnsafe(bytes) : undefined;
+      // Never from Buffer's shared 8 KiB pool: a small block would keep a whole slab, which the cache does not count.
+      const block = bytes > 0 && !asEntries && this.cache.fits(bytes, placed.length) ? Buffer.allocUnsafeSlow(bytes) : undefined;
       if (bytes > 0) {
         try {
           if (block) {
@@ -465,18 +466,23 @@ export class EmbeddedJournal implements Journal {
       this.committedSeq = this.nextSeq - 1;
       // Only now, on disk: a refused commit's records are never in the cache, whatever its cut leaves.
       const kept = (p: (typeof placed)[number]): KeptEntry => ({ eventId: p.item.eventId, partitionKey: p.item.partitionKey, enqueuedAt: now, payload: p.item.payload, event: p.item.event });
-      if (block) {
-        this.cache.putBlock(
-          block,
-          placed.map((p) => p.seq),
-          placed.map((p) => p.offset - start),
-          placed.map((p): KeepObject => (p.keepEvent ? kept(p) : undefined)),
-        );
-      } else if (asEntries) {
-        this.cache.putEntries(
-          placed.map((p) => p.seq),
-          placed.map(kept),
-        );
+      // The commit is durable from here: the cache is an optimisation, and its failure (memory for its index) must not refuse it.
+      try {
+        if (block) {
+          this.cache.putBlock(
+            block,
+            placed.map((p) => p.seq),
+            placed.map((p) => p.offset - start),
+            placed.map((p): KeepObject => (p.keepEvent ? kept(p) : undefined)),
+          );
+        } else if (asEntries) {
+          this.cache.putEntries(
+            placed.map((p) => p.seq),
+            placed.map(kept),
+          );
+        }
+      } catch (err) {
+        this.logger.warn({ err: errorMessage(err) }, 'journal entry cache could not keep a commit; its records are read from disk');
       }
       const touched = new Set<Destination>();
       for (const p of placed) {
@@ -734,7 +740,8 @@ export class EmbeddedJournal implements Journal {
     seg.reads += 1;
     try {
       const fh = await seg.reader();
-      const buf = Buffer.allocUnsafe(length);
+      // It may become a cache block: not from the shared pool, whose slab the cache would not count.
+      const buf = Buffer.allocUnsafeSlow(length);
       let got = 0;
       while (got < length) {
         const { bytesRead } = await fh.read(buf, got, length - got, offset + got);

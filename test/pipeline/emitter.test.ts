@@ -103,6 +103,30 @@ test('the journal keeps no event object for an emitter whose sink takes stored b
   assert.deepEqual((await objects.queue.read(10, 1e6))[0]!.event, event('b'));
 });
 
+test('a batch waiting to be resent holds copies of its own bytes, not the journal blocks it was read from', async (t) => {
+  const journal = await openJournal(t);
+  const sent: Buffer[][] = [];
+  const sink: Sink = {
+    batch: { maxEvents: 10, maxBytes: 1e6, lingerMs: 0 },
+    send: () => Promise.reject(new Error('never called: the sink takes stored bytes')),
+    sendStored: async (batch) => {
+      sent.push([...batch]);
+      if (sent.length === 1) throw new RetriableError('destination down');
+      return batch.map(() => ({ status: 'delivered' as const }));
+    },
+    check: async () => [],
+    close: async () => {},
+  };
+  const { emitter, queue } = await startEmitter(t, sink, { journal, retry: { initialBackoffMs: 5, maxBackoffMs: 40 } });
+  // One commit of 1 000 events: the entry cache keeps it as one block, and reads give views of it.
+  await emitter.enqueue(Array.from({ length: 1000 }, (_, i) => event(`b${i}`)));
+  await waitFor(() => queue.depth === 0, 'drained');
+  const [first, retried] = [sent[0]!, sent[1]!];
+  assert.ok(first[0]!.buffer.byteLength > 100_000, `the first send reads views of the commit's block (${first[0]!.buffer.byteLength} bytes)`);
+  assert.deepEqual(retried.map(String), first.map(String), 'the same events, byte for byte');
+  for (const payload of retried) assert.equal(payload.buffer.byteLength, payload.byteLength, 'a resent payload owns its bytes');
+});
+
 test('queue order is kept across batches', async (t) => {
   const sink = new ScriptedSink();
   const { emitter, queue } = await setup(t, sink);
