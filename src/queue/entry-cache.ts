@@ -22,9 +22,9 @@ export type KeepObject = KeptEntry | undefined;
 const NO_BYTES = Buffer.alloc(0);
 
 /**
- * What a block takes beyond its bytes: its Buffer object (and, for a block
- * under 4 KiB, its share of the 8 KiB pool slab it was cut from) and its
- * slots in the block lists.
+ * What a block takes beyond its bytes: its Buffer object and its slots in
+ * the block lists. The journal allocates blocks outside Buffer's shared
+ * pool, so a small one holds no 8 KiB slab beside it.
  */
 const BLOCK_OVERHEAD_BYTES = 256;
 /**
