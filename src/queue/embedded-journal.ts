@@ -129,13 +129,22 @@ class Destination implements DestinationQueue {
   readonly attempts = new Map<number, number>();
   onAppend: (() => void) | undefined;
   onDrop: ((seqs: number[]) => void) | undefined;
-  readsStoredBytes = false;
+  private storedBytesOnly = false;
   wakeScheduled = false;
 
   constructor(
     readonly id: string,
     private readonly journal: EmbeddedJournal,
   ) {}
+
+  get readsStoredBytes(): boolean {
+    return this.storedBytesOnly;
+  }
+
+  set readsStoredBytes(value: boolean) {
+    this.storedBytesOnly = value;
+    this.journal.destinationsChanged();
+  }
 
   get depth(): number {
     return this.pending.count;
@@ -174,6 +183,8 @@ class Destination implements DestinationQueue {
 export class EmbeddedJournal implements Journal {
   private readonly segments = new Map<number, Segment>();
   private readonly destinations = new Map<string, Destination>();
+  /** Memo of someRegisteredReadsObjects; undefined after a change of the destinations. */
+  private someReadObjects: boolean | undefined;
   private active: Segment | undefined;
   /** Route sets defined in the active segment, by their key. */
   private activeRouteSets = new Map<string, number>();
@@ -345,7 +356,27 @@ export class EmbeddedJournal implements Journal {
     d.maxBytes = opts.maxBytes;
     d.whenFull = opts.whenFull;
     d.registered = true;
+    this.destinationsChanged();
     return d;
+  }
+
+  /** A destination was added, removed, or changed what it reads: whether some registered one reads objects is asked again. */
+  destinationsChanged(): void {
+    this.someReadObjects = undefined;
+  }
+
+  /** Whether some registered destination reads objects; walked once per change of the destinations, not per read. */
+  private someRegisteredReadsObjects(): boolean {
+    if (this.someReadObjects === undefined) {
+      this.someReadObjects = false;
+      for (const d of this.destinations.values()) {
+        if (d.registered && !d.readsStoredBytes) {
+          this.someReadObjects = true;
+          break;
+        }
+      }
+    }
+    return this.someReadObjects;
   }
 
   removeDestination(id: string): void {
@@ -353,6 +384,7 @@ export class EmbeddedJournal implements Journal {
     if (!d) return;
     for (const i of [...d.pending.live()]) this.release(d, d.pending.seq(i));
     this.destinations.delete(id);
+    this.destinationsChanged();
     this.dirty.add(id);
     this.scheduleStateSave();
   }
@@ -729,9 +761,7 @@ export class EmbeddedJournal implements Journal {
       offsets.push(ref.offset - bufOffset);
       good.push(entries[i]!);
     });
-    let readsObjects = false;
-    for (const d of this.destinations.values()) readsObjects ||= d.registered && !d.readsStoredBytes;
-    if (seqs.length > 0) this.cache.putBlock(buf, seqs, offsets, readsObjects ? good : undefined);
+    if (seqs.length > 0) this.cache.putBlock(buf, seqs, offsets, this.someRegisteredReadsObjects() ? good : undefined);
   }
 
   private async readRange(num: number, offset: number, length: number): Promise<Buffer | undefined> {
