@@ -120,7 +120,7 @@ export class EntryCache {
    * some of them. A seq already held keeps what it has (readers share its
    * payload Buffer); a block over the whole cap is not kept.
    */
-  putBlock(block: Buffer, seqs: readonly number[], offsets: readonly number[], keep?: readonly KeepObject[]): void {
+  putBlock(block: Buffer, seqs: readonly number[], offsets: readonly number[] | undefined, keep?: readonly KeepObject[]): void {
     let size = block.length + BLOCK_OVERHEAD_BYTES;
     let count = 0;
     for (let k = 0; k < seqs.length; k++) {
@@ -144,7 +144,7 @@ export class EntryCache {
       if (someHeld && this.index.has(seq)) continue;
       const slot = this.end++ & mask;
       this.seqAt[slot] = seq;
-      this.offsetAt[slot] = offsets[k]!;
+      this.offsetAt[slot] = offsets?.[k] ?? 0;
       this.blockAt[slot] = number;
       this.index.set(seq, slot);
       const o = keep?.[k];
@@ -163,7 +163,7 @@ export class EntryCache {
 
   /** Records kept as entries alone, without a block: the appended objects and the payloads they keep, where no record of a commit goes without. */
   putEntries(seqs: readonly number[], entries: readonly KeptEntry[]): void {
-    this.putBlock(NO_BYTES, seqs, new Array<number>(seqs.length).fill(0), entries);
+    this.putBlock(NO_BYTES, seqs, undefined, entries);
   }
 
   private evictOldest(): void {

@@ -179,9 +179,9 @@ function parseBody(body: Buffer, bodyOffset: number, length: number): DecodedRec
 /**
  * The entry of the event record at `at` of `buf`, bytes this process wrote
  * or has already checked with decodeRecord: no checksum, no bounds checks.
- * The payload is a view of `buf` unless one is given (the cache's shared one).
+ * The payload is a view of `buf`.
  */
-export function verifiedEventEntry(buf: Buffer, at: number, attempts: number, payload?: Buffer): JournalEntry {
+export function verifiedEventEntry(buf: Buffer, at: number, attempts: number): JournalEntry {
   const body = at + RECORD_FRAME_BYTES;
   const end = body + buf.readUInt32LE(at);
   const idEnd = body + 23 + buf.readUInt16LE(body + 21);
@@ -193,7 +193,7 @@ export function verifiedEventEntry(buf: Buffer, at: number, attempts: number, pa
     partitionKey: keyLength === NO_KEY ? null : buf.toString('utf8', idEnd + 2, keyEnd),
     enqueuedAt: readU64(buf, body + 9),
     attempts,
-    payload: payload ?? buf.subarray(keyEnd, end),
+    payload: buf.subarray(keyEnd, end),
   };
 }
 

@@ -46,15 +46,15 @@ function duplicatesCounter(registry: Registry): Counter<'component_id'> {
   );
 }
 
+/** Refusals naming their event that one batch follows, each with a call over every event left, before it halves instead. */
+const MAX_NAMED_REFUSALS = 16;
+
 /**
  * Stores events for search. The pipeline gives `store` to the search service,
  * so search reads what this emitter wrote through the same connection pool.
  * Inserts dedupe on (id, source), so a replayed event counts as delivered
  * without being stored twice, and is counted as a duplicate.
  */
-/** Refusals naming their event that one batch follows, each with a call over every event left, before it halves instead. */
-const MAX_NAMED_REFUSALS = 16;
-
 export class AuditStoreSink implements Sink {
   readonly batch: BatchLimits;
   private readonly duplicates: Counter<'component_id'>;
