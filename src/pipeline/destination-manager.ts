@@ -160,10 +160,17 @@ export class DestinationManager {
     return { ...resolved, name: destinationId(tenant.id, name) };
   }
 
-  /** Test & Add's test: the sink's step-by-step check, against the running sink when it is this very config; the sink logs through `scrub`. */
-  test(resolved: ResolvedEmitter, scrub: (text: string) => string): Promise<TestAndAddResult> {
+  /**
+   * Test & Add's test of `resolved`, made from the plain `config` of a
+   * destination of `type`: the sink's step-by-step check. What the sink logs
+   * and what its steps say (an endpoint with its query, an echoed header)
+   * pass through that config's secret scrubber.
+   */
+  async test(resolved: ResolvedEmitter, type: string, config: Record<string, unknown>): Promise<TestAndAddResult> {
+    const scrub = secretScrubber(type, config);
     const logger = scrubbingLogger(this.opts.logger, { emitter: resolved.name }, scrub);
-    return testAndAdd(resolved, { dataDir: this.opts.dataDir, logger, metrics: this.opts.metrics.registry, connectGuard: this.guard });
+    const result = await testAndAdd(resolved, { dataDir: this.opts.dataDir, logger, metrics: this.opts.metrics.registry, connectGuard: this.guard });
+    return { ...result, steps: result.steps.map((s) => ({ ...s, step: scrub(s.step), detail: scrub(s.detail) })) };
   }
 
   /** Stores and starts a new destination (its config already resolved, tested and allowed). */

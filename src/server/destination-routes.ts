@@ -2,10 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ControlConflictError } from '../tenants/control-store.js';
 import { DestinationConfigError, type DestinationManager } from '../pipeline/destination-manager.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import type { CheckStep } from '../sinks/sink.js';
 import { checkDestinationPolicy, checkTenantRole, DestinationNotAllowedError } from '../tenants/destination-policy.js';
 import { keepRedacted, secretsCarriedToNewEndpoint } from '../tenants/destination-secrets.js';
-import { secretScrubber } from '../tenants/secret-scrubber.js';
 import type { Tenant } from '../tenants/tenant.js';
 import { tenantNotFound } from './auth.js';
 import { RedactedUrlError } from '../tenants/url-secrets.js';
@@ -82,7 +80,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     }
     await allowed(tenant, type, config);
     const r = resolved(tenant, name, type, config);
-    const steps = skipTest ? [] : await testOrFail(manager, r, secretScrubber(type, config));
+    const steps = skipTest ? [] : await testOrFail(manager, r, type, config);
     try {
       const destination = await manager.create(tenant, name, type, config, actorOf(req));
       return reply.code(201).send({ destination, steps });
@@ -119,7 +117,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     await allowed(tenant, current.type, config);
     const r = resolved(tenant, name, current.type, config);
     const needsTest = !skipTest && Object.keys(changes).some((k) => !UNTESTED_KEYS.has(k));
-    const steps = needsTest ? await testOrFail(manager, r, secretScrubber(current.type, config)) : [];
+    const steps = needsTest ? await testOrFail(manager, r, current.type, config) : [];
     const destination = await manager.update(tenant, name, config, actorOf(req));
     if (!destination) throw destinationNotFound(name);
     return { destination, steps };
@@ -130,9 +128,8 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     const owner = tenantOf(tenant);
     const current = viewOrNotFound(manager, tenant, name);
     const stored = manager.storedConfig(tenant, name)!;
-    const scrub = secretScrubber(current.type, stored);
-    const result = await manager.test(resolved(owner, name, current.type, stored), scrub);
-    return { ok: result.ok, steps: scrubbed(result.steps, scrub) };
+    const result = await manager.test(resolved(owner, name, current.type, stored), current.type, stored);
+    return { ok: result.ok, steps: result.steps };
   });
 
   for (const action of ['pause', 'resume'] as const) {
@@ -174,19 +171,13 @@ function keptRedacted(type: string, patched: Record<string, unknown>, stored: Re
 }
 
 /** The test's steps when every one passed; otherwise a 422 carrying them, nothing saved. Either way without the config's secrets. */
-async function testOrFail(manager: DestinationManager, r: Parameters<DestinationManager['test']>[0], scrub: (text: string) => string) {
-  const result = await manager.test(r, scrub);
-  const steps = scrubbed(result.steps, scrub);
-  if (!result.ok) {
+async function testOrFail(manager: DestinationManager, r: Parameters<DestinationManager['test']>[0], type: string, config: Record<string, unknown>) {
+  const { ok, steps } = await manager.test(r, type, config);
+  if (!ok) {
     const failed = steps.find((s) => !s.ok);
     throw new HttpError(422, 'TEST_FAILED', `the destination did not pass its test${failed ? `: ${failed.step}: ${failed.detail ?? 'failed'}` : ''}; nothing was saved`, { steps });
   }
   return steps;
-}
-
-/** A sink's steps may quote the values it tried (an endpoint with its query): the answer shows them redacted. */
-function scrubbed(steps: readonly CheckStep[], scrub: (text: string) => string): CheckStep[] {
-  return steps.map((s) => ({ ...s, step: scrub(s.step), detail: scrub(s.detail) }));
 }
 
 function skipTestOf(req: FastifyRequest): boolean {
