@@ -110,7 +110,7 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     const patched = mergePatch(stored, changes);
     const carried = secretsCarriedToNewEndpoint(current.type, changes, stored, patched);
     if (carried.length > 0) {
-      const error = 'the patch would send this secret somewhere new (another scheme, host or port, other Kafka brokers, or a changed url or header that names it): send it again in clear';
+      const error = 'the patch would send this secret somewhere new (another scheme, host or port, other Kafka brokers or another way to log in to them, or a changed url or header that names it): send it again in clear';
       throw new HttpError(400, 'DESTINATION_INVALID', `${carried.join(', ')}: ${error}`, { problems: carried.map((key) => ({ key, error })) });
     }
     const config = keptRedacted(current.type, patched, stored);

@@ -1,5 +1,6 @@
 import { isSealed, seal, unseal } from '../config/secure-params.js';
 import { secretFields, type HttpSinkConfig } from '../sinks/http/config.js';
+import { securityProtocolOf, type KafkaSinkConfig } from '../sinks/kafka/config.js';
 import { redactUrl, restoreUrlSecrets, sealUrl, unsealUrl, urlSecretValues } from './url-secrets.js';
 
 /** What a secret value is replaced with in every answer. */
@@ -68,7 +69,8 @@ export function keepRedacted(type: string, patched: Record<string, unknown>, sto
 
 /**
  * The secrets a PATCH would carry to another endpoint: when one of the
- * config's URLs changes scheme, host or port, each secret the patch does not
+ * config's URLs changes scheme, host or port (a Kafka destination: its
+ * brokers, its security protocol or its SASL mechanism), each secret the patch does not
  * send again in clear, by key path. Kept from the stored config, they would go
  * wherever a `manage` key (perhaps stolen) points the destination.
  */
@@ -77,7 +79,7 @@ export function secretsCarriedToNewEndpoint(type: string, changes: Record<string
     const sent = stringAt(changes, keys);
     return sent === undefined || sent === REDACTED;
   };
-  const moved = (URL_KEYS[type] ?? []).some((key) => originOf(stored[key]) !== originOf(patched[key])) || (type === 'kafka' && brokersOf(stored) !== brokersOf(patched));
+  const moved = (URL_KEYS[type] ?? []).some((key) => originOf(stored[key]) !== originOf(patched[key])) || (type === 'kafka' && (brokersOf(stored) !== brokersOf(patched) || kafkaLoginOf(stored) !== kafkaLoginOf(patched)));
   if (!moved) return type === 'http' ? secureParamsNewlyPlaced(stored, patched).filter((name) => notSent(['secureParams', name])).map((name) => `secureParams.${name}`) : [];
   const carried: string[] = [];
   mapSecrets(type, patched, (v, path, keys) => {
@@ -85,6 +87,16 @@ export function secretsCarriedToNewEndpoint(type: string, changes: Record<string
     return v;
   });
   return carried;
+}
+
+/**
+ * How a Kafka destination logs in, as one comparable text: SASL_PLAINTEXT or
+ * PLAIN instead of SASL_SSL or SCRAM sends the same password in clear, as an
+ * https url changed to http would.
+ */
+function kafkaLoginOf(config: Record<string, unknown>): string {
+  const c = config as Pick<KafkaSinkConfig, 'securityProtocol' | 'sasl' | 'ssl'>;
+  return `${securityProtocolOf(c)} ${c.sasl?.mechanism ?? 'PLAIN'}`;
 }
 
 /** A Kafka destination's brokers, as one comparable text: the password goes to whichever of them answers. */

@@ -54,6 +54,17 @@ test('a PATCH pointing a Kafka destination at other brokers must send its SASL s
   assert.deepEqual(secretsCarriedToNewEndpoint('kafka', reordered, stored, { ...stored, ...reordered }), []);
 });
 
+test('a PATCH that makes a Kafka destination log in another way (TLS dropped, another SASL mechanism) on the same brokers must send its SASL secrets again', () => {
+  const stored = { bootstrapServers: ['b1.example:9093'], topic: 't', sasl: { mechanism: 'SCRAM-SHA-512', username: 'svc', password: 'kafka-pw-1' } };
+  const cleartext = { securityProtocol: 'SASL_PLAINTEXT' };
+  assert.deepEqual(secretsCarriedToNewEndpoint('kafka', cleartext, stored, { ...stored, ...cleartext }), ['sasl.password']);
+  const plain = { sasl: { mechanism: 'PLAIN' } };
+  assert.deepEqual(secretsCarriedToNewEndpoint('kafka', plain, stored, { ...stored, sasl: { ...stored.sasl, mechanism: 'PLAIN' } }), ['sasl.password']);
+  // Spelling out what was already implied (SASL_SSL with a sasl block) is no change.
+  const explicit = { securityProtocol: 'SASL_SSL' };
+  assert.deepEqual(secretsCarriedToNewEndpoint('kafka', explicit, stored, { ...stored, ...explicit }), []);
+});
+
 test('a PATCH that names a secureParam in a changed url or header on the same origin must send that secureParam again', () => {
   const stored = { url: 'https://intake.example/v1/logs', headers: { 'X-Key': '${key}' }, secureParams: { key: 'victim-key-1' } };
   // A shared intake stores its query (a tag): the stored key would land where the patch's author reads it.
