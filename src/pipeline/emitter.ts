@@ -64,8 +64,8 @@ function ownBytes(pending: InFlight[]): InFlight[] {
     if (payload.byteLength === payload.buffer.byteLength) return p;
     const copy = Buffer.allocUnsafeSlow(payload.byteLength);
     payload.copy(copy);
-    // An event parsed from the view remembers it as its JSON; it is the same bytes.
-    if (p.event && p.event !== p.entry.event) rememberEventJson(p.event, copy);
+    // The event remembers the payload as its JSON (parsed from it, or appended with it): the same bytes, now its own.
+    if (p.event && eventJson(p.event) === payload) rememberEventJson(p.event, copy);
     return { entry: { ...p.entry, payload: copy }, event: p.event };
   });
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { test, type TestContext } from 'node:test';
 import type { AuditEvent } from '../../src/core/event.js';
+import { eventJson } from '../../src/core/component-metrics.js';
 import { FatalError, RetriableError } from '../../src/core/errors.js';
 import type { DeliveryOutcome, Sink } from '../../src/sinks/sink.js';
 import { openJournal, startEmitter } from '../support/emitter-harness.js';
@@ -125,6 +126,21 @@ test('a batch waiting to be resent holds copies of its own bytes, not the journa
   assert.ok(first[0]!.buffer.byteLength > 100_000, `the first send reads views of the commit's block (${first[0]!.buffer.byteLength} bytes)`);
   assert.deepEqual(retried.map(String), first.map(String), 'the same events, byte for byte');
   for (const payload of retried) assert.equal(payload.buffer.byteLength, payload.byteLength, 'a resent payload owns its bytes');
+});
+
+test('an event waiting to be resent to a sink reading objects remembers its own copy of its JSON, not the shared bytes it was appended or read with', async (t) => {
+  const sink = new ScriptedSink();
+  const held: AuditEvent[][] = [];
+  sink.script[0] = (evs) => (held.push([...evs]), new RetriableError('destination down'));
+  sink.script[1] = (evs) => (held.push([...evs]), evs.map(() => ({ status: 'delivered' as const })));
+  const { emitter, queue } = await setup(t, sink);
+  await emitter.enqueue(Array.from({ length: 5 }, (_, i) => event(`o${i}`)));
+  await waitFor(() => queue.depth === 0, 'drained');
+  for (const e of held[1]!) {
+    const json = eventJson(e);
+    assert.equal(json.buffer.byteLength, json.byteLength, 'the resent event owns its JSON bytes');
+    assert.deepEqual(JSON.parse(json.toString()), e);
+  }
 });
 
 test('queue order is kept across batches', async (t) => {
