@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { FatalError, InvalidEventError, RetriableError } from '../../src/core/errors.js';
+import { classifySqliteError } from '../../src/store/sqlite-errors.js';
 import { SqliteAuditStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../support/temp.js';
 import { eventSeries, makeEvent } from './events.js';
@@ -122,4 +123,10 @@ test('sqlite writer: the WAL is copied into the database file as it grows, so it
   const uncopiedMiB = ((log - checkpointed) * pageSize) / 1024 / 1024;
   assert.ok(uncopiedMiB < 80, `the WAL holds ${uncopiedMiB.toFixed(1)} MiB not copied into the database file`);
   assert.equal(await store.count(), 6000);
+});
+
+test('sqlite errors: a row refused for its content is the event\'s; a bind index out of range (SQLITE_RANGE), the same for every row, is fatal and dead-letters nothing', () => {
+  assert.ok(classifySqliteError(new Database.SqliteError('NOT NULL constraint failed: audit_events.type', 'SQLITE_CONSTRAINT_NOTNULL'), 'test.db') instanceof InvalidEventError);
+  assert.ok(classifySqliteError(new Database.SqliteError('column index out of range', 'SQLITE_RANGE'), 'test.db') instanceof FatalError);
+  assert.ok(classifySqliteError(new Database.SqliteError('database is locked', 'SQLITE_BUSY'), 'test.db') instanceof RetriableError);
 });
