@@ -58,8 +58,10 @@ test('ingest: auditstream and the bare baseline both acknowledge every batch, wi
     positive(side.p50Ms, 'p50');
     positive(side.p99Ms, 'p99');
     assert.deepEqual(Object.keys(side.statuses), ['202'], 'every request acknowledged with 202');
-    positive(side.cpuMsPer1kEvents, 'CPU per 1k events');
   }
+  // CPU is read in 10 ms clock ticks: the bare baseline's few hundred smoke events can take less than one.
+  assert.ok(Number.isFinite(level.baseline.cpuMsPer1kEvents) && level.baseline.cpuMsPer1kEvents >= 0, `baseline CPU per 1k events: ${level.baseline.cpuMsPer1kEvents}`);
+  positive(level.auditstream.cpuMsPer1kEvents, 'auditstream CPU per 1k events');
   positive(level.ratio, 'ratio');
   assert.equal(level.drain.drained, true, 'the queues drained after the load');
 });
