@@ -33,26 +33,26 @@ export function transferList({ json, ends }: JsonBatch): ArrayBuffer[] {
 }
 
 /**
- * The events of a batch back as objects. Bytes that are not a JSON object
- * (a damaged journal record) refuse the event, as content the store cannot
- * take; the error carries its index in the batch.
+ * Events `from` … `to` - 1 of a batch back as objects. Bytes that are not a
+ * JSON object (a damaged journal record) refuse the event, as content the
+ * store cannot take; the error carries its index among those returned.
  */
-export function unpackEvents({ json, ends }: JsonBatch): AuditEvent[] {
+export function unpackEvents({ json, ends }: JsonBatch, from = 0, to = ends.length): AuditEvent[] {
   const bytes = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
-  const events: AuditEvent[] = new Array(ends.length);
-  let start = 0;
-  for (let i = 0; i < ends.length; i++) {
+  const events: AuditEvent[] = new Array(to - from);
+  let start = from === 0 ? 0 : ends[from - 1]!;
+  for (let i = from; i < to; i++) {
     const end = ends[i]!;
     let event: unknown;
     try {
       event = JSON.parse(bytes.toString('utf8', start, end));
     } catch (err) {
-      throw new InvalidEventError(`queue entry unreadable: ${(err as Error).message}`, { index: i });
+      throw new InvalidEventError(`queue entry unreadable: ${(err as Error).message}`, { index: i - from });
     }
     if (typeof event !== 'object' || event === null || Array.isArray(event)) {
-      throw new InvalidEventError('queue entry unreadable: not a JSON object', { index: i });
+      throw new InvalidEventError('queue entry unreadable: not a JSON object', { index: i - from });
     }
-    events[i] = event as AuditEvent;
+    events[i - from] = event as AuditEvent;
     start = end;
   }
   return events;

@@ -107,6 +107,47 @@ test('sqlite writer: batches queued together share a transaction, and a refused 
   assert.deepEqual((await store.search({ actor: 'refused' })).events, [], "the refused batch's good row went with it");
 });
 
+test('sqlite writer: stored JSON is turned into rows a chunk at a time; every event of a large batch is stored, and a refused one deep in its batch is named by its place there and fails only that batch', async (t) => {
+  const path = join(await tempDir(t), 'audit.db');
+  const store = new SqliteAuditStore({ path });
+  t.after(() => store.close());
+  await store.ping();
+  // Held write lock: the batches queue in the writer and share a transaction, as in the test above.
+  const locker = new Database(path);
+  t.after(() => locker.close());
+  locker.prepare('BEGIN IMMEDIATE').run();
+  const bytes = (e: object) => Buffer.from(JSON.stringify(e));
+  // 1 000 events of 3 KB with multi-byte text: chunks end by byte count, and offsets are bytes, not characters.
+  const large = eventSeries(1000, '2024-05-01T00:00:00.000Z', { actor: 'large', message: 'ü😀', raw: 'é'.repeat(1500) });
+  const torn = eventSeries(700, '2024-05-02T00:00:00.000Z', { actor: 'torn' }).map(bytes);
+  torn[600] = Buffer.from('{"id":"torn","time":"2024-05-0');
+  const badTime = eventSeries(500, '2024-05-03T00:00:00.000Z', { actor: 'bad-time' }).map(bytes);
+  badTime[400] = bytes(makeEvent({ id: 'bad-time-400', time: 'soon' }));
+  const stored = store.insertJson(large.map(bytes));
+  const tornResult = store.insertJson(torn);
+  const badTimeResult = store.insertJson(badTime);
+  const after = store.insertJson(eventSeries(300, '2024-05-04T00:00:00.000Z', { actor: 'after' }).map(bytes));
+  await new Promise((resolve) => setImmediate(resolve));
+  locker.prepare('COMMIT').run();
+
+  await assert.rejects(tornResult, (err: unknown) => {
+    assert.ok(err instanceof InvalidEventError, `expected InvalidEventError, got ${String(err)}`);
+    assert.match(err.message, /queue entry unreadable/);
+    assert.equal(err.index, 600);
+    return true;
+  });
+  await assert.rejects(badTimeResult, (err: unknown) => {
+    assert.ok(err instanceof InvalidEventError, `expected InvalidEventError, got ${String(err)}`);
+    assert.match(err.message, /bad-time-400/);
+    assert.equal(err.index, 400);
+    return true;
+  });
+  assert.deepEqual(await stored, { inserted: 1000, duplicates: 0 });
+  assert.deepEqual(await after, { inserted: 300, duplicates: 0 });
+  assert.equal(await store.count(), 1300);
+  for (const i of [0, 255, 256, 999]) assert.deepEqual(await store.get(large[i]!.id, large[i]!.source), large[i]);
+});
+
 test('sqlite writer: the WAL is copied into the database file as it grows, so it holds at most about 64 MiB not yet copied', async (t) => {
   const path = join(await tempDir(t), 'audit.db');
   const store = new SqliteAuditStore({ path });
