@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { FatalError, InvalidEventError, RetriableError } from '../../src/core/errors.js';
 import { classifySqliteError } from '../../src/store/sqlite-errors.js';
@@ -75,24 +75,37 @@ test('sqlite writer: errors from the writer thread keep their class and code (a 
   }
 });
 
-test('sqlite writer: batches queued together share a transaction, and a refused row fails only its own batch, naming its place in it', async (t) => {
+/**
+ * A store whose file another connection holds the write lock of, so that the
+ * batches sent before `unlock` queue in the writer together: whichever batch
+ * it took first waits for the lock, and the rest share the next transaction.
+ * A refused batch is never alone in either, whatever the threads' timing.
+ */
+async function storeBehindLock(t: TestContext): Promise<{ store: SqliteAuditStore; unlock: () => Promise<void> }> {
   const path = join(await tempDir(t), 'audit.db');
   const store = new SqliteAuditStore({ path });
   t.after(() => store.close());
   await store.ping();
-  // Another connection holds the write lock while the batches are sent, so they queue in the writer
-  // together: whichever batch it took first waits for the lock, and the rest share the next transaction.
-  // The refused batch is never alone in either, whatever the threads' timing.
   const locker = new Database(path);
   t.after(() => locker.close());
   locker.prepare('BEGIN IMMEDIATE').run();
+  return {
+    store,
+    unlock: async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      locker.prepare('COMMIT').run();
+    },
+  };
+}
+
+test('sqlite writer: batches queued together share a transaction, and a refused row fails only its own batch, naming its place in it', async (t) => {
+  const { store, unlock } = await storeBehindLock(t);
   const before = store.insert(eventSeries(300, '2024-05-01T00:00:00.000Z', { actor: 'before' }));
   // A NULL type breaks the column's NOT NULL constraint: the database refuses the row, not the caller's checks.
   const refused = store.insert([makeEvent({ actor: 'refused' }), makeEvent({ actor: 'refused', type: null as unknown as string })]);
   const after = store.insert(eventSeries(300, '2024-05-02T00:00:00.000Z', { actor: 'after' }));
   const last = store.insert(eventSeries(300, '2024-05-03T00:00:00.000Z', { actor: 'last' }));
-  await new Promise((resolve) => setImmediate(resolve));
-  locker.prepare('COMMIT').run();
+  await unlock();
 
   await assert.rejects(refused, (err: unknown) => {
     assert.ok(err instanceof InvalidEventError, `expected InvalidEventError, got ${String(err)}`);
@@ -108,14 +121,7 @@ test('sqlite writer: batches queued together share a transaction, and a refused 
 });
 
 test('sqlite writer: stored JSON is turned into rows a chunk at a time; every event of a large batch is stored, and a refused one deep in its batch is named by its place there and fails only that batch', async (t) => {
-  const path = join(await tempDir(t), 'audit.db');
-  const store = new SqliteAuditStore({ path });
-  t.after(() => store.close());
-  await store.ping();
-  // Held write lock: the batches queue in the writer and share a transaction, as in the test above.
-  const locker = new Database(path);
-  t.after(() => locker.close());
-  locker.prepare('BEGIN IMMEDIATE').run();
+  const { store, unlock } = await storeBehindLock(t);
   const bytes = (e: object) => Buffer.from(JSON.stringify(e));
   // 1 000 events of 3 KB with multi-byte text: chunks end by byte count, and offsets are bytes, not characters.
   const large = eventSeries(1000, '2024-05-01T00:00:00.000Z', { actor: 'large', message: 'ü😀', raw: 'é'.repeat(1500) });
@@ -127,8 +133,7 @@ test('sqlite writer: stored JSON is turned into rows a chunk at a time; every ev
   const tornResult = store.insertJson(torn);
   const badTimeResult = store.insertJson(badTime);
   const after = store.insertJson(eventSeries(300, '2024-05-04T00:00:00.000Z', { actor: 'after' }).map(bytes));
-  await new Promise((resolve) => setImmediate(resolve));
-  locker.prepare('COMMIT').run();
+  await unlock();
 
   await assert.rejects(tornResult, (err: unknown) => {
     assert.ok(err instanceof InvalidEventError, `expected InvalidEventError, got ${String(err)}`);
