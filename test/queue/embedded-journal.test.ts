@@ -445,3 +445,23 @@ test('after a restart, destinations reading objects that read the same records o
   assert.deepEqual(rb.map((e) => e.eventId), ['e1', 'e2']);
   for (const [k, e] of ra.entries()) assert.equal(rb[k]!.payload, e.payload);
 });
+
+test('a destination that starts reading objects after a read from disk gets, with the others, one payload Buffer for records read from disk later', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  for (const id of ['a', 'b']) first.addDestination(id, roomy);
+  await first.append(['e1', 'e2'].map((id) => item(id, ['a', 'b'])));
+  await first.close();
+  const again = await opened(t, dir);
+  const [a, b] = ['a', 'b'].map((id) => again.addDestination(id, roomy));
+  a!.readsStoredBytes = true;
+  b!.readsStoredBytes = true;
+  // A read from disk while no destination reads objects: e1 is kept as bytes alone.
+  assert.deepEqual((await a!.read(1, 1e6)).map((e) => e.eventId), ['e1']);
+  a!.readsStoredBytes = false;
+  b!.readsStoredBytes = false;
+  const ra = await a!.read(10, 1e6);
+  const rb = await b!.read(10, 1e6);
+  assert.deepEqual(rb.map((e) => e.eventId), ['e1', 'e2']);
+  assert.equal(rb[1]!.payload, ra[1]!.payload, 'e2, read from disk after the change, is kept as one entry');
+});
