@@ -114,3 +114,18 @@ test('through many blocks put and evicted, each seq held reads its own record an
     assert.equal(e.payload.length, r.bytes);
   }
 });
+
+test('past a thousand blocks evicted (the block lists are cut down), each seq held still reads its own record', () => {
+  // Room for a few dozen one-record blocks: 3 000 puts evict well over 1 024 blocks, and the lists are cut more than once.
+  const cache = new EntryCache(20_000);
+  for (let seq = 1; seq <= 3000; seq++) {
+    put(cache, [{ seq, id: `e${seq}`, bytes: 10 + (seq % 7) }]);
+    // Checked after every put: records put before a cut are read after it.
+    for (let held = seq; held > 0 && cache.has(held); held--) {
+      const e = cache.entry(held, 0)!;
+      assert.equal(e.eventId, `e${held}`);
+      assert.equal(e.payload.length, 10 + (held % 7));
+    }
+  }
+  assert.equal(cache.has(1), false);
+});
