@@ -7,6 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { EmbeddedJournal } from '../../src/queue/embedded-journal.js';
+import { EntryCache } from '../../src/queue/entry-cache.js';
 import { QueueFullError } from '../../src/queue/errors.js';
 import { JournalState } from '../../src/queue/journal-state.js';
 import type { DestinationOptions } from '../../src/queue/journal.js';
@@ -464,4 +465,20 @@ test('a destination that starts reading objects after a read from disk gets, wit
   const rb = await b!.read(10, 1e6);
   assert.deepEqual(rb.map((e) => e.eventId), ['e1', 'e2']);
   assert.equal(rb[1]!.payload, ra[1]!.payload, 'e2, read from disk after the change, is kept as one entry');
+});
+
+test('a commit on disk is acknowledged even when the entry cache fails to keep it; its records are read from the segment file', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const j = await opened(t, dir);
+  const a = j.addDestination('a', roomy);
+  a.readsStoredBytes = true;
+  // What a full Map or a failed allocation for the cache's index would throw, after the fdatasync.
+  const putBlock = t.mock.method(EntryCache.prototype, 'putBlock', () => {
+    throw new RangeError('Map maximum size exceeded');
+  });
+  const { seqs } = await j.append(['e1', 'e2'].map((id) => item(id, ['a'])));
+  assert.equal(seqs.length, 2);
+  const read = await a.read(10, 1e6);
+  assert.deepEqual(read.map((e) => [e.eventId, e.unreadable]), [['e1', undefined], ['e2', undefined]]);
+  assert.equal(putBlock.mock.callCount(), 2, 'the commit and the read each tried the cache');
 });
