@@ -761,7 +761,13 @@ export class EmbeddedJournal implements Journal {
       offsets.push(ref.offset - bufOffset);
       good.push(entries[i]!);
     });
-    if (seqs.length > 0) this.cache.putBlock(buf, seqs, offsets, this.someRegisteredReadsObjects() ? good : undefined);
+    if (seqs.length === 0) return;
+    // The records were read and checked: a cache failure (memory for its index) must not fail the read, as at a commit.
+    try {
+      this.cache.putBlock(buf, seqs, offsets, this.someRegisteredReadsObjects() ? good : undefined);
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'journal entry cache could not keep a segment read; its records are read from disk again');
+    }
   }
 
   private async readRange(num: number, offset: number, length: number): Promise<Buffer | undefined> {

@@ -7,6 +7,7 @@ import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { EmbeddedJournal } from '../../src/queue/embedded-journal.js';
+import { EntryCache } from '../../src/queue/entry-cache.js';
 import { QueueFullError } from '../../src/queue/errors.js';
 import { JournalState } from '../../src/queue/journal-state.js';
 import type { DestinationOptions } from '../../src/queue/journal.js';
@@ -444,4 +445,40 @@ test('after a restart, destinations reading objects that read the same records o
   const rb = await b!.read(10, 1e6);
   assert.deepEqual(rb.map((e) => e.eventId), ['e1', 'e2']);
   for (const [k, e] of ra.entries()) assert.equal(rb[k]!.payload, e.payload);
+});
+
+test('a destination that starts reading objects after a read from disk gets, with the others, one payload Buffer for records read from disk later', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  for (const id of ['a', 'b']) first.addDestination(id, roomy);
+  await first.append(['e1', 'e2'].map((id) => item(id, ['a', 'b'])));
+  await first.close();
+  const again = await opened(t, dir);
+  const [a, b] = ['a', 'b'].map((id) => again.addDestination(id, roomy));
+  a!.readsStoredBytes = true;
+  b!.readsStoredBytes = true;
+  // A read from disk while no destination reads objects: e1 is kept as bytes alone.
+  assert.deepEqual((await a!.read(1, 1e6)).map((e) => e.eventId), ['e1']);
+  a!.readsStoredBytes = false;
+  b!.readsStoredBytes = false;
+  const ra = await a!.read(10, 1e6);
+  const rb = await b!.read(10, 1e6);
+  assert.deepEqual(rb.map((e) => e.eventId), ['e1', 'e2']);
+  assert.equal(rb[1]!.payload, ra[1]!.payload, 'e2, read from disk after the change, is kept as one entry');
+});
+
+test('a commit on disk is acknowledged even when the entry cache fails to keep it; its records are read from the segment file', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const j = await opened(t, dir);
+  const a = j.addDestination('a', roomy);
+  a.readsStoredBytes = true;
+  // What a full Map or a failed allocation for the cache's index would throw, after the fdatasync.
+  const putBlock = t.mock.method(EntryCache.prototype, 'putBlock', () => {
+    throw new RangeError('Map maximum size exceeded');
+  });
+  const { seqs } = await j.append(['e1', 'e2'].map((id) => item(id, ['a'])));
+  assert.equal(seqs.length, 2);
+  const read = await a.read(10, 1e6);
+  assert.deepEqual(read.map((e) => [e.eventId, e.unreadable]), [['e1', undefined], ['e2', undefined]]);
+  assert.equal(putBlock.mock.callCount(), 2, 'the commit and the read each tried the cache');
 });

@@ -114,3 +114,33 @@ test('through many blocks put and evicted, each seq held reads its own record an
     assert.equal(e.payload.length, r.bytes);
   }
 });
+
+test('past a thousand blocks evicted (the block lists are cut down), each seq held still reads its own record', () => {
+  // Room for a few dozen one-record blocks: 3 000 puts evict well over 1 024 blocks, and the lists are cut more than once.
+  const cache = new EntryCache(20_000);
+  for (let seq = 1; seq <= 3000; seq++) {
+    put(cache, [{ seq, id: `e${seq}`, bytes: 10 + (seq % 7) }]);
+    // Checked after every put: records put before a cut are read after it.
+    for (let held = seq; held > 0 && cache.has(held); held--) {
+      const e = cache.entry(held, 0)!;
+      assert.equal(e.eventId, `e${held}`);
+      assert.equal(e.payload.length, 10 + (held % 7));
+    }
+  }
+  assert.equal(cache.has(1), false);
+});
+
+test('the rings grow after wrapping round (large records, then many small ones), and each seq held still reads its own record', () => {
+  const cache = new EntryCache(200_000);
+  // Large records: under a hundred held, while their positions go round the first ring (1 024) twice.
+  for (let seq = 1; seq <= 2000; seq++) put(cache, [{ seq, id: `e${seq}`, bytes: 2000 }]);
+  // Small records in blocks of 100: well over 1 024 held, so the rings grow with positions past their length.
+  let most = 0;
+  for (let seq = 2001; seq <= 6000; seq += 100) {
+    put(cache, Array.from({ length: 100 }, (_, k) => ({ seq: seq + k, id: `e${seq + k}`, bytes: 1 })));
+    let held = seq + 99;
+    for (; cache.has(held); held--) assert.equal(cache.entry(held, 0)!.eventId, `e${held}`);
+    most = Math.max(most, seq + 99 - held);
+  }
+  assert.ok(most > 1024, `the rings grew past their first length (${most} held)`);
+});
