@@ -75,8 +75,6 @@ interface Running {
   record: DestinationRecord;
   /** Undefined when the stored config no longer starts (e.g. the sealing key changed): shown failing with the reason. */
   emitter: Emitter | undefined;
-  /** The emitter's sink's secret scrubber: what the sink says when it fails to close may quote its config's secrets too. */
-  scrub?: (text: string) => string;
   startError?: string;
   suspended: boolean;
   deleting: boolean;
@@ -308,7 +306,7 @@ export class DestinationManager {
     if (record.paused) emitter.pause();
     emitter.start();
     routes.add(emitter);
-    this.keep({ record, emitter, scrub, suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
+    this.keep({ record, emitter, suspended: false, deleting: false, queue: { maxBytes: r.common.queue.maxBytes, whenFull: r.common.queue.whenFull } });
   }
 
   /** The stored config with its secrets opened. */
@@ -361,8 +359,9 @@ export class DestinationManager {
     this.opts.metrics.removeEmitter(e.name);
   }
 
-  private async closeSink({ emitter, scrub }: Running): Promise<void> {
-    await emitter?.sink.close().catch((err) => this.opts.logger.error({ emitter: emitter.name, err: scrub ? scrub(errorMessage(err)) : errorMessage(err) }, 'sink close failed'));
+  private async closeSink({ emitter }: Running): Promise<void> {
+    // What the sink says when it fails to close may quote its config's secrets too.
+    await emitter?.sink.close().catch((err) => this.opts.logger.error({ emitter: emitter.name, err: emitter.said(errorMessage(err)) }, 'sink close failed'));
   }
 
   /** Adds or replaces the entry of its destination. */

@@ -423,7 +423,8 @@ export class Emitter {
     });
   }
 
-  private said(text: string): string {
+  /** A text about this emitter's sink (its errors), with the sink config's secrets scrubbed when it has any. */
+  said(text: string): string {
     return this.opts.scrub ? this.opts.scrub(text) : text;
   }
 

@@ -87,7 +87,7 @@ function scrubSafely(value: unknown, scrub: Scrub): unknown {
  * left as it was, pino would write the original object's strings. Past
  * MAX_DEPTH an object is '[Object]', past MAX_BREADTH its entries are counted.
  */
-function scrubValue(value: unknown, scrub: Scrub, ancestors: Set<object>, depth: number): unknown {
+function scrubValue(value: unknown, scrub: Scrub, ancestors: Set<object>, depth: number, callToJSON = true): unknown {
   if (typeof value === 'string') return scrub(value);
   if (typeof value !== 'object' || value === null) return value;
   if (ancestors.has(value)) return '[Circular]';
@@ -97,7 +97,7 @@ function scrubValue(value: unknown, scrub: Scrub, ancestors: Set<object>, depth:
   try {
     const inner = (v: unknown) => scrubValue(v, scrub, ancestors, depth + 1);
     if (value instanceof Error) return errorFields(value, scrub, inner);
-    const toJSON = read(value, 'toJSON');
+    const toJSON = callToJSON ? read(value, 'toJSON') : undefined;
     if (typeof toJSON === 'function') {
       let json: unknown;
       try {
@@ -105,7 +105,8 @@ function scrubValue(value: unknown, scrub: Scrub, ancestors: Set<object>, depth:
       } catch {
         return UNSERIALIZABLE;
       }
-      return scrubValue(json, scrub, ancestors, depth);
+      // As JSON.stringify: what toJSON gives is written as it is, its own toJSON not called (one returning `this` is no cycle).
+      if (json !== value) return scrubValue(json, scrub, ancestors, depth, false);
     }
     if (Array.isArray(value)) {
       const items = value.slice(0, MAX_BREADTH).map(inner);
@@ -114,7 +115,11 @@ function scrubValue(value: unknown, scrub: Scrub, ancestors: Set<object>, depth:
     }
     const keys = Object.keys(value);
     const copy: Record<string, unknown> = {};
-    for (const key of keys.slice(0, MAX_BREADTH)) copy[scrub(key)] = inner(read(value, key));
+    for (const key of keys.slice(0, MAX_BREADTH)) {
+      const field = read(value, key);
+      // JSON leaves functions out; a toJSON copied here would be called on the copy, its result not scrubbed.
+      if (typeof field !== 'function') copy[scrub(key)] = inner(field);
+    }
     if (keys.length > MAX_BREADTH) copy['...'] = `${keys.length - MAX_BREADTH} more keys`;
     return copy;
   } catch {

@@ -92,3 +92,14 @@ test("a sink's logger writes none of its secret through setBindings, a child's o
   // Written as numbers, the bytes would decode straight to the secret.
   assert.deepEqual([bytes!.buffer, bytes!.bytes], [`[${SECRET.length} bytes]`, `[${SECRET.length} bytes]`]);
 });
+
+test("a sink's logger writes what an object's toJSON gives as JSON.stringify does: one returning the object itself is no cycle, the result's own toJSON is not called", () => {
+  const { root, logger, lines } = kafkaSinkLogger();
+  const fields = { self: { said: SECRET, toJSON() { return this; } }, wrapped: { toJSON: () => ({ said: SECRET, toJSON: () => `not called ${SECRET}` }) } };
+  root.warn(fields, 'plain pino');
+  logger.warn(fields, 'scrubbing logger');
+  const [plain, scrubbed] = lines.map((line) => JSON.parse(line) as Record<string, any>);
+  assert.deepEqual(plain!.self, { said: SECRET });
+  assert.deepEqual(plain!.wrapped, { said: SECRET });
+  assert.deepEqual([scrubbed!.self, scrubbed!.wrapped], [{ said: '********' }, { said: '********' }]);
+});
