@@ -284,6 +284,21 @@ test(`audit-store (SQLite, stored bytes): a batch of ${BATCH} whose later half i
   assert.equal(await store.count(), BATCH - at.length);
 });
 
+test(`audit-store (SQLite): 17 bad events in a batch of ${BATCH}, one more than it sets aside before halving: the refusal past that still sets its named event aside, so only the good rest is halved`, async (t) => {
+  const store = new SqliteAuditStore({ path: join(await tempDir(t), 'audit.db') });
+  const inserts = countInserts(store);
+  const sink = new AuditStoreSink(store, 5000, 'audit-store', new Registry());
+  t.after(() => sink.close());
+  const batch = eventSeries(BATCH);
+  const at = Array.from({ length: 17 }, (_, i) => i * 100);
+  for (const i of at) batch[i] = makeEvent({ id: `null-type-${i}`, type: null as unknown as string });
+  const outcomes = await sink.send(batch, signal());
+  assertOutcomes(outcomes, at, at.map(() => SQLITE_REASONS[0]!));
+  // 17 refused calls, each naming its event, then the two halves of the good rest: a known bad event is never searched for again.
+  assert.equal(inserts.calls, at.length + 2);
+  assert.equal(await store.count(), BATCH - at.length);
+});
+
 // Values PostgreSQL refuses server-side, which cannot say which row it was: found by halving the batch.
 const NUL_RAW = () => makeEvent({ id: 'nul-raw', raw: 'a\u0000b' });
 const NUL_ACTOR = () => makeEvent({ id: 'nul-actor', actor: 'al\u0000ice' });
