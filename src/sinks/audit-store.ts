@@ -126,9 +126,10 @@ export class AuditStoreSink implements Sink {
    * A refusal that names its event sets it aside and sends the rest again in
    * one call, so k bad events cost k + 1 inserts (each a transaction and an
    * fsync) rather than one per event. But each such call costs the rows of
-   * every event left: past MAX_NAMED_REFUSALS in one batch, and for a refusal
-   * that names none (PostgreSQL refusing a value server-side), the events
-   * are halved instead. Every event is then in at most log2(n) calls, so a
+   * every event left: past MAX_NAMED_REFUSALS in one batch (the named event
+   * still set aside, never searched for again), and for a refusal that names
+   * none (PostgreSQL refusing a value server-side), the events left are
+   * halved instead. Every event is then in at most log2(n) calls, so a
    * batch of many bad events costs O(n log n) rows, not n rows per refusal.
    */
   private async inserted<T>(
@@ -150,14 +151,15 @@ export class AuditStoreSink implements Sink {
           return;
         }
         const at = err.index;
-        if (at === undefined || !Number.isInteger(at) || at < 0 || at >= rest.length || ++budget.indexed > MAX_NAMED_REFUSALS) {
-          const half = Math.ceil(rest.length / 2);
-          await this.inserted(batch, rest.slice(0, half), insert, outcomes, budget);
-          await this.inserted(batch, rest.slice(half), insert, outcomes, budget);
-          return;
+        if (at !== undefined && Number.isInteger(at) && at >= 0 && at < rest.length) {
+          outcomes[rest[at]!] = { status: 'rejected', reason: err.message };
+          rest = rest.filter((_, i) => i !== at);
+          if (++budget.indexed <= MAX_NAMED_REFUSALS) continue;
         }
-        outcomes[rest[at]!] = { status: 'rejected', reason: err.message };
-        rest = rest.filter((_, i) => i !== at);
+        const half = Math.ceil(rest.length / 2);
+        await this.inserted(batch, rest.slice(0, half), insert, outcomes, budget);
+        await this.inserted(batch, rest.slice(half), insert, outcomes, budget);
+        return;
       }
     }
   }

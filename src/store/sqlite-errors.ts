@@ -38,7 +38,6 @@ export interface WireError {
 }
 
 export function toWire(err: unknown): WireError {
-  if (err instanceof InvalidEventError && err.index !== undefined) return { name: err.name, code: err.code, message: err.message, index: err.index };
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return { name: err.name, code: typeof code === 'string' ? code : undefined, message: err.message };

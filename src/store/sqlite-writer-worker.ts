@@ -136,7 +136,7 @@ function commitGroup(insert: ReturnType<typeof prepareInsert>, group: Insert[]):
       const error = classifySqliteError(err, location);
       const refused = insert.refused();
       if (error instanceof InvalidEventError && refused) {
-        reply({ id: remaining[refused.batch]!.id, ok: false, error: toWire(new InvalidEventError(error.message, { index: refused.row })) });
+        reply({ id: remaining[refused.batch]!.id, ok: false, error: { ...toWire(error), index: refused.row } });
         remaining = remaining.filter((_, i) => i !== refused.batch);
         if (remaining.length === 0) return 0;
         continue;
