@@ -433,14 +433,19 @@ test('journal.cacheBytes holds the records\' bytes and a little bookkeeping: a c
   }
 });
 
-test('after a restart, destinations reading objects that read the same records one after the other get one payload Buffer (one parse)', async (t) => {
+/** Destinations a and b of a journal reopened after e1 and e2 were appended for both: their records are read from disk. */
+async function restartedWithTwoRecords(t: TestContext) {
   const dir = join(await tempDir(t), 'journal');
   const first = EmbeddedJournal.open({ dir, logger });
   for (const id of ['a', 'b']) first.addDestination(id, roomy);
   await first.append(['e1', 'e2'].map((id) => item(id, ['a', 'b'])));
   await first.close();
   const again = await opened(t, dir);
-  const [a, b] = ['a', 'b'].map((id) => again.addDestination(id, roomy));
+  return ['a', 'b'].map((id) => again.addDestination(id, roomy));
+}
+
+test('after a restart, destinations reading objects that read the same records one after the other get one payload Buffer (one parse)', async (t) => {
+  const [a, b] = await restartedWithTwoRecords(t);
   const ra = await a!.read(10, 1e6);
   const rb = await b!.read(10, 1e6);
   assert.deepEqual(rb.map((e) => e.eventId), ['e1', 'e2']);
@@ -448,13 +453,7 @@ test('after a restart, destinations reading objects that read the same records o
 });
 
 test('a destination that starts reading objects after a read from disk gets, with the others, one payload Buffer for records read from disk later', async (t) => {
-  const dir = join(await tempDir(t), 'journal');
-  const first = EmbeddedJournal.open({ dir, logger });
-  for (const id of ['a', 'b']) first.addDestination(id, roomy);
-  await first.append(['e1', 'e2'].map((id) => item(id, ['a', 'b'])));
-  await first.close();
-  const again = await opened(t, dir);
-  const [a, b] = ['a', 'b'].map((id) => again.addDestination(id, roomy));
+  const [a, b] = await restartedWithTwoRecords(t);
   a!.readsStoredBytes = true;
   b!.readsStoredBytes = true;
   // A read from disk while no destination reads objects: e1 is kept as bytes alone.
