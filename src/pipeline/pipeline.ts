@@ -25,6 +25,8 @@ import type { ControlStore } from '../tenants/control-store.js';
 import { IngestQuota } from '../tenants/ingest-quota.js';
 import { KeyRing } from '../tenants/key-ring.js';
 import { openControlStore } from '../tenants/open-control-store.js';
+import { scrubbingLogger } from '../tenants/scrubbing-logger.js';
+import { secretScrubber } from '../tenants/secret-scrubber.js';
 import { TenantDirectory } from '../tenants/tenant-directory.js';
 
 /** The running engine: sources → router → the journal (each event once, for every emitter taking it) → sinks. */
@@ -100,7 +102,10 @@ export class Pipeline {
     const migration = await migrateLegacyQueues(dataDir, journal, logger);
     const emitters: Emitter[] = [];
     for (const r of enabled) {
-      const sink = await createSink(r, { emitterName: r.name, dataDir, logger: logger.child({ emitter: r.name }), metrics: metrics.registry });
+      // As for a tenant's destination: a receiver may quote the credentials it refused, and logs, health and dead letters leave the server.
+      const scrub = isRecord(r.sinkConfig) ? secretScrubber(r.common.type, r.sinkConfig) : undefined;
+      const sinkLogger = scrub ? scrubbingLogger(logger, { emitter: r.name }, scrub) : logger.child({ emitter: r.name });
+      const sink = await createSink(r, { emitterName: r.name, dataDir, logger: sinkLogger, metrics: metrics.registry });
       emitters.push(
         new Emitter({
           name: r.name,
@@ -115,6 +120,7 @@ export class Pipeline {
           batch: { ...sink.batch, ...definedOnly(r.common.batch ?? {}) },
           logger,
           metrics,
+          scrub,
         }),
       );
     }
@@ -166,7 +172,7 @@ export class Pipeline {
     await Promise.all(this.sources.map((s) => s.stop().catch((err) => this.logger.error({ source: s.name, err: errorMessage(err) }, 'source stop failed'))));
     await Promise.all([...this.emitters.map((e) => e.stop(deadline)), this.destinations.stop(deadline)]);
     for (const e of this.emitters) {
-      await e.sink.close().catch((err) => this.logger.error({ emitter: e.name, err: errorMessage(err) }, 'sink close failed'));
+      await e.sink.close().catch((err) => this.logger.error({ emitter: e.name, err: e.said(errorMessage(err)) }, 'sink close failed'));
     }
     await this.journal.close();
     await this.tenancy.store.close().catch((err) => this.logger.error({ err: errorMessage(err) }, 'control store close failed'));

@@ -28,3 +28,17 @@ test("a text body's byte order mark is not part of its first line; an NDJSON bod
   const ndjson = await splitBody(Buffer.concat([bom, Buffer.from('{"a":1}')]), 'ndjson', limits, new Pacer());
   assert.match(ndjson[0]!.error!, /^line 1: not JSON/);
 });
+
+test('an NDJSON line is measured for depth whatever its length: brackets inside strings (escaped quotes too) do not count, a line longer than one scan chunk is measured across chunks', async () => {
+  const padding = 'x'.repeat(70 * 1024);
+  const lines = [
+    '{"s":"[[[[[[ \\" [[[[[[","n":[1]}',
+    `{"s":"${padding}","a":[[[[[1]]]]]}`,
+    `{"s":"${padding}[[[[[[","a":[1]}`,
+  ];
+  const records = await splitBody(Buffer.from(lines.join('\n')), 'ndjson', limits, new Pacer());
+  assert.deepEqual(records[0]!.value, { s: '[[[[[[ " [[[[[[', n: [1] });
+  assert.equal(records[1]!.error, 'nested 6 levels deep, over server.limits.maxDepth (4)');
+  assert.equal(records[1]!.value, undefined);
+  assert.equal((records[2]!.value as { a: number[] }).a[0], 1);
+});

@@ -1,4 +1,4 @@
-import { DepthScan, tooDeepReason } from '../../formats/parse-helpers/depth.js';
+import { DepthScan, jsonDepth, tooDeepReason } from '../../formats/parse-helpers/depth.js';
 import type { BodyKind } from './content-types.js';
 import { BodyMalformedError, TooManyEventsError } from './errors.js';
 import type { Pacer } from './pacer.js';
@@ -180,7 +180,8 @@ async function splitLines(body: Buffer, json: boolean, limits: BodyLimits, pacer
     const index = out.length;
     const t = body.toString('utf8', l.start, l.end);
     // A text line may still be JSON (`auto` reads a line that starts with `{` as JSON): measured all the same.
-    const depth = await scanDepthBytes(body, l.start, l.end, pacer);
+    // A line of one chunk or less is measured at once, on its decoded text: an await per line cost more than the scan.
+    const depth = l.end - l.start <= SCAN_CHUNK ? jsonDepth(t) : await scanDepthBytes(body, l.start, l.end, pacer);
     if (depth > limits.maxDepth) {
       out.push({ index, line: l.line, text: t, error: tooDeepReason(depth, limits.maxDepth) });
       continue;
