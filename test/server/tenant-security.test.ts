@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/validate.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { startHttpReceiver } from '../support/http-receiver.js';
-import { EMULATOR_CREDENTIALS, startKinesalite } from '../support/kinesis-emulators.js';
+import { EMULATOR_CREDENTIALS, readAllRecords, startKinesalite } from '../support/kinesis-emulators.js';
 import { startStsServer } from '../support/sts-server.js';
 import { startTenantApp } from '../support/tenant-app.js';
 import { tempDir, waitFor } from '../support/temp.js';
@@ -115,6 +115,34 @@ test("a tenant's role is always assumed with that tenant's own External ID, neve
   const own = await call(app.url, acmeKey, 'POST', '/v1/tenants/acme/destinations', { ...destination, externalId: acme.externalId });
   assert.equal(own.status, 201, own.text);
   assert.ok(sts.calls.some((c) => c.externalId === acme.externalId && c.granted));
+});
+
+test("a tenant's AWS destination names a role (or, where allowed, its own keys): without either it would write with the server's own AWS credentials", async (t) => {
+  const app = await startTenantApp(t, { adminKey: ADMIN, tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'], allowEndpointOverride: true } } });
+  await app.addTenant('evil');
+  const evilKey = await app.addKey('evil', ['read', 'manage', 'ingest']);
+  const kinesis = await startKinesalite(t);
+  // The vendor's own stream, which its own credentials (instance or task role; here the environment) may write.
+  await kinesis.createStream('vendor-billing', 1);
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  process.env.AWS_ACCESS_KEY_ID = EMULATOR_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = EMULATOR_CREDENTIALS.secretAccessKey;
+  t.after(() => {
+    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  const destination = { name: 'stream', type: 'kinesis', streamName: 'vendor-billing', region: 'us-east-1', endpoint: kinesis.endpoint, lingerMs: 0 };
+  const refused = await call(app.url, evilKey, 'POST', '/v1/tenants/evil/destinations', destination);
+  assert.equal(refused.status, 422, refused.text);
+  assert.equal(refused.body.code, 'DESTINATION_NOT_ALLOWED');
+  assert.equal(refused.body.key, 'roleArn');
+  assert.deepEqual((await call(app.url, evilKey, 'GET', '/v1/tenants/evil/destinations')).body, { destinations: [] });
+  assert.equal((await call(app.url, evilKey, 'POST', '/v1/events', [{ id: 'e1', type: 'login', time: '2024-01-01T00:00:00Z' }])).status, 202);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(await readAllRecords(kinesis.client, 'vendor-billing'), []);
 });
 
 test('a server without server.apiKeys refuses to create tenants: anyone would act as admin for all of them', async (t) => {
