@@ -145,6 +145,33 @@ test("a tenant's AWS destination names a role (or, where allowed, its own keys):
   assert.deepEqual(await readAllRecords(kinesis.client, 'vendor-billing'), []);
 });
 
+test("a PATCH that sets another Host header must send the secrets again: a shared front (CDN, load balancer) routes by Host, and with https by SNI taken from it", async (t) => {
+  const app = await startTenantApp(t, { adminKey: ADMIN, tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'] } } });
+  await app.addTenant('acme');
+  // A stolen manage key: it can point acme's destination, not read its secrets.
+  const stolen = await app.addKey('acme', ['manage', 'ingest']);
+  // One address serving many sites, each chosen by the Host it is asked for.
+  const front = await startHttpReceiver(t, () => ({ status: 200 }));
+  const token = 'acme-intake-token-5c1f0e9a7b';
+  const added = await call(app.url, stolen, 'POST', '/v1/tenants/acme/destinations', { name: 'intake', type: 'http', url: `${front.url}/hook`, auth: { bearer: token } });
+  assert.equal(added.status, 201, added.text);
+
+  for (const host of ['evil.example', 'EVIL.example:80']) {
+    const moved = await call(app.url, stolen, 'PATCH', '/v1/tenants/acme/destinations/intake', { headers: { Host: host } });
+    assert.equal(moved.status, 400, moved.text);
+    assert.equal(moved.body.code, 'DESTINATION_INVALID');
+    assert.deepEqual(moved.body.problems.map((p: { key: string }) => p.key), ['auth.bearer']);
+  }
+  assert.equal((await call(app.url, stolen, 'POST', '/v1/events', [{ id: 'e1', type: 'login', time: '2024-01-01T00:00:00Z' }])).status, 202);
+  await waitFor(() => front.requests.some((r) => r.method === 'POST'), 'the event to reach the intake');
+  const hosts = front.requests.filter((r) => r.headers.authorization === `Bearer ${token}`).map((r) => r.headers.host);
+  assert.deepEqual([...new Set(hosts)], [`127.0.0.1:${front.port}`]);
+
+  // Sent again in clear, the secret is the caller's to give: the change is taken.
+  const resent = await call(app.url, stolen, 'PATCH', '/v1/tenants/acme/destinations/intake', { headers: { Host: 'evil.example' }, auth: { bearer: 'evil-own-token-0000' } });
+  assert.equal(resent.status, 200, resent.text);
+});
+
 test('a server without server.apiKeys refuses to create tenants: anyone would act as admin for all of them', async (t) => {
   const config = parseConfig(configSchema, { dataDir: await tempDir(t), server: { listen: '127.0.0.1:0' } }, '');
   const pipeline = await Pipeline.start(config, pino({ level: 'silent' }));
