@@ -172,6 +172,28 @@ test("a PATCH that sets another Host header must send the secrets again: a share
   assert.equal(resent.status, 200, resent.text);
 });
 
+test('concurrent Test & Adds cannot take a tenant past its maxDestinations: the ones being tested count', async (t) => {
+  const app = await startTenantApp(t, { adminKey: ADMIN, tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'] }, defaultQuotas: { maxDestinations: 2 } } });
+  await app.addTenant('acme');
+  const key = await app.addKey('acme', ['manage', 'read']);
+  // Each test's health probe takes a while, as a real intake's may: every request is past the quota check before any is saved.
+  const rx = await startHttpReceiver(t, async (r) => {
+    if (r.method === 'GET') await new Promise((resolve) => setTimeout(resolve, 300));
+    return { status: 200 };
+  });
+  const attempts = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => call(app.url, key, 'POST', '/v1/tenants/acme/destinations', { name: `hec-${i}`, type: 'http', preset: 'splunk-hec', url: rx.url, splunk: { token: 'hec-token-0123' } })),
+  );
+  assert.deepEqual(attempts.map((a) => a.status).sort(), [201, 201, 409, 409, 409, 409], attempts.map((a) => a.text).join('\n'));
+  for (const refused of attempts.filter((a) => a.status === 409)) assert.equal(refused.body.code, 'QUOTA_EXCEEDED');
+  assert.equal((await call(app.url, key, 'GET', '/v1/tenants/acme/destinations')).body.destinations.length, 2);
+  // No attempt holds a slot once answered.
+  const name = attempts.findIndex((a) => a.status === 201);
+  assert.equal((await call(app.url, key, 'DELETE', `/v1/tenants/acme/destinations/hec-${name}?backlog=discard`)).status, 200);
+  const again = await call(app.url, key, 'POST', '/v1/tenants/acme/destinations', { name: 'hec-again', type: 'http', preset: 'splunk-hec', url: rx.url, splunk: { token: 'hec-token-0123' } });
+  assert.equal(again.status, 201, again.text);
+});
+
 test('a server without server.apiKeys refuses to create tenants: anyone would act as admin for all of them', async (t) => {
   const config = parseConfig(configSchema, { dataDir: await tempDir(t), server: { listen: '127.0.0.1:0' } }, '');
   const pipeline = await Pipeline.start(config, pino({ level: 'silent' }));
