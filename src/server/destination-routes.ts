@@ -69,24 +69,35 @@ function destinationRoutes(api: FastifyInstance, pipeline: Pipeline): void {
     return { destinations: manager.list(tenant) };
   });
 
+  // Destinations each tenant has being added: the quota check comes before the test and the save, which take
+  // time, so without them concurrent Test & Adds would all pass it.
+  const adding = new Map<string, number>();
+
   api.post('/v1/tenants/:tenant/destinations', { config: { access: 'manage' }, schema: routeSchemas.createDestination }, async (req, reply) => {
     const { tenant: id } = req.params as TenantParams;
     const tenant = tenantOf(id);
     const skipTest = skipTestOf(req);
     const { name, type, ...config } = req.body as { name: string; type: string } & Record<string, unknown>;
     if (manager.view(id, name)) throw new HttpError(409, 'CONFLICT', `tenant "${id}" has a destination named "${name}"`);
-    if (manager.count(id) >= tenant.quotas.maxDestinations) {
-      throw new HttpError(409, 'QUOTA_EXCEEDED', `tenant "${id}" has ${manager.count(id)} destinations, its quota maxDestinations (${tenant.quotas.maxDestinations}); delete one or raise the quota`);
+    const pending = adding.get(id) ?? 0;
+    if (manager.count(id) + pending >= tenant.quotas.maxDestinations) {
+      const more = pending > 0 ? ` (and ${pending} being added)` : '';
+      throw new HttpError(409, 'QUOTA_EXCEEDED', `tenant "${id}" has ${manager.count(id)} destinations${more}, its quota maxDestinations (${tenant.quotas.maxDestinations}); delete one or raise the quota`);
     }
-    await allowed(tenant, type, config);
-    const r = resolved(tenant, name, type, config);
-    const steps = skipTest ? [] : await testOrFail(manager, r, type, config);
+    adding.set(id, pending + 1);
     try {
+      await allowed(tenant, type, config);
+      const r = resolved(tenant, name, type, config);
+      const steps = skipTest ? [] : await testOrFail(manager, r, type, config);
       const destination = await manager.create(tenant, name, type, config, actorOf(req));
       return reply.code(201).send({ destination, steps });
     } catch (err) {
       if (err instanceof ControlConflictError) throw new HttpError(409, err.code, err.message);
       throw err;
+    } finally {
+      const left = (adding.get(id) ?? 1) - 1;
+      if (left > 0) adding.set(id, left);
+      else adding.delete(id);
     }
   });
 

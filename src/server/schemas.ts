@@ -261,7 +261,7 @@ const DESTINATION_WRITE: Record<number, Json> = {
   422: {
     type: 'object',
     required: ['error', 'code'],
-    properties: { error: str(), code: str('TEST_FAILED (with steps; nothing saved) or DESTINATION_NOT_ALLOWED (tenants.destinationPolicy, or a roleArn without the tenant’s own externalId; naming the key)'), key: str(), steps: STEPS },
+    properties: { error: str(), code: str('TEST_FAILED (with steps; nothing saved) or DESTINATION_NOT_ALLOWED (tenants.destinationPolicy, a roleArn without the tenant’s own externalId, or a kinesis/s3 destination without roleArn nor allowed credentials; naming the key)'), key: str(), steps: STEPS },
     additionalProperties: true,
   },
 };

@@ -107,10 +107,16 @@ export async function checkDestinationPolicy(type: string, config: Readonly<Reco
  * External ID: otherwise a tenant could name another's role (with that
  * tenant's External ID, or a role trusting the vendor without one) and have
  * auditstream write into it — the confused deputy the External ID exists for.
+ * With neither a role nor keys of its own (`credentials`, where the policy
+ * allows them) the sink would sign with the server's own AWS credentials, and
+ * write into whatever stream or bucket those reach, the vendor's own included.
  */
 export function checkTenantRole(type: string, config: Readonly<Record<string, unknown>>, tenantExternalId: string): void {
   if (type !== 'kinesis' && type !== 's3') return;
-  if (config.roleArn === undefined) return;
+  if (config.roleArn === undefined) {
+    if (config.credentials !== undefined) return;
+    throw new DestinationNotAllowedError('roleArn', "required: a tenant destination writes as a role in your account that trusts the vendor with your External ID (GET /v1/tenants/{tenant}/cloudformation/{type} makes one), never with the server's own AWS credentials");
+  }
   // Left out, the server puts the tenant's own in (DestinationManager.resolve).
   if (config.externalId === undefined) return;
   if (config.externalId !== tenantExternalId) throw new DestinationNotAllowedError('externalId', "is not your tenant's External ID (GET /v1/tenants/{tenant}); a destination's role is assumed with its own tenant's External ID only");

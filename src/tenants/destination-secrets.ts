@@ -1,5 +1,6 @@
 import { isSealed, seal, unseal } from '../config/secure-params.js';
 import { secretFields, type HttpSinkConfig } from '../sinks/http/config.js';
+import { SecretReferenceError, substituteSecrets } from '../sinks/http/secrets.js';
 import { securityProtocolOf, type KafkaSinkConfig } from '../sinks/kafka/config.js';
 import { redactUrl, restoreUrlSecrets, sealUrl, unsealUrl, urlSecretValues } from './url-secrets.js';
 
@@ -69,8 +70,9 @@ export function keepRedacted(type: string, patched: Record<string, unknown>, sto
 
 /**
  * The secrets a PATCH would carry to another endpoint: when one of the
- * config's URLs changes scheme, host or port (a Kafka destination: its
- * brokers, its security protocol or its SASL mechanism), each secret the patch does not
+ * config's URLs changes scheme, host or port (an http destination also: its
+ * Host header; a Kafka destination: its brokers, its security protocol or its
+ * SASL mechanism), each secret the patch does not
  * send again in clear, by key path. Kept from the stored config, they would go
  * wherever a `manage` key (perhaps stolen) points the destination.
  */
@@ -79,7 +81,10 @@ export function secretsCarriedToNewEndpoint(type: string, changes: Record<string
     const sent = stringAt(changes, keys);
     return sent === undefined || sent === REDACTED;
   };
-  const moved = (URL_KEYS[type] ?? []).some((key) => originOf(stored[key]) !== originOf(patched[key])) || (type === 'kafka' && (brokersOf(stored) !== brokersOf(patched) || kafkaLoginOf(stored) !== kafkaLoginOf(patched)));
+  const moved =
+    (URL_KEYS[type] ?? []).some((key) => originOf(stored[key]) !== originOf(patched[key])) ||
+    (type === 'http' && hostHeaderOf(stored) !== hostHeaderOf(patched)) ||
+    (type === 'kafka' && (brokersOf(stored) !== brokersOf(patched) || kafkaLoginOf(stored) !== kafkaLoginOf(patched)));
   if (!moved) return type === 'http' ? secureParamsNewlyPlaced(stored, patched).filter((name) => notSent(['secureParams', name])).map((name) => `secureParams.${name}`) : [];
   const carried: string[] = [];
   mapSecrets(type, patched, (v, path, keys) => {
@@ -97,6 +102,30 @@ export function secretsCarriedToNewEndpoint(type: string, changes: Record<string
 function kafkaLoginOf(config: Record<string, unknown>): string {
   const c = config as Pick<KafkaSinkConfig, 'securityProtocol' | 'sasl' | 'ssl'>;
   return `${securityProtocolOf(c)} ${c.sasl?.mechanism ?? 'PLAIN'}`;
+}
+
+/**
+ * The Host header an http destination sends, as it goes on the wire: the
+ * site a shared front (a CDN, a load balancer, a SaaS intake) hands the
+ * request to, and over https the name (SNI) the connection is made for. The
+ * url's origin stays the same while the request goes to someone else's site.
+ */
+function hostHeaderOf(config: Record<string, unknown>): string | undefined {
+  const headers = isRecord(config.headers) ? config.headers : {};
+  const params = isRecord(config.secureParams) ? (config.secureParams as Record<string, string>) : {};
+  // Names are case-insensitive and the sink keeps the last of a repeated one.
+  const value = Object.entries(headers).filter(([name]) => name.toLowerCase() === 'host').at(-1)?.[1];
+  if (typeof value !== 'string') return undefined;
+  try {
+    return substituteSecrets(value, params).trim().toLowerCase();
+  } catch (err) {
+    if (err instanceof SecretReferenceError) return value;
+    throw err;
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** A Kafka destination's brokers, as one comparable text: the password goes to whichever of them answers. */

@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/validate.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { buildApp } from '../../src/server/app.js';
 import { startHttpReceiver } from '../support/http-receiver.js';
-import { EMULATOR_CREDENTIALS, startKinesalite } from '../support/kinesis-emulators.js';
+import { EMULATOR_CREDENTIALS, readAllRecords, startKinesalite } from '../support/kinesis-emulators.js';
 import { startStsServer } from '../support/sts-server.js';
 import { startTenantApp } from '../support/tenant-app.js';
 import { tempDir, waitFor } from '../support/temp.js';
@@ -115,6 +115,83 @@ test("a tenant's role is always assumed with that tenant's own External ID, neve
   const own = await call(app.url, acmeKey, 'POST', '/v1/tenants/acme/destinations', { ...destination, externalId: acme.externalId });
   assert.equal(own.status, 201, own.text);
   assert.ok(sts.calls.some((c) => c.externalId === acme.externalId && c.granted));
+});
+
+test("a tenant's AWS destination names a role (or, where allowed, its own keys): without either it would write with the server's own AWS credentials", async (t) => {
+  const app = await startTenantApp(t, { adminKey: ADMIN, tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'], allowEndpointOverride: true } } });
+  await app.addTenant('evil');
+  const evilKey = await app.addKey('evil', ['read', 'manage', 'ingest']);
+  const kinesis = await startKinesalite(t);
+  // The vendor's own stream, which its own credentials (instance or task role; here the environment) may write.
+  await kinesis.createStream('vendor-billing', 1);
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  process.env.AWS_ACCESS_KEY_ID = EMULATOR_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = EMULATOR_CREDENTIALS.secretAccessKey;
+  t.after(() => {
+    for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  const destination = { name: 'stream', type: 'kinesis', streamName: 'vendor-billing', region: 'us-east-1', endpoint: kinesis.endpoint, lingerMs: 0 };
+  const refused = await call(app.url, evilKey, 'POST', '/v1/tenants/evil/destinations', destination);
+  assert.equal(refused.status, 422, refused.text);
+  assert.equal(refused.body.code, 'DESTINATION_NOT_ALLOWED');
+  assert.equal(refused.body.key, 'roleArn');
+  assert.deepEqual((await call(app.url, evilKey, 'GET', '/v1/tenants/evil/destinations')).body, { destinations: [] });
+  assert.equal((await call(app.url, evilKey, 'POST', '/v1/events', [{ id: 'e1', type: 'login', time: '2024-01-01T00:00:00Z' }])).status, 202);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(await readAllRecords(kinesis.client, 'vendor-billing'), []);
+});
+
+test("a PATCH that sets another Host header must send the secrets again: a shared front (CDN, load balancer) routes by Host, and with https by SNI taken from it", async (t) => {
+  const app = await startTenantApp(t, { adminKey: ADMIN, tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'] } } });
+  await app.addTenant('acme');
+  // A stolen manage key: it can point acme's destination, not read its secrets.
+  const stolen = await app.addKey('acme', ['manage', 'ingest']);
+  // One address serving many sites, each chosen by the Host it is asked for.
+  const front = await startHttpReceiver(t, () => ({ status: 200 }));
+  const token = 'acme-intake-token-5c1f0e9a7b';
+  const added = await call(app.url, stolen, 'POST', '/v1/tenants/acme/destinations', { name: 'intake', type: 'http', url: `${front.url}/hook`, auth: { bearer: token } });
+  assert.equal(added.status, 201, added.text);
+
+  for (const host of ['evil.example', 'EVIL.example:80']) {
+    const moved = await call(app.url, stolen, 'PATCH', '/v1/tenants/acme/destinations/intake', { headers: { Host: host } });
+    assert.equal(moved.status, 400, moved.text);
+    assert.equal(moved.body.code, 'DESTINATION_INVALID');
+    assert.deepEqual(moved.body.problems.map((p: { key: string }) => p.key), ['auth.bearer']);
+  }
+  assert.equal((await call(app.url, stolen, 'POST', '/v1/events', [{ id: 'e1', type: 'login', time: '2024-01-01T00:00:00Z' }])).status, 202);
+  await waitFor(() => front.requests.some((r) => r.method === 'POST'), 'the event to reach the intake');
+  const hosts = front.requests.filter((r) => r.headers.authorization === `Bearer ${token}`).map((r) => r.headers.host);
+  assert.deepEqual([...new Set(hosts)], [`127.0.0.1:${front.port}`]);
+
+  // Sent again in clear, the secret is the caller's to give: the change is taken.
+  const resent = await call(app.url, stolen, 'PATCH', '/v1/tenants/acme/destinations/intake', { headers: { Host: 'evil.example' }, auth: { bearer: 'evil-own-token-0000' } });
+  assert.equal(resent.status, 200, resent.text);
+});
+
+test('concurrent Test & Adds cannot take a tenant past its maxDestinations: the ones being tested count', async (t) => {
+  const app = await startTenantApp(t, { adminKey: ADMIN, tenants: { destinationPolicy: { allowNetworks: ['127.0.0.1/32'] }, defaultQuotas: { maxDestinations: 2 } } });
+  await app.addTenant('acme');
+  const key = await app.addKey('acme', ['manage', 'read']);
+  // Each test's health probe takes a while, as a real intake's may: every request is past the quota check before any is saved.
+  const rx = await startHttpReceiver(t, async (r) => {
+    if (r.method === 'GET') await new Promise((resolve) => setTimeout(resolve, 300));
+    return { status: 200 };
+  });
+  const attempts = await Promise.all(
+    Array.from({ length: 6 }, (_, i) => call(app.url, key, 'POST', '/v1/tenants/acme/destinations', { name: `hec-${i}`, type: 'http', preset: 'splunk-hec', url: rx.url, splunk: { token: 'hec-token-0123' } })),
+  );
+  assert.deepEqual(attempts.map((a) => a.status).sort(), [201, 201, 409, 409, 409, 409], attempts.map((a) => a.text).join('\n'));
+  for (const refused of attempts.filter((a) => a.status === 409)) assert.equal(refused.body.code, 'QUOTA_EXCEEDED');
+  assert.equal((await call(app.url, key, 'GET', '/v1/tenants/acme/destinations')).body.destinations.length, 2);
+  // No attempt holds a slot once answered.
+  const name = attempts.findIndex((a) => a.status === 201);
+  assert.equal((await call(app.url, key, 'DELETE', `/v1/tenants/acme/destinations/hec-${name}?backlog=discard`)).status, 200);
+  const again = await call(app.url, key, 'POST', '/v1/tenants/acme/destinations', { name: 'hec-again', type: 'http', preset: 'splunk-hec', url: rx.url, splunk: { token: 'hec-token-0123' } });
+  assert.equal(again.status, 201, again.text);
 });
 
 test('a server without server.apiKeys refuses to create tenants: anyone would act as admin for all of them', async (t) => {

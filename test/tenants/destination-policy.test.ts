@@ -79,14 +79,18 @@ test('static AWS keys, endpoint overrides and local files need the operator\'s l
   assert.equal((await refusal('kafka', { bootstrapServers: ['93.184.216.34:9092'], topic: 't', ssl: { keyFile: '/etc/ssl/private/k.pem' } })).key, 'ssl.keyFile');
 });
 
-test("a role is assumed with the tenant's own External ID only: another one is refused naming externalId; none means the tenant's own", () => {
+test("a role is assumed with the tenant's own External ID only: another one is refused naming externalId; none means the tenant's own; no role (nor keys) is refused naming roleArn", () => {
   const own = 'acme-external-id-0123456789abcdefghijklmn';
   const role = { streamName: 's', region: 'us-east-1', roleArn: 'arn:aws:iam::210987654321:role/delivery' };
   checkTenantRole('kinesis', { ...role, externalId: own }, own);
-  checkTenantRole('kinesis', { streamName: 's', region: 'us-east-1' }, own);
-  const refused = (type: string, config: Record<string, unknown>) => assert.throws(() => checkTenantRole(type, config, own), (err) => err instanceof DestinationNotAllowedError && err.key === 'externalId');
+  const refused = (type: string, config: Record<string, unknown>, key = 'externalId') => assert.throws(() => checkTenantRole(type, config, own), (err) => err instanceof DestinationNotAllowedError && err.key === key);
   refused('kinesis', { ...role, externalId: 'globex-external-id-9876543210zyxwvutsrqpo' });
   refused('s3', { bucket: 'b', roleArn: role.roleArn, externalId: 'chosen-by-the-tenant' });
+  // Neither a role nor keys of its own: the sink would sign with the server's AWS credentials.
+  refused('kinesis', { streamName: 's', region: 'us-east-1' }, 'roleArn');
+  refused('s3', { bucket: 'b', region: 'us-east-1' }, 'roleArn');
+  // Its own keys are the policy's to allow (allowStaticAwsKeys), not this check's.
+  checkTenantRole('kinesis', { streamName: 's', region: 'us-east-1', credentials: { accessKeyId: 'AKIA', secretAccessKey: 'x' } }, own);
   // Left out, the server fills in the tenant's own (DestinationManager.resolve).
   checkTenantRole('kinesis', role, own);
 });

@@ -76,3 +76,16 @@ test('a PATCH that names a secureParam in a changed url or header on the same or
   const moved = { url: 'https://intake.example/v2/logs' };
   assert.deepEqual(secretsCarriedToNewEndpoint('http', moved, stored, { ...stored, ...moved }), []);
 });
+
+test('a PATCH that changes the Host header an http destination sends, directly or through the secureParam it names, must send its secrets again', () => {
+  const stored = { url: 'https://203.0.113.7/hook', headers: { Host: '${site}' }, secureParams: { site: 'acme.intake.example' }, auth: { bearer: 'acme-token-1' } };
+  // The url's origin is the same; the site the shared front hands the request to (and the TLS name) is not.
+  const viaParam = { secureParams: { site: 'evil.intake.example' } };
+  assert.deepEqual(secretsCarriedToNewEndpoint('http', viaParam, stored, { ...stored, ...viaParam }), ['auth.bearer', 'headers.Host']);
+  const direct = { headers: { host: 'evil.intake.example' } };
+  const patched = { ...stored, headers: { Host: '${site}', host: 'evil.intake.example' } };
+  assert.deepEqual(secretsCarriedToNewEndpoint('http', direct, stored, patched), ['auth.bearer', 'headers.Host', 'secureParams.site']);
+  // The same host, in other letters and no longer through the secureParam, moves nothing.
+  const same = { headers: { Host: 'ACME.intake.example' } };
+  assert.deepEqual(secretsCarriedToNewEndpoint('http', same, stored, { ...stored, ...same }), []);
+});
