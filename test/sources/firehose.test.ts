@@ -174,6 +174,40 @@ test('server.limits.maxDepth holds on Firehose records: a deeper one is kept as 
   assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
 });
 
+test('a CloudWatch Logs payload whose logGroup is longer than CloudWatch allows is kept as one unparsed event, not copied onto each of its log events', async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, {
+    dataDir,
+    config: {
+      server: { apiKeys: [API_KEY] },
+      sources: [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } }],
+      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
+    },
+  });
+  const envelope = (logGroup: string) => ({
+    messageType: 'DATA_MESSAGE',
+    owner: '111111111111',
+    logGroup,
+    logStream: 'stream',
+    subscriptionFilters: ['all'],
+    logEvents: Array.from({ length: 200 }, (_, i) => ({ id: `${logGroup.length}-${i}`, timestamp: 1714557600000, message: `line ${i}` })),
+  });
+  const payload = (logGroup: string) => ({ data: gzipSync(JSON.stringify(envelope(logGroup))).toString('base64') });
+  // 100 KB gzips to a few hundred bytes; copied onto 200 events it was 20 MB in the journal and the store.
+  const res = await post(server.url, '/v1/firehose/cwl', delivery('req-long-group', [payload('g'.repeat(100_000)), payload('g'.repeat(512))]));
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+
+  const events = await storedEvents(server.url);
+  const kept = events.filter((e) => e.details?.unparsedReason !== undefined && e.origin?.logStream === undefined);
+  assert.deepEqual(kept.map((e) => e.details?.unparsedReason), ['CloudWatch Logs data: logGroup: 100000 characters, over the 512 CloudWatch Logs allows (each log event would carry a copy)']);
+  assert.equal(kept[0]!.raw, JSON.stringify(envelope('g'.repeat(100_000))), 'the payload is kept whole, as text');
+  assert.equal(kept[0]!.origin?.logGroup, undefined);
+  const logs = events.filter((e) => e.origin?.logStream === 'stream');
+  assert.equal(logs.length, 200, 'a name of 512 characters is CloudWatch\'s own bound, and read as before');
+  assert.ok(logs.every((e) => e.origin?.logGroup === 'g'.repeat(512)));
+  assert.equal(events.length, 201);
+});
+
 test('the Firehose route takes only its access key, never an API key, and refuses in Firehose\'s error shape', async (t) => {
   const dataDir = await tempDir(t);
   const server = await startServer(t, {
