@@ -120,6 +120,25 @@ export function readRecord(data: Uint8Array, opts: ReadOptions): ReadResult {
   return reader.result;
 }
 
+/**
+ * readRecord for a collector that cannot refuse its data (a stream's record
+ * is read whether or not it is answered): data over `opts.maxEvents` becomes
+ * one unparsed event holding the data base64-encoded, as gzip over its bound
+ * does, or one error without keepUnparsed. `setting` names the bound for the
+ * reason.
+ */
+export function readRecordWithin(data: Uint8Array, opts: ReadOptions & { maxEvents: number }, setting: string): ReadResult {
+  try {
+    return readRecord(data, opts);
+  } catch (err) {
+    if (!(err instanceof TooManyPartsError)) throw err;
+    const reader = new Reader(opts);
+    const base64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+    reader.reject(0, reader.input(base64, opts.idHint), `data: yields more than ${opts.maxEvents} events, over ${setting}; raw holds the data base64-encoded`, false);
+    return reader.result;
+  }
+}
+
 class Reader {
   readonly result: ReadResult = { events: [], errors: [], skipped: 0, unparsed: 0 };
   private ctx: ParseContext;

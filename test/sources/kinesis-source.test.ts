@@ -241,6 +241,25 @@ test('a KPL aggregated record whose partition key is longer than Kinesis allows 
   assert.ok([...publisher.received.values()].every((e) => e.origin?.partitionKey === 'p'.repeat(256)));
 });
 
+test('a record that would yield more than maxEventsPerRecord events is kept as one unparsed event holding its data, before they are parsed', async (t) => {
+  const s = await setup(t);
+  const put = (data: Buffer) => s.emulator.client.send(new PutRecordCommand({ StreamName: s.stream, PartitionKey: 'k', Data: data }));
+  // 400 bytes of gzip; read, every `0` was an unparsed event (600,000 held the event loop 23 s and took 870 MB).
+  const zeros = gzipSync(`{"Records":[${Array(150_000).fill('0').join(',')}]}`);
+  await put(zeros);
+  await put(gzipSync('{}\n'.repeat(3)));
+  await put(Buffer.from(event(1)));
+  const publisher = new RecordingPublisher();
+  await startSource(t, s, publisher, { maxEventsPerRecord: 3 });
+  await waitFor(() => publisher.received.size === 5, 'five events');
+  const events = [...publisher.received.values()];
+  const kept = events.filter((e) => typeof e.details.unparsedReason === 'string' && /maxEventsPerRecord/.test(e.details.unparsedReason as string));
+  assert.deepEqual(kept.map((e) => e.details.unparsedReason), ['data: yields more than 3 events, over maxEventsPerRecord; raw holds the data base64-encoded']);
+  assert.equal(kept[0]!.raw, zeros.toString('base64'), 'the record is kept whole');
+  assert.equal(events.filter((e) => e.raw === '{}').length, 3, 'three events are within the bound');
+  assert.deepEqual(ns(events.filter((e) => e.type === 'login')), [1]);
+});
+
 test('vpcFlowFormat reaches the shard readers: custom-format flow log lines become vpc.flow events', async (t) => {
   const s = await setup(t);
   const publisher = new RecordingPublisher();
