@@ -17,6 +17,19 @@ export interface RecordFailure {
   error: InvalidEventError;
 }
 
+/**
+ * A record splits into more parts (elements of a JSON array, of a CloudTrail
+ * log file's `Records`) than the caller's `maxParts`: thrown before any part is
+ * parsed, since parsing even a refused part costs far more than its few bytes
+ * (`0,` is two bytes and one error with its stack).
+ */
+export class TooManyPartsError extends Error {
+  constructor(readonly maxParts: number) {
+    super(`the record holds more than ${maxParts} events`);
+    this.name = 'TooManyPartsError';
+  }
+}
+
 export interface SettledParse {
   events: AuditEvent[];
   failures: RecordFailure[];
@@ -36,20 +49,35 @@ export function parseRecord(input: RecordInput, parser: ParseMode, ctx: ParseCon
 /**
  * Like parseRecord, but reports failures instead of throwing, so that one bad
  * element of a JSON array or a CloudTrail log file does not cost the others.
+ * With `maxParts`, a record that splits into more parts than that throws
+ * TooManyPartsError before any part is parsed.
  */
-export function parseRecordSettled(input: RecordInput, parser: ParseMode, ctx: ParseContext = DEFAULT_PARSE_CONTEXT): SettledParse {
+export function parseRecordSettled(input: RecordInput, parser: ParseMode, ctx: ParseContext = DEFAULT_PARSE_CONTEXT, maxParts?: number): SettledParse {
   let value: unknown;
   try {
     value = valueOf(input, ctx.maxDepth);
   } catch (err) {
     return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }
+  const parts = new PartCount(maxParts);
   // A JSON array (an exported batch of events) is a list of records, each detected on its own.
-  if (Array.isArray(value)) return settleEach(input, value, '', (part) => parseValue(part, part.value, parser, ctx));
-  return parseValue(input, value, parser, ctx);
+  if (Array.isArray(value)) return settleEach(input, value, '', parts, (part) => parseValue(part, part.value, parser, ctx, parts));
+  return parseValue(input, value, parser, ctx, parts);
 }
 
-function parseValue(input: RecordInput, value: unknown, parser: ParseMode, ctx: ParseContext): SettledParse {
+/** The parts a record has split into so far: itself, plus what each split adds. Nested splits count once, as their leaves. */
+class PartCount {
+  private count = 1;
+  constructor(private readonly max: number | undefined) {}
+
+  /** One part becomes `n`: throws when the record would then hold more than allowed. */
+  split(n: number): void {
+    this.count += n - 1;
+    if (this.max !== undefined && this.count > this.max) throw new TooManyPartsError(this.max);
+  }
+}
+
+function parseValue(input: RecordInput, value: unknown, parser: ParseMode, ctx: ParseContext, parts: PartCount): SettledParse {
   let chosen: ProducerFormat;
   try {
     chosen = parser === 'auto' ? detect(value, input.text, ctx) : parserNamed(parser);
@@ -57,7 +85,7 @@ function parseValue(input: RecordInput, value: unknown, parser: ParseMode, ctx: 
     return { events: [], failures: [{ input, error: asInvalid(err) }] };
   }
   const file = chosen.split?.(value);
-  if (file !== undefined) return settleEach(input, file.records, file.field, (part) => parseWith(chosen, part, part.value, ctx));
+  if (file !== undefined) return settleEach(input, file.records, file.field, parts, (part) => parseWith(chosen, part, part.value, ctx));
   return parseWith(chosen, input, value, ctx);
 }
 
@@ -72,7 +100,8 @@ function parseWith(format: ProducerFormat, input: RecordInput, value: unknown, c
 }
 
 /** Parses each element of a container; failures are prefixed with the element's path, e.g. `Records[3]: `. */
-function settleEach(input: RecordInput, elements: readonly unknown[], name: string, parse: (part: RecordInput) => SettledParse): SettledParse {
+function settleEach(input: RecordInput, elements: readonly unknown[], name: string, parts: PartCount, parse: (part: RecordInput) => SettledParse): SettledParse {
+  parts.split(elements.length);
   const settled: SettledParse = { events: [], failures: [] };
   for (let i = 0; i < elements.length; i++) {
     const el = elements[i];

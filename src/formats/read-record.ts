@@ -4,7 +4,7 @@ import { InvalidEventError, errorMessage } from '../core/errors.js';
 import { DEFAULT_EVENT_TIME_BOUNDS, type EventTimeBounds } from '../core/time.js';
 import { decodeCloudWatchExport, decodeCloudWatchLogs, isCloudWatchEnvelope, type CloudWatchRecords } from './containers/cloudwatch-logs.js';
 import { decodeNdjson, splitLines, type DecodedLine, type Line } from './containers/ndjson.js';
-import { parseRecordSettled, type ParseMode } from './parse.js';
+import { parseRecordSettled, TooManyPartsError, type ParseMode } from './parse.js';
 import type { ParseContext, RecordInput } from './producer-format.js';
 import { DEFAULT_MAX_DEPTH, jsonDepth, tooDeepReason } from './parse-helpers/depth.js';
 import { childHint } from './parse-helpers/record-id.js';
@@ -33,6 +33,12 @@ export interface ReadOptions {
   maxDepth?: number;
   /** The most bytes gzip'd data may inflate to (a small record can hold gigabytes of zeros); DEFAULT_MAX_DECODED_BYTES when absent. */
   maxDecodedBytes?: number;
+  /**
+   * The most events (unparsed ones and rejected records included) the data may
+   * yield: more throws TooManyPartsError as soon as the lines, log events or a
+   * record's elements are counted, before they are parsed. Unbounded when absent.
+   */
+  maxEvents?: number;
 }
 
 /**
@@ -94,17 +100,17 @@ export function readRecord(data: Uint8Array, opts: ReadOptions): ReadResult {
       reader.cloudWatchExport(text);
       break;
     case 'ndjson':
-      reader.jsonLines(decodeNdjson(text, reader.maxDepth));
+      reader.jsonLines(decodeNdjson(text, reader.maxDepth, opts.maxEvents));
       break;
     case 'text':
-      reader.textLines(splitLines(text));
+      reader.textLines(reader.counted(splitLines(text)));
       break;
     case 'auto': {
       if (!startsLikeJson(text)) {
-        reader.textLines(splitLines(text));
+        reader.textLines(reader.counted(splitLines(text)));
         break;
       }
-      const lines = decodeNdjson(text, reader.maxDepth);
+      const lines = decodeNdjson(text, reader.maxDepth, opts.maxEvents);
       const only = lines.length === 1 ? lines[0]! : undefined;
       if (only !== undefined && only.error === undefined && isCloudWatchEnvelope(only.value)) reader.cloudWatch(only.text, only.value);
       else reader.jsonLines(lines);
@@ -112,6 +118,25 @@ export function readRecord(data: Uint8Array, opts: ReadOptions): ReadResult {
     }
   }
   return reader.result;
+}
+
+/**
+ * readRecord for a collector that cannot refuse its data (a stream's record
+ * is read whether or not it is answered): data over `opts.maxEvents` becomes
+ * one unparsed event holding the data base64-encoded, as gzip over its bound
+ * does, or one error without keepUnparsed. `setting` names the bound for the
+ * reason.
+ */
+export function readRecordWithin(data: Uint8Array, opts: ReadOptions & { maxEvents: number }, setting: string): ReadResult {
+  try {
+    return readRecord(data, opts);
+  } catch (err) {
+    if (!(err instanceof TooManyPartsError)) throw err;
+    const reader = new Reader(opts);
+    const base64 = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+    reader.reject(0, reader.input(base64, opts.idHint), `data: yields more than ${opts.maxEvents} events, over ${setting}; raw holds the data base64-encoded`, false);
+    return reader.result;
+  }
 }
 
 class Reader {
@@ -124,6 +149,19 @@ class Reader {
 
   get maxDepth(): number {
     return this.ctx.maxDepth;
+  }
+
+  /** Events the data may still yield (opts.maxEvents less those taken so far); undefined when unbounded. */
+  private get room(): number | undefined {
+    const max = this.opts.maxEvents;
+    return max === undefined ? undefined : max - this.result.events.length - this.result.errors.length;
+  }
+
+  /** `parts`, once it is known there is room for that many events. */
+  counted<T>(parts: T[]): T[] {
+    const room = this.room;
+    if (room !== undefined && parts.length > room) throw new TooManyPartsError(this.opts.maxEvents!);
+    return parts;
   }
 
   input(text: string, idHint: string | undefined, value?: unknown): RecordInput {
@@ -168,6 +206,7 @@ class Reader {
       return;
     }
     if (decoded.control) this.result.skipped++;
+    this.counted(decoded.records);
     for (let i = 0; i < decoded.records.length; i++) {
       const input = decoded.records[i]!;
       input.idHint ??= childHint(this.opts.idHint, i);
@@ -183,7 +222,7 @@ class Reader {
   }
 
   cloudWatchExport(text: string): void {
-    const lines = decodeCloudWatchExport(text);
+    const lines = this.counted(decodeCloudWatchExport(text));
     for (const l of lines) {
       const input = this.input(l.text, this.lineHint(lines, l.line));
       if (l.timestampMs !== undefined) input.timestampMs = l.timestampMs;
@@ -192,7 +231,7 @@ class Reader {
   }
 
   private parse(index: number, where: string, input: RecordInput, fromCloudWatch: boolean): void {
-    const { events, failures } = parseRecordSettled(input, this.opts.parse, this.ctx);
+    const { events, failures } = parseRecordSettled(input, this.opts.parse, this.ctx, this.room);
     for (const e of events) this.result.events.push(e);
     for (const f of failures) this.reject(index, f.input, where + f.error.message, fromCloudWatch);
   }

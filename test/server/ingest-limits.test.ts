@@ -121,6 +121,27 @@ test('a record that holds more events than maxEventsPerRequest is refused as a w
   assert.equal(five.status, 202, JSON.stringify(five.body));
 });
 
+test('one record of half a million elements (a CloudTrail Records array, a nested array) is a 413 before any is parsed, without holding the event loop', async (t) => {
+  const url = await inProcessServer(t);
+  // Each `0` is two bytes of the 1 MiB a record may take, and one refused element if parsed: 6.5 s of event loop each.
+  const elements = Array(520_000).fill('0').join(',');
+  for (const body of [`{"Records":[${elements}]}`, `[[${elements}]]`, `[{"Records":[${elements}]}]`]) {
+    const r = await postWatchingTheLoop(url, body, 'application/json');
+    assert.equal(r.status, 413, r.text.slice(0, 300));
+    assert.equal(r.body.code, 'TOO_MANY_EVENTS');
+    assert.match(r.body.error, /server\.limits\.maxEventsPerRequest \(10000\)/);
+    assert.ok(r.maxDelayMs < LOOP_BOUND_MS, `${body.slice(0, 12)}: the event loop was held ${r.maxDelayMs.toFixed(0)} ms`);
+  }
+  // The elements count with the records around them: 9,999 records and a log file of two are over 10,000.
+  const event = (i: number) => ({ type: 'login', time: '2024-01-01T00:00:00Z', id: `part-${i}` });
+  const trail = { Records: [0, 1].map((i) => ({ eventVersion: '1.08', eventName: 'ConsoleLogin', eventTime: '2024-01-01T00:00:00Z', eventID: `trail-${i}` })) };
+  const over = await postEvents(url, [...Array.from({ length: 9_999 }, (_, i) => event(i)), trail]);
+  assert.equal(over.status, 413, JSON.stringify(over.body).slice(0, 300));
+  const within = await postEvents(url, [...Array.from({ length: 9_998 }, (_, i) => event(i)), trail]);
+  assert.equal(within.status, 202, JSON.stringify(within.body).slice(0, 300));
+  assert.equal(within.body.accepted, 10_000);
+});
+
 /** An event nested exactly `depth` levels deep (the event object itself is level 1), built as text: no recursion. */
 function deepEvent(id: string, depth: number): { text: string; chain: string } {
   const chain = '{"d":'.repeat(depth - 1) + '"leaf"' + '}'.repeat(depth - 1);

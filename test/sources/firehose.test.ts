@@ -174,6 +174,74 @@ test('server.limits.maxDepth holds on Firehose records: a deeper one is kept as 
   assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
 });
 
+test('records that would yield more than maxEventsPerRequest events are refused whole (413) before they are parsed, however small the request', async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, {
+    dataDir,
+    config: {
+      server: { apiKeys: [API_KEY] },
+      sources: [
+        { type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } },
+        { type: 'firehose', name: 'small', secureParams: { accessKey: ACCESS_KEY }, maxEventsPerRequest: 3 },
+      ],
+      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
+    },
+  });
+  const gzipped = (text: string) => ({ data: gzipSync(text).toString('base64') });
+  // A few hundred bytes each; read, every `0` and every `{}` was an unparsed event (600,000 held the event loop 23 s).
+  const zeros = `{"Records":[${Array(150_000).fill('0').join(',')}]}`;
+  const logEvents = Array.from({ length: 150_000 }, (_, i) => ({ id: `e${i}`, timestamp: 1714557600000, message: '{}' }));
+  const envelope = JSON.stringify({ messageType: 'DATA_MESSAGE', owner: '111111111111', logGroup: 'g', logStream: 's', subscriptionFilters: [], logEvents });
+  for (const [name, record] of [['records', zeros], ['lines', '{}\n'.repeat(150_000)], ['log events', envelope]] as const) {
+    const started = Date.now();
+    const res = await post(server.url, '/v1/firehose/cwl', delivery(`req-${name}`, [gzipped(record)]));
+    assertFirehoseError(res, 413, `req-${name}`, /more than maxEventsPerRequest \(100000\) events; lower the Firehose stream's buffer size/);
+    assert.equal(res.body.code, 'TOO_LARGE');
+    assert.ok(Date.now() - started < 5_000, `${name}: answered in ${Date.now() - started} ms`);
+  }
+  // Counted over the request's records, unparsed ones included.
+  const three = await post(server.url, '/v1/firehose/small', delivery('req-three', ['{}', '{}\n{}'].map(gzipped)));
+  assert.equal(three.status, 200, JSON.stringify(three.body));
+  const four = await post(server.url, '/v1/firehose/small', delivery('req-four', ['{}', '{"Records":[0,1,2]}'].map(gzipped)));
+  assertFirehoseError(four, 413, 'req-four', /more than maxEventsPerRequest \(3\) events/);
+  const events = await storedEvents(server.url);
+  assert.deepEqual(events.map((e) => e.origin?.firehoseRequestId), ['req-three', 'req-three', 'req-three']);
+});
+
+test('a CloudWatch Logs payload whose logGroup is longer than CloudWatch allows is kept as one unparsed event, not copied onto each of its log events', async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, {
+    dataDir,
+    config: {
+      server: { apiKeys: [API_KEY] },
+      sources: [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } }],
+      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
+    },
+  });
+  const envelope = (logGroup: string) => ({
+    messageType: 'DATA_MESSAGE',
+    owner: '111111111111',
+    logGroup,
+    logStream: 'stream',
+    subscriptionFilters: ['all'],
+    logEvents: Array.from({ length: 200 }, (_, i) => ({ id: `${logGroup.length}-${i}`, timestamp: 1714557600000, message: `line ${i}` })),
+  });
+  const payload = (logGroup: string) => ({ data: gzipSync(JSON.stringify(envelope(logGroup))).toString('base64') });
+  // 100 KB gzips to a few hundred bytes; copied onto 200 events it was 20 MB in the journal and the store.
+  const res = await post(server.url, '/v1/firehose/cwl', delivery('req-long-group', [payload('g'.repeat(100_000)), payload('g'.repeat(512))]));
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+
+  const events = await storedEvents(server.url);
+  const kept = events.filter((e) => e.details?.unparsedReason !== undefined && e.origin?.logStream === undefined);
+  assert.deepEqual(kept.map((e) => e.details?.unparsedReason), ['CloudWatch Logs data: logGroup: 100000 characters, over the 512 CloudWatch Logs allows (each log event would carry a copy)']);
+  assert.equal(kept[0]!.raw, JSON.stringify(envelope('g'.repeat(100_000))), 'the payload is kept whole, as text');
+  assert.equal(kept[0]!.origin?.logGroup, undefined);
+  const logs = events.filter((e) => e.origin?.logStream === 'stream');
+  assert.equal(logs.length, 200, 'a name of 512 characters is CloudWatch\'s own bound, and read as before');
+  assert.ok(logs.every((e) => e.origin?.logGroup === 'g'.repeat(512)));
+  assert.equal(events.length, 201);
+});
+
 test('the Firehose route takes only its access key, never an API key, and refuses in Firehose\'s error shape', async (t) => {
   const dataDir = await tempDir(t);
   const server = await startServer(t, {

@@ -22,6 +22,7 @@ import type { Lease } from '../../src/sources/kinesis/lease-table.js';
 import { EMULATOR_CREDENTIALS, startKinesalite, startKinesisLocal, type KinesisEmulator } from '../support/kinesis-emulators.js';
 import { randomName, tempDir, waitFor } from '../support/temp.js';
 import { DEFAULT_MAX_DEPTH } from '../../src/formats/parse-helpers/depth.js';
+import { aggregate } from '../../src/formats/containers/kpl.js';
 
 /** The sum of a metric's series whose labels include `labels`. */
 async function metricValue(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
@@ -224,6 +225,39 @@ test('server.limits.maxDepth holds on Kinesis records, KPL user records and Clou
   // Kept whole, as text: nothing acknowledged is lost, and nothing recursive meets the nesting.
   assert.ok(events.some((e) => e.raw === nested('overflowing', 100_000)));
   assert.equal(await metricValue(s.metrics, 'auditstream_component_errors_total', { error_type: 'parse_failed' }), 4);
+});
+
+test('a KPL aggregated record whose partition key is longer than Kinesis allows is skipped and counted, not copied onto each of its user records', async (t) => {
+  const s = await setup(t);
+  const put = (data: Buffer) => s.emulator.client.send(new PutRecordCommand({ StreamName: s.stream, PartitionKey: 'k', Data: data }));
+  // One key of the table, named by all 200 user records: each event's origin would carry its 100 KB (20 MB for 200 KB put).
+  await put(aggregate(Array.from({ length: 200 }, (_, i) => ({ partitionKey: 'p'.repeat(100_000), data: Buffer.from(event(i)) }))));
+  await put(aggregate([0, 1].map((i) => ({ partitionKey: 'p'.repeat(256), data: Buffer.from(event(1000 + i)) }))));
+  const publisher = new RecordingPublisher();
+  await startSource(t, s, publisher);
+  await waitFor(async () => (await metricValue(s.metrics, 'auditstream_component_errors_total', { error_type: 'decode_failed' })) === 1, 'the damaged record counted');
+  await waitFor(() => publisher.received.size === 2, 'the next record delivered');
+  assert.deepEqual(ns(publisher.received.values()), [1000, 1001], 'a key of 256 characters is Kinesis\'s own bound, and read as before');
+  assert.ok([...publisher.received.values()].every((e) => e.origin?.partitionKey === 'p'.repeat(256)));
+});
+
+test('a record that would yield more than maxEventsPerRecord events is kept as one unparsed event holding its data, before they are parsed', async (t) => {
+  const s = await setup(t);
+  const put = (data: Buffer) => s.emulator.client.send(new PutRecordCommand({ StreamName: s.stream, PartitionKey: 'k', Data: data }));
+  // 400 bytes of gzip; read, every `0` was an unparsed event (600,000 held the event loop 23 s and took 870 MB).
+  const zeros = gzipSync(`{"Records":[${Array(150_000).fill('0').join(',')}]}`);
+  await put(zeros);
+  await put(gzipSync('{}\n'.repeat(3)));
+  await put(Buffer.from(event(1)));
+  const publisher = new RecordingPublisher();
+  await startSource(t, s, publisher, { maxEventsPerRecord: 3 });
+  await waitFor(() => publisher.received.size === 5, 'five events');
+  const events = [...publisher.received.values()];
+  const kept = events.filter((e) => typeof e.details.unparsedReason === 'string' && /maxEventsPerRecord/.test(e.details.unparsedReason as string));
+  assert.deepEqual(kept.map((e) => e.details.unparsedReason), ['data: yields more than 3 events, over maxEventsPerRecord; raw holds the data base64-encoded']);
+  assert.equal(kept[0]!.raw, zeros.toString('base64'), 'the record is kept whole');
+  assert.equal(events.filter((e) => e.raw === '{}').length, 3, 'three events are within the bound');
+  assert.deepEqual(ns(events.filter((e) => e.type === 'login')), [1]);
 });
 
 test('vpcFlowFormat reaches the shard readers: custom-format flow log lines become vpc.flow events', async (t) => {

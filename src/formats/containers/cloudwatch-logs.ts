@@ -10,6 +10,14 @@ import { splitLines } from './ndjson.js';
  * read-record.ts; this reads the parsed envelope.
  */
 
+/**
+ * CloudWatch Logs' own bound on a log group or log stream name (an owner is a
+ * 12-digit account id). Each is copied onto the origin of every log event of
+ * the envelope, so a longer one is refused: a 100 KB logGroup gzip'd into a
+ * 4 KB Firehose request with 1,000 log events put 96 MB in the journal.
+ */
+export const MAX_ORIGIN_NAME_CHARS = 512;
+
 export function isCloudWatchEnvelope(value: unknown): boolean {
   return isObject(value) && (typeof value.messageType === 'string' || Array.isArray(value.logEvents));
 }
@@ -32,7 +40,11 @@ export function decodeCloudWatchLogs(value: unknown, origin?: Record<string, str
   const where: Record<string, string> = { ...origin };
   for (const key of ['logGroup', 'logStream', 'owner'] as const) {
     const v = value[key];
-    if (typeof v === 'string' && v !== '') where[key] = v;
+    if (typeof v !== 'string' || v === '') continue;
+    if (v.length > MAX_ORIGIN_NAME_CHARS) {
+      throw new InvalidEventError(`${key}: ${v.length} characters, over the ${MAX_ORIGIN_NAME_CHARS} CloudWatch Logs allows (each log event would carry a copy)`);
+    }
+    where[key] = v;
   }
   const records: RecordInput[] = new Array(logEvents.length);
   for (let i = 0; i < logEvents.length; i++) {

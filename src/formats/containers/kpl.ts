@@ -30,6 +30,14 @@ export interface UserRecord {
   data: Buffer;
 }
 
+/**
+ * Kinesis's own bound on a partition key, in Unicode characters. A user
+ * record's key goes into its events' origin, and one key of the table can be
+ * named by every user record: a longer key is damage (the KPL never writes
+ * one), refused before it is copied onto thousands of events.
+ */
+export const MAX_PARTITION_KEY_CHARS = 256;
+
 const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_LEN = 2;
@@ -192,7 +200,7 @@ export function deaggregate(data: Buffer): UserRecord[] | null {
   const top = new Reader(protobuf, 'AggregatedRecord');
   while (!top.done()) {
     const { field, wire } = top.tag();
-    if (field === 1 && wire === WIRE_LEN) partitionKeys.push(top.bytes().toString('utf8'));
+    if (field === 1 && wire === WIRE_LEN) partitionKeys.push(partitionKeyOf(top.bytes(), partitionKeys.length));
     else if (field === 2 && wire === WIRE_LEN) hashKeys.push(top.bytes().toString('utf8'));
     else if (field === 3 && wire === WIRE_LEN) raw.push(readRecord(new Reader(top.bytes(), `records[${raw.length}]`)));
     else top.skip(wire);
@@ -212,6 +220,15 @@ export function deaggregate(data: Buffer): UserRecord[] | null {
     }
     return out;
   });
+}
+
+function partitionKeyOf(bytes: Buffer, index: number): string {
+  const key = bytes.toString('utf8');
+  // Code points, as Kinesis counts them; the UTF-16 length is at least that, so most keys need no count.
+  if (key.length > MAX_PARTITION_KEY_CHARS && [...key].length > MAX_PARTITION_KEY_CHARS) {
+    throw new InvalidEventError(`KPL partition_key_table[${index}] is ${[...key].length} characters, over the ${MAX_PARTITION_KEY_CHARS} Kinesis allows a partition key`);
+  }
+  return key;
 }
 
 function readRecord(r: Reader): { pk: number; ehk: number | undefined; data: Buffer } {

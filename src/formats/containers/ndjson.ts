@@ -1,5 +1,6 @@
 import { errorMessage } from '../../core/errors.js';
 import { jsonDepth, tooDeepReason } from '../parse-helpers/depth.js';
+import { TooManyPartsError } from '../parse.js';
 
 export interface Line {
   /** 1-based line number in the input. */
@@ -36,10 +37,13 @@ export function splitLines(text: string): Line[] {
  * JSON, or is nested deeper than `maxDepth` (never parsed), is returned with its
  * error and line number; the other lines are kept. A single pretty-printed
  * document (Temporal's own sample is printed so) is recognised when its first
- * line is not JSON but the whole text is.
+ * line is not JSON but the whole text is. With `maxLines`, more non-blank
+ * lines than that throw TooManyPartsError before any is parsed.
  */
-export function decodeNdjson(text: string, maxDepth: number): DecodedLine[] {
+export function decodeNdjson(text: string, maxDepth: number, maxLines?: number): DecodedLine[] {
   const lines = splitLines(text);
+  // Counted before any line is parsed: a line of `{}` is three bytes, and its event far more.
+  if (maxLines !== undefined && lines.length > maxLines) throw new TooManyPartsError(maxLines);
   const out: DecodedLine[] = new Array(lines.length);
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;

@@ -29,6 +29,12 @@ export const firehoseSourceSchema = z.strictObject({
   maxRecordsPerRequest: z.number().int().positive().default(10_000),
   /** The records' data after base64 and their own gzip are undone, summed over a request: bounds a gzip bomb. */
   maxDecodedBytes: positiveByteSize.prefault('64MiB'),
+  /**
+   * Events one request may yield, unparsed ones included; more is refused whole (413) before they are parsed.
+   * Each takes about 1.5 KB of memory until the journal has it, and two bytes of data (`0,` in a Records
+   * array, `{}` on a line) can make one: without it 6 KB of gzip held the event loop 135 s and took 3.4 GB.
+   */
+  maxEventsPerRequest: z.number().int().positive().default(100_000),
 });
 
 export type FirehoseSourceConfig = z.output<typeof firehoseSourceSchema>;

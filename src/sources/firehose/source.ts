@@ -3,6 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { eventsJsonBytes } from '../../core/component-metrics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { AuditEvent } from '../../core/event.js';
+import { TooManyPartsError } from '../../formats/parse.js';
 import { readRecord } from '../../formats/read-record.js';
 import { unparsedEvent } from '../../formats/containers/unparsed.js';
 import { Pacer } from '../http/pacer.js';
@@ -151,9 +152,17 @@ export class FirehoseSource implements Source {
       }
       decodedBytes += bytes.length;
       if (decodedBytes > this.config.maxDecodedBytes) throw decodedTooLarge(this.config.maxDecodedBytes);
-      const out = readRecord(bytes, { decode: this.config.decode, parse: this.config.parse, vpcFlowFormat: this.config.vpcFlowFormat, keepUnparsed: true, eventTime: this.ctx.eventTime, maxDepth: this.ctx.maxDepth, ...input });
+      const maxEvents = this.config.maxEventsPerRequest - events.length;
+      let out;
+      try {
+        out = readRecord(bytes, { decode: this.config.decode, parse: this.config.parse, vpcFlowFormat: this.config.vpcFlowFormat, keepUnparsed: true, eventTime: this.ctx.eventTime, maxDepth: this.ctx.maxDepth, maxEvents, ...input });
+      } catch (err) {
+        if (err instanceof TooManyPartsError) throw tooManyEvents(this.config.maxEventsPerRequest);
+        throw err;
+      }
       for (const e of out.events) events.push(e);
       unparsed += out.unparsed;
+      if (events.length > this.config.maxEventsPerRequest) throw tooManyEvents(this.config.maxEventsPerRequest);
     }
     if (unparsed > 0) component.error('parse_failed', 'processing', unparsed);
     const eventBytes = eventsJsonBytes(events);
@@ -208,6 +217,10 @@ function digest(key: string): Buffer {
 
 function decodedTooLarge(max: number): FirehoseRequestTooLargeError {
   return new FirehoseRequestTooLargeError(`the records' data decodes to more than maxDecodedBytes (${max} bytes); lower the Firehose stream's buffer size`);
+}
+
+function tooManyEvents(max: number): FirehoseRequestTooLargeError {
+  return new FirehoseRequestTooLargeError(`the records hold more than maxEventsPerRequest (${max}) events; lower the Firehose stream's buffer size`);
 }
 
 /**

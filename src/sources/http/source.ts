@@ -4,7 +4,7 @@ import { type ComponentMetrics, eventsJsonBytes } from '../../core/component-met
 import { errorMessage } from '../../core/errors.js';
 import type { AuditEvent } from '../../core/event.js';
 import type { EventTimeBounds } from '../../core/time.js';
-import { parseRecordSettled, type ParseMode } from '../../formats/parse.js';
+import { parseRecordSettled, TooManyPartsError, type ParseMode } from '../../formats/parse.js';
 import type { ParseContext } from '../../formats/producer-format.js';
 import { isTextFormat, TEXT_FORMATS, type TextFormat } from '../../formats/text-formats.js';
 import { vpcFlowLayout, type VpcFlowLayout } from '../../formats/vpc-flow/log-format.js';
@@ -176,6 +176,8 @@ export class HttpSource implements Source {
     const records = await splitBody(body, kind, limits, pacer);
     const events: AuditEvent[] = [];
     const rejections = new Rejections();
+    // Events and refused elements so far: a refused element costs as much to parse as an event, so both count.
+    let parts = 0;
     for (const r of records) {
       if (pacer.due()) await pacer.yield();
       if (r.error) {
@@ -187,8 +189,17 @@ export class HttpSource implements Source {
         rejections.add(r.index, `event is ${size} bytes, over server.limits.maxEventBytes (${limits.maxEventBytes})`);
         continue;
       }
-      // Settled: one bad element of a CloudTrail Records array or a nested array costs only itself.
-      const parsed = parseRecordSettled({ text: r.text, value: r.value }, parser, parseContext);
+      // Settled: one bad element of a CloudTrail Records array or a nested array costs only itself. A record of
+      // more elements than the request has room for is refused before any is parsed: one record of 1 MiB held
+      // half a million `0,` elements, and parsing them held the event loop for seconds.
+      let parsed;
+      try {
+        parsed = parseRecordSettled({ text: r.text, value: r.value }, parser, parseContext, limits.maxEventsPerRequest - parts);
+      } catch (err) {
+        if (err instanceof TooManyPartsError) throw new TooManyEventsError(limits.maxEventsPerRequest);
+        throw err;
+      }
+      parts += parsed.events.length + parsed.failures.length;
       for (const e of parsed.events) {
         const refused = req.tenancy && stampTenant(e, req.tenancy);
         if (refused) rejections.add(r.index, refused.error, refused.code);

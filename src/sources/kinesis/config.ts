@@ -52,6 +52,13 @@ export const kinesisSourceSchema = z
     stopDrainSec: timerSec.min(0).default(10),
     /** Events handed to the publisher at once; a checkpoint follows each acknowledged batch. */
     maxEventsPerPublish: z.number().int().min(1).default(1000),
+    /**
+     * Events one record (one KPL user record) may yield, unparsed ones included. Counted before they are
+     * parsed; a record over it is kept as one unparsed event holding its data base64-encoded. Two bytes of
+     * data (`0,` in a Records array, `{}` on a line) make an event of about 1.5 KB in memory, and a 1 MiB
+     * record may inflate to 256 MiB: unbounded, one record could take the process's whole memory.
+     */
+    maxEventsPerRecord: z.number().int().min(1).default(100_000),
   })
   .superRefine((c, ctx) => {
     if ((c.streamName === undefined) === (c.streamArn === undefined)) {

@@ -14,7 +14,7 @@ import { errorMessage } from '../../core/errors.js';
 import type { EventTimeBounds } from '../../core/time.js';
 import { deaggregate } from '../../formats/containers/kpl.js';
 import type { ParseMode } from '../../formats/parse.js';
-import { readRecord, type DecodeMode } from '../../formats/read-record.js';
+import { readRecordWithin, type DecodeMode } from '../../formats/read-record.js';
 import { abortable, sleep } from '../../core/async.js';
 import { backoffDelayMs } from '../../core/retry.js';
 import type { Publisher } from '../source.js';
@@ -53,6 +53,8 @@ export interface ShardReaderOptions {
   idlePollIntervalMs: number;
   maxRecordsPerCall: number;
   maxEventsPerPublish: number;
+  /** Events one user record may yield; more keeps it as one unparsed event. */
+  maxEventsPerRecord: number;
   metrics: KinesisMetrics;
   /** The source's component metrics (events, bytes, errors). */
   component: ComponentMetrics;
@@ -231,7 +233,7 @@ export class ShardReader {
       for (let sub = 0; sub < users.length; sub++) {
         if (alreadyDone(this.position, seq, sub)) continue;
         const user = users[sub]!;
-        const out = readRecord(user.data, {
+        const read = {
           decode: this.o.decode,
           parse: this.o.parse,
           vpcFlowFormat: this.o.vpcFlowFormat,
@@ -250,7 +252,9 @@ export class ShardReader {
           // name in two regions may hand out equal sequence numbers: region and stream keep them apart.
           idHint: `kinesis://${this.o.region}/${this.o.streamLabel}/${this.shardId}:${seq}:${sub}`,
           ...(record.ApproximateArrivalTimestamp ? { timestampMs: record.ApproximateArrivalTimestamp.getTime() } : {}),
-        });
+          maxEvents: this.o.maxEventsPerRecord,
+        };
+        const out = readRecordWithin(user.data, read, 'maxEventsPerRecord');
         this.o.component.received(out.events.length, eventsJsonBytes(out.events));
         const unparsed = out.errors.length + out.unparsed;
         if (unparsed > 0) this.o.component.error('parse_failed', 'processing', unparsed);

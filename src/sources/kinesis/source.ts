@@ -101,6 +101,7 @@ export class KinesisSource implements Source {
             idlePollIntervalMs: c.idlePollIntervalMs,
             maxRecordsPerCall: c.maxRecordsPerCall,
             maxEventsPerPublish: c.maxEventsPerPublish,
+            maxEventsPerRecord: c.maxEventsPerRecord,
             metrics: this.metrics,
             component: this.ctx.component,
             logger: regionLogger,
