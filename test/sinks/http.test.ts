@@ -241,6 +241,44 @@ test('Elasticsearch _bulk: create actions with the event id; per item, 429 is re
   assert.match(refused.at(-1)!.detail, /HTTP 401: the credentials are refused/);
 });
 
+test('Elasticsearch _bulk: items refused for the index rather than the document (a read-only block, a missing index, no write permission) stay queued and are delivered once it is fixed', async (t) => {
+  // What ES 7 / OpenSearch answer per item while the disk is over the flood-stage watermark (403), while the index
+  // does not exist and auto-creation is off (404), and while the role lacks the write privilege (403): every
+  // document would be refused alike until someone frees disk, creates the index or grants the privilege.
+  const blocked = { status: 403, error: { type: 'cluster_block_exception', reason: 'index [audit-events] blocked by: [FORBIDDEN/12/index read-only / allow delete (api)];' } };
+  // Per request, which documents are refused and how; the last one refuses only the first document.
+  const refusals: { refusal: object; first?: true }[] = [
+    { refusal: blocked },
+    { refusal: { status: 404, error: { type: 'index_not_found_exception', reason: 'no such index [audit-events]' } } },
+    { refusal: { status: 403, error: { type: 'security_exception', reason: 'no permissions for [indices:data/write/bulk[s]]' } } },
+    { refusal: blocked, first: true },
+  ];
+  const docs = new Set<string>();
+  const es = await startHttpReceiver(t, (req) => {
+    const now = refusals.shift();
+    const lines = req.text.trim().split('\n');
+    const items = [];
+    for (let i = 0; i < lines.length; i += 2) {
+      const { create } = JSON.parse(lines[i]!) as { create: { _index: string; _id: string } };
+      if (now && (i === 0 || !now.first)) items.push({ create: { _index: create._index, _id: create._id, ...now.refusal } });
+      else {
+        docs.add(create._id);
+        items.push({ create: { _index: create._index, _id: create._id, status: 201, result: 'created' } });
+      }
+    }
+    return { status: 200, body: { took: 1, errors: now !== undefined, items } };
+  });
+  const sink = createSink(t, { preset: 'elasticsearch', url: es.url, elasticsearch: { index: 'audit-events' } });
+  const { emitter, deadLetter } = await startEmitter(t, sink, { name: 'es' });
+  const batch = events(5);
+  const reports = await Promise.all((await emitter.enqueue(batch, true)).deliveries);
+  assert.deepEqual(reports.map((r) => r.delivered), batch.map(() => true));
+  assert.deepEqual([...docs].sort(), ids(batch));
+  assert.equal(es.requests.length, 5, 'three refused whole, one in part, then the first document alone');
+  assert.equal(es.requests[4]!.text.trim().split('\n').length, 2, 'only the refused document is sent again');
+  assert.equal(deadLetter.written, 0, 'nothing dead-lettered');
+});
+
 test('Datadog logs intake: JSON arrays of at most 1000 entries with DD-API-KEY, ddsource/service/hostname/ddtags', async (t) => {
   // https://docs.datadoghq.com/api/latest/logs/#send-logs (v2 intake: 5 MB and 1000 entries per payload, 202 Accepted)
   const intake = await startHttpReceiver(t, (req) => {

@@ -38,9 +38,12 @@ export function verdictOf(answer: HttpAnswer, what: string): AnswerVerdict {
     const location = Array.isArray(answer.headers.location) ? answer.headers.location[0] : answer.headers.location;
     return { kind: 'fatal', error: new FatalError(`${what} answered HTTP ${status}, a redirect${location ? ` to ${location}` : ''}: redirects are not followed; set url to the endpoint itself`, { code: `HTTP_${status}` }) };
   }
-  if ([401, 403, 404, 405, 407].includes(status)) return { kind: 'fatal', error: new FatalError(text, { code: `HTTP_${status}` }) };
+  if (NOT_THE_CONTENT.has(status)) return { kind: 'fatal', error: new FatalError(text, { code: `HTTP_${status}` }) };
   return { kind: 'reject', reason: text };
 }
+
+/** Refusals of the token, URL or proxy (for a `_bulk` item: of the index), never of one event's content. */
+const NOT_THE_CONTENT: ReadonlySet<number> = new Set([401, 403, 404, 405, 407]);
 
 export function connectionError(err: unknown, what: string): RetriableError | FatalError {
   const code = (err as NodeJS.ErrnoException).code;
@@ -58,6 +61,9 @@ interface BulkItem {
  * The per-item answer of Elasticsearch/OpenSearch `_bulk` (status 200 even when
  * items failed): 2xx and 409 (the id is already indexed: a resend) are delivered,
  * 429 and 5xx are retried, anything else (mapper_parsing_exception …) is rejected.
+ * Except 401, 403, 404, 405 and 407, which refuse the index, not the document (a
+ * read-only block while the disk is full, a missing index, no write privilege):
+ * retried too, or every event would be dead-lettered until someone fixed it.
  */
 export function bulkOutcomes(body: string, count: number): DeliveryOutcome[] {
   let parsed: { errors?: boolean; items?: Record<string, BulkItem>[] };
@@ -73,6 +79,6 @@ export function bulkOutcomes(body: string, count: number): DeliveryOutcome[] {
     const status = item.status ?? 0;
     if ((status >= 200 && status < 300) || status === 409) return { status: 'delivered' };
     const reason = `_bulk item status ${status}${item.error ? `: ${item.error.type ?? ''}${item.error.reason ? ` ${truncatedBody(item.error.reason)}` : ''}` : ''}`;
-    return status === 429 || status >= 500 ? { status: 'retry', reason } : { status: 'rejected', reason };
+    return status === 429 || status >= 500 || NOT_THE_CONTENT.has(status) ? { status: 'retry', reason } : { status: 'rejected', reason };
   });
 }
