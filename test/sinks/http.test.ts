@@ -190,6 +190,33 @@ test('Splunk HEC: event envelopes to /services/collector/event with the Splunk t
   await assert.rejects(wrongToken.send(events(1), signal()), (err: unknown) => err instanceof FatalError && /HTTP 403: \{"text":"Invalid token","code":4\}/.test(err.message));
 });
 
+test('Splunk HEC: a 400 that refuses the token\'s setup (index not allowed, indexer acknowledgement on) keeps the events queued; one that refuses an event dead-letters it alone', async (t) => {
+  // https://docs.splunk.com/Documentation/Splunk/latest/Data/TroubleshootHTTPEventCollector (status codes 6, 7, 10)
+  // Refused for as long as it takes to split a batch of six down to single events, until the token is fixed.
+  const setup = [
+    ...Array.from({ length: 12 }, () => ({ text: 'Incorrect index', code: 7, 'invalid-event-number': 0 })),
+    ...Array.from({ length: 12 }, () => ({ text: 'Data channel is missing', code: 10 })),
+  ];
+  const indexed: string[] = [];
+  const hec = await startHttpReceiver(t, (req) => {
+    const refusal = setup.shift();
+    if (refusal) return { status: 400, body: refusal };
+    const lines = req.text.split('\n').map((l) => JSON.parse(l) as { event: AuditEvent });
+    const bad = lines.findIndex((l) => l.event.actor === 'bad');
+    if (bad !== -1) return { status: 400, body: { text: 'Invalid data format', code: 6, 'invalid-event-number': bad } };
+    for (const l of lines) indexed.push(l.event.id);
+    return { status: 200, body: { text: 'Success', code: 0 } };
+  });
+  const sink = createSink(t, { preset: 'splunk-hec', url: hec.url, splunk: { token: 'hec-token', index: 'audit' } });
+  const { emitter, deadLetter } = await startEmitter(t, sink, { name: 'hec', retry: { initialBackoffMs: 10, maxBackoffMs: 50 } });
+  const batch = events(6);
+  batch[3] = { ...batch[3]!, actor: 'bad' };
+  const reports = await Promise.all((await emitter.enqueue(batch, true)).deliveries);
+  assert.deepEqual(reports.map((r) => r.delivered), [true, true, true, false, true, true]);
+  assert.deepEqual(indexed.sort(), ids(batch.filter((_, i) => i !== 3)));
+  assert.equal(deadLetter.written, 1, 'only the event HEC could not read is dead-lettered');
+});
+
 test('Elasticsearch _bulk: create actions with the event id; per item, 429 is retried alone, mapper_parsing_exception dead-lettered, 409 counts as delivered', async (t) => {
   // https://www.elastic.co/guide/en/elasticsearch/reference/current/docs-bulk.html (request NDJSON, response items)
   const docs = new Map<string, Record<string, unknown>>();

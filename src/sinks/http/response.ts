@@ -45,6 +45,27 @@ export function verdictOf(answer: HttpAnswer, what: string): AnswerVerdict {
 /** Refusals of the token, URL or proxy (for a `_bulk` item: of the index), never of one event's content. */
 const NOT_THE_CONTENT: ReadonlySet<number> = new Set([401, 403, 404, 405, 407]);
 
+/**
+ * Splunk HEC's `code`s of a 400 that refuse the token's setup, not the events
+ * (https://docs.splunk.com/Documentation/Splunk/latest/Data/TroubleshootHTTPEventCollector):
+ * 7 Incorrect index (the token may not write `splunk.index`, which every event
+ * carries), 10 Data channel is missing and 11 Invalid data channel (the token
+ * has indexer acknowledgement on). Every event would be refused alike.
+ */
+const SPLUNK_SETUP_CODES: ReadonlySet<unknown> = new Set([7, 10, 11]);
+
+/** A Splunk HEC 400 that no event can pass until the token is changed: fatal, as a 403 is, instead of a refusal of the content. */
+export function splunkSetupVerdict(verdict: AnswerVerdict, answer: HttpAnswer): AnswerVerdict {
+  if (verdict.kind !== 'reject' || answer.status !== 400) return verdict;
+  let code: unknown;
+  try {
+    code = (JSON.parse(answer.body) as { code?: unknown }).code;
+  } catch {
+    return verdict;
+  }
+  return SPLUNK_SETUP_CODES.has(code) ? { kind: 'fatal', error: new FatalError(verdict.reason, { code: `HTTP_400_SPLUNK_${String(code)}` }) } : verdict;
+}
+
 export function connectionError(err: unknown, what: string): RetriableError | FatalError {
   const code = (err as NodeJS.ErrnoException).code;
   const message = `${what}: ${code ? `${code} ` : ''}${(err as Error).message ?? String(err)}`;
