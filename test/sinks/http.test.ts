@@ -268,16 +268,18 @@ test('Elasticsearch _bulk: create actions with the event id; per item, 429 is re
   assert.match(refused.at(-1)!.detail, /HTTP 401: the credentials are refused/);
 });
 
-test('Elasticsearch _bulk: items refused for the index rather than the document (a read-only block, a missing index, no write permission) stay queued and are delivered once it is fixed', async (t) => {
+test('Elasticsearch _bulk: items refused for the index rather than the document (a read-only block, a missing or closed index, no write permission) stay queued and are delivered once it is fixed', async (t) => {
   // What ES 7 / OpenSearch answer per item while the disk is over the flood-stage watermark (403), while the index
-  // does not exist and auto-creation is off (404), and while the role lacks the write privilege (403): every
-  // document would be refused alike until someone frees disk, creates the index or grants the privilege.
+  // does not exist and auto-creation is off (404), while the role lacks the write privilege (403) and while the
+  // index is closed (400 since ES 6, elastic/elasticsearch#25752): every document would be refused alike until
+  // someone frees disk, creates or opens the index or grants the privilege.
   const blocked = { status: 403, error: { type: 'cluster_block_exception', reason: 'index [audit-events] blocked by: [FORBIDDEN/12/index read-only / allow delete (api)];' } };
   // Per request, which documents are refused and how; the last one refuses only the first document.
   const refusals: { refusal: object; first?: true }[] = [
     { refusal: blocked },
     { refusal: { status: 404, error: { type: 'index_not_found_exception', reason: 'no such index [audit-events]' } } },
     { refusal: { status: 403, error: { type: 'security_exception', reason: 'no permissions for [indices:data/write/bulk[s]]' } } },
+    { refusal: { status: 400, error: { type: 'index_closed_exception', reason: 'closed', index: 'audit-events' } } },
     { refusal: blocked, first: true },
   ];
   const docs = new Set<string>();
@@ -301,8 +303,8 @@ test('Elasticsearch _bulk: items refused for the index rather than the document 
   const reports = await Promise.all((await emitter.enqueue(batch, true)).deliveries);
   assert.deepEqual(reports.map((r) => r.delivered), batch.map(() => true));
   assert.deepEqual([...docs].sort(), ids(batch));
-  assert.equal(es.requests.length, 5, 'three refused whole, one in part, then the first document alone');
-  assert.equal(es.requests[4]!.text.trim().split('\n').length, 2, 'only the refused document is sent again');
+  assert.equal(es.requests.length, 6, 'four refused whole, one in part, then the first document alone');
+  assert.equal(es.requests[5]!.text.trim().split('\n').length, 2, 'only the refused document is sent again');
   assert.equal(deadLetter.written, 0, 'nothing dead-lettered');
 });
 

@@ -78,13 +78,17 @@ interface BulkItem {
   error?: { type?: string; reason?: string };
 }
 
+/** `_bulk` item errors about the index whatever their status: `index_closed_exception` is a 400 since Elasticsearch 6. */
+const INDEX_ERROR_TYPES: ReadonlySet<string> = new Set(['index_closed_exception', 'index_not_found_exception', 'cluster_block_exception', 'invalid_index_name_exception']);
+
 /**
  * The per-item answer of Elasticsearch/OpenSearch `_bulk` (status 200 even when
  * items failed): 2xx and 409 (the id is already indexed: a resend) are delivered,
  * 429 and 5xx are retried, anything else (mapper_parsing_exception …) is rejected.
- * Except 401, 403, 404, 405 and 407, which refuse the index, not the document (a
- * read-only block while the disk is full, a missing index, no write privilege):
- * retried too, or every event would be dead-lettered until someone fixed it.
+ * Except 401, 403, 404, 405, 407 and the INDEX_ERROR_TYPES, which refuse the
+ * index, not the document (a read-only block while the disk is full, a missing
+ * or closed index, no write privilege): retried too, or every event would be
+ * dead-lettered until someone fixed it.
  */
 export function bulkOutcomes(body: string, count: number): DeliveryOutcome[] {
   let parsed: { errors?: boolean; items?: Record<string, BulkItem>[] };
@@ -100,6 +104,7 @@ export function bulkOutcomes(body: string, count: number): DeliveryOutcome[] {
     const status = item.status ?? 0;
     if ((status >= 200 && status < 300) || status === 409) return { status: 'delivered' };
     const reason = `_bulk item status ${status}${item.error ? `: ${item.error.type ?? ''}${item.error.reason ? ` ${truncatedBody(item.error.reason)}` : ''}` : ''}`;
-    return status === 429 || status >= 500 || NOT_THE_CONTENT.has(status) ? { status: 'retry', reason } : { status: 'rejected', reason };
+    const ofTheIndex = NOT_THE_CONTENT.has(status) || INDEX_ERROR_TYPES.has(item.error?.type ?? '');
+    return status === 429 || status >= 500 || ofTheIndex ? { status: 'retry', reason } : { status: 'rejected', reason };
   });
 }
