@@ -1,10 +1,10 @@
 import { copyFileSync, closeSync, fdatasyncSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage } from '../core/errors.js';
-import { makePrivateDirSync, PRIVATE_FILE_MODE } from '../core/private-files.js';
+import { makePrivateDirSync, PRIVATE_FILE_MODE, syncDirectorySync } from '../core/private-files.js';
 import { EntryCache, type KeepObject, type KeptEntry } from './entry-cache.js';
 import { QueueFullError, QueueWriteError } from './errors.js';
 import type { AppendOptions, AppendOutcome, DestinationOptions, DestinationQueue, Journal, JournalAppend, JournalEntry } from './journal.js';
@@ -235,7 +235,8 @@ export class EmbeddedJournal implements Journal {
    */
   static open(opts: EmbeddedJournalOptions): EmbeddedJournal {
     const { dir, logger } = opts;
-    makePrivateDirSync(dir);
+    // A segment's creation syncs `dir`; the name of a `dir` made here lives in its parent.
+    for (const made of makePrivateDirSync(dir)) syncDirectorySync(dirname(made));
     const state = new JournalState(join(dir, 'state.db'));
     const positions = state.load();
     const done = new Map<string, { through: number; above: Set<number> }>();
