@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, constants, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fchmodSync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
@@ -14,16 +14,29 @@ export const PRIVATE_FILE_MODE = 0o600;
  * Creates `dir` and any missing parent 0700, whatever the umask. Directories
  * that already exist are left as they are: they may be the operator's (a log
  * directory under /var/log), and inside dataDir they are reached only through
- * dataDir, which the pipeline keeps 0700.
+ * dataDir, which the pipeline keeps 0700. Returns the directories it created,
+ * deepest first: a caller making a file durable syncs their parents too.
  */
-export function makePrivateDirSync(dir: string): void {
+export function makePrivateDirSync(dir: string): string[] {
   const first = mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  for (const d of createdDirs(dir, first)) chmodSync(d, PRIVATE_DIR_MODE);
+  const created = createdDirs(dir, first);
+  for (const d of created) chmodSync(d, PRIVATE_DIR_MODE);
+  return created;
 }
 
 export async function makePrivateDir(dir: string): Promise<void> {
   const first = await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   for (const d of createdDirs(dir, first)) await chmod(d, PRIVATE_DIR_MODE);
+}
+
+/** fsync of a directory: the names created in it (files, directories) survive a power cut. */
+export function syncDirectorySync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** `dir` and its parents up to `first`, the topmost directory a recursive mkdir created. */

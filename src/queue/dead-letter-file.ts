@@ -1,6 +1,6 @@
-import { appendFileSync, closeSync, existsSync, fdatasyncSync, fsyncSync, openSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fdatasyncSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { makePrivateDirSync, preparePrivateFile } from '../core/private-files.js';
+import { makePrivateDirSync, preparePrivateFile, syncDirectorySync } from '../core/private-files.js';
 
 export interface DeadLetter {
   reason: string;
@@ -32,7 +32,7 @@ export class DeadLetterFile {
   write(entries: readonly DeadLetter[]): void {
     if (entries.length === 0) return;
     const created = !existsSync(this.file);
-    if (created) makePrivateDirSync(dirname(this.file));
+    const madeDirs = created ? makePrivateDirSync(dirname(this.file)) : [];
     if (created || !this.prepared) {
       preparePrivateFile(this.file);
       this.prepared = true;
@@ -62,22 +62,14 @@ export class DeadLetterFile {
     } finally {
       closeSync(fd);
     }
-    // A new file's name lives in its directory: sync that too, or a power loss could lose the file
-    // while the queue's deletion of the same events survives.
-    if (created) fsyncDirectory(dirname(this.file));
+    // A new file's name lives in its directory, and a new directory's in its parent (a tenant's
+    // dead-letter/tenants/<tenant>/ made for this file): sync them too, or a power loss could lose
+    // the file while the journal's release of the same events survives.
+    if (created) for (const dir of new Set([dirname(this.file), ...madeDirs.map((d) => dirname(d))])) syncDirectorySync(dir);
     this.count += entries.length;
   }
 
   get written(): number {
     return this.count;
-  }
-}
-
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -1,10 +1,10 @@
 import { copyFileSync, closeSync, fdatasyncSync, ftruncateSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { errorMessage } from '../core/errors.js';
-import { makePrivateDirSync, PRIVATE_FILE_MODE } from '../core/private-files.js';
+import { makePrivateDirSync, PRIVATE_FILE_MODE, syncDirectorySync } from '../core/private-files.js';
 import { EntryCache, type KeepObject, type KeptEntry } from './entry-cache.js';
 import { QueueFullError, QueueWriteError } from './errors.js';
 import type { AppendOptions, AppendOutcome, DestinationOptions, DestinationQueue, Journal, JournalAppend, JournalEntry } from './journal.js';
@@ -192,6 +192,14 @@ export class EmbeddedJournal implements Journal {
   private writing: Promise<void> | undefined;
   private scheduled = false;
   private readonly dirty = new Set<string>();
+  /**
+   * Destinations removed since the last save, with the highest seq handed out
+   * when they were: their row is saved as done through it rather than
+   * deleted, or a restart would find their released events in the segments
+   * that outlive them and give them back (to an emitter of that name, or to
+   * nobody, pinning those segments for good).
+   */
+  private readonly removedThrough = new Map<string, number>();
   private stateScheduled = false;
   private stateRetry: NodeJS.Timeout | undefined;
   private stateFailing = false;
@@ -227,7 +235,8 @@ export class EmbeddedJournal implements Journal {
    */
   static open(opts: EmbeddedJournalOptions): EmbeddedJournal {
     const { dir, logger } = opts;
-    makePrivateDirSync(dir);
+    // A segment's creation syncs `dir`; the name of a `dir` made here lives in its parent.
+    for (const made of makePrivateDirSync(dir)) syncDirectorySync(dirname(made));
     const state = new JournalState(join(dir, 'state.db'));
     const positions = state.load();
     const done = new Map<string, { through: number; above: Set<number> }>();
@@ -385,6 +394,8 @@ export class EmbeddedJournal implements Journal {
     for (const i of [...d.pending.live()]) this.release(d, d.pending.seq(i));
     this.destinations.delete(id);
     this.destinationsChanged();
+    // Seqs of the write under way are handed out already: they are covered too.
+    this.removedThrough.set(id, this.nextSeq - 1);
     this.dirty.add(id);
     this.scheduleStateSave();
   }
@@ -519,7 +530,9 @@ export class EmbeddedJournal implements Journal {
       const touched = new Set<Destination>();
       for (const p of placed) {
         for (const id of p.dests) {
-          const d = this.destinationFor(id);
+          // Removed while this commit was written: its events are released with the rest of its backlog.
+          const d = this.destinations.get(id);
+          if (!d) continue;
           d.pending.push(p.seq, seg.num, p.offset, p.length, p.item.payload.length, now);
           seg.refs += 1;
           touched.add(d);
@@ -837,14 +850,16 @@ export class EmbeddedJournal implements Journal {
   /** Every destination acknowledged since the last save, in one commit. */
   private saveState(): void {
     if (this.dirty.size === 0) return;
-    const rows = new Map<string, DestinationPosition | null>();
+    const rows = new Map<string, DestinationPosition>();
     for (const id of this.dirty) {
       const d = this.destinations.get(id);
-      rows.set(id, d ? this.positionOf(d) : null);
+      // Not registered again: removed (removeDestination is the one way a dirty destination goes).
+      rows.set(id, d ? this.positionOf(d) : { ackedThrough: this.removedThrough.get(id)!, doneAbove: [] });
     }
     try {
       this.state.save(rows);
       this.dirty.clear();
+      this.removedThrough.clear();
       if (this.stateFailing) this.logger.info('journal: destination positions saved again');
       this.stateFailing = false;
     } catch (err) {

@@ -11,7 +11,7 @@ export interface DestinationPosition {
 
 /**
  * The destinations' positions: one small SQLite file, one row per
- * destination that ever acknowledged something. synchronous=NORMAL: a position
+ * destination that ever acknowledged something or was removed. synchronous=NORMAL: a position
  * update lost in a power cut only means those events are delivered again
  * (at-least-once, stores dedupe by id); it can never lose an event, because
  * events are only ever on disk before their position moves past them.
@@ -19,7 +19,6 @@ export interface DestinationPosition {
 export class JournalState {
   private readonly db: Database.Database;
   private readonly upsert;
-  private readonly remove;
 
   constructor(file: string) {
     this.db = openPrivateDatabase(file, {
@@ -29,7 +28,6 @@ export class JournalState {
     this.upsert = this.db.prepare(
       'INSERT INTO destinations (id, acked_through, done_above) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET acked_through = excluded.acked_through, done_above = excluded.done_above',
     );
-    this.remove = this.db.prepare('DELETE FROM destinations WHERE id = ?');
   }
 
   load(): Map<string, DestinationPosition> {
@@ -38,12 +36,9 @@ export class JournalState {
   }
 
   /** Writes every given position in one transaction (one commit for all destinations acknowledged in a turn). */
-  save(positions: ReadonlyMap<string, DestinationPosition | null>): void {
+  save(positions: ReadonlyMap<string, DestinationPosition>): void {
     this.db.transaction(() => {
-      for (const [id, p] of positions) {
-        if (p === null) this.remove.run(id);
-        else this.upsert.run(id, p.ackedThrough, JSON.stringify(p.doneAbove));
-      }
+      for (const [id, p] of positions) this.upsert.run(id, p.ackedThrough, JSON.stringify(p.doneAbove));
     })();
   }
 

@@ -246,6 +246,27 @@ test('removing a destination releases its backlog and the segments only it held'
   assert.ok(segmentFiles(dir).length <= 1, segmentFiles(dir).join(', '));
 });
 
+test('a removed destination stays removed: its released events come back neither after a restart nor from a write under way when it went', async (t) => {
+  const dir = join(await tempDir(t), 'journal');
+  const first = EmbeddedJournal.open({ dir, logger });
+  first.addDestination('keep', roomy);
+  first.addDestination('gone', roomy);
+  // The active segment outlives the removal: keep has not delivered e1.
+  await first.append([item('e1', ['keep', 'gone']), item('e2', ['gone'])]);
+  await new Promise((r) => setImmediate(r)); // that commit has ended: the next append's write starts in the next turn
+  const writing = first.append([item('e3', ['keep', 'gone'])]);
+  await new Promise((r) => setImmediate(r)); // the write has taken e3 for both and is on disk I/O
+  first.removeDestination('gone');
+  assert.equal((await writing).refused.size, 0, 'the write took e3 for gone before it went');
+  assert.deepEqual(first.unclaimed(), [], 'e3, written when it went, is not kept for it');
+  await new Promise((r) => setImmediate(r));
+  await first.close();
+  const again = await opened(t, dir);
+  assert.deepEqual(again.unclaimed(), ['keep'], 'nothing held for the removed destination after a restart');
+  assert.deepEqual(await ids(again.addDestination('gone', roomy)), [], 'a new destination of the same name starts empty');
+  assert.deepEqual(await ids(again.addDestination('keep', roomy)), ['e1', 'e3']);
+});
+
 /** Every event id in the journal at `dir`, read directly from the files. */
 async function readAll(dir: string): Promise<string[]> {
   const out: string[] = [];

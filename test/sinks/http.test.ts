@@ -190,6 +190,33 @@ test('Splunk HEC: event envelopes to /services/collector/event with the Splunk t
   await assert.rejects(wrongToken.send(events(1), signal()), (err: unknown) => err instanceof FatalError && /HTTP 403: \{"text":"Invalid token","code":4\}/.test(err.message));
 });
 
+test('Splunk HEC: a 400 that refuses the token\'s setup (index not allowed, indexer acknowledgement on) keeps the events queued; one that refuses an event dead-letters it alone', async (t) => {
+  // https://docs.splunk.com/Documentation/Splunk/latest/Data/TroubleshootHTTPEventCollector (status codes 6, 7, 10)
+  // Refused for as long as it takes to split a batch of six down to single events, until the token is fixed.
+  const setup = [
+    ...Array.from({ length: 12 }, () => ({ text: 'Incorrect index', code: 7, 'invalid-event-number': 0 })),
+    ...Array.from({ length: 12 }, () => ({ text: 'Data channel is missing', code: 10 })),
+  ];
+  const indexed: string[] = [];
+  const hec = await startHttpReceiver(t, (req) => {
+    const refusal = setup.shift();
+    if (refusal) return { status: 400, body: refusal };
+    const lines = req.text.split('\n').map((l) => JSON.parse(l) as { event: AuditEvent });
+    const bad = lines.findIndex((l) => l.event.actor === 'bad');
+    if (bad !== -1) return { status: 400, body: { text: 'Invalid data format', code: 6, 'invalid-event-number': bad } };
+    for (const l of lines) indexed.push(l.event.id);
+    return { status: 200, body: { text: 'Success', code: 0 } };
+  });
+  const sink = createSink(t, { preset: 'splunk-hec', url: hec.url, splunk: { token: 'hec-token', index: 'audit' } });
+  const { emitter, deadLetter } = await startEmitter(t, sink, { name: 'hec', retry: { initialBackoffMs: 10, maxBackoffMs: 50 } });
+  const batch = events(6);
+  batch[3] = { ...batch[3]!, actor: 'bad' };
+  const reports = await Promise.all((await emitter.enqueue(batch, true)).deliveries);
+  assert.deepEqual(reports.map((r) => r.delivered), [true, true, true, false, true, true]);
+  assert.deepEqual(indexed.sort(), ids(batch.filter((_, i) => i !== 3)));
+  assert.equal(deadLetter.written, 1, 'only the event HEC could not read is dead-lettered');
+});
+
 test('Elasticsearch _bulk: create actions with the event id; per item, 429 is retried alone, mapper_parsing_exception dead-lettered, 409 counts as delivered', async (t) => {
   // https://www.elastic.co/guide/en/elasticsearch/reference/current/docs-bulk.html (request NDJSON, response items)
   const docs = new Map<string, Record<string, unknown>>();
@@ -239,6 +266,46 @@ test('Elasticsearch _bulk: create actions with the event id; per item, 429 is re
   const refused = await noKey.check(signal());
   assert.equal(refused.at(-1)!.ok, false);
   assert.match(refused.at(-1)!.detail, /HTTP 401: the credentials are refused/);
+});
+
+test('Elasticsearch _bulk: items refused for the index rather than the document (a read-only block, a missing or closed index, no write permission) stay queued and are delivered once it is fixed', async (t) => {
+  // What ES 7 / OpenSearch answer per item while the disk is over the flood-stage watermark (403), while the index
+  // does not exist and auto-creation is off (404), while the role lacks the write privilege (403) and while the
+  // index is closed (400 since ES 6, elastic/elasticsearch#25752): every document would be refused alike until
+  // someone frees disk, creates or opens the index or grants the privilege.
+  const blocked = { status: 403, error: { type: 'cluster_block_exception', reason: 'index [audit-events] blocked by: [FORBIDDEN/12/index read-only / allow delete (api)];' } };
+  // Per request, which documents are refused and how; the last one refuses only the first document.
+  const refusals: { refusal: object; first?: true }[] = [
+    { refusal: blocked },
+    { refusal: { status: 404, error: { type: 'index_not_found_exception', reason: 'no such index [audit-events]' } } },
+    { refusal: { status: 403, error: { type: 'security_exception', reason: 'no permissions for [indices:data/write/bulk[s]]' } } },
+    { refusal: { status: 400, error: { type: 'index_closed_exception', reason: 'closed', index: 'audit-events' } } },
+    { refusal: blocked, first: true },
+  ];
+  const docs = new Set<string>();
+  const es = await startHttpReceiver(t, (req) => {
+    const now = refusals.shift();
+    const lines = req.text.trim().split('\n');
+    const items = [];
+    for (let i = 0; i < lines.length; i += 2) {
+      const { create } = JSON.parse(lines[i]!) as { create: { _index: string; _id: string } };
+      if (now && (i === 0 || !now.first)) items.push({ create: { _index: create._index, _id: create._id, ...now.refusal } });
+      else {
+        docs.add(create._id);
+        items.push({ create: { _index: create._index, _id: create._id, status: 201, result: 'created' } });
+      }
+    }
+    return { status: 200, body: { took: 1, errors: now !== undefined, items } };
+  });
+  const sink = createSink(t, { preset: 'elasticsearch', url: es.url, elasticsearch: { index: 'audit-events' } });
+  const { emitter, deadLetter } = await startEmitter(t, sink, { name: 'es' });
+  const batch = events(5);
+  const reports = await Promise.all((await emitter.enqueue(batch, true)).deliveries);
+  assert.deepEqual(reports.map((r) => r.delivered), batch.map(() => true));
+  assert.deepEqual([...docs].sort(), ids(batch));
+  assert.equal(es.requests.length, 6, 'four refused whole, one in part, then the first document alone');
+  assert.equal(es.requests[5]!.text.trim().split('\n').length, 2, 'only the refused document is sent again');
+  assert.equal(deadLetter.written, 0, 'nothing dead-lettered');
 });
 
 test('Datadog logs intake: JSON arrays of at most 1000 entries with DD-API-KEY, ddsource/service/hostname/ddtags', async (t) => {

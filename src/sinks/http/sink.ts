@@ -12,7 +12,7 @@ import { ConfigError, errorMessage, RetriableError } from '../../core/errors.js'
 import type { CheckStep, ConnectGuard, DeliveryOutcome, Sink, SinkContext, SinkDefinition } from '../sink.js';
 import { httpSinkSchema, secretFields, type HttpSinkConfig } from './config.js';
 import { bodyShapeOf, DATADOG_DEFAULT_URL, type BodyShape } from './presets.js';
-import { bulkOutcomes, connectionError, truncatedBody, verdictOf, type HttpAnswer } from './response.js';
+import { bulkOutcomes, connectionError, splunkSetupVerdict, truncatedBody, verdictOf, type HttpAnswer } from './response.js';
 import { substituteSecrets } from './secrets.js';
 
 const gzip = promisify(gzipCb);
@@ -117,7 +117,8 @@ export class HttpSink implements Sink {
     if (answer.status >= 200 && answer.status < 300) {
       return this.config.preset === 'elasticsearch' ? bulkOutcomes(answer.body, entries.length) : entries.map(() => ({ status: 'delivered' }));
     }
-    const verdict = verdictOf(answer, `POST ${this.shownUrl}`);
+    const generic = verdictOf(answer, `POST ${this.shownUrl}`);
+    const verdict = this.config.preset === 'splunk-hec' ? splunkSetupVerdict(generic, answer) : generic;
     if (verdict.kind !== 'reject') throw verdict.error;
     if (entries.length === 1) return [{ status: 'rejected', reason: verdict.reason }];
     const half = Math.ceil(entries.length / 2);
