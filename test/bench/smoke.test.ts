@@ -64,6 +64,8 @@ test('ingest: auditstream and the bare baseline both acknowledge every batch, wi
   positive(level.auditstream.cpuMsPer1kEvents, 'auditstream CPU per 1k events');
   positive(level.ratio, 'ratio');
   assert.equal(level.drain.drained, true, 'the queues drained after the load');
+  // Empty queues alone would hold if events were dropped: what the log and the store were sent is what was acknowledged.
+  assert.equal(level.drain.delivered, level.auditstream.statuses['202'] * r.setup.batchSize, 'every acknowledged event delivered to the log and the store');
 });
 
 test('kinesis: the emitter delivers every event, plain and aggregated, beside the PutRecord loop', async (t) => {
