@@ -176,6 +176,8 @@ test('tenants: tenants and their http destinations are created through the API, 
   positive(r.many.create.skipTest.perSec, 'skipTest destinations/s');
   for (const x of [r.single.ingest.oneTenant, r.many.ingest.oneTenant, r.many.ingest.spread]) {
     assert.deepEqual(Object.keys(x.statuses), ['202'], 'every request acknowledged with 202');
+    positive(x.eventsAcked, 'events acknowledged');
+    assert.equal(x.deliveredEvents, x.eventsAcked * 2, 'the receiver got each acknowledged event from both destinations of its tenant, once each');
     positive(x.deliveredPerSec, 'delivered events/s');
     positive(x.cpuMsPer1kEvents, 'CPU per 1k events');
   }
