@@ -5,6 +5,7 @@
  * beside baselines that only gunzip and JSON.parse the same records — from
  * memory (the decoding ceiling) and read from the same emulator.
  */
+import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -111,6 +112,7 @@ async function collect({ emulator, stream, dataDir, total }) {
     const done = performance.now();
     const cpuSec = cpuSecondsOf(server.pid) - cpu0;
     const mainCpuSec = mainThreadCpuSecondsOf(server.pid) - mainCpu0;
+    const stored = storedEvents(join(dataDir, 'audit.db'));
     // Timed from listening, so taking the shard leases counts too: a collector pays it at every start.
     return {
       events: total,
@@ -123,9 +125,20 @@ async function collect({ emulator, stream, dataDir, total }) {
       cpuMsPer1kEvents: (cpuSec * 1e6) / total,
       // The event loop alone: source, router, journal and emitters share it; the SQLite writer has a thread of its own.
       mainThreadCpuMsPer1kEvents: (mainCpuSec * 1e6) / total,
+      ...stored,
     };
   } finally {
     await stop(server.child);
+  }
+}
+
+/** What the audit store holds, read from its file after the run: its rows and the distinct log events among them. */
+function storedEvents(path) {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare(`SELECT count(*) AS storedRows, count(DISTINCT id) AS storedIds FROM audit_events`).get();
+  } finally {
+    db.close();
   }
 }
 

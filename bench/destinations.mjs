@@ -59,7 +59,7 @@ async function level(destinations, settleMs, idleMs, routed, tmp) {
     // Files and descriptors an idle emitter must not hold.
     const logFiles = await readdir(join(dataDir, 'logs')).then((names) => names.length, (err) => (err.code === 'ENOENT' ? 0 : Promise.reject(err)));
     const openFds = (await readdir(`/proc/${server.pid}/fd`)).length;
-    const routing = await routeToFirst(server, routed, join(dataDir, 'logs', 'd0.log'));
+    const routing = await routeToFirst(server, routed, join(dataDir, 'logs'));
     const scrapeCpuMs = await scrapeCost(server, 5);
     return {
       destinations,
@@ -86,8 +86,11 @@ async function level(destinations, settleMs, idleMs, routed, tmp) {
  * request at a time, and waits for d0 to log them: server CPU per 1 000 events.
  * The wait reads d0's log file, not /metrics: a scrape renders every emitter's
  * series, and at 10 000 emitters the polls would cost more than the routing.
+ * Then what was written: d0's lines and the distinct routed ids in them, and
+ * the log files in `logsDir` (d0's alone, when the filters held).
  */
-async function routeToFirst(server, { batches, batchSize }, d0Log) {
+async function routeToFirst(server, { batches, batchSize }, logsDir) {
+  const d0Log = join(logsDir, 'd0.log');
   const cpuBefore = cpuSecondsOf(server.pid);
   const t0 = Date.now();
   for (let b = 0; b < batches; b++) {
@@ -99,7 +102,16 @@ async function routeToFirst(server, { batches, batchSize }, d0Log) {
   const events = batches * batchSize;
   await waitUntil(async () => (await linesIn(d0Log)) >= events, 'd0 to log the routed events', 120_000, 100);
   const cpuSec = cpuSecondsOf(server.pid) - cpuBefore;
-  return { events, ms: Date.now() - t0, cpuMsPer1kEvents: (cpuSec * 1e6) / events };
+  const ms = Date.now() - t0;
+  const logged = await readFile(d0Log, 'utf8');
+  return {
+    events,
+    ms,
+    cpuMsPer1kEvents: (cpuSec * 1e6) / events,
+    loggedLines: logged.split('\n').length - 1,
+    loggedIds: new Set(logged.match(/"id":"routed-\d+-\d+"/g)).size,
+    logFiles: (await readdir(logsDir)).length,
+  };
 }
 
 async function linesIn(file) {

@@ -85,12 +85,16 @@ async function emitterRun(emulator, { shards, aggregation, count, tmp }) {
     const calls = await emulator.takeCalls();
     const datas = await emulator.readAll(stream);
     const bytes = datas.reduce((n, d) => n + d.length, 0);
-    const userRecords = aggregation ? datas.reduce((n, d) => n + (deaggregate(d)?.length ?? 1), 0) : datas.length;
-    if (userRecords !== count) throw new Error(`stream holds ${userRecords} events, expected ${count}`);
+    const ids = datas.flatMap((d) => (aggregation ? (deaggregate(d) ?? [{ data: d }]).map((u) => u.data) : [d])).map((data) => JSON.parse(data.toString('utf8')).id);
+    const distinctIds = new Set(ids).size;
+    if (ids.length !== count || distinctIds !== count) throw new Error(`stream holds ${ids.length} events, ${distinctIds} distinct, expected ${count}`);
     return {
       shards,
       aggregation,
       events: count,
+      // What the stream holds, read back: the user records and the distinct event ids among them.
+      eventsInStream: ids.length,
+      distinctIds,
       ms,
       queuedMs,
       eventsPerSec: perSecond(count, ms),

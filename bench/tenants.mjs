@@ -179,6 +179,8 @@ async function ingestRun(server, receiver, load, smoke) {
     deliveredMs: ms,
     // Acknowledged events whose every copy reached the receiver, per second from the load's start.
     deliveredPerSec: perSecond(acked, ms),
+    // What the receiver got, not what the wait asked for: each acknowledged event once per destination of its tenant.
+    deliveredEvents: after.events - before.events,
     deliveryRequests: after.requests - before.requests,
     eventsPerDeliveryRequest: (after.events - before.events) / (after.requests - before.requests),
     cpuMsPer1kEvents: acked > 0 ? (cpuSec * 1e6) / acked : Number.NaN,

@@ -42,7 +42,7 @@ test('auditstream send posts NDJSON from a file or stdin, names rejected records
   // The server lists the first 100 rejections of a request and counts the rest: send counts them all.
   const manyBad = cli(['send', '--url', server.url, '--batch', '1000'], '{"bad":1}\n'.repeat(150) + '{"type":"login","time":"2024-01-01T00:00:03Z","id":"s-4"}\n');
   assert.equal(manyBad.status, 1);
-  assert.match(manyBad.stdout, /accepted 1, rejected 150/);
+  assert.match(manyBad.stdout, /accepted 1, rejected 150\b/);
   assert.match(manyBad.stderr, /stdin:100: rejected: type: missing/);
   assert.match(manyBad.stderr, /and 50 more rejected records in lines 1–151/);
 
@@ -51,7 +51,7 @@ test('auditstream send posts NDJSON from a file or stdin, names rejected records
   const down = cli(['send', '--url', `http://127.0.0.1:${closed}`], '{"type":"login","time":"2024-01-01T00:00:02Z"}\n');
   assert.equal(down.status, 1);
   assert.match(down.stderr, new RegExp(`cannot reach http://127.0.0.1:${closed}/v1/events: ECONNREFUSED`));
-  assert.match(down.stdout, /accepted 0, rejected 0, not acknowledged 1/);
+  assert.match(down.stdout, /accepted 0, rejected 0, not acknowledged 1\b/);
 
   const endpoint = cli(['send', '--url', `${server.url}/v1/events`], '{}\n');
   assert.equal(endpoint.status, 2);
@@ -170,7 +170,7 @@ test('auditstream send retries 429 and 503 after their Retry-After and then repo
   const full = await standIn(t, server.url, (n) => (n >= 2 ? { status: 429, retryAfter: '0' } : undefined));
   const given = await cliAsync(['send', '--url', full.url, '--batch', '2', '--retries', '2'], input);
   assert.equal(given.status, 1, given.stderr);
-  assert.match(given.stdout, /accepted 2, rejected 0, not acknowledged 3/);
+  assert.match(given.stdout, /accepted 2, rejected 0, not acknowledged 3\b/);
   assert.match(given.stderr, /HTTP 429 from http:\/\/127\.0\.0\.1:\d+\/v1\/events: queue full for emitter\(s\) log after 3 attempts/);
   assert.match(given.stderr, /not acknowledged: 3 record\(s\), lines 3–5/);
   assert.equal(full.bodies.length, 4, 'one forwarded request and three tries of the second; the third batch is never sent');

@@ -21,8 +21,9 @@ export interface Example {
 
 /**
  * Every ```yaml block of README.md and docs/*.md that is a whole config: a
- * mapping with a top-level config key (dataDir, server, sources, audit, …).
- * Indented fragments and lists of keys are parts of a config, not configs.
+ * mapping with a top-level config key (dataDir, server, sources, audit, …),
+ * or not YAML at all. Indented fragments and lists of keys are parts of a
+ * config, not configs.
  */
 export function docConfigExamples(): Example[] {
   const files = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
@@ -35,13 +36,15 @@ export function docConfigExamples(): Example[] {
       const text = lines.slice(i + 1, end).join('\n');
       const marked = lines[i - 1]?.trim() === SKIP_MARKER;
       let value: unknown;
+      let parses = true;
       try {
         value = YAML.parse(text);
       } catch {
-        value = undefined;
+        parses = false;
       }
       const whole = typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).some((k) => TOP_LEVEL_KEYS.has(k));
-      if (whole && !marked) out.push({ where: `${file}:${i + 1}`, text });
+      // A block that is not YAML at all may be a config whose indentation broke: checked (and so failed), not passed over.
+      if ((whole || !parses) && !marked) out.push({ where: `${file}:${i + 1}`, text });
       i = end;
     }
     return out;

@@ -19,7 +19,7 @@ test('a journal segment that is not a segment is moved aside and reported; the s
   assert.match(server.stderr(), /journal segment unreadable/);
   const status = (await emitterStatus(server.url)).log as unknown as { corruptQueueMovedTo?: string };
   assert.equal(status.corruptQueueMovedTo, join(dataDir, 'journal', moved[0]!), 'the status names the file');
-  assert.match(await (await fetch(`${server.url}/metrics`)).text(), /auditstream_journal_corrupt_segments_total 1/);
+  assert.match(await (await fetch(`${server.url}/metrics`)).text(), /auditstream_journal_corrupt_segments_total 1$/m);
   assert.equal((await postEvents(server.url, { id: 'after', type: 'login', time: '2024-01-01T00:00:00Z' })).status, 202);
   await waitFor(() => readFileSync(join(dataDir, 'logs', 'audit.log'), 'utf8').includes('"after"'), 'delivered after recovery');
 });

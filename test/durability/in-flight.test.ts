@@ -187,6 +187,29 @@ test('SIGTERM with batches in flight waits for all of them: every event is deliv
   assert.deepEqual([...received].sort(), sent.map((e) => e.id));
 });
 
+test('SIGTERM with a batch in flight that outlasts server.shutdownTimeoutSec: the server waits for it that long, no longer, exits cleanly, and sends the batch again after a restart', async (t) => {
+  const dataDir = await tempDir(t);
+  const held = await heldReceiver(t);
+  const config = { server: { shutdownTimeoutSec: 2 }, ...hookConfig(held.receiver.url, { maxInFlight: 1 }) };
+  const first = await startServer(t, { dataDir, config });
+  const sent = events('g', 10);
+  assert.equal((await postEvents(first.url, sent)).status, 202);
+  await waitFor(() => held.open === 1, 'the batch in flight');
+  const stopping = Date.now();
+  first.child.kill('SIGTERM');
+  const { code } = await first.exited;
+  const tookMs = Date.now() - stopping;
+  // Past the timeout by 5 s a hard stop exits 1: 0 says the timeout ended the wait.
+  assert.equal(code, 0, `clean exit; logs:\n${first.stderr()}`);
+  assert.ok(tookMs >= 1_900, `waited for the batch in flight until the timeout (stopped after ${tookMs} ms)`);
+
+  held.release();
+  const before = held.receiver.requests.length;
+  const second = await startServer(t, { dataDir, config });
+  await waitFor(async () => (await emitterStatus(second.url)).hook!.depth === 0, 'delivered after the restart');
+  assert.deepEqual(held.receiver.requests.slice(before).flatMap(idsOf).sort(), sent.map((e) => e.id), 'the unanswered batch is sent again, once');
+});
+
 test('batch.maxInFlight is an integer 1–16; keyed Kinesis and Kafka refuse more than 1, naming the key path', () => {
   const problems = (emitter: object) => {
     try {

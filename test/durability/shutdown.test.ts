@@ -7,18 +7,16 @@ import { allStoredEvents, emitterStatus } from '../support/search.js';
 import { startServer } from '../support/server-process.js';
 import { tempDir, waitFor } from '../support/temp.js';
 
-test('SIGTERM during load exits cleanly within the timeout and loses nothing acknowledged', async (t) => {
+// The timeout itself is test/durability/in-flight.test.ts's: here every destination drains well within it.
+test('SIGTERM during load exits cleanly and loses nothing acknowledged', async (t) => {
   const dataDir = await tempDir(t);
   const server = await startServer(t, { dataDir, config: { server: { shutdownTimeoutSec: 10 } } });
   const load = steadyLoad(server.url, { prefix: 'term', concurrency: 4, batchSize: 50 });
   await waitFor(() => load.acked.length >= 500, 'some load acknowledged');
-  const started = Date.now();
   server.child.kill('SIGTERM');
   const { code } = await server.exited;
-  const tookMs = Date.now() - started;
   await load.stop();
   assert.equal(code, 0, `clean exit; logs:\n${server.stderr()}`);
-  assert.ok(tookMs < 15_000, `exited within shutdownTimeoutSec (took ${tookMs} ms)`);
 
   const again = await startServer(t, { dataDir });
   await waitFor(async () => {

@@ -201,7 +201,7 @@ test('whenFull: dropOldest — dropped events are counted in the metrics and the
   assert.deepEqual(reports.map((r) => r.delivered), [false, false]);
   assert.match(reports[0]!.reason!, /dropped: queue full \(whenFull: dropOldest\)/);
   assert.equal(queue.depth, 3);
-  assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /reason="dropped_oldest"\} 2/);
+  assert.match(await metrics.registry.getSingleMetricAsString('auditstream_component_discarded_events_total'), /reason="dropped_oldest"\} 2$/m);
 });
 
 /** The scripted sink, but each send first waits until the test lets it answer: requests overlap as with a slow destination. */

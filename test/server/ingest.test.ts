@@ -124,13 +124,13 @@ test('/metrics reports accepted and rejected events and per-emitter delivery', a
   await postEvents(server.url, '{"type":"login","time":"2024-01-01T00:00:00Z"}\n{"bad":1}\n');
   await waitFor(async () => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    return ['log', 'audit-store'].every((id) => new RegExp(`auditstream_component_sent_events_total\\{[^}]*component_id="${id}"[^}]*\\} 1`).test(text));
+    return ['log', 'audit-store'].every((id) => new RegExp(`auditstream_component_sent_events_total\\{[^}]*component_id="${id}"[^}]*\\} 1$`, 'm').test(text));
   }, 'both emitters sent 1');
   const text = await (await fetch(`${server.url}/metrics`)).text();
-  assert.match(text, /auditstream_component_sent_events_total\{component_kind="source",component_id="http",component_type="http"\} 1/);
-  assert.match(text, /auditstream_component_errors_total\{component_kind="source",component_id="http",component_type="http",error_type="invalid_event",stage="processing"\} 1/);
-  assert.match(text, /auditstream_component_sent_events_total\{[^}]*component_id="log"[^}]*\} 1/);
-  assert.match(text, /auditstream_buffer_events\{component_kind="sink",component_id="log",component_type="log"\} 0/);
+  assert.match(text, /auditstream_component_sent_events_total\{component_kind="source",component_id="http",component_type="http"\} 1$/m);
+  assert.match(text, /auditstream_component_errors_total\{component_kind="source",component_id="http",component_type="http",error_type="invalid_event",stage="processing"\} 1$/m);
+  assert.match(text, /auditstream_component_sent_events_total\{[^}]*component_id="log"[^}]*\} 1$/m);
+  assert.match(text, /auditstream_buffer_events\{component_kind="sink",component_id="log",component_type="log"\} 0$/m);
   const emitters = (await (await fetch(`${server.url}/v1/emitters`)).json()) as { emitters: any[] };
   assert.deepEqual(emitters.emitters.map((e) => [e.name, e.type, e.depth]), [['log', 'log', 0], ['audit-store', 'audit-store', 0]]);
 });

@@ -115,7 +115,7 @@ test('a Firehose delivery of CloudWatch Logs payloads is acknowledged with its r
   assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
 
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
-  assert.match(metrics, /auditstream_component_sent_events_total\{component_kind="source",component_id="cwl",component_type="firehose"\} 10/);
+  assert.match(metrics, /auditstream_component_sent_events_total\{component_kind="source",component_id="cwl",component_type="firehose"\} 10$/m);
 });
 
 test('VPC flow logs delivered by Firehose as {"message": "<line>"} are read by the source vpcFlowFormat', async (t) => {
@@ -280,7 +280,7 @@ test('the Firehose route takes only its access key, never an API key, and refuse
   await waitFor(async () => (await fetch(`${server.url}/v1/events/auth-1`, { headers: API })).status === 200, 'the accepted event in the store');
 
   const metrics = await (await fetch(`${server.url}/metrics`)).text();
-  assert.match(metrics, /auditstream_component_errors_total\{component_kind="source",component_id="cwl",component_type="firehose",error_type="unauthorized",stage="receiving"\} 3/);
+  assert.match(metrics, /auditstream_component_errors_total\{component_kind="source",component_id="cwl",component_type="firehose",error_type="unauthorized",stage="receiving"\} 3$/m);
 
   // The OpenAPI document names each source's route, with the access key as its only security, and its answers as given.
   const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as never;

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { FatalError, InvalidEventError, RetriableError } from '../../src/core/errors.js';
 import { PostgresAuditStore } from '../../src/store/postgres-store.js';
 import { freePort } from '../support/free-port.js';
-import { makeEvent } from './events.js';
+import { eventSeries, makeEvent } from './events.js';
 import { createPgDatabase, queryPg, type PgDatabase } from '../support/pg-database.js';
 import { POSTGRES_SCHEMA_V1, V1_ROWS } from './schema-v1.js';
 import { migrationFromV1Behaviour, storeBehaviour, type StoreLocation } from './store-behaviour.js';
@@ -75,11 +75,13 @@ test('postgres: text PostgreSQL cannot hold (a NUL byte) refuses the event as in
   assert.equal(await store.count(), 0);
 });
 
-test('postgres: a batch larger than one INSERT chunk is stored whole, replay deduped', async (t) => {
+test('postgres: a batch larger than one INSERT chunk (1 000 rows) is stored whole, each event as sent on both sides of a cut; replay deduped', async (t) => {
   const { url, own } = await createPgDatabase(t);
   const store = own(new PostgresAuditStore({ url }));
-  const batch = Array.from({ length: 2500 }, () => makeEvent());
+  // Every event differs in more than its id, or a row whose columns came from a neighbour would read back unchanged.
+  const batch = eventSeries(2500).map((e, i) => ({ ...e, actor: `actor-${i}` }));
   assert.deepEqual(await store.insert(batch), { inserted: 2500, duplicates: 0 });
+  for (const i of [0, 999, 1000, 1999, 2000, 2499]) assert.deepEqual(await store.get(batch[i]!.id, batch[i]!.source), batch[i], `event ${i}`);
   assert.deepEqual(await store.insert(batch), { inserted: 0, duplicates: 2500 });
   assert.equal(await store.count(), 2500);
 });

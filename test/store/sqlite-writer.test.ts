@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { FatalError, InvalidEventError, RetriableError } from '../../src/core/errors.js';
+import type { AuditEvent } from '../../src/core/event.js';
 import { classifySqliteError } from '../../src/store/sqlite-errors.js';
 import { SqliteAuditStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../support/temp.js';
@@ -120,37 +121,59 @@ test('sqlite writer: batches queued together share a transaction, and a refused 
   assert.deepEqual((await store.search({ actor: 'refused' })).events, [], "the refused batch's good row went with it");
 });
 
-test('sqlite writer: stored JSON is turned into rows a chunk at a time; every event of a large batch is stored, and a refused one deep in its batch is named by its place there and fails only that batch', async (t) => {
+/**
+ * `n` events from `startIso` whose JSON is exactly `size` bytes each, padded
+ * with two-byte text in `raw`: byte counts, not characters, decide the writer's
+ * chunk cuts, so a batch of them is cut at known places.
+ */
+function eventsOfSize(n: number, size: number, startIso: string, actor: string): AuditEvent[] {
+  return eventSeries(n, startIso, { actor, message: 'ü😀' }).map((event) => {
+    const bare = Buffer.byteLength(JSON.stringify({ ...event, raw: '' }));
+    const pad = size - bare;
+    assert.ok(pad >= 0, `an event of ${size} bytes holds its fields (${bare} bytes)`);
+    return { ...event, raw: 'é'.repeat(Math.floor(pad / 2)) + 'x'.repeat(pad % 2) };
+  });
+}
+
+test('sqlite writer: stored JSON is turned into rows a chunk at a time, cut at 256 events or, past its first event, at 256 KiB; every event is stored across the cuts, and a refused one at a cut is named by its place in its batch', async (t) => {
   const { store, unlock } = await storeBehindLock(t);
   const bytes = (e: object) => Buffer.from(JSON.stringify(e));
-  // 1 000 events of 3 KB with multi-byte text: chunks end by byte count, and offsets are bytes, not characters.
-  const large = eventSeries(1000, '2024-05-01T00:00:00.000Z', { actor: 'large', message: 'ü😀', raw: 'é'.repeat(1500) });
-  const torn = eventSeries(700, '2024-05-02T00:00:00.000Z', { actor: 'torn' }).map(bytes);
-  torn[600] = Buffer.from('{"id":"torn","time":"2024-05-0');
-  const badTime = eventSeries(500, '2024-05-03T00:00:00.000Z', { actor: 'bad-time' }).map(bytes);
-  badTime[400] = bytes(makeEvent({ id: 'bad-time-400', time: 'soon' }));
-  const stored = store.insertJson(large.map(bytes));
-  const tornResult = store.insertJson(torn);
-  const badTimeResult = store.insertJson(badTime);
-  const after = store.insertJson(eventSeries(300, '2024-05-04T00:00:00.000Z', { actor: 'after' }).map(bytes));
+  const KiB = 1024;
+  // 600 events of 512 bytes: 256 of them are 128 KiB, so the count cuts, after events 255 and 511.
+  const byCount = eventsOfSize(600, 512, '2024-05-01T00:00:00.000Z', 'by-count');
+  // 300 events of 4 KiB: 64 of them are exactly 256 KiB, so the bytes cut, after events 63, 127, 191 and 255.
+  const byBytes = eventsOfSize(300, 4 * KiB, '2024-05-02T00:00:00.000Z', 'by-bytes');
+  // A 300 KiB event after two of 4 KiB is a chunk of its own: the first event of a chunk is always taken.
+  const oversized = [...eventsOfSize(2, 4 * KiB, '2024-05-03T00:00:00.000Z', 'oversized'), ...eventsOfSize(1, 300 * KiB, '2024-05-03T01:00:00.000Z', 'oversized'), ...eventsOfSize(2, 4 * KiB, '2024-05-03T02:00:00.000Z', 'oversized')];
+  // Refused events first in a chunk, past the first chunk: their index in the batch is the chunk's start plus theirs in it.
+  // A NULL type is refused by SQLite's NOT NULL as the row is inserted; an unreadable entry or a bad time before, as the chunk is parsed.
+  const sqliteRefusedAtByteCut = eventsOfSize(300, 4 * KiB, '2024-05-04T00:00:00.000Z', 'refused').map(bytes);
+  sqliteRefusedAtByteCut[128] = bytes(eventsOfSize(1, 4 * KiB, '2024-05-04T05:00:00.000Z', 'refused').map((e) => ({ ...e, type: null }))[0]!);
+  const tornAtByteCut = eventsOfSize(300, 4 * KiB, '2024-05-05T00:00:00.000Z', 'torn').map(bytes);
+  tornAtByteCut[192] = Buffer.from('{"id":"torn","time":"2024-05-0');
+  const sqliteRefusedAtCountCut = eventsOfSize(600, 512, '2024-05-06T00:00:00.000Z', 'refused').map(bytes);
+  sqliteRefusedAtCountCut[512] = bytes(eventsOfSize(1, 512, '2024-05-06T05:00:00.000Z', 'refused').map((e) => ({ ...e, type: null }))[0]!);
+  const badTimeAtCountCut = eventSeries(500, '2024-05-07T00:00:00.000Z', { actor: 'bad-time' }).map(bytes);
+  badTimeAtCountCut[256] = bytes(makeEvent({ id: 'bad-time-256', time: 'soon' }));
+  const stored = [byCount, byBytes, oversized].map((batch) => store.insertJson(batch.map(bytes)));
+  const refused = [sqliteRefusedAtByteCut, tornAtByteCut, sqliteRefusedAtCountCut, badTimeAtCountCut].map((batch) => store.insertJson(batch));
+  const after = store.insertJson(eventSeries(300, '2024-05-08T00:00:00.000Z', { actor: 'after' }).map(bytes));
   await unlock();
 
-  await assert.rejects(tornResult, (err: unknown) => {
+  const refusal = (index: number, message: RegExp) => (err: unknown) => {
     assert.ok(err instanceof InvalidEventError, `expected InvalidEventError, got ${String(err)}`);
-    assert.match(err.message, /queue entry unreadable/);
-    assert.equal(err.index, 600);
+    assert.match(err.message, message);
+    assert.equal(err.index, index);
     return true;
-  });
-  await assert.rejects(badTimeResult, (err: unknown) => {
-    assert.ok(err instanceof InvalidEventError, `expected InvalidEventError, got ${String(err)}`);
-    assert.match(err.message, /bad-time-400/);
-    assert.equal(err.index, 400);
-    return true;
-  });
-  assert.deepEqual(await stored, { inserted: 1000, duplicates: 0 });
+  };
+  await assert.rejects(refused[0]!, refusal(128, /NOT NULL/));
+  await assert.rejects(refused[1]!, refusal(192, /queue entry unreadable/));
+  await assert.rejects(refused[2]!, refusal(512, /NOT NULL/));
+  await assert.rejects(refused[3]!, refusal(256, /bad-time-256/));
+  assert.deepEqual(await Promise.all(stored), [600, 300, 5].map((inserted) => ({ inserted, duplicates: 0 })));
   assert.deepEqual(await after, { inserted: 300, duplicates: 0 });
-  assert.equal(await store.count(), 1300);
-  for (const i of [0, 255, 256, 999]) assert.deepEqual(await store.get(large[i]!.id, large[i]!.source), large[i]);
+  assert.equal(await store.count(), 1205);
+  for (const event of [...byCount, ...byBytes, ...oversized]) assert.deepEqual(await store.get(event.id, event.source), event);
 });
 
 test('sqlite writer: the WAL is copied into the database file as it grows, so it holds at most about 64 MiB not yet copied', async (t) => {
