@@ -393,7 +393,7 @@ export const routeSchemas = {
       401: firehoseError('UNAUTHORIZED: X-Amz-Firehose-Access-Key missing or not one of the source\'s keys'),
       404: { ...ERROR, description: 'ROUTE_NOT_FOUND' },
       408: { ...ERROR, description: 'REQUEST_TIMEOUT: headers or the whole request too slow; the connection is closed' },
-      413: firehoseError("BODY_TOO_LARGE (the source's maxBodyBytes), TOO_LARGE (maxRecordsPerRequest, maxDecodedBytes, maxEventsPerRequest)"),
+      413: firehoseError("BODY_TOO_LARGE (the source's maxBodyBytes), TOO_LARGE (maxRecordsPerRequest, maxDecodedBytes, maxEventsPerRequest, maxCommonAttributesBytes)"),
       414: { ...ERROR, description: 'URL_TOO_LONG' },
       415: firehoseError('UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED_ENCODING'),
       431: { ...ERROR, description: 'HEADERS_TOO_LARGE; the connection is closed' },

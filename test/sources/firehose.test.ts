@@ -1,7 +1,7 @@
 import { dereference, validate, compileErrors } from '@readme/openapi-parser';
 import { Ajv } from 'ajv';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -352,4 +352,44 @@ test('a firehose source without a usable access key or path is a config error na
   assert.match(problems({ secureParams: { accessKey: 'short' } }).join('\n'), /^sources\[0\]\.secureParams\.accessKey: an access key must be at least 16 characters/);
   assert.match(problems({ secureParams: { accessKey: ACCESS_KEY }, path: 'v1/x' }).join('\n'), /^sources\[0\]\.path: an absolute URL path/);
   assert.match(problems({ secureParams: { accessKey: ACCESS_KEY }, maxDecodedBytes: 0 }).join('\n'), /^sources\[0\]\.maxDecodedBytes: /);
+});
+
+/** Bytes under `dir`: the journal and the store, what a request costs on disk. */
+function diskBytes(dir: string): number {
+  let total = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) total += statSync(join(e.parentPath, e.name)).size;
+  return total;
+}
+
+test('common attributes, which every event of a request carries, are refused over maxCommonAttributesBytes before a byte is journaled; a few short ones are on every event', async (t) => {
+  const dataDir = await tempDir(t);
+  const server = await startServer(t, {
+    dataDir,
+    config: {
+      server: { apiKeys: [API_KEY] },
+      sources: [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } }],
+      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
+    },
+  });
+  // 2000 events from 3 KB of gzip: with a 14 KB header each carried a copy, 28 MB on disk.
+  const manyEvents = delivery('req-wide', [{ data: gzipSync('{}\n'.repeat(2000)).toString('base64') }]);
+  const attributes = (values: Record<string, string>) => ({ 'x-amz-firehose-common-attributes': JSON.stringify({ commonAttributes: values }) });
+  const before = diskBytes(dataDir);
+  const wide = await post(server.url, '/v1/firehose/cwl', manyEvents, { headers: attributes({ a: 'x'.repeat(14_000) }) });
+  assertFirehoseError(wide, 413, 'req-wide', /X-Amz-Firehose-Common-Attributes names and values total 14001 bytes, over maxCommonAttributesBytes \(1024 bytes\)/);
+  assert.equal(wide.body.code, 'TOO_LARGE');
+  // Multi-byte characters count as UTF-8 bytes, as they are stored.
+  const wideUtf8 = await post(server.url, '/v1/firehose/cwl', { ...manyEvents, requestId: 'req-utf8' }, { headers: attributes({ é: 'é'.repeat(512) }) });
+  assertFirehoseError(wideUtf8, 413, 'req-utf8', /total 1026 bytes/);
+  assert.deepEqual(await storedEvents(server.url), [], 'nothing of a refused request is stored');
+  const grown = diskBytes(dataDir) - before;
+  assert.ok(grown < 1024 * 1024, `refused requests wrote ${grown} bytes`);
+
+  // Names and values of exactly the limit, as a stream's few parameters are: on every event, as documented.
+  const honest = { environment: 'prod', team: 't'.repeat(1024 - 'environment'.length - 'prod'.length - 'team'.length) };
+  const ok = await post(server.url, '/v1/firehose/cwl', delivery('req-honest', [{ data: gzipSync('{}\n'.repeat(3)).toString('base64') }]), { headers: attributes(honest) });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  const events = await storedEvents(server.url);
+  assert.equal(events.length, 3);
+  for (const e of events) assert.deepEqual([e.origin?.['attribute.environment'], e.origin?.['attribute.team']], [honest.environment, honest.team]);
 });

@@ -35,7 +35,7 @@ export class FirehoseRequestMalformedError extends FirehoseRefusedError {
   readonly stage = 'processing';
 }
 
-/** More records than `maxRecordsPerRequest`, more decoded data than `maxDecodedBytes`, or more events than `maxEventsPerRequest`: refused whole, before anything is published. */
+/** More records than `maxRecordsPerRequest`, more decoded data than `maxDecodedBytes`, more events than `maxEventsPerRequest`, or common attributes over `maxCommonAttributesBytes`: refused whole, before anything is published. */
 export class FirehoseRequestTooLargeError extends FirehoseRefusedError {
   readonly code = 'TOO_LARGE';
   readonly retriable = false;

@@ -127,7 +127,7 @@ export class FirehoseSource implements Source {
     const body = req.body ?? Buffer.alloc(0);
     component.receivedBytes(body.length, req.protocol);
     const delivery = readDelivery(body, req.requestId, this.config.maxRecordsPerRequest);
-    const origin: Record<string, string> = { ...commonAttributes(req.commonAttributes), firehoseRequestId: delivery.requestId };
+    const origin: Record<string, string> = { ...commonAttributes(req.commonAttributes, this.config.maxCommonAttributesBytes), firehoseRequestId: delivery.requestId };
     if (req.sourceArn) origin.deliveryStreamArn = req.sourceArn;
 
     const pacer = new Pacer();
@@ -226,20 +226,33 @@ function tooManyEvents(max: number): FirehoseRequestTooLargeError {
 /**
  * The stream's common attributes (set on the destination), as origin fields
  * `attribute.<name>`. A header that is not the documented shape is ignored:
- * it only labels events and must not cost the delivery.
+ * it only labels events and must not cost the delivery. Attributes over `max`
+ * bytes are refused rather than dropped or kept once: every event carries
+ * them, so the header's size times the request's events is what the journal
+ * takes, and a user querying by attribute must find it on every event.
  */
-function commonAttributes(header: string | undefined): Record<string, string> {
+function commonAttributes(header: string | undefined, max: number): Record<string, string> {
   if (!header) return {};
+  let attributes: unknown;
   try {
-    const value: unknown = JSON.parse(header);
-    const attributes = (value as { commonAttributes?: unknown } | null)?.commonAttributes;
-    if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) return {};
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(attributes)) if (typeof v === 'string') out[`attribute.${k}`] = v;
-    return out;
+    attributes = (JSON.parse(header) as { commonAttributes?: unknown } | null)?.commonAttributes;
   } catch {
     return {};
   }
+  if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) return {};
+  const out: Record<string, string> = {};
+  let bytes = 0;
+  for (const [k, v] of Object.entries(attributes)) {
+    if (typeof v !== 'string') continue;
+    bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+    out[`attribute.${k}`] = v;
+  }
+  if (bytes > max) {
+    throw new FirehoseRequestTooLargeError(
+      `the X-Amz-Firehose-Common-Attributes names and values total ${bytes} bytes, over maxCommonAttributesBytes (${max} bytes), and every event would carry a copy; shorten the Firehose stream's common attributes (parameters)`,
+    );
+  }
+  return out;
 }
 
 export const firehoseSourceDefinition: SourceDefinition<FirehoseSourceConfig> = {
