@@ -411,3 +411,52 @@ test('state written for another bucket or prefix is refused at start, naming the
   // The same location resumes.
   await startSource(t, s3, dataDir, new RecordingPublisher());
 });
+
+test('an object over maxObjectBytes is skipped by its listed size, reported with its key, and the objects after it are read', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  await s3.put('logs', 'in/a.jsonl', blitz(2, 'a'));
+  const big = blitz(40, 'big');
+  assert.ok(big.length > 2048);
+  await s3.put('logs', 'in/b-big.jsonl', big);
+  await s3.put('logs', 'in/c.jsonl', blitz(2, 'c'));
+  const registry = new Registry();
+  const config = parseConfig(
+    s3SourceDefinition.schema,
+    { bucket: 'logs', prefix: 'in/', endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3RVER_CREDENTIALS, pollIntervalSec: 0.1, deleteAfterRead: true, maxObjectBytes: '2KiB' },
+    'sources[0]',
+  );
+  const source = new S3Source('archive', config, { configPath: 'sources[0]', dataDir: await tempDir(t), logger: createLogger('fatal'), metrics: registry, component: new ComponentMetrics(registry, 'source', 'archive', 's3'), eventTime: DEFAULT_EVENT_TIME_BOUNDS, maxDepth: DEFAULT_MAX_DEPTH });
+  const publisher = new RecordingPublisher();
+  await source.start(publisher);
+  t.after(() => source.stop());
+
+  await waitFor(async () => (await s3.keys('logs')).join() === 'in/b-big.jsonl', 'the other objects read and deleted');
+  await waitFor(() => (source.status().polls as number) >= 3, 'more polls');
+  assert.deepEqual(ids(publisher.published), ['a-0', 'a-1', 'c-0', 'c-1']);
+  const status = source.status();
+  assert.equal(status.objectsTooLarge, 1);
+  assert.equal((status.lastError as { message: string }).message, `s3://logs/in/b-big.jsonl: ${big.length} bytes, over maxObjectBytes (2048); skipped, not read`);
+  const errors = (await registry.getSingleMetric('auditstream_component_errors_total')!.get()).values.filter((v) => v.labels.error_type === 'object_too_large');
+  assert.deepEqual(errors.map((v) => v.value), [1], 'counted once, not at every poll');
+});
+
+test('an object that cannot be read (GetObject refused) does not hold back the objects after it, and is read once it can be', async (t) => {
+  const s3 = await startS3rver(t);
+  await s3.createBucket('logs');
+  await s3.put('logs', 'in/a.jsonl', blitz(2, 'a'));
+  await s3.put('logs', 'in/b.jsonl', blitz(2, 'b'));
+  await s3.put('logs', 'in/c.jsonl', blitz(2, 'c'));
+  const proxy = await deleteDenyingProxy(t, s3);
+  proxy.denyGets.add('in/b.jsonl');
+  const publisher = new RecordingPublisher();
+  const source = await startSource(t, proxy, await tempDir(t), publisher);
+
+  await waitFor(() => publisher.published.length === 4 && proxy.deniedGets >= 2, 'the readable objects, and the refused one tried again');
+  assert.deepEqual(ids(publisher.published), ['a-0', 'a-1', 'c-0', 'c-1']);
+  assert.match((source.status().lastError as { message: string }).message, /read s3:\/\/logs\/in\/b\.jsonl: AccessDenied/);
+
+  proxy.denyGets.clear();
+  await waitFor(() => publisher.published.length === 6, 'the object once it can be read');
+  assert.deepEqual(ids(publisher.published), ['a-0', 'a-1', 'b-0', 'b-1', 'c-0', 'c-1']);
+});

@@ -1,9 +1,13 @@
 import { z } from 'zod';
+import { byteSize } from '../../config/byte-size.js';
 import { timerSec } from '../../config/timers.js';
 import { awsConnectionShape } from '../../aws/connection-config.js';
 import { PARSER_NAMES } from '../../formats/format-registry.js';
 import { vpcFlowFormatOption } from '../../formats/vpc-flow/format-option.js';
 import { DECODE_MODES } from '../../formats/read-record.js';
+
+/** The same bound as gzip'd data gets when it inflates (DEFAULT_MAX_DECODED_BYTES). */
+export const MAX_OBJECT_BYTES = 256 * 1024 * 1024;
 
 export const s3SourceSchema = z.strictObject({
   ...awsConnectionShape,
@@ -22,6 +26,14 @@ export const s3SourceSchema = z.strictObject({
   keepUnparsed: z.boolean().default(true),
   /** Events handed to the pipeline per publish; progress inside an object advances per acknowledged chunk. */
   publishChunk: z.number().int().min(1).max(10_000).default(500),
+  /**
+   * Larger objects (by the listing's Size) are skipped, not downloaded: each
+   * object is read whole into memory and decoded as one string, which Node
+   * cannot make past about 512 MiB.
+   */
+  maxObjectBytes: byteSize
+    .pipe(z.number().int().min(1024).max(MAX_OBJECT_BYTES, `at most 256MiB (${MAX_OBJECT_BYTES} bytes): each object is read whole into memory`))
+    .prefault('256MiB'),
 });
 
 export type S3SourceConfig = z.infer<typeof s3SourceSchema>;

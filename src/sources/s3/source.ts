@@ -47,6 +47,8 @@ export class S3Source implements Source {
   private lastError: { message: string; at: string } | undefined;
   private waitMs: number | undefined;
   private readonly listPageSize: number;
+  /** Key → ETag of the objects over maxObjectBytes seen this run. */
+  private readonly skippedTooLarge = new Map<string, string>();
 
   constructor(
     readonly name: string,
@@ -102,6 +104,7 @@ export class S3Source implements Source {
       undeletedExample: undeletedExample && { ...undeletedExample, nextAttemptAt: new Date(undeletedExample.nextAttemptAt).toISOString() },
       polls: this.polls,
       ...this.reader.stats,
+      objectsTooLarge: this.skippedTooLarge.size,
       lastError: this.lastError ?? null,
     };
   }
@@ -143,15 +146,47 @@ export class S3Source implements Source {
     this.state.endListing();
   }
 
-  /** False when the poll must stop (a publish was not acknowledged). */
+  /**
+   * False when the poll must stop (a publish was not acknowledged). An object
+   * that cannot be read is reported and left for the next poll; the objects
+   * after it are read meanwhile, or one bad object would hold back every
+   * object listed after it, poll after poll.
+   */
   private async visit(obj: _Object, publisher: Publisher, signal: AbortSignal): Promise<boolean> {
     const key = obj.Key!;
     const etag = (obj.ETag ?? '').replace(/"/g, '');
     if (this.state.completedEtag(key) !== etag) {
-      if (!(await this.readObject(obj, key, etag, publisher, signal))) return false;
+      if (obj.Size !== undefined && obj.Size > this.config.maxObjectBytes) {
+        this.skipTooLarge(key, etag, obj.Size);
+        // Not recorded as completed, so not deleted either: its events were never read.
+        return true;
+      }
+      try {
+        if (!(await this.readObject(obj, key, etag, publisher, signal))) return false;
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const message = classifyAwsError(err, `read s3://${this.config.bucket}/${key}`).message;
+        this.objectFailed(message, 'read_failed');
+        this.ctx.logger.warn({ source: this.name, key, err: message }, 'cannot read an S3 object; going on with the next ones, and trying it again at the next poll');
+        return true;
+      }
     }
     if (this.config.deleteAfterRead) await this.reader.delete({ bucket: this.config.bucket, key }, signal);
     return true;
+  }
+
+  /** Reported once per object version and run: it is listed again at every poll. */
+  private skipTooLarge(key: string, etag: string, size: number): void {
+    if (this.skippedTooLarge.get(key) === etag) return;
+    this.skippedTooLarge.set(key, etag);
+    const message = `s3://${this.config.bucket}/${key}: ${size} bytes, over maxObjectBytes (${this.config.maxObjectBytes}); skipped, not read`;
+    this.objectFailed(message, 'object_too_large');
+    this.ctx.logger.warn({ source: this.name, key, size, maxObjectBytes: this.config.maxObjectBytes }, 'S3 object over maxObjectBytes skipped; it is left in the bucket, unread');
+  }
+
+  private objectFailed(message: string, type: string): void {
+    this.lastError = { message, at: new Date().toISOString() };
+    this.ctx.component.error(type, 'receiving');
   }
 
   /** Publishes one object's events; true once all were acknowledged and the object is recorded as completed. */
