@@ -3,7 +3,7 @@ import { Ajv } from 'ajv';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { ConfigError, ConfigErrors } from '../../src/core/errors.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
@@ -55,6 +55,11 @@ function assertFirehoseError(res: { status: number; body: Record<string, unknown
   assert.match(String(res.body.errorMessage), message);
 }
 
+/** A server whose firehose sources store into the audit store, answering once it has the events (ack: delivered). */
+function startStoringServer(t: TestContext, dataDir: string, sources: object[], server: object = {}) {
+  return startServer(t, { dataDir, config: { server: { apiKeys: [API_KEY], ...server }, sources, audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] } } });
+}
+
 async function storedEvents(url: string) {
   const res = await fetch(`${url}/v1/events?limit=1000`, { headers: API });
   assert.equal(res.status, 200);
@@ -63,14 +68,7 @@ async function storedEvents(url: string) {
 
 test('a Firehose delivery of CloudWatch Logs payloads is acknowledged with its request id, searchable, and its retry stores nothing twice', async (t) => {
   const dataDir = await tempDir(t);
-  const server = await startServer(t, {
-    dataDir,
-    config: {
-      server: { apiKeys: [API_KEY] },
-      sources: [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY, nextAccessKey: 'the-key-rotated-in-next-0123' } }],
-      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
-    },
-  });
+  const server = await startStoringServer(t, dataDir, [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY, nextAccessKey: 'the-key-rotated-in-next-0123' } }]);
   const blitz = JSON.parse(fixture('seeds/blitz-login.json').toString('utf8'));
   const request = delivery('ed4acda5-034f-9f42-bba1-f29aea6d7d8f', [
     cloudWatchRecord('firehose/cloudwatch-logs-subscription.json'),
@@ -124,14 +122,7 @@ test('VPC flow logs delivered by Firehose as {"message": "<line>"} are read by t
     '${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ' +
     '${protocol} ${bytes} ${packets} ${start} ${end} ${action} ${tcp-flags} ${log-status} ${region} ${az-id} ${sublocation-type} ${sublocation-id} ' +
     '${pkt-src-aws-service} ${pkt-dst-aws-service} ${flow-direction} ${traffic-path}';
-  const server = await startServer(t, {
-    dataDir,
-    config: {
-      server: { apiKeys: [API_KEY] },
-      sources: [{ type: 'firehose', name: 'flows', secureParams: { accessKey: ACCESS_KEY }, parse: 'vpc-flow', vpcFlowFormat }],
-      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
-    },
-  });
+  const server = await startStoringServer(t, dataDir, [{ type: 'firehose', name: 'flows', secureParams: { accessKey: ACCESS_KEY }, parse: 'vpc-flow', vpcFlowFormat }]);
   const line = fixture('formats/vpc-flow-v5-custom.log').toString('utf8').trimEnd();
   const wrapped = JSON.stringify({ message: line });
   const short = JSON.stringify({ message: line.split(' ').slice(0, 14).join(' ') });
@@ -150,14 +141,7 @@ test('VPC flow logs delivered by Firehose as {"message": "<line>"} are read by t
 
 test('server.limits.maxDepth holds on Firehose records: a deeper one is kept as unparsed naming depth, the delivery acknowledged with its other records', async (t) => {
   const dataDir = await tempDir(t);
-  const server = await startServer(t, {
-    dataDir,
-    config: {
-      server: { apiKeys: [API_KEY], limits: { maxDepth: 10 } },
-      sources: [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } }],
-      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
-    },
-  });
+  const server = await startStoringServer(t, dataDir, [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } }], { limits: { maxDepth: 10 } });
   const record = (id: string, depth: number) => `{"id":"${id}","type":"login","time":"2024-05-01T10:00:00Z","extra":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
   const records = [record('good', 10), record('deep', 11), record('overflowing', 100_000)];
   const res = await post(server.url, '/v1/firehose/cwl', delivery('req-deep', records.map((r) => ({ data: Buffer.from(r).toString('base64') }))));
@@ -176,17 +160,10 @@ test('server.limits.maxDepth holds on Firehose records: a deeper one is kept as 
 
 test('records that would yield more than maxEventsPerRequest events are refused whole (413) before they are parsed, however small the request', async (t) => {
   const dataDir = await tempDir(t);
-  const server = await startServer(t, {
-    dataDir,
-    config: {
-      server: { apiKeys: [API_KEY] },
-      sources: [
-        { type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } },
-        { type: 'firehose', name: 'small', secureParams: { accessKey: ACCESS_KEY }, maxEventsPerRequest: 3 },
-      ],
-      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
-    },
-  });
+  const server = await startStoringServer(t, dataDir, [
+    { type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } },
+    { type: 'firehose', name: 'small', secureParams: { accessKey: ACCESS_KEY }, maxEventsPerRequest: 3 },
+  ]);
   const gzipped = (text: string) => ({ data: gzipSync(text).toString('base64') });
   // A few hundred bytes each; read, every `0` and every `{}` was an unparsed event (600,000 held the event loop 23 s).
   const zeros = `{"Records":[${Array(150_000).fill('0').join(',')}]}`;
@@ -210,14 +187,7 @@ test('records that would yield more than maxEventsPerRequest events are refused 
 
 test('a CloudWatch Logs payload whose logGroup is longer than CloudWatch allows is kept as one unparsed event, not copied onto each of its log events', async (t) => {
   const dataDir = await tempDir(t);
-  const server = await startServer(t, {
-    dataDir,
-    config: {
-      server: { apiKeys: [API_KEY] },
-      sources: [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } }],
-      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
-    },
-  });
+  const server = await startStoringServer(t, dataDir, [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } }]);
   const envelope = (logGroup: string) => ({
     messageType: 'DATA_MESSAGE',
     owner: '111111111111',
@@ -363,14 +333,7 @@ function diskBytes(dir: string): number {
 
 test('common attributes, which every event of a request carries, are refused over maxCommonAttributesBytes before a byte is journaled; a few short ones are on every event', async (t) => {
   const dataDir = await tempDir(t);
-  const server = await startServer(t, {
-    dataDir,
-    config: {
-      server: { apiKeys: [API_KEY] },
-      sources: [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } }],
-      audit: { ack: 'delivered', emitters: [{ type: 'audit-store' }] },
-    },
-  });
+  const server = await startStoringServer(t, dataDir, [{ type: 'firehose', name: 'cwl', secureParams: { accessKey: ACCESS_KEY } }]);
   // 2000 events from 3 KB of gzip: with a 14 KB header each carried a copy, 28 MB on disk.
   const manyEvents = delivery('req-wide', [{ data: gzipSync('{}\n'.repeat(2000)).toString('base64') }]);
   const attributes = (values: Record<string, string>) => ({ 'x-amz-firehose-common-attributes': JSON.stringify({ commonAttributes: values }) });
